@@ -1,0 +1,118 @@
+"""Safety findings: level, stable code, a message a nurse understands, the limit, and its source."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pint
+
+from thecal.units import ucum_json
+
+
+class Level(StrEnum):
+    """hard = refused, cannot be overridden; soft = needs a recorded reason; info = shown."""
+
+    HARD = "hard"
+    SOFT = "soft"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"hard": 0, "soft": 1, "info": 2}[self.value]
+
+
+class Code(StrEnum):
+    """Stable finding codes. Never renumber or reuse: records and overrides refer to them."""
+
+    CONCENTRATION_ABOVE_LIMIT = "CONC-MAX"
+    CONCENTRATION_NOT_MARKETED = "CONC-NOT-MARKETED"
+    DAILY_DOSE_ABOVE_LIMIT = "DOSE-DAILY-MAX"
+    WORST_CASE_DAILY_DOSE_ABOVE_LIMIT = "DOSE-WORST-CASE-MAX"
+    START_DOSE_ABOVE_LIMIT = "DOSE-START-MAX"
+    TITRATION_STEP_ABOVE_LIMIT = "TITR-STEP-MAX"
+    TITRATION_PERCENT_ABOVE_LIMIT = "TITR-PERCENT-MAX"
+    TITRATION_TOO_SOON = "TITR-INTERVAL-MIN"
+    TITRATION_TOO_FREQUENT = "TITR-PER-WEEK-MAX"
+    BOLUS_DOSE_ABOVE_LIMIT = "BOLUS-DOSE-MAX"
+    BOLUSES_PER_DAY_ABOVE_LIMIT = "BOLUS-PER-DAY-MAX"
+    OPIOID_BOLUS_OPIOID_NAIVE = "PTB-OPIOID-NAIVE"
+    NOT_LABELLED_FOR_PUMP = "LABEL-NOT-COVERED"
+    RATE_BELOW_PUMP_MINIMUM = "RATE-BELOW-MIN"
+    RATE_ABOVE_PUMP_MAXIMUM = "RATE-ABOVE-MAX"
+    RATE_ROUNDED_DOWN = "RATE-ROUNDED"
+    REFILL_INTERVAL_BEYOND_STABILITY = "REFILL-STABILITY"
+    FILL_EXCEEDS_RESERVOIR = "FILL-OVER-CAPACITY"
+    FILL_EMPTY = "FILL-EMPTY"
+    DISCREPANCY_OUTSIDE_ACCURACY = "REFILL-ACCURACY-BAND"
+    DISCREPANCY_ABOVE_THRESHOLD = "REFILL-DISCREPANCY"
+    POSSIBLE_POCKET_FILL = "REFILL-POCKET-FILL"
+    RESTART_AFTER_INTERRUPTION = "RESTART-TOLERANCE"
+    RESERVOIR_RUNS_OUT_BEFORE_REFILL = "RESERVOIR-EMPTY-BEFORE-REFILL"
+    FIRST_FILL_RINSE = "FIRST-FILL-RINSE"
+    PRIMING_MIXING = "PRIMING-MIXING"
+    OBSERVE_AFTER_INCREASE = "OBSERVE-AFTER-INCREASE"
+    WITHDRAWAL_RISK = "WITHDRAWAL-RISK"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a proposal is refused, needs a reason, or is worth knowing."""
+
+    level: Level
+    code: Code
+    message: str
+    source: str
+    drug: str | None = None
+    limit: pint.Quantity | None = None
+    value: pint.Quantity | None = None
+    details: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "level": self.level.value,
+            "code": self.code.value,
+            "message": self.message,
+            "source": self.source,
+        }
+        if self.drug:
+            out["drug"] = self.drug
+        if self.limit is not None:
+            out["limit"] = ucum_json(self.limit)
+        if self.value is not None:
+            out["value"] = ucum_json(self.value)
+        return out
+
+
+def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Hard first, then soft, then info; stable within a level (the order the checks ran)."""
+    return tuple(sorted(findings, key=lambda f: f.level.rank))
+
+
+def blocks(findings: Sequence[Finding]) -> bool:
+    """True when any finding is hard: the proposal is refused."""
+    return any(f.level is Level.HARD for f in findings)
+
+
+def needs_reason(findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """Soft findings: each needs a recorded override reason before the proposal may go ahead."""
+    return tuple(f for f in findings if f.level is Level.SOFT)
+
+
+class OverrideError(ValueError):
+    """An attempt to go ahead without the reasons soft findings require, or past a hard stop."""
+
+
+def check_overrides(findings: Sequence[Finding], reasons: dict[str, str]) -> None:
+    """Raise :class:`OverrideError` unless no hard finding exists and every soft finding's code
+    has a non-blank reason in ``reasons``. Hard stops cannot be overridden."""
+    hard = [f for f in findings if f.level is Level.HARD]
+    if hard:
+        raise OverrideError(
+            "refused: hard limit cannot be overridden: " + "; ".join(f.code for f in hard)
+        )
+    missing = sorted(
+        {f.code.value for f in needs_reason(findings) if not reasons.get(f.code.value, "").strip()}
+    )
+    if missing:
+        raise OverrideError("a reason is required for: " + ", ".join(missing))

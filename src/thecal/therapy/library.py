@@ -1,0 +1,342 @@
+"""The drug library: shipped defaults plus institution layers, built from plain mappings.
+
+Reading files is an adapter's job (``thecal.adapters.library_files``); this module only
+validates and merges already-parsed data, reporting every error with its location.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pint
+
+from thecal.therapy.drugs import CONDITIONS, Bound, Drug, DrugClass, Limit
+from thecal.therapy.findings import Level
+from thecal.units import Dimension, InputError, parse_quantity
+
+
+@dataclass(frozen=True)
+class RestartRule:
+    """After an interruption of at least ``min_interruption``, propose restarting opioids at
+    ``restart_fraction`` of the previous daily dose. Institution data: no shipped default."""
+
+    min_interruption: pint.Quantity
+    restart_fraction: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Institution-wide settings that are not tied to one drug."""
+
+    unlabelled_level: Level = Level.INFO
+    unlabelled_source: str = ""
+    discrepancy_threshold: pint.Quantity | None = None
+    discrepancy_source: str = ""
+    refill_margin: pint.Quantity | None = None
+    max_refill_interval: pint.Quantity | None = None
+    max_refill_interval_source: str = ""
+    restart_rules: tuple[RestartRule, ...] = ()
+    tolerance_source: str = ""
+    opioid_naive_source: str = ""
+
+
+@dataclass(frozen=True)
+class DrugLibrary:
+    drugs: tuple[Drug, ...]
+    settings: Settings = field(default_factory=Settings)
+    layers: tuple[str, ...] = ()
+
+    def find(self, name: str) -> Drug | None:
+        wanted = name.strip().casefold()
+        for drug in self.drugs:
+            if drug.name.casefold() == wanted or wanted in (s.casefold() for s in drug.synonyms):
+                return drug
+        return None
+
+    def get(self, name: str, field_name: str = "drug") -> Drug:
+        """The drug called ``name`` (or a synonym); :class:`InputError` if the library lacks it."""
+        drug = self.find(name)
+        if drug is None:
+            known = ", ".join(d.name for d in self.drugs)
+            raise InputError(field_name, f"unknown drug {name!r}", f"one of: {known}")
+        return drug
+
+
+class LibraryError(ValueError):
+    """Every problem found while loading library data, each with its location."""
+
+    def __init__(self, errors: Sequence[InputError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__(
+            f"{len(self.errors)} error(s) in drug library:\n" + "\n".join(f"  {e}" for e in errors)
+        )
+
+
+def build_library(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> DrugLibrary:
+    """Merge library layers in order (shipped defaults first, institution files after).
+
+    A later layer may add drugs, change a drug's fields, and add or replace limits: a limit
+    replaces an earlier one with the same bound, conditions and level. Raises
+    :class:`LibraryError` listing every error as ``<layer>: <path>: <message>``.
+    """
+    errors: list[InputError] = []
+    drugs: dict[str, Drug] = {}
+    settings = Settings()
+    for origin, data in layers:
+        collector = _Collector(origin, errors)
+        settings = collector.settings(data.get("settings", {}), settings)
+        raw_drugs = data.get("drugs", [])
+        if not isinstance(raw_drugs, list):
+            collector.error("drugs", "must be a list of [[drugs]] tables")
+            continue
+        for i, raw in enumerate(raw_drugs):
+            where = f"drugs[{i}]"
+            if not isinstance(raw, Mapping):
+                collector.error(where, "must be a table")
+                continue
+            name = raw.get("name")
+            if not isinstance(name, str) or not name.strip():
+                collector.error(f"{where}.name", "is required", "a drug name such as 'morphine'")
+                continue
+            key = name.strip().casefold()
+            existing = drugs.get(key)
+            drug = collector.drug(where, raw, existing)
+            if drug is not None:
+                drugs[key] = drug
+    if errors:
+        raise LibraryError(errors)
+    return DrugLibrary(tuple(drugs.values()), settings, tuple(origin for origin, _ in layers))
+
+
+_DRUG_KEYS = {
+    "name", "synonyms", "class", "labelled_for_pump", "source", "marketed_concentrations",
+    "undiluted_concentrations", "limits", "withdrawal_warning", "notes",
+}  # fmt: skip
+_LIMIT_KEYS = {"bound", "value", "level", "source", "when", "note"}
+_SETTINGS_KEYS = {
+    "unlabelled_level", "unlabelled_source", "discrepancy_threshold", "discrepancy_source",
+    "refill_margin", "max_refill_interval", "max_refill_interval_source", "restart_rules",
+    "tolerance_source", "opioid_naive_source",
+}  # fmt: skip
+
+
+class _Collector:
+    def __init__(self, origin: str, errors: list[InputError]) -> None:
+        self.origin = origin
+        self.errors = errors
+
+    def error(self, path: str, message: str, expected: str | None = None) -> None:
+        self.errors.append(InputError(f"{self.origin}: {path}", message, expected))
+
+    def unknown_keys(self, path: str, raw: Mapping[str, Any], allowed: set[str]) -> None:
+        for key in sorted(set(raw) - allowed):
+            self.error(f"{path}.{key}", "unknown key", "one of: " + ", ".join(sorted(allowed)))
+
+    def text(self, path: str, value: Any, required: bool = False) -> str | None:
+        if value is None:
+            if required:
+                self.error(path, "is required", "text")
+            return None
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.error(path, "must be non-empty text", "text")
+            return None
+        return value
+
+    def quantity(self, path: str, value: Any, dim: Dimension) -> pint.Quantity | None:
+        try:
+            return parse_quantity(value, "", dim)
+        except InputError as exc:
+            self.error(path, exc.message, exc.expected)
+            return None
+
+    def settings(self, raw: Any, base: Settings) -> Settings:
+        if not isinstance(raw, Mapping):
+            self.error("settings", "must be a table")
+            return base
+        self.unknown_keys("settings", raw, _SETTINGS_KEYS)
+        out = base
+        if "unlabelled_level" in raw:
+            level = raw["unlabelled_level"]
+            if level not in ("info", "soft"):
+                self.error("settings.unlabelled_level", f"got {level!r}", "'info' or 'soft'")
+            else:
+                out = replace(out, unlabelled_level=Level(level))
+        for key, dim in (
+            ("discrepancy_threshold", Dimension.VOLUME),
+            ("refill_margin", Dimension.TIME),
+            ("max_refill_interval", Dimension.TIME),
+        ):
+            if key in raw:
+                q = self.quantity(f"settings.{key}", raw[key], dim)
+                if q is not None:
+                    if q.magnitude < 0:
+                        self.error(f"settings.{key}", "must not be negative")
+                    else:
+                        out = replace(out, **{key: q})  # type: ignore[arg-type]
+        for key in (
+            "unlabelled_source", "discrepancy_source", "max_refill_interval_source",
+            "tolerance_source", "opioid_naive_source",
+        ):  # fmt: skip
+            if key in raw:
+                text = self.text(f"settings.{key}", raw[key], required=True)
+                if text:
+                    out = replace(out, **{key: text})  # type: ignore[arg-type]
+        if out.max_refill_interval is not None and not out.max_refill_interval_source:
+            self.error("settings.max_refill_interval_source", "is required with a maximum interval")
+        if "restart_rules" in raw:
+            out = replace(out, restart_rules=self.restart_rules(raw["restart_rules"]))
+        return out
+
+    def restart_rules(self, raw: Any) -> tuple[RestartRule, ...]:
+        if not isinstance(raw, list):
+            self.error("settings.restart_rules", "must be a list of tables")
+            return ()
+        rules: list[RestartRule] = []
+        for i, item in enumerate(raw):
+            path = f"settings.restart_rules[{i}]"
+            if not isinstance(item, Mapping):
+                self.error(path, "must be a table")
+                continue
+            self.unknown_keys(path, item, {"min_interruption", "restart_fraction", "source"})
+            gap = self.quantity(
+                f"{path}.min_interruption", item.get("min_interruption"), Dimension.TIME
+            )
+            frac = self.quantity(
+                f"{path}.restart_fraction", item.get("restart_fraction"), Dimension.DIMENSIONLESS
+            )
+            source = self.text(f"{path}.source", item.get("source"), required=True)
+            if frac is not None and not 0 < frac.to("").magnitude < 1:
+                self.error(f"{path}.restart_fraction", "must be between 0 and 100 %", "e.g. '50 %'")
+                continue
+            if gap is not None and frac is not None and source:
+                rules.append(RestartRule(gap, float(frac.to("").magnitude), source))
+        return tuple(sorted(rules, key=lambda r: r.min_interruption.to("h").magnitude))
+
+    def drug(self, where: str, raw: Mapping[str, Any], existing: Drug | None) -> Drug | None:
+        self.unknown_keys(where, raw, _DRUG_KEYS)
+        ok = True
+        name = str(raw["name"]).strip()
+        if existing is None:
+            for required in ("class", "labelled_for_pump", "source"):
+                if required not in raw:
+                    self.error(f"{where}.{required}", "is required for a new drug")
+                    ok = False
+        drug_class = existing.drug_class if existing else DrugClass.OPIOID
+        if "class" in raw:
+            try:
+                drug_class = DrugClass(raw["class"])
+            except ValueError:
+                self.error(f"{where}.class", f"got {raw['class']!r}",
+                           "one of: " + ", ".join(c.value for c in DrugClass))  # fmt: skip
+                ok = False
+        labelled = existing.labelled_for_pump if existing else False
+        if "labelled_for_pump" in raw:
+            if not isinstance(raw["labelled_for_pump"], bool):
+                self.error(f"{where}.labelled_for_pump", "must be true or false")
+                ok = False
+            else:
+                labelled = raw["labelled_for_pump"]
+        source = self.text(f"{where}.source", raw.get("source")) or (
+            existing.source if existing else ""
+        )
+        synonyms = existing.synonyms if existing else ()
+        if "synonyms" in raw:
+            if not isinstance(raw["synonyms"], list) or not all(
+                isinstance(s, str) for s in raw["synonyms"]
+            ):
+                self.error(f"{where}.synonyms", "must be a list of names")
+                ok = False
+            else:
+                synonyms = tuple(dict.fromkeys([*synonyms, *raw["synonyms"]]))
+        marketed = existing.marketed_concentrations if existing else ()
+        undiluted = existing.undiluted_concentrations if existing else ()
+        for key in ("marketed_concentrations", "undiluted_concentrations"):
+            if key in raw:
+                values = raw[key]
+                if not isinstance(values, list):
+                    self.error(f"{where}.{key}", "must be a list", "e.g. ['10 mg/mL', '25 mg/mL']")
+                    ok = False
+                    continue
+                parsed = [self.quantity(f"{where}.{key}[{j}]", v, Dimension.CONCENTRATION)
+                          for j, v in enumerate(values)]  # fmt: skip
+                if any(p is None for p in parsed):
+                    ok = False
+                    continue
+                clean = tuple(p for p in parsed if p is not None)
+                if key == "marketed_concentrations":
+                    marketed = clean
+                else:
+                    undiluted = clean
+        limits = list(existing.limits) if existing else []
+        raw_limits = raw.get("limits", [])
+        if not isinstance(raw_limits, list):
+            self.error(f"{where}.limits", "must be a list of [[drugs.limits]] tables")
+            raw_limits = []
+            ok = False
+        for j, raw_limit in enumerate(raw_limits):
+            limit = self.limit(f"{where}.limits[{j}]", raw_limit)
+            if limit is None:
+                ok = False
+                continue
+            limits = [old for old in limits if old.key != limit.key]
+            limits.append(limit)
+        withdrawal = raw.get("withdrawal_warning", existing.withdrawal_warning if existing else "")
+        notes = tuple(raw.get("notes", existing.notes if existing else ()))
+        if not ok:
+            return None
+        return Drug(
+            name=existing.name if existing else name,
+            drug_class=drug_class,
+            labelled_for_pump=labelled,
+            source=source,
+            synonyms=synonyms,
+            marketed_concentrations=marketed,
+            undiluted_concentrations=undiluted,
+            limits=tuple(limits),
+            withdrawal_warning=str(withdrawal),
+            notes=notes,
+        )
+
+    def limit(self, path: str, raw: Any) -> Limit | None:
+        if not isinstance(raw, Mapping):
+            self.error(path, "must be a table")
+            return None
+        self.unknown_keys(path, raw, _LIMIT_KEYS)
+        try:
+            bound = Bound(str(raw.get("bound")))
+        except ValueError:
+            self.error(f"{path}.bound", f"got {raw.get('bound')!r}",
+                       "one of: " + ", ".join(b.value for b in Bound))  # fmt: skip
+            return None
+        value = self.quantity(f"{path}.value", raw.get("value"), bound.dimension)
+        level_text = raw.get("level")
+        level: Level | None = None
+        if level_text not in ("hard", "soft", "info"):
+            self.error(f"{path}.level", f"got {level_text!r}", "'hard', 'soft' or 'info'")
+        else:
+            level = Level(level_text)
+        source = self.text(f"{path}.source", raw.get("source"), required=True)
+        when_raw = raw.get("when", {})
+        when: list[tuple[str, str]] = []
+        if not isinstance(when_raw, Mapping):
+            self.error(f"{path}.when", "must be a table such as { opioid_naive = true }")
+            return None
+        for key, val in when_raw.items():
+            text = str(val).lower() if isinstance(val, bool) else str(val)
+            if key not in CONDITIONS:
+                self.error(
+                    f"{path}.when.{key}", "unknown condition", "one of: " + ", ".join(CONDITIONS)
+                )
+            elif text not in CONDITIONS[key]:
+                self.error(
+                    f"{path}.when.{key}", f"got {val!r}", "one of: " + ", ".join(CONDITIONS[key])
+                )
+            else:
+                when.append((key, text))
+        if value is not None and value.magnitude <= 0:
+            self.error(f"{path}.value", "must be greater than zero")
+            return None
+        if value is None or level is None or not source:
+            return None
+        return Limit(bound, value, level, source, tuple(sorted(when)), str(raw.get("note", "")))

@@ -1,0 +1,22 @@
+"""Units: one pint registry, parsing with field-named errors, and UCUM codes for output."""
+
+from thecal.units.errors import InputError
+from thecal.units.parse import (
+    Dimension,
+    check_dimension,
+    parse_quantity,
+)
+from thecal.units.registry import Q_, Quantity, ureg
+from thecal.units.ucum import to_ucum, ucum_json
+
+__all__ = [
+    "Q_",
+    "Dimension",
+    "InputError",
+    "Quantity",
+    "check_dimension",
+    "parse_quantity",
+    "to_ucum",
+    "ucum_json",
+    "ureg",
+]

@@ -1,0 +1,19 @@
+"""The single pint registry. Every quantity in Thecal comes from here.
+
+``mcg``, ``ug`` and ``µg`` all mean microgram; ``d`` is a day and ``h`` an hour, as in UCUM.
+"""
+
+from typing import Any
+
+import pint
+
+ureg: pint.UnitRegistry[Any] = pint.UnitRegistry(
+    autoconvert_offset_to_baseunit=True,
+    non_int_type=float,
+)
+# Clinical spellings. pint already reads "ug" (u = micro) and "µg"; "mcg" is the clinic's word.
+ureg.define("mcg = microgram")
+ureg.define("cc = milliliter")
+
+Quantity = pint.Quantity
+Q_ = ureg.Quantity
