@@ -19,15 +19,21 @@ class DeviceCatalog:
         for p in self.pumps:
             if p.model.casefold() == model.strip().casefold():
                 return p
-        raise InputError(field_name, f"unknown pump model {model!r}",
-                         "one of: " + ", ".join(p.model for p in self.pumps))  # fmt: skip
+        raise InputError(
+            field_name,
+            f"unknown pump model {model!r}",
+            "one of: " + ", ".join(p.model for p in self.pumps),
+        )
 
     def catheter(self, model: str, field_name: str = "catheter.model") -> CatheterSpec:
         for c in self.catheters:
             if c.model.casefold() == model.strip().casefold():
                 return c
-        raise InputError(field_name, f"unknown catheter model {model!r}",
-                         "one of: " + ", ".join(c.model for c in self.catheters))  # fmt: skip
+        raise InputError(
+            field_name,
+            f"unknown catheter model {model!r}",
+            "one of: " + ", ".join(c.model for c in self.catheters),
+        )
 
 
 class CatalogError(ValueError):
@@ -80,8 +86,13 @@ def build_catalog(origin: str, data: Mapping[str, Any]) -> DeviceCatalog:
         try:
             kind = PumpKind(raw.get("kind"))
         except ValueError:
-            errors.append(InputError(f"{where}.kind", f"got {raw.get('kind')!r}",
-                                     ", ".join(k.value for k in PumpKind)))  # fmt: skip
+            errors.append(
+                InputError(
+                    f"{where}.kind",
+                    f"got {raw.get('kind')!r}",
+                    ", ".join(k.value for k in PumpKind),
+                )
+            )
             continue
         model = raw.get("model")
         if not isinstance(model, str):
@@ -105,8 +116,11 @@ def build_catalog(origin: str, data: Mapping[str, Any]) -> DeviceCatalog:
         length: pint.Quantity | None = None
         try:
             if "volume_per_length" in raw:
-                vpl = parse_quantity(raw["volume_per_length"], f"{where}.volume_per_length",
-                                     Dimension.VOLUME_PER_LENGTH)  # fmt: skip
+                vpl = parse_quantity(
+                    raw["volume_per_length"],
+                    f"{where}.volume_per_length",
+                    Dimension.VOLUME_PER_LENGTH,
+                )
             if "full_length" in raw:
                 length = parse_quantity(
                     raw["full_length"], f"{where}.full_length", Dimension.LENGTH

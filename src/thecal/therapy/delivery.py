@@ -50,8 +50,12 @@ class DeliveryModel:
         rates: list[float] = []
         for d, day in enumerate(schedule.basal.days):
             for step in day.steps:
-                starts.append(d * DAY_H + step.start.hour + step.start.minute / 60.0
-                              + step.start.second / 3600.0)  # fmt: skip
+                starts.append(
+                    d * DAY_H
+                    + step.start.hour
+                    + step.start.minute / 60.0
+                    + step.start.second / 3600.0
+                )
                 rates.append(float(step.rate.to("mL/h").magnitude))
         self._starts = starts
         self._rates = rates
@@ -62,10 +66,14 @@ class DeliveryModel:
         self._cum = cum
         self.week_volume_ml = cum[-1]
         self._periodic = [
-            (hours(p.first), float(p.every.to("h").magnitude), float(p.duration.to("h").magnitude),
-             float(p.volume.to("mL").magnitude))
+            (
+                hours(p.first),
+                float(p.every.to("h").magnitude),
+                float(p.duration.to("h").magnitude),
+                float(p.volume.to("mL").magnitude),
+            )
             for p in schedule.periodic
-        ]  # fmt: skip
+        ]
         self._single = [
             (hours(s.at), float(s.duration.to("h").magnitude), float(s.volume.to("mL").magnitude))
             for s in schedule.single

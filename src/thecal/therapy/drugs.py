@@ -94,6 +94,7 @@ class Drug:
     undiluted_concentrations: tuple[pint.Quantity, ...] = ()
     limits: tuple[Limit, ...] = ()
     withdrawal_warning: str = ""
+    monitoring: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -110,15 +110,31 @@ def build_library(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> DrugLibrar
 
 
 _DRUG_KEYS = {
-    "name", "synonyms", "class", "labelled_for_pump", "source", "marketed_concentrations",
-    "undiluted_concentrations", "limits", "withdrawal_warning", "notes",
-}  # fmt: skip
+    "name",
+    "synonyms",
+    "class",
+    "labelled_for_pump",
+    "source",
+    "marketed_concentrations",
+    "undiluted_concentrations",
+    "limits",
+    "withdrawal_warning",
+    "monitoring",
+    "notes",
+}
 _LIMIT_KEYS = {"bound", "value", "level", "source", "when", "note"}
 _SETTINGS_KEYS = {
-    "unlabelled_level", "unlabelled_source", "discrepancy_threshold", "discrepancy_source",
-    "refill_margin", "max_refill_interval", "max_refill_interval_source", "restart_rules",
-    "tolerance_source", "opioid_naive_source",
-}  # fmt: skip
+    "unlabelled_level",
+    "unlabelled_source",
+    "discrepancy_threshold",
+    "discrepancy_source",
+    "refill_margin",
+    "max_refill_interval",
+    "max_refill_interval_source",
+    "restart_rules",
+    "tolerance_source",
+    "opioid_naive_source",
+}
 
 
 class _Collector:
@@ -175,9 +191,12 @@ class _Collector:
                     else:
                         out = replace(out, **{key: q})  # type: ignore[arg-type]
         for key in (
-            "unlabelled_source", "discrepancy_source", "max_refill_interval_source",
-            "tolerance_source", "opioid_naive_source",
-        ):  # fmt: skip
+            "unlabelled_source",
+            "discrepancy_source",
+            "max_refill_interval_source",
+            "tolerance_source",
+            "opioid_naive_source",
+        ):
             if key in raw:
                 text = self.text(f"settings.{key}", raw[key], required=True)
                 if text:
@@ -227,8 +246,11 @@ class _Collector:
             try:
                 drug_class = DrugClass(raw["class"])
             except ValueError:
-                self.error(f"{where}.class", f"got {raw['class']!r}",
-                           "one of: " + ", ".join(c.value for c in DrugClass))  # fmt: skip
+                self.error(
+                    f"{where}.class",
+                    f"got {raw['class']!r}",
+                    "one of: " + ", ".join(c.value for c in DrugClass),
+                )
                 ok = False
         labelled = existing.labelled_for_pump if existing else False
         if "labelled_for_pump" in raw:
@@ -258,8 +280,10 @@ class _Collector:
                     self.error(f"{where}.{key}", "must be a list", "e.g. ['10 mg/mL', '25 mg/mL']")
                     ok = False
                     continue
-                parsed = [self.quantity(f"{where}.{key}[{j}]", v, Dimension.CONCENTRATION)
-                          for j, v in enumerate(values)]  # fmt: skip
+                parsed = [
+                    self.quantity(f"{where}.{key}[{j}]", v, Dimension.CONCENTRATION)
+                    for j, v in enumerate(values)
+                ]
                 if any(p is None for p in parsed):
                     ok = False
                     continue
@@ -282,6 +306,7 @@ class _Collector:
             limits = [old for old in limits if old.key != limit.key]
             limits.append(limit)
         withdrawal = raw.get("withdrawal_warning", existing.withdrawal_warning if existing else "")
+        monitoring = raw.get("monitoring", existing.monitoring if existing else "")
         notes = tuple(raw.get("notes", existing.notes if existing else ()))
         if not ok:
             return None
@@ -295,6 +320,7 @@ class _Collector:
             undiluted_concentrations=undiluted,
             limits=tuple(limits),
             withdrawal_warning=str(withdrawal),
+            monitoring=str(monitoring),
             notes=notes,
         )
 
@@ -306,8 +332,11 @@ class _Collector:
         try:
             bound = Bound(str(raw.get("bound")))
         except ValueError:
-            self.error(f"{path}.bound", f"got {raw.get('bound')!r}",
-                       "one of: " + ", ".join(b.value for b in Bound))  # fmt: skip
+            self.error(
+                f"{path}.bound",
+                f"got {raw.get('bound')!r}",
+                "one of: " + ", ".join(b.value for b in Bound),
+            )
             return None
         value = self.quantity(f"{path}.value", raw.get("value"), bound.dimension)
         level_text = raw.get("level")

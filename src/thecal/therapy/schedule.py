@@ -146,9 +146,12 @@ def weekly(days: dict[str, DayProgram], default: DayProgram | None = None) -> Ba
 
 
 def periodic_bolus(
-    volume: pint.Quantity, every: pint.Quantity, duration: pint.Quantity, first: datetime,
+    volume: pint.Quantity,
+    every: pint.Quantity,
+    duration: pint.Quantity,
+    first: datetime,
     field: str = "schedule.periodic",
-) -> PeriodicBolus:  # fmt: skip
+) -> PeriodicBolus:
     """Interval and duration must name their unit: the 2004 recall was minutes typed as hours.
     Duration must fit inside the interval."""
     check_dimension(volume, f"{field}.volume", Dimension.VOLUME)
@@ -174,9 +177,12 @@ def single_bolus(
 
 
 def patient_bolus(
-    volume: pint.Quantity, duration: pint.Quantity, lockout: pint.Quantity, max_per_day: int,
+    volume: pint.Quantity,
+    duration: pint.Quantity,
+    lockout: pint.Quantity,
+    max_per_day: int,
     field: str = "patient_bolus",
-) -> PatientBolus:  # fmt: skip
+) -> PatientBolus:
     check_dimension(volume, f"{field}.volume", Dimension.VOLUME)
     check_dimension(duration, f"{field}.duration", Dimension.TIME)
     check_dimension(lockout, f"{field}.lockout", Dimension.TIME)

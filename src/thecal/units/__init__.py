@@ -1,6 +1,7 @@
 """Units: one pint registry, parsing with field-named errors, and UCUM codes for output."""
 
 from thecal.units.errors import InputError
+from thecal.units.format import fmt
 from thecal.units.parse import (
     Dimension,
     check_dimension,
@@ -15,6 +16,7 @@ __all__ = [
     "InputError",
     "Quantity",
     "check_dimension",
+    "fmt",
     "parse_quantity",
     "to_ucum",
     "ucum_json",

@@ -12,9 +12,13 @@ def test_microgram_spellings_are_one_unit(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "dim", "ucum"),
-    [("10 mg/mL", Dimension.CONCENTRATION, "mg/mL"), ("0.5 mL/h", Dimension.FLOW_RATE, "mL/h"),
-     ("1.2 mg/d", Dimension.DOSE_RATE, "mg/d"), ("3 mL/d", Dimension.FLOW_RATE, "mL/d")],
-)  # fmt: skip
+    [
+        ("10 mg/mL", Dimension.CONCENTRATION, "mg/mL"),
+        ("0.5 mL/h", Dimension.FLOW_RATE, "mL/h"),
+        ("1.2 mg/d", Dimension.DOSE_RATE, "mg/d"),
+        ("3 mL/d", Dimension.FLOW_RATE, "mL/d"),
+    ],
+)
 def test_ucum_codes(text: str, dim: Dimension, ucum: str) -> None:
     assert to_ucum(parse_quantity(text, "x", dim)) == ucum
 

@@ -1,0 +1,125 @@
+"""The reservoir: what was filled, whether it fits, and how much should be left at a given time.
+
+A fill volume is checked against the reservoir it goes into (the TMLT closed claim: a 20 mL fill
+programmed as 40 mL, so the pump ran empty months before the expected date). The expected
+volume comes from the same exact integral as every dose (:class:`DeliveryModel`), so the refill
+date, the expected residual and the delivered dose can never disagree.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pint
+
+from thecal.therapy.delivery import DeliveryModel, ReportedBolus
+from thecal.therapy.pump import PumpSpec
+from thecal.therapy.schedule import Schedule
+from thecal.units import Q_, Dimension, InputError, check_dimension, fmt
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A reservoir fill: ``volume`` (mL) injected at ``at`` (naive device time).
+
+    ``first_fill`` is True for the first fill of a newly implanted pump (some drugs, e.g.
+    ziconotide, adsorb to new pump surfaces and have a shorter first-fill interval)."""
+
+    volume: pint.Quantity
+    at: datetime
+    first_fill: bool = False
+
+
+@dataclass(frozen=True)
+class ExpectedVolume:
+    """What the reservoir should hold at a time, by the programmed schedule.
+
+    ``volume``: expected residual (mL, never below 0). ``delivered``: volume that left the
+    reservoir since the fill (mL, at most the fill: an empty pump delivers nothing).
+    ``programmed``: what the schedule and the reported boluses asked for (mL, not clamped;
+    above the fill volume when the pump ran empty). ``ran_empty_at``: when the reservoir
+    reached 0, or None if it has not."""
+
+    volume: pint.Quantity
+    delivered: pint.Quantity
+    programmed: pint.Quantity
+    ran_empty_at: datetime | None
+
+
+def reservoir_capacity(
+    pump: PumpSpec, reservoir_override: pint.Quantity | None = None
+) -> pint.Quantity:
+    """The reservoir volume (mL): ``reservoir_override`` (an external pump's bag or cassette, or
+    a value from the labelling) wins over the catalog. :class:`InputError` on field
+    ``pump.reservoir`` when neither is known."""
+    if reservoir_override is not None:
+        check_dimension(reservoir_override, "pump.reservoir", Dimension.VOLUME)
+        if reservoir_override.magnitude <= 0:
+            raise InputError(
+                "pump.reservoir", "must be greater than zero", "a volume such as '100 mL'"
+            )
+    capacity = pump.require("reservoir", reservoir_override, "pump.reservoir")
+    return capacity.to("mL")
+
+
+def check_fill(
+    volume: pint.Quantity, pump: PumpSpec, reservoir_override: pint.Quantity | None = None
+) -> None:
+    """Refuse a fill volume (mL) that is not positive or does not fit the reservoir.
+
+    Raises :class:`InputError` on field ``fill.volume``. A volume above the capacity is almost
+    always a programming error (a 20 mL fill entered as 40 mL), which would put the expected
+    refill date far too late. When the reservoir volume is unknown (external pumps: the bag)
+    the error asks for it on field ``pump.reservoir``."""
+    check_dimension(volume, "fill.volume", Dimension.VOLUME)
+    if volume.magnitude <= 0:
+        raise InputError("fill.volume", f"{fmt(volume)} is not a fill", "a volume > 0 mL")
+    capacity = reservoir_capacity(pump, reservoir_override)
+    # A relative tolerance only so that a full 20 mL fill typed as '20.0 mL' is never refused.
+    if volume.to("mL").magnitude > capacity.magnitude * (1 + 1e-9):
+        raise InputError(
+            "fill.volume",
+            f"{fmt(volume.to('mL'))} does not fit the {fmt(capacity)} reservoir of {pump.model}; "
+            "check the volume actually injected and the volume entered into the programmer",
+            f"at most {fmt(capacity)}",
+        )
+
+
+def _check_reported(reported: Sequence[ReportedBolus]) -> None:
+    for i, bolus in enumerate(reported):
+        check_dimension(bolus.volume, f"reported[{i}].volume", Dimension.VOLUME)
+        if bolus.volume.magnitude < 0:
+            raise InputError(f"reported[{i}].volume", "must not be negative", "a volume >= 0 mL")
+
+
+def expected_volume(
+    fill: Fill, schedule: Schedule, at: datetime, reported: Sequence[ReportedBolus] = ()
+) -> ExpectedVolume:
+    """Expected reservoir contents at ``at`` (mL), exactly, from the programmed ``schedule``
+    plus the patient boluses the device ``reported`` (each counted whole from its start time;
+    boluses before the fill or at/after ``at`` are ignored, as in
+    :meth:`DeliveryModel.time_to_deliver`).
+
+    Mass balance holds by construction: ``volume + delivered == fill.volume``."""
+    check_dimension(fill.volume, "fill.volume", Dimension.VOLUME)
+    if fill.volume.magnitude <= 0:
+        raise InputError("fill.volume", f"{fmt(fill.volume)} is not a fill", "a volume > 0 mL")
+    if at < fill.at:
+        raise InputError("at", f"{at:%Y-%m-%d %H:%M} is before the fill", "a time after the fill")
+    _check_reported(reported)
+    model = DeliveryModel(schedule)
+    fill_ml = float(fill.volume.to("mL").magnitude)
+    boluses_ml = sum(float(r.volume.to("mL").magnitude) for r in reported if fill.at <= r.at < at)
+    programmed_ml = float(model.volume(fill.at, at).magnitude) + boluses_ml
+    ran_empty_at: datetime | None = None
+    if programmed_ml >= fill_ml:
+        empty = model.time_to_deliver(fill.at, fill_ml, reported=reported)
+        # The inverse is bisected to 0.1 s and never returns early; clamp it into [fill, at].
+        ran_empty_at = at if empty is None else min(empty, at)
+    delivered_ml = min(programmed_ml, fill_ml)
+    return ExpectedVolume(
+        volume=Q_(fill_ml - delivered_ml, "mL"),
+        delivered=Q_(delivered_ml, "mL"),
+        programmed=Q_(programmed_ml, "mL"),
+        ran_empty_at=ran_empty_at,
+    )

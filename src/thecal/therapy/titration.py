@@ -1,0 +1,112 @@
+"""Dose changes against the previous program: step size (absolute and %), time since the last
+change, increases per week, and the starting dose when a drug is new."""
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import pint
+
+from thecal.therapy.drugs import Bound, Drug
+from thecal.therapy.findings import Code, Finding
+from thecal.therapy.proposal import PreviousProgram
+from thecal.units import Q_
+from thecal.units import fmt as _fmt
+
+WEEK = timedelta(days=7)
+
+
+def titration_findings(
+    drug: Drug,
+    new_daily: pint.Quantity,
+    old_daily: pint.Quantity | None,
+    at: datetime,
+    previous: PreviousProgram | None,
+    context: Mapping[str, str],
+) -> list[Finding]:
+    """Findings for changing ``drug`` from ``old_daily`` to ``new_daily`` (mass/d) at ``at``.
+
+    ``old_daily`` None means the drug is new (start-dose limits apply). Decreases are never
+    limited here: a lower dose is always allowed by these rules."""
+    out: list[Finding] = []
+    if old_daily is None:
+        for lim in drug.limits_for(Bound.START_DOSE_MAX, context):
+            if new_daily > lim.value:
+                out.append(
+                    Finding(
+                        lim.level,
+                        Code.START_DOSE_ABOVE_LIMIT,
+                        f"Starting {drug.name} at {_fmt(new_daily)} is above the starting dose "
+                        f"limit of {_fmt(lim.value)}.",
+                        lim.source,
+                        drug.name,
+                        lim.value,
+                        new_daily,
+                    )
+                )
+        return out
+    step = (new_daily - old_daily).to(new_daily.units)
+    if step.magnitude <= 0:
+        return out
+    for lim in drug.limits_for(Bound.TITRATION_STEP_MAX, context):
+        if step > lim.value * (1 + 1e-9):
+            out.append(
+                Finding(
+                    lim.level,
+                    Code.TITRATION_STEP_ABOVE_LIMIT,
+                    f"{drug.name} increase of {_fmt(step)} ({_fmt(old_daily)} → {_fmt(new_daily)}) "
+                    f"is larger than the allowed step of {_fmt(lim.value)}.",
+                    lim.source,
+                    drug.name,
+                    lim.value,
+                    step,
+                )
+            )
+    if old_daily.magnitude > 0:
+        percent = (step / old_daily).to("percent")
+        for lim in drug.limits_for(Bound.TITRATION_PERCENT_MAX, context):
+            if percent > lim.value.to("percent") * (1 + 1e-9):
+                out.append(
+                    Finding(
+                        lim.level,
+                        Code.TITRATION_PERCENT_ABOVE_LIMIT,
+                        f"{drug.name} increase of {percent.magnitude:.0f} % is more than the "
+                        f"{lim.value.to('percent').magnitude:.0f} % allowed per step.",
+                        lim.source,
+                        drug.name,
+                        lim.value.to("percent"),
+                        percent,
+                    )
+                )
+    if previous is not None:
+        since = Q_((at - previous.started).total_seconds() / 3600.0, "h")
+        for lim in drug.limits_for(Bound.INCREASE_INTERVAL_MIN, context):
+            if since < lim.value:
+                out.append(
+                    Finding(
+                        lim.level,
+                        Code.TITRATION_TOO_SOON,
+                        f"{drug.name} was last changed {since.to('h').magnitude:.0f} h ago; "
+                        f"wait at least {_fmt(lim.value.to('h'))} between increases.",
+                        lim.source,
+                        drug.name,
+                        lim.value.to("h"),
+                        since,
+                    )
+                )
+        recent = [t for t in previous.earlier_increases if at - WEEK < t <= at]
+        count = len(recent) + 1
+        for lim in drug.limits_for(Bound.INCREASES_PER_WEEK_MAX, context):
+            if count > lim.value.to("").magnitude:
+                out.append(
+                    Finding(
+                        lim.level,
+                        Code.TITRATION_TOO_FREQUENT,
+                        f"This would be {drug.name} increase number {count} in 7 days; at most "
+                        f"{lim.value.to('').magnitude:.0f} a week.",
+                        lim.source,
+                        drug.name,
+                        lim.value,
+                        Q_(count, ""),
+                    )
+                )
+    return out
