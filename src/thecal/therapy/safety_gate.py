@@ -23,11 +23,11 @@ from thecal.therapy.proposal import (
 from thecal.therapy.pump import PumpSpec
 from thecal.therapy.refill_dates import forecast, stability_findings
 from thecal.therapy.refill_discrepancy import check_refill
-from thecal.therapy.reservoir import check_fill, expected_volume
+from thecal.therapy.reservoir import expected_volume, reservoir_capacity
 from thecal.therapy.restart import restart_findings
 from thecal.therapy.schedule import PatientBolus
 from thecal.therapy.titration import titration_findings
-from thecal.units import Q_, InputError, fmt
+from thecal.units import Q_, fmt
 
 
 @dataclass(frozen=True)
@@ -296,17 +296,23 @@ def _refill(p: RefillProposal, library: DrugLibrary) -> list[Finding]:
             filled=p.filled,
             confirmed_after_fill=p.confirmed_after_fill,
         )
-    try:
-        check_fill(p.fill.volume, p.program.pump)
-    except InputError as exc:
-        limit = p.program.pump.reservoir
+    pump = p.program.pump
+    capacity = reservoir_capacity(pump)  # unknown (external bag not entered) → InputError
+    if p.fill.volume.magnitude <= 0 or p.fill.volume > capacity:
+        empty = p.fill.volume.magnitude <= 0
         out.append(
             Finding(
                 Level.HARD,
-                Code.FILL_EXCEEDS_RESERVOIR if limit is not None else Code.FILL_EMPTY,
-                f"Fill refused: {exc.message}.",
-                p.program.pump.source("reservoir"),
-                limit=limit,
+                Code.FILL_EMPTY if empty else Code.FILL_EXCEEDS_RESERVOIR,
+                f"A fill of {fmt(p.fill.volume)} is not possible: "
+                + (
+                    "nothing would be filled."
+                    if empty
+                    else f"the reservoir of {pump.model} holds {fmt(capacity)}. Check the pump "
+                    "model and the volume in the syringe."
+                ),
+                pump.source("reservoir"),
+                limit=capacity,
                 value=p.fill.volume,
             )
         )
