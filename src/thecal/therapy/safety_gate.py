@@ -4,6 +4,7 @@ that each name their limit, the value, and the source of the rule."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import pint
 
@@ -15,6 +16,7 @@ from thecal.therapy.findings import Code, Finding, Level, blocks, needs_reason, 
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.proposal import (
     BolusProposal,
+    Interruption,
     Patient,
     ProgramProposal,
     Proposal,
@@ -108,7 +110,7 @@ def _program(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
                 )
         old_daily = _old_daily(drug, old.nominal if old else None, p)
         out += titration_findings(drug, nominal, old_daily, p.at, p.previous, ctx)
-        if drug.monitoring and (old_daily is None or nominal > old_daily):
+        if drug.monitoring and (old_daily is None or nominal > old_daily * (1 + 1e-9)):
             out.append(
                 Finding(
                     Level.INFO, Code.OBSERVE_AFTER_INCREASE, drug.monitoring, drug.source, drug.name
@@ -287,6 +289,7 @@ def _refill(p: RefillProposal, library: DrugLibrary) -> list[Finding]:
     out = _program(p.program, library)
     if p.last_fill is not None and p.withdrawn is not None:
         expected = expected_volume(p.last_fill, p.schedule_since_last_fill, p.fill.at, p.reported)
+        out += _ran_empty(p, expected.ran_empty_at, library)
         out += check_refill(
             expected.volume,
             p.withdrawn,
@@ -343,6 +346,24 @@ def _refill(p: RefillProposal, library: DrugLibrary) -> list[Finding]:
     )
     if p.planned_refill is not None:
         out += stability_findings(fc, p.planned_refill)
+    return out
+
+
+def _ran_empty(p: RefillProposal, empty_at: datetime | None, library: DrugLibrary) -> list[Finding]:
+    """A reservoir expected to have run dry before this refill is an interruption: restarting
+    the old opioid dose may meet a patient who lost tolerance (Ruan 2010, seed 003)."""
+    prog = p.program
+    if empty_at is None or prog.interruption is not None or empty_at >= p.fill.at:
+        return []
+    gap = Interruption(empty_at, p.fill.at, "reservoir expected to have run empty before refill")
+    old_admixture = prog.previous.admixture if prog.previous else prog.admixture
+    old = daily_dose(p.schedule_since_last_fill, old_admixture).nominal
+    new = daily_dose(prog.schedule, prog.admixture).nominal
+    out: list[Finding] = []
+    for ing in prog.admixture.ingredients:
+        name = ing.drug.name
+        if name in old:
+            out += restart_findings(ing.drug, old[name], new[name], gap, library.settings)
     return out
 
 

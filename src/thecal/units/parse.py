@@ -65,6 +65,12 @@ def parse_quantity(value: Any, field: str, expected: Dimension) -> pint.Quantity
             ) from exc
         if not isinstance(quantity, pint.Quantity):
             quantity = Q_(float(quantity), "")
+        if (
+            quantity.dimensionless
+            and expected is not Dimension.DIMENSIONLESS
+            and "percent" not in text
+        ):
+            raise InputError(field, f"{value!r} has no unit", expected.example)
     elif isinstance(value, bool):
         raise InputError(field, f"got {value!r}", expected.example)
     elif isinstance(value, int | float):

@@ -128,3 +128,19 @@ def test_every_code_has_a_test() -> None:
     text = "\n".join(p.read_text() for p in Path(__file__).parents[2].rglob("test_*.py"))
     missing = [c.name for c in Code if f"Code.{c.name}" not in text]
     assert missing == []
+
+
+def test_delayed_refill_after_empty_reservoir_flags_restart(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    # Seed 003 (Ruan 2010): 20 mL of morphine 10 mg/mL at 0.5 mL/d (5 mg/d) runs dry after
+    # 20 / 0.5 = 40 d; the refill happens at 50 d, so delivery stopped for 10 d. Restarting at
+    # 5 mg/d needs a reason; the proposal is the labelled opioid-naive maximum, 1 mg/d.
+    last = Fill(Q_("20 mL"), AT - timedelta(days=50))
+    result = check(_refill(catalog, library, last_fill=last, withdrawn=Q_("0 mL")), library)
+    f = finding(result, Code.RESTART_AFTER_INTERRUPTION)
+    assert f.level is Level.SOFT and "240 h" in f.message
+    assert f.limit.to("mg/d").magnitude == 1.0
+    on_time = Fill(Q_("20 mL"), AT - timedelta(days=30))
+    ok = check(_refill(catalog, library, last_fill=on_time, withdrawn=Q_("5 mL")), library)
+    assert Code.RESTART_AFTER_INTERRUPTION.value not in codes(ok)
