@@ -31,9 +31,12 @@ def read_toml(path: Path, field: str) -> dict[str, Any]:
 
 
 def load_library(extra: list[Path] | None = None) -> DrugLibrary:
-    """Shipped drug library, then ``$THECAL_LIBRARY`` (a path), then each ``extra`` file."""
+    """Shipped drug library, then the files the configuration file names, then
+    ``$THECAL_LIBRARY`` (a path), then each ``extra`` file (``--library``); later layers win."""
+    from thecal.adapters.config import config_library_files
+
     layers: list[tuple[str, dict[str, Any]]] = [("thecal/data/drugs.toml", packaged("drugs.toml"))]
-    paths: list[Path] = []
+    paths: list[Path] = config_library_files()
     env = os.environ.get(LIBRARY_ENV)
     if env:
         paths.append(Path(env))
