@@ -14,6 +14,9 @@ ureg: pint.UnitRegistry[Any] = pint.UnitRegistry(
 # Clinical spellings. pint already reads "ug" (u = micro) and "µg"; "mcg" is the clinic's word.
 ureg.define("mcg = microgram")
 ureg.define("cc = milliliter")
+# Simulation spans: "--until 2y", "6 mo" (UCUM writes a year as "a" and a month as "mo").
+ureg.define("@alias year = y")
+ureg.define("@alias month = mo")
 
 Quantity = pint.Quantity
 Q_ = ureg.Quantity

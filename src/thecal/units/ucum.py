@@ -19,6 +19,8 @@ _UCUM: dict[str, str] = {
     "minute": "min",
     "second": "s",
     "week": "wk",
+    "year": "a",
+    "month": "mo",
     "centimeter": "cm",
     "millimeter": "mm",
     "percent": "%",

@@ -45,3 +45,10 @@ def test_bare_number_is_refused_for_dimensioned_fields() -> None:
 def test_unknown_unit() -> None:
     with pytest.raises(InputError, match="unknown unit"):
         parse_quantity("3 blorps/d", "dose", Dimension.DOSE_RATE)
+
+
+@pytest.mark.parametrize(("text", "days"), [("2y", 730.5), ("6 mo", 182.625), ("90 d", 90.0)])
+def test_simulation_spans(text: str, days: float) -> None:
+    q = parse_quantity(text, "until", Dimension.TIME)
+    assert q.to("d").magnitude == pytest.approx(days)
+    assert to_ucum(parse_quantity("1 y", "x", Dimension.TIME)) == "a"
