@@ -51,8 +51,22 @@ _PUMP_QUANTITIES: dict[str, Dimension] = {
     "pocket_fill_threshold": Dimension.VOLUME,
     "low_reservoir_alarm": Dimension.VOLUME,
     "internal_volume": Dimension.VOLUME,
+    "noncritical_alarm_repeat": Dimension.TIME,
+    "critical_tone_duration": Dimension.TIME,
+    "noncritical_tone_duration": Dimension.TIME,
+    "battery_life_min": Dimension.TIME,
+    "battery_life_max": Dimension.TIME,
+    "eri_to_eos": Dimension.TIME,
+    "battery_calibration_flow": Dimension.FLOW_RATE,
+    "battery_telemetry_cost": Dimension.TIME,
+    "mri_recovery_min": Dimension.TIME,
+    "mri_recovery_max": Dimension.TIME,
+    "flow_valve_close_volume": Dimension.VOLUME,
+    "bag_volume_min": Dimension.VOLUME,
+    "bag_volume_max": Dimension.VOLUME,
 }
 _PUMP_FRACTIONS = ("accuracy_over", "accuracy_under")
+_PUMP_COUNTS = ("max_steps_per_day", "critical_tone_count", "noncritical_tone_count")
 
 
 def build_catalog(origin: str, data: Mapping[str, Any]) -> DeviceCatalog:
@@ -76,7 +90,14 @@ def build_catalog(origin: str, data: Mapping[str, Any]) -> DeviceCatalog:
                     values[key] = float(q.to("").magnitude)
                 except InputError as exc:
                     errors.append(exc)
-        for key in [*_PUMP_QUANTITIES, *_PUMP_FRACTIONS, "max_steps_per_day"]:
+        for key in _PUMP_COUNTS:
+            if key in raw:
+                count = raw[key]
+                if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                    errors.append(InputError(f"{where}.{key}", f"got {count!r}", "a whole number"))
+                else:
+                    values[key] = count
+        for key in [*_PUMP_QUANTITIES, *_PUMP_FRACTIONS, *_PUMP_COUNTS]:
             if key in raw:
                 src = raw.get(f"{key}_source")
                 if not isinstance(src, str) or not src.strip():
@@ -104,7 +125,6 @@ def build_catalog(origin: str, data: Mapping[str, Any]) -> DeviceCatalog:
                 kind=kind,
                 implanted=bool(raw.get("implanted", kind is not PumpKind.EXTERNAL)),
                 name=str(raw.get("name", model)),
-                max_steps_per_day=raw.get("max_steps_per_day"),
                 sources=tuple(sources),
                 **values,
             )

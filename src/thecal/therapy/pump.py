@@ -36,6 +36,23 @@ class PumpSpec:
     low_reservoir_alarm: pint.Quantity | None = None
     internal_volume: pint.Quantity | None = None
     max_steps_per_day: int | None = None
+    # Virtual-implant fields (thecal.implant). None = not public / not applicable: the simulator
+    # then asks for the value as a required input.
+    noncritical_alarm_repeat: pint.Quantity | None = None
+    critical_tone_count: int | None = None
+    critical_tone_duration: pint.Quantity | None = None
+    noncritical_tone_count: int | None = None
+    noncritical_tone_duration: pint.Quantity | None = None
+    battery_life_min: pint.Quantity | None = None
+    battery_life_max: pint.Quantity | None = None
+    eri_to_eos: pint.Quantity | None = None
+    battery_calibration_flow: pint.Quantity | None = None
+    battery_telemetry_cost: pint.Quantity | None = None
+    mri_recovery_min: pint.Quantity | None = None
+    mri_recovery_max: pint.Quantity | None = None
+    flow_valve_close_volume: pint.Quantity | None = None
+    bag_volume_min: pint.Quantity | None = None
+    bag_volume_max: pint.Quantity | None = None
     name: str = ""
     sources: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 

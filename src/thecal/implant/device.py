@@ -1,0 +1,447 @@
+"""Simulated pumps: firmware + plant + simulated clock behind :class:`ImplantDevice`.
+
+Three kinds share the engine and differ where the devices differ (devices.md):
+
+* :class:`PeristalticPump` (SynchroMed-like): motor strokes; motor stall detected (critical
+  alarm); MRI stops the rotor, delivery returns after a 2-24 h delay and, if the pump was
+  alarming when the MRI started, only after a post-MRI interrogation; ERI/EOS battery.
+* :class:`ValveGatedPump` (Prometra-like): fixed accumulator volume per actuation; a strong
+  magnet (MRI) opens both valves and dumps the reservoir into the patient unless it was emptied
+  first; with a flow-activated valve (Prometra II) at most the valve's closing volume leaves and
+  the valve then stays closed until a programmer reset. The firmware does not see either.
+* :class:`ExternalTrialPump` (Curlin-like): bag volume; continuous, PCA (patient bolus with
+  lockout, loading dose as a single bolus), intermittent (periodic boluses over a keep-open
+  basal); stops when the bag is empty; detects full downstream occlusion and air in line.
+
+Faults are injected through methods (a scenario calls them at times with :meth:`schedule`) and
+are visible only through their effects.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pint
+
+from thecal.devices.protocol import (
+    AlarmCondition,
+    Capabilities,
+    CommandResult,
+    DeviceStatus,
+    EventKind,
+    LogEvent,
+    Mode,
+    Program,
+)
+from thecal.implant.alarms import AlarmConfig
+from thecal.implant.battery import BatteryCalibration, battery_from_spec
+from thecal.implant.clock import EventQueue, Order
+from thecal.implant.firmware import Firmware, Hold, require_positive_volume
+from thecal.implant.limits import FirmwareLimits
+from thecal.implant.plant import CatheterState, Plant, PlantTruth, draw_flow_bias
+from thecal.therapy.delivery import at_hours, hours
+from thecal.therapy.pump import PumpKind, PumpSpec
+from thecal.units import Dimension, InputError, check_dimension
+
+ALL_MODES = frozenset(Mode)
+
+
+@dataclass(frozen=True)
+class ImplantConfig:
+    """How to build one simulated device.
+
+    ``critical_alarm_repeat`` is required: no catalogued pump publishes it. ``stroke_volume``
+    falls back on the catalog's ``actuation_volume`` (SynchroMed: not public, so required).
+    ``flow_bias`` is a fraction (+0.02 = 2 % over); ``None`` draws it from ``seed`` within the
+    catalog's accuracy band (or ``flow_bias_band``). ``bag_volume`` is required for external
+    pumps. ``simulate_battery=False`` turns the battery model off."""
+
+    serial: str
+    start: datetime
+    critical_alarm_repeat: pint.Quantity
+    stroke_volume: pint.Quantity | None = None
+    noncritical_alarm_repeat: pint.Quantity | None = None
+    flow_bias: float | None = 0.0
+    flow_bias_band: tuple[float, float] | None = None
+    seed: int = 0
+    catheter_volume: pint.Quantity | None = None
+    bag_volume: pint.Quantity | None = None
+    simulate_battery: bool = True
+    battery_calibration_flow: pint.Quantity | None = None
+    battery_telemetry_cost: pint.Quantity | None = None
+
+
+@dataclass(frozen=True)
+class RefillOutcome:
+    """A refill as the clinic sees it: the firmware's ``expected`` residual, the ``withdrawn``
+    residual (the truth), and the volume ``filled``."""
+
+    expected: pint.Quantity
+    withdrawn: pint.Quantity
+    filled: pint.Quantity
+    result: CommandResult
+
+
+class SimulatedPump:
+    """Base of the three simulated kinds; satisfies :class:`ImplantDevice`."""
+
+    kind: PumpKind = PumpKind.PERISTALTIC
+    modes: frozenset[Mode] = ALL_MODES
+    detects_occlusion = False
+    detects_air = False
+    stops_when_empty = False
+
+    def __init__(self, spec: PumpSpec, config: ImplantConfig, limits: FirmwareLimits) -> None:
+        if spec.kind is not self.kind:
+            raise InputError("pump.model", f"{spec.model} is {spec.kind}", f"a {self.kind} pump")
+        if not config.serial.strip():
+            raise InputError("device.serial", "is empty", "the serial number on the device")
+        self.spec = spec
+        self.config = config
+        self.rng = random.Random(config.seed)
+        stroke = spec.require("actuation_volume", config.stroke_volume, "device.stroke_volume")
+        require_positive_volume(stroke, "device.stroke_volume")
+        reservoir = self._reservoir(spec, config)
+        self._caps = Capabilities(
+            model=spec.model,
+            kind=spec.kind,
+            implanted=spec.implanted,
+            reservoir=reservoir,
+            stroke_volume=stroke.to("mL"),
+            min_rate=spec.min_rate,
+            max_rate=spec.max_rate,
+            rate_resolution=spec.rate_resolution,
+            max_steps_per_day=spec.max_steps_per_day,
+            modes=self.modes,
+            detects_occlusion=self.detects_occlusion,
+            detects_air=self.detects_air,
+            sources=spec.sources,
+        )
+        bias = config.flow_bias
+        if bias is None:
+            bias = draw_flow_bias(spec, self.rng, config.flow_bias_band)
+        self.plant = Plant(bias, config.catheter_volume)
+        self.queue = EventQueue()
+        battery: BatteryCalibration | None = None
+        if config.simulate_battery:
+            battery = battery_from_spec(
+                spec, config.battery_calibration_flow, config.battery_telemetry_cost
+            )
+        stroke_ml = float(stroke.to("mL").magnitude)
+        self.firmware = Firmware(
+            config.serial,
+            spec,
+            self._caps,
+            limits,
+            AlarmConfig(config.critical_alarm_repeat, config.noncritical_alarm_repeat),
+            self.queue,
+            hours(config.start),
+            lambda n: self._motor(n, stroke_ml),
+            battery,
+            self.stops_when_empty,
+        )
+        self._in_advance = False
+
+    def _reservoir(self, spec: PumpSpec, config: ImplantConfig) -> pint.Quantity:
+        return spec.require("reservoir", None, "pump.reservoir")
+
+    def _motor(self, strokes: int, stroke_ml: float) -> None:
+        self.plant.pump(strokes, stroke_ml)
+
+    # -- ImplantDevice ------------------------------------------------------------------------
+
+    @property
+    def serial(self) -> str:
+        return self.config.serial
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._caps
+
+    @property
+    def now(self) -> datetime:
+        """True (simulation) time."""
+        return at_hours(self.firmware.now)
+
+    def interrogate(self) -> DeviceStatus:
+        """Read the firmware's status (a telemetry session). Also the post-MRI interrogation."""
+        self.firmware.telemetry()
+        self._post_mri_interrogated()
+        return self.firmware.status(self.spec.model)
+
+    def peek(self) -> DeviceStatus:
+        """The status without a telemetry session (for observers: plots, tests)."""
+        return self.firmware.status(self.spec.model)
+
+    def events(self, since_seq: int = 0) -> tuple[LogEvent, ...]:
+        """Log entries with ``seq > since_seq``."""
+        return self.firmware.events(since_seq)
+
+    def write_program(self, program: Program) -> CommandResult:
+        self.firmware.telemetry()
+        return self.firmware.write_program(program)
+
+    def refill(self, volume: pint.Quantity) -> CommandResult:
+        self.firmware.telemetry()
+        return self.firmware.refill(volume)
+
+    def clinician_bolus(self, volume: pint.Quantity, duration: pint.Quantity) -> CommandResult:
+        self.firmware.telemetry()
+        return self.firmware.clinician_bolus(volume, duration)
+
+    def patient_bolus_request(self) -> CommandResult:
+        self.firmware.telemetry()
+        return self.firmware.patient_bolus_request()
+
+    def acknowledge_alarm(self, condition: AlarmCondition | None = None) -> CommandResult:
+        self.firmware.telemetry()
+        changed = self.firmware.alarms.acknowledge(condition)
+        return CommandResult("acknowledge_alarm", True, changed)
+
+    def alarm_test(self) -> CommandResult:
+        """Sound every tone the device has (data: count, duration, source)."""
+        self.firmware.telemetry()
+        tones = tuple(t for t in (self.firmware.alarms.tones[c] for c in (True, False)) if t)
+        self.firmware.write_log(EventKind.ALARM_TEST, f"{len(tones)} tone(s) sounded")
+        reason = "" if len(tones) == 2 else "a tone of this device is not public"
+        return CommandResult("alarm_test", True, False, reason, tones=tones)
+
+    def read_clock(self) -> datetime:
+        return at_hours(self.firmware.now + self.firmware.offset)
+
+    def set_clock(self, device_time: datetime) -> CommandResult:
+        self.firmware.telemetry()
+        return self.firmware.set_clock(hours(device_time))
+
+    def stop(self) -> CommandResult:
+        self.firmware.telemetry()
+        changed = self.firmware.set_hold(Hold.STOPPED, True)
+        if changed:
+            self.firmware.write_log(EventKind.PUMP_STOPPED, "stopped by clinician")
+        return CommandResult("stop", True, changed)
+
+    def resume(self) -> CommandResult:
+        """Clear the clinician stop, and an occlusion / air hold whose cause is gone."""
+        self.firmware.telemetry()
+        fw = self.firmware
+        changed = fw.set_hold(Hold.STOPPED, False)
+        if not fw.alarms.present(AlarmCondition.OCCLUSION):
+            changed = fw.set_hold(Hold.OCCLUSION, False) or changed
+        if not fw.alarms.present(AlarmCondition.AIR_IN_LINE):
+            changed = fw.set_hold(Hold.AIR, False) or changed
+        if changed:
+            fw.write_log(EventKind.PUMP_RESUMED, "resumed")
+        blocked = ", ".join(sorted(fw.holds))
+        return CommandResult("resume", True, changed, f"still held: {blocked}" if blocked else "")
+
+    def post_mri_resume(self) -> CommandResult:
+        self.firmware.telemetry()
+        return self._post_mri_interrogated()
+
+    def _post_mri_interrogated(self) -> CommandResult:
+        changed = self.firmware.set_hold(Hold.POST_MRI, False)
+        if changed:
+            self.firmware.write_log(EventKind.POST_MRI_RESUME, "post-MRI interrogation")
+        return CommandResult("post_mri_resume", True, changed)
+
+    def advance(self, until: datetime) -> None:
+        """Run simulated time to ``until`` (no-op if it is not later than now)."""
+        if self._in_advance:
+            raise RuntimeError("advance() called from inside a scheduled action")
+        self._in_advance = True
+        try:
+            self.firmware.run_until(hours(until))
+        finally:
+            self._in_advance = False
+
+    # -- scenarios and the clinician's hands -------------------------------------------------
+
+    def schedule(
+        self, at: datetime, action: Callable[["SimulatedPump"], Any], label: str = ""
+    ) -> None:
+        """Run ``action(self)`` at simulated time ``at`` (scenario actions and faults)."""
+        self.queue.push(hours(at), lambda: action(self), Order.ACTION, label)
+
+    def truth(self) -> PlantTruth:
+        return self.plant.truth()
+
+    def withdraw_residual(self) -> pint.Quantity:
+        return self.plant.withdraw()
+
+    def fill_reservoir(self, volume: pint.Quantity) -> None:
+        self.plant.fill(volume, self._caps.reservoir)
+
+    def clinical_refill(self, volume: pint.Quantity) -> RefillOutcome:
+        """Withdraw the residual, fill ``volume``, and record it in the pump."""
+        expected = self.firmware.status(self.spec.model).reservoir_estimate
+        withdrawn = self.withdraw_residual()
+        self.fill_reservoir(volume)
+        result = self.refill(volume)
+        return RefillOutcome(expected, withdrawn, volume, result)
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def occlude_catheter(self, fraction: float = 1.0) -> None:
+        """Partial (``0 < fraction < 1``) or full occlusion: that fraction of each stroke's
+        volume does not leave the reservoir (calcification, kink)."""
+        state = CatheterState.OCCLUDED if fraction >= 1.0 else CatheterState.PARTIAL_OCCLUSION
+        self.plant.set_catheter(state, occlusion=fraction, leak=self.plant.leak)
+        self._occlusion_sensed()
+
+    def leak_catheter(self, fraction: float, state: CatheterState = CatheterState.LEAK) -> None:
+        """``fraction`` of what leaves the pump goes to the pocket / epidural space."""
+        self.plant.set_catheter(state, occlusion=self.plant.occlusion, leak=fraction)
+
+    def disconnect_catheter(self) -> None:
+        self.leak_catheter(1.0, CatheterState.DISCONNECTED)
+
+    def migrate_catheter(self) -> None:
+        """The tip left the intrathecal space: drug still flows, none reaches the CSF."""
+        self.leak_catheter(1.0, CatheterState.MIGRATED)
+
+    def fracture_catheter(self, leak: float = 1.0) -> None:
+        self.leak_catheter(leak, CatheterState.FRACTURED)
+
+    def repair_catheter(self) -> None:
+        """Catheter revision: patent again."""
+        self.plant.set_catheter(CatheterState.PATENT)
+        self._occlusion_sensed()
+
+    def inject_motor_stall(self) -> None:
+        self.plant.motor_stalled = True
+        fw = self.firmware
+        fw.write_log(EventKind.MOTOR_STALL, "motor stall detected")
+        fw.alarms.raise_(AlarmCondition.MOTOR_STALL)
+        fw.set_hold(Hold.MOTOR_STALL, True)
+
+    def recover_motor_stall(self) -> None:
+        self.plant.motor_stalled = False
+        fw = self.firmware
+        fw.write_log(EventKind.MOTOR_STALL_RECOVERY, "motor stall recovery")
+        fw.alarms.resolve(AlarmCondition.MOTOR_STALL)
+        fw.set_hold(Hold.MOTOR_STALL, False)
+
+    def inject_low_battery_reset(self) -> None:
+        self.firmware.low_battery_reset()
+
+    def inject_memory_error(self) -> None:
+        self.firmware.memory_error()
+
+    def mri_scan(self, duration: pint.Quantity, recovery: pint.Quantity | None = None) -> None:
+        raise InputError("mri", f"{self.spec.model} has no MRI model", "an implanted pump")
+
+    def _occlusion_sensed(self) -> None:
+        if not self.detects_occlusion:
+            return
+        fw = self.firmware
+        if self.plant.occlusion >= 1.0:
+            fw.alarms.raise_(AlarmCondition.OCCLUSION)
+            fw.set_hold(Hold.OCCLUSION, True)
+        else:
+            fw.alarms.resolve(AlarmCondition.OCCLUSION)
+
+
+class PeristalticPump(SimulatedPump):
+    kind = PumpKind.PERISTALTIC
+
+    def mri_scan(self, duration: pint.Quantity, recovery: pint.Quantity | None = None) -> None:
+        """An MRI starting now: the rotor stops for ``duration`` and returns to proper delivery
+        ``recovery`` after the scan (within the catalog's sourced 2-24 h; drawn from the
+        device's seeded RNG when not given). If any alarm was active when the MRI began,
+        delivery resumes only after a post-MRI interrogation."""
+        check_dimension(duration, "mri.duration", Dimension.TIME)
+        low = self.spec.require("mri_recovery_min", None, "mri.recovery")
+        high = self.spec.require("mri_recovery_max", None, "mri.recovery")
+        lo_h, hi_h = float(low.to("h").magnitude), float(high.to("h").magnitude)
+        if recovery is None:
+            rec_h = self.rng.uniform(lo_h, hi_h)
+        else:
+            check_dimension(recovery, "mri.recovery", Dimension.TIME)
+            rec_h = float(recovery.to("h").magnitude)
+            if not lo_h <= rec_h <= hi_h:
+                raise InputError("mri.recovery", f"{recovery:~P}", f"{low:~P} to {high:~P}")
+        fw = self.firmware
+        alarming = fw.alarms.any_active()
+        fw.write_log(
+            EventKind.MRI_DETECTED,
+            "MRI: rotor stopped" + (" while alarming" if alarming else ""),
+            (("recovery", rec_h, "h"),),
+        )
+        self.plant.motor_stalled = True
+        fw.set_hold(Hold.MRI, True)
+        end = fw.now + float(duration.to("h").magnitude) + rec_h
+
+        def recovered() -> None:
+            self.plant.motor_stalled = False
+            fw.write_log(EventKind.MRI_RECOVERED, "rotor back to proper delivery")
+            if alarming:
+                fw.set_hold(Hold.POST_MRI, True)
+                fw.write_log(EventKind.POST_MRI_HOLD, "interrogate the pump to resume")
+            fw.set_hold(Hold.MRI, False)
+
+        self.queue.push(end, recovered, Order.DEVICE, "MRI recovery")
+
+
+class ValveGatedPump(SimulatedPump):
+    kind = PumpKind.VALVE_GATED
+
+    def mri_scan(self, duration: pint.Quantity, recovery: pint.Quantity | None = None) -> None:
+        """A strong magnet opens both valves: the reservoir empties into the patient, unless the
+        pump has a flow-activated valve, which closes after its labelled volume (≤ 10 µL) and
+        stays closed until a programmer reset (:meth:`post_mri_resume`). The firmware sees
+        neither: it keeps counting actuations."""
+        check_dimension(duration, "mri.duration", Dimension.TIME)
+        close = self.spec.flow_valve_close_volume
+        if close is None:
+            self.plant.dump(self.plant.reservoir_ml)
+        else:
+            self.plant.dump(float(close.to("mL").magnitude))
+            self.plant.flow_valve_closed = True
+
+    def post_mri_resume(self) -> CommandResult:
+        """Programmer reset of the flow-activated valve."""
+        self.firmware.telemetry()
+        was = self.plant.flow_valve_closed
+        self.plant.flow_valve_closed = False
+        if was:
+            self.firmware.write_log(EventKind.POST_MRI_RESUME, "flow-activated valve reset")
+        return CommandResult("post_mri_resume", True, was)
+
+
+class ExternalTrialPump(SimulatedPump):
+    kind = PumpKind.EXTERNAL
+    detects_occlusion = True
+    detects_air = True
+    stops_when_empty = True
+
+    def _reservoir(self, spec: PumpSpec, config: ImplantConfig) -> pint.Quantity:
+        bag = config.bag_volume
+        if bag is None:
+            raise InputError("device.bag_volume", "is required", "the bag volume, e.g. '100 mL'")
+        check_dimension(bag, "device.bag_volume", Dimension.VOLUME)
+        low, high = spec.bag_volume_min, spec.bag_volume_max
+        if (low is not None and bag < low) or (high is not None and bag > high):
+            raise InputError("device.bag_volume", f"{bag:~P}", f"{low:~P} to {high:~P}")
+        return bag.to("mL")
+
+    def inject_air_in_line(self) -> None:
+        self.plant.air_in_line = True
+        self.firmware.alarms.raise_(AlarmCondition.AIR_IN_LINE)
+        self.firmware.set_hold(Hold.AIR, True)
+
+    def clear_air_in_line(self) -> None:
+        """The line was primed: the condition is gone; :meth:`resume` restarts delivery."""
+        self.plant.air_in_line = False
+        self.firmware.alarms.resolve(AlarmCondition.AIR_IN_LINE)
+
+
+def make_device(spec: PumpSpec, config: ImplantConfig, limits: FirmwareLimits) -> SimulatedPump:
+    """The simulated pump for ``spec``'s kind."""
+    cls: type[SimulatedPump] = {
+        PumpKind.PERISTALTIC: PeristalticPump,
+        PumpKind.VALVE_GATED: ValveGatedPump,
+        PumpKind.EXTERNAL: ExternalTrialPump,
+    }[spec.kind]
+    return cls(spec, config, limits)
