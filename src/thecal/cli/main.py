@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from thecal import NOT_A_MEDICAL_DEVICE
-from thecal.cli import convert, demo, library, plan, refill
+from thecal.cli import convert, demo, implant, library, plan, refill
 from thecal.cli.output import State
 
 app = typer.Typer(
@@ -22,6 +22,8 @@ plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
 library_app = typer.Typer(help="Drug library files.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
 app.add_typer(library_app, name="library")
+implant_app = typer.Typer(help="Simulate the virtual implant.", no_args_is_help=True)
+app.add_typer(implant_app, name="implant")
 
 
 @app.callback()
@@ -47,6 +49,8 @@ library_app.command("check")(library.check_cmd)
 app.command("refill")(refill.refill_cmd)
 app.command("convert")(convert.convert_cmd)
 app.command("demo")(demo.demo_cmd)
+implant_app.command("simulate")(implant.simulate_cmd)
+implant_app.command("list")(implant.list_cmd)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 import pint
 
 from thecal.therapy.pump import PumpSpec
-from thecal.units import Q_, Dimension, InputError, check_dimension
+from thecal.units import Q_, Dimension, InputError, check_dimension, ureg
+
+# Parsed once: pint re-parses a prefixed unit string such as "mL" on every call (~60 µs), which
+# made unit conversions a large share of a simulated pump-year.
+_ML = ureg.Unit("mL")
+_ML_PER_H = ureg.Unit("mL/h")
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,9 @@ class BatteryCalibration:
     def per_ml(self) -> float:
         """Fraction of the ERI budget drained per mL pumped (stroke work)."""
         short = 1.0 / float((self.life_min - self.eri_to_eos).to("h").magnitude)
-        return (short - self.quiescent_per_hour) / float(self.calibration_flow.to("mL/h").magnitude)
+        return (short - self.quiescent_per_hour) / float(
+            self.calibration_flow.to(_ML_PER_H).magnitude
+        )
 
     @property
     def per_session(self) -> float:
@@ -74,7 +81,7 @@ class BatteryCalibration:
     def expected_life(self, flow: pint.Quantity) -> pint.Quantity:
         """Implant-to-EOS time (years) at a constant ``flow`` without telemetry."""
         check_dimension(flow, "flow", Dimension.FLOW_RATE)
-        per_h = self.quiescent_per_hour + self.per_ml * float(flow.to("mL/h").magnitude)
+        per_h = self.quiescent_per_hour + self.per_ml * float(flow.to(_ML_PER_H).magnitude)
         return Q_(1.0 / per_h + self.eri_to_eos_hours, "h").to("year")
 
 

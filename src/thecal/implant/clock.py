@@ -36,10 +36,14 @@ class TimedEvent:
 
 
 class EventQueue:
-    """Min-heap of :class:`TimedEvent`; cancelled events are skipped lazily."""
+    """Min-heap of :class:`TimedEvent`; cancelled events are skipped lazily.
+
+    The heap holds ``(at, order, seq, event)`` tuples: tuple comparison runs in C, where the
+    dataclass's generated ``__lt__`` was the simulator's hottest function. ``seq`` is unique, so
+    the event itself is never compared and the order is the same ``(time, order, insertion)``."""
 
     def __init__(self) -> None:
-        self._heap: list[TimedEvent] = []
+        self._heap: list[tuple[float, int, int, TimedEvent]] = []
         self._seq = 0
 
     def push(
@@ -47,22 +51,22 @@ class EventQueue:
     ) -> TimedEvent:
         self._seq += 1
         event = TimedEvent(at, int(order), self._seq, action, label)
-        heapq.heappush(self._heap, event)
+        heapq.heappush(self._heap, (at, event.order, event.seq, event))
         return event
 
     def peek_time(self) -> float:
         """Time of the next live event, ``inf`` if none."""
         heap = self._heap
-        while heap and heap[0].cancelled:
+        while heap and heap[0][3].cancelled:
             heapq.heappop(heap)
-        return heap[0].at if heap else math.inf
+        return heap[0][0] if heap else math.inf
 
     def pop(self) -> TimedEvent:
         self.peek_time()
-        return heapq.heappop(self._heap)
+        return heapq.heappop(self._heap)[3]
 
     def __len__(self) -> int:
-        return sum(1 for e in self._heap if not e.cancelled)
+        return sum(1 for e in self._heap if not e[3].cancelled)
 
 
 def first_grid_time(predicate: Callable[[float], bool], after: float, upto: float) -> float | None:

@@ -43,7 +43,11 @@ from thecal.implant.limits import FirmwareLimits
 from thecal.implant.plant import CatheterState, Plant, PlantTruth, draw_flow_bias
 from thecal.therapy.delivery import at_hours, hours
 from thecal.therapy.pump import PumpKind, PumpSpec
-from thecal.units import Dimension, InputError, check_dimension
+from thecal.units import Dimension, InputError, check_dimension, ureg
+
+# Parsed once: pint re-parses a prefixed unit string such as "mL" on every call (~60 µs), which
+# made unit conversions a large share of a simulated pump-year.
+_ML = ureg.Unit("mL")
 
 ALL_MODES = frozenset(Mode)
 
@@ -109,7 +113,7 @@ class SimulatedPump:
             kind=spec.kind,
             implanted=spec.implanted,
             reservoir=reservoir,
-            stroke_volume=stroke.to("mL"),
+            stroke_volume=stroke.to(_ML),
             min_rate=spec.min_rate,
             max_rate=spec.max_rate,
             rate_resolution=spec.rate_resolution,
@@ -129,7 +133,7 @@ class SimulatedPump:
             battery = battery_from_spec(
                 spec, config.battery_calibration_flow, config.battery_telemetry_cost
             )
-        stroke_ml = float(stroke.to("mL").magnitude)
+        stroke_ml = float(stroke.to(_ML).magnitude)
         self.firmware = Firmware(
             config.serial,
             spec,
@@ -397,7 +401,7 @@ class ValveGatedPump(SimulatedPump):
         if close is None:
             self.plant.dump(self.plant.reservoir_ml)
         else:
-            self.plant.dump(float(close.to("mL").magnitude))
+            self.plant.dump(float(close.to(_ML).magnitude))
             self.plant.flow_valve_closed = True
 
     def post_mri_resume(self) -> CommandResult:
@@ -424,7 +428,7 @@ class ExternalTrialPump(SimulatedPump):
         low, high = spec.bag_volume_min, spec.bag_volume_max
         if (low is not None and bag < low) or (high is not None and bag > high):
             raise InputError("device.bag_volume", f"{bag:~P}", f"{low:~P} to {high:~P}")
-        return bag.to("mL")
+        return bag.to(_ML)
 
     def inject_air_in_line(self) -> None:
         self.plant.air_in_line = True

@@ -49,7 +49,11 @@ from thecal.therapy.drugs import Bound
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.pump import PumpSpec
 from thecal.therapy.schedule import PatientBolus, Schedule, continuous
-from thecal.units import Q_, Dimension, InputError, check_dimension, fmt
+from thecal.units import Q_, Dimension, InputError, check_dimension, fmt, ureg
+
+# Parsed once: pint re-parses a prefixed unit string such as "mL" on every call (~60 µs), which
+# made unit conversions a large share of a simulated pump-year.
+_ML = ureg.Unit("mL")
 
 _STROKE_EPS = 1e-7  # strokes: tolerance against float noise in C(x) / stroke
 _LIMIT_EPS = 1e-9  # mL: tolerance in limit comparisons
@@ -79,12 +83,22 @@ class _Segment:
     m0: float
     offset: float
     rate: float
+    # ``model``'s cumulative function (see :func:`_cumulative_of`); None without a model.
+    cum: Callable[[float], float] | None = field(default=None, repr=False)
 
     def cmd(self, x: float) -> float:
         v = self.base + self.rate * (x - self.a)
-        if self.model is not None:
-            v += self.model.cumulative(x + self.offset) - self.m0
+        if self.cum is not None:
+            v += self.cum(x + self.offset) - self.m0
         return v
+
+
+def _cumulative_of(model: DeliveryModel) -> Callable[[float], float]:
+    """``model.cumulative``, or its basal part when the schedule has no periodic or single
+    boluses: the bolus term is then exactly 0.0, so the floats are the same, one call cheaper
+    (the commanded volume is the simulator's hottest computation)."""
+    sched = model.schedule
+    return model.cumulative if sched.periodic or sched.single else model.basal_cumulative
 
 
 @dataclass
@@ -123,8 +137,8 @@ class Firmware:
         self.limits = limits
         self.queue = queue
         self.motor = motor
-        self.stroke = float(capabilities.stroke_volume.to("mL").magnitude)
-        self.capacity = float(capabilities.reservoir.to("mL").magnitude)
+        self.stroke = float(capabilities.stroke_volume.to(_ML).magnitude)
+        self.capacity = float(capabilities.reservoir.to(_ML).magnitude)
         self.stops_when_empty = stops_when_empty
         self.log: list[LogEvent] = []
         self.now = start_h
@@ -141,6 +155,8 @@ class Firmware:
         self.holds: set[str] = {Hold.NO_PROGRAM}
         self.ramps: list[_Ramp] = []
         self._seg = _Segment(start_h, math.inf, 0.0, None, 0.0, 0.0, 0.0)
+        self._last_model: DeliveryModel | None = None
+        self._cum_of: tuple[DeliveryModel, Callable[[float], float]] | None = None
         self._history: deque[_Segment] = deque()
         self.strokes = 0
         self.fill_estimate = 0.0
@@ -202,7 +218,12 @@ class Firmware:
         return self._history[0].cmd(self._history[0].a) if self._history else 0.0
 
     def strokes_at(self, x: float) -> int:
-        return max(self.strokes, math.floor(self.cmd(x) / self.stroke + _STROKE_EPS))
+        seg = self._seg  # _Segment.cmd inlined: the hottest call of a long run
+        v = seg.base + seg.rate * (x - seg.a)
+        if seg.cum is not None:
+            v += seg.cum(x + seg.offset) - seg.m0
+        n = math.floor(v / self.stroke + _STROKE_EPS)
+        return n if n > self.strokes else self.strokes
 
     def _new_segment(self) -> None:
         """Close the current segment at ``now`` and open one reflecting the current state."""
@@ -212,10 +233,17 @@ class Firmware:
         self._history.append(self._seg)
         while self._history and self._history[0].b < now - DAY_H - 1.0:
             self._history.popleft()
-        model = self.model if self.delivering else None
-        m0 = model.cumulative(now + self.offset) if model is not None else 0.0
-        rate = sum(r.rate for r in self.ramps)
-        self._seg = _Segment(now, math.inf, base, model, m0, self.offset, rate)
+        model = self.model if not self.holds else None
+        cum: Callable[[float], float] | None = None
+        m0 = 0.0
+        if model is not None:
+            cached = self._cum_of
+            if cached is None or cached[0] is not model:
+                cached = self._cum_of = (model, _cumulative_of(model))
+            cum = cached[1]
+            m0 = cum(now + self.offset)
+        rate = sum(r.volume / (r.end - r.start) for r in self.ramps) if self.ramps else 0
+        self._seg = _Segment(now, math.inf, base, model, m0, self.offset, rate, cum)
 
     def set_hold(self, hold: str, on: bool) -> bool:
         """Add or remove a hold; pausing cancels running boluses (no catch-up later)."""
@@ -266,16 +294,19 @@ class Firmware:
 
     # -- the clock loop ---------------------------------------------------------------------
 
-    def _predicates(self) -> list[Callable[[float], bool]]:
+    def _crossed(self, hi: float, n_hi: int) -> list[Callable[[float], bool]]:
+        """The armed threshold predicates (monotone in time) that are already true at ``hi``,
+        where ``n_hi`` = strokes done by ``hi`` (computed once for all of them)."""
         preds: list[Callable[[float], bool]] = []
         if self.program is not None:
+            est = self.estimate_at(n_hi)
             thr = self._thr
-            if not self.alarms.present(AlarmCondition.LOW_RESERVOIR):
+            if est <= thr + _LIMIT_EPS and not self.alarms.present(AlarmCondition.LOW_RESERVOIR):
                 preds.append(lambda x: self.estimate_at(self.strokes_at(x)) <= thr + _LIMIT_EPS)
-            if not self.alarms.present(AlarmCondition.EMPTY_RESERVOIR):
-                limit = self.stroke * (1.0 - 1e-9)
+            limit = self.stroke * (1.0 - 1e-9)
+            if est < limit and not self.alarms.present(AlarmCondition.EMPTY_RESERVOIR):
                 preds.append(lambda x: self.estimate_at(self.strokes_at(x)) < limit)
-        if self.battery is not None and self.eri_h is None:
+        if self.battery is not None and self.eri_h is None and self.battery_used(hi, n_hi) >= 1.0:
             preds.append(lambda x: self.battery_used(x, self.strokes_at(x)) >= 1.0)
         return preds
 
@@ -284,29 +315,30 @@ class Firmware:
         queue = self.queue
         while True:
             nxt = queue.peek_time()
-            hi = nxt if nxt < until else until
-            detected: float | None = None
-            if hi > self.now:
-                preds = [p for p in self._predicates() if p(hi)]
-                if preds:
-                    found = [first_grid_time(p, self.now, hi) for p in preds]
-                    times = [t for t in found if t is not None]
-                    if times:
-                        detected = min(times)
-                    elif nxt <= until:
-                        detected = hi  # crossed between the last grid point and a state change
-            target = detected if detected is not None else hi
-            if target > self.now:
-                self._integrate(target)
-            if detected is not None:
-                self.evaluate()
-            while queue.peek_time() <= self.now:
+            if nxt <= self.now:  # due events first (their actions may schedule more)
                 queue.pop().action()
-            if self.now >= until and queue.peek_time() > self.now:
+                continue
+            if self.now >= until:
                 return
+            hi = nxt if nxt < until else until
+            n_hi = self.strokes_at(hi)
+            preds = self._crossed(hi, n_hi)
+            detected: float | None = None
+            if preds:
+                found = [first_grid_time(p, self.now, hi) for p in preds]
+                times = [t for t in found if t is not None]
+                if times:
+                    detected = min(times)
+                elif nxt <= until:
+                    detected = hi  # crossed between the last grid point and a state change
+            if detected is None:
+                self._integrate(hi, n_hi)
+            else:
+                self._integrate(detected, n_hi if detected == hi else self.strokes_at(detected))
+                self.evaluate()
 
-    def _integrate(self, t: float) -> None:
-        n = self.strokes_at(t)
+    def _integrate(self, t: float, n: int) -> None:
+        """Move to ``t``; ``n`` = strokes done by then (``strokes_at(t)``)."""
         if n > self.strokes:
             self.motor(n - self.strokes)
             self.strokes = n
@@ -364,7 +396,7 @@ class Firmware:
         spec = self.spec
         thr = program.low_reservoir_threshold
         check_dimension(thr, "program.low_reservoir_threshold", Dimension.VOLUME)
-        if thr.magnitude <= 0 or thr.to("mL").magnitude >= self.capacity:
+        if thr.magnitude <= 0 or thr.to(_ML).magnitude >= self.capacity:
             out.append(
                 Finding(
                     Level.HARD,
@@ -417,17 +449,17 @@ class Firmware:
             )
             return out
         bolus_lim = volume_limit(program.admixture, self.limits, Bound.BOLUS_DOSE_MAX)
-        volumes = [float(b.volume.to("mL").magnitude) for b in program.schedule.periodic]
-        volumes += [float(b.volume.to("mL").magnitude) for b in program.schedule.single]
+        volumes = [float(b.volume.to(_ML).magnitude) for b in program.schedule.periodic]
+        volumes += [float(b.volume.to(_ML).magnitude) for b in program.schedule.single]
         if pb is not None:
-            volumes.append(float(pb.volume.to("mL").magnitude))
+            volumes.append(float(pb.volume.to(_ML).magnitude))
         for v in volumes:
             if v > bolus_lim.ml + _LIMIT_EPS:
                 out.append(self._bolus_finding(v, bolus_lim))
                 break
         daily = volume_limit(program.admixture, self.limits, Bound.DAILY_DOSE_MAX)
         if math.isfinite(daily.ml):
-            model = DeliveryModel(program.schedule)
+            model = self._model_for(program.schedule)
             static = window_max(model, pb, self.now + self.offset)
             if static > daily.ml - self.stroke + _LIMIT_EPS:
                 out.append(self._daily_finding(static, daily, "in its worst 24 h"))
@@ -470,7 +502,7 @@ class Firmware:
         m_t = model.cumulative(t + offset)
         vol = n_max = 0.0
         if pb is not None:
-            vol = float(pb.volume.to("mL").magnitude)
+            vol = float(pb.volume.to(_ML).magnitude)
             n_max = float(pb.max_count_per_day)
         worst = 0.0
         for s in cands:
@@ -495,7 +527,7 @@ class Firmware:
             daily.source,
             daily.drug,
             daily.limit,
-            Q_(volume, "mL"),
+            Q_(volume, _ML),
         )
 
     def _bolus_finding(self, volume: float, lim: VolumeLimit) -> Finding:
@@ -508,7 +540,7 @@ class Firmware:
             lim.source,
             lim.drug,
             lim.limit,
-            Q_(volume, "mL"),
+            Q_(volume, _ML),
         )
 
     def write_program(self, program: Program) -> CommandResult:
@@ -524,7 +556,7 @@ class Firmware:
         self.write_log(
             EventKind.PROGRAM_WRITTEN,
             "program written",
-            (("low_reservoir_threshold", float(program.low_reservoir_threshold.to("mL").m), "mL"),),
+            (("low_reservoir_threshold", float(program.low_reservoir_threshold.to(_ML).m), "mL"),),
         )
         self.alarms.resolve(AlarmCondition.LOW_BATTERY_RESET)
         self.alarms.resolve(AlarmCondition.MEMORY_ERROR)
@@ -532,15 +564,23 @@ class Firmware:
         self.evaluate()
         return CommandResult("write_program", True, True)
 
+    def _model_for(self, schedule: Schedule) -> DeliveryModel:
+        """The compiled model of ``schedule``; the one built while checking a program is reused
+        when that program is installed (compiling converts every step's rate: pint-heavy)."""
+        last = self._last_model
+        if last is None or last.schedule is not schedule:
+            last = self._last_model = DeliveryModel(schedule)
+        return last
+
     def _install(self, program: Program) -> None:
         self._cancel_ramps("cancelled by a new program")
         self.program = program
-        self.model = DeliveryModel(program.schedule)
-        self._thr = float(program.low_reservoir_threshold.to("mL").magnitude)
+        self.model = self._model_for(program.schedule)
+        self._thr = float(program.low_reservoir_threshold.to(_ML).magnitude)
         pb = program.patient_bolus
         self._ptb = (
             (
-                float(pb.volume.to("mL").magnitude),
+                float(pb.volume.to(_ML).magnitude),
                 float(pb.duration.to("h").magnitude),
                 float(pb.lockout.to("h").magnitude),
                 pb.max_per_day,
@@ -572,7 +612,7 @@ class Firmware:
     def clinician_bolus(self, volume: pint.Quantity, duration: pint.Quantity) -> CommandResult:
         check_dimension(volume, "bolus.volume", Dimension.VOLUME)
         check_dimension(duration, "bolus.duration", Dimension.TIME)
-        v = float(volume.to("mL").magnitude)
+        v = float(volume.to(_ML).magnitude)
         d = float(duration.to("h").magnitude)
         reason = ""
         findings: list[Finding] = []
@@ -646,7 +686,7 @@ class Firmware:
     def refill(self, volume: pint.Quantity) -> CommandResult:
         """Record the reservoir volume after a fill (the firmware's estimate restarts here)."""
         check_dimension(volume, "refill.volume", Dimension.VOLUME)
-        v = float(volume.to("mL").magnitude)
+        v = float(volume.to(_ML).magnitude)
         if not 0 < v <= self.capacity + 1e-9:
             code = Code.FILL_EMPTY if v <= 0 else Code.FILL_EXCEEDS_RESERVOIR
             finding = Finding(
@@ -670,7 +710,7 @@ class Firmware:
         )
         self.evaluate()
         return CommandResult(
-            "refill", True, True, values=(("expected_before", Q_(max(before, 0.0), "mL")),)
+            "refill", True, True, values=(("expected_before", Q_(max(before, 0.0), _ML)),)
         )
 
     def set_clock(self, device_hours: float) -> CommandResult:
@@ -737,9 +777,9 @@ class Firmware:
             delivering=self.delivering,
             holds=tuple(sorted(self.holds)),
             program=self.program,
-            reservoir_estimate=Q_(max(est, 0.0), "mL"),
+            reservoir_estimate=Q_(max(est, 0.0), _ML),
             low_reservoir_threshold=self.program.low_reservoir_threshold if self.program else None,
-            delivered_total=Q_(self.strokes * self.stroke, "mL"),
+            delivered_total=Q_(self.strokes * self.stroke, _ML),
             alarms=self.alarms.states(),
             eri_at=at_hours(self.eri_h) if self.eri_h is not None else None,
             eos_at=at_hours(self.eos_h) if self.eos_h is not None else None,
@@ -750,7 +790,7 @@ class Firmware:
 
 def require_positive_volume(value: pint.Quantity, field: str) -> float:
     check_dimension(value, field, Dimension.VOLUME)
-    ml = float(value.to("mL").magnitude)
+    ml = float(value.to(_ML).magnitude)
     if ml <= 0:
         raise InputError(field, "must be greater than zero", "e.g. '0.0025 mL'")
     return ml

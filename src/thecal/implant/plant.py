@@ -13,7 +13,11 @@ from enum import StrEnum
 import pint
 
 from thecal.therapy.pump import PumpSpec
-from thecal.units import Q_, Dimension, InputError, check_dimension
+from thecal.units import Q_, Dimension, InputError, check_dimension, ureg
+
+# Parsed once: pint re-parses a prefixed unit string such as "mL" on every call (~60 µs), which
+# made unit conversions a large share of a simulated pump-year.
+_ML = ureg.Unit("mL")
 
 
 class CatheterState(StrEnum):
@@ -123,12 +127,12 @@ class Plant:
         """Empty the reservoir through the septum; return what came out (the true residual)."""
         residual = self.reservoir_ml
         self.reservoir_ml = 0.0
-        return Q_(residual, "mL")
+        return Q_(residual, _ML)
 
     def fill(self, volume: pint.Quantity, capacity: pint.Quantity) -> None:
         check_dimension(volume, "fill.volume", Dimension.VOLUME)
-        ml = float(volume.to("mL").magnitude)
-        if ml < 0 or self.reservoir_ml + ml > float(capacity.to("mL").magnitude) + 1e-9:
+        ml = float(volume.to(_ML).magnitude)
+        if ml < 0 or self.reservoir_ml + ml > float(capacity.to(_ML).magnitude) + 1e-9:
             raise InputError("fill.volume", f"{ml} mL does not fit", f"at most {capacity:~P}")
         self.reservoir_ml += ml
 
@@ -141,10 +145,10 @@ class Plant:
 
     def truth(self) -> PlantTruth:
         return PlantTruth(
-            reservoir=Q_(self.reservoir_ml, "mL"),
-            left_pump=Q_(self.left_pump_ml, "mL"),
-            to_csf=Q_(self.to_csf_ml, "mL"),
-            elsewhere=Q_(self.elsewhere_ml, "mL"),
+            reservoir=Q_(self.reservoir_ml, _ML),
+            left_pump=Q_(self.left_pump_ml, _ML),
+            to_csf=Q_(self.to_csf_ml, _ML),
+            elsewhere=Q_(self.elsewhere_ml, _ML),
             flow_bias=self.flow_bias,
             catheter=self.catheter,
             catheter_volume=self.catheter_volume,
