@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from thecal import NOT_A_MEDICAL_DEVICE
-from thecal.cli import convert, demo, implant, library, plan, refill
+from thecal.cli import convert, demo, implant, library, plan, programmer, refill, serve
 from thecal.cli.output import State
 
 app = typer.Typer(
@@ -51,6 +51,10 @@ app.command("convert")(convert.convert_cmd)
 app.command("demo")(demo.demo_cmd)
 implant_app.command("simulate")(implant.simulate_cmd)
 implant_app.command("list")(implant.list_cmd)
+implant_app.command("provision")(serve.provision_cmd)
+implant_app.command("serve")(serve.serve_cmd)
+app.add_typer(programmer.programmer_app, name="programmer")
+app.add_typer(programmer.ptm_app, name="ptm")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,326 @@
+"""Serve a virtual implant over the authenticated link (TCP on 127.0.0.1 or any transport).
+
+I/O edge of :mod:`thecal.programmer.implant_server`: threads, sockets, the wall clock and
+logging live here.
+
+**Simulated clock.** The implant's simulated time follows the wall clock, scaled: device time =
+start + ``time_scale`` × (monotonic seconds since the server started). It is applied lazily —
+before every command the pump is advanced to that time (the engine is event-driven, so one
+advance per command costs the same as many small ones). ``time_scale = 1`` is real time;
+3600 makes one wall second an implant hour (the staleness bound is in implant time, so scale
+it too).
+
+Every link event (send, receive, refusal, handshake, timeout) and every command-layer event is
+logged with the device serial (Python ``logging``, logger ``thecal.implant``).
+"""
+
+import logging
+import threading
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from thecal.adapters.plan_files import load_plan
+from thecal.devices.catalog import DeviceCatalog
+from thecal.devices.protocol import Program
+from thecal.implant.device import ImplantConfig, SimulatedPump, make_device
+from thecal.implant.limits import hard_limits_from_library
+from thecal.link import AuthBackoff, LinkEvent, Responder, TransportClosed, TransportTimeout
+from thecal.link.errors import TransportError
+from thecal.link.transport import TcpListener, Transport
+from thecal.programmer.commands import Qty
+from thecal.programmer.implant_server import (
+    ImplantCommandHandler,
+    ImplantConnection,
+    ServerLogRecord,
+    ServerSettings,
+)
+from thecal.therapy.library import DrugLibrary
+from thecal.therapy.plan import FillEntry, PlanFile, PumpEntry, resolve
+from thecal.units import Dimension, InputError, parse_quantity
+
+log = logging.getLogger("thecal.implant")
+
+
+def link_logger(event: LinkEvent) -> None:
+    """Log one link event with the serial (debug for traffic, warning for refusals)."""
+    level = logging.WARNING if event.event in ("reject", "denied", "backoff") else logging.DEBUG
+    log.log(
+        level,
+        "serial=%s peer=%s link %s type=%s seq=%s size=%d code=%s %s",
+        event.serial,
+        event.peer,
+        event.event,
+        event.frame_type.name if event.frame_type else "-",
+        event.sequence,
+        event.size,
+        event.code.name if event.code else "-",
+        event.detail,
+    )
+
+
+def command_logger(record: ServerLogRecord) -> None:
+    """Log one command-layer record with the serial."""
+    level = logging.WARNING if record.event in ("refused", "error") else logging.INFO
+    log.log(
+        level,
+        "serial=%s peer=%s %s op=%s id=%s %s",
+        record.serial,
+        record.peer,
+        record.event,
+        record.op,
+        record.command_id,
+        record.detail,
+    )
+
+
+# --- building the virtual implant -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceInputs:
+    """Values a plan file does not hold but the simulator needs (not public: required)."""
+
+    serial: str
+    critical_alarm_repeat: Qty
+    stroke_volume: Qty | None = None
+    noncritical_alarm_repeat: Qty | None = None
+    low_reservoir_alarm: Qty | None = None
+
+
+def load_source(path: Path) -> tuple[PlanFile, DeviceInputs | None]:
+    """A plan file, or a scenario file read as a plan (its device, program and initial fill;
+    faults and actions are not replayed by the server). Scenario files carry device inputs."""
+    with path.open("rb") as handle:
+        doc = tomllib.load(handle)
+    if "device" not in doc:
+        return load_plan(path), None
+    from thecal.adapters.scenario_files import load_scenario
+
+    sc = load_scenario(path)
+    d = sc.device
+    plan = PlanFile(
+        title=sc.title,
+        at=sc.start,
+        patient=sc.patient,
+        pump=PumpEntry(model=d.model, low_reservoir_alarm=d.low_reservoir_alarm),
+        admixture=sc.admixture,
+        schedule=sc.schedule,
+        patient_bolus=sc.patient_bolus,
+        fill=FillEntry(volume=sc.fill.volume, at=sc.start, first_fill=sc.fill.first_fill),
+    )
+    T, V = Dimension.TIME, Dimension.VOLUME
+    inputs = DeviceInputs(
+        d.serial,
+        parse_quantity(d.critical_alarm_repeat, "device.critical_alarm_repeat", T),
+        parse_quantity(d.stroke_volume, "device.stroke_volume", V) if d.stroke_volume else None,
+        parse_quantity(d.noncritical_alarm_repeat, "device.noncritical_alarm_repeat", T)
+        if d.noncritical_alarm_repeat
+        else None,
+    )
+    return plan, inputs
+
+
+def implant_from_plan(
+    plan: PlanFile, library: DrugLibrary, catalog: DeviceCatalog, inputs: DeviceInputs
+) -> SimulatedPump:
+    """A virtual implant running ``plan``'s program, filled with its ``fill`` (if any), its
+    clock starting at the plan's ``at``."""
+    resolved = resolve(plan, library, catalog)
+    spec = catalog.pump(plan.pump.model, "pump.model")
+    config = ImplantConfig(
+        serial=inputs.serial,
+        start=plan.at,
+        critical_alarm_repeat=inputs.critical_alarm_repeat,
+        stroke_volume=inputs.stroke_volume,
+        noncritical_alarm_repeat=inputs.noncritical_alarm_repeat,
+    )
+    patient = resolved.program.patient.context()
+    pump = make_device(spec, config, hard_limits_from_library(library, patient))
+    fill = resolved.fill
+    if fill is not None:
+        pump.fill_reservoir(fill.volume)
+        pump.refill(fill.volume)
+    threshold = inputs.low_reservoir_alarm
+    if threshold is None and plan.pump.low_reservoir_alarm:
+        threshold = parse_quantity(
+            plan.pump.low_reservoir_alarm, "pump.low_reservoir_alarm", Dimension.VOLUME
+        )
+    if threshold is None:
+        threshold = spec.low_reservoir_alarm
+    if threshold is None:
+        raise InputError(
+            "low_reservoir_alarm", f"is required for {spec.model}", "a volume such as '2 mL'"
+        )
+    program = Program(
+        resolved.schedule, resolved.admixture, threshold, resolved.program.patient_bolus
+    )
+    result = pump.write_program(program)
+    if not result.state_changed:
+        raise InputError(
+            "plan",
+            "the implant refused the plan's program: "
+            + (result.reason or "; ".join(f.message for f in result.findings)),
+        )
+    return pump
+
+
+class ScaledClock:
+    """Advance ``pump`` to start + scale × elapsed wall seconds (called before each command)."""
+
+    def __init__(
+        self,
+        pump: SimulatedPump,
+        scale: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if scale <= 0:
+            raise ValueError("time scale must be positive")
+        self.pump = pump
+        self.scale = scale
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+        self._start: datetime = pump.now
+
+    def target(self) -> datetime:
+        return self._start + timedelta(seconds=(self._monotonic() - self._t0) * self.scale)
+
+    def __call__(self) -> None:
+        target = self.target()
+        if target > self.pump.now:
+            self.pump.advance(target)
+
+
+# --- serving ------------------------------------------------------------------------------
+
+
+def serve_connection(
+    transport: Transport,
+    connection: ImplantConnection,
+    lock: threading.Lock,
+    *,
+    poll_s: float = 0.5,
+    stop: threading.Event | None = None,
+) -> None:
+    """Pump frames between ``transport`` and ``connection`` until either side closes.
+
+    Device access is serialised by ``lock`` (one implant, many connections)."""
+    serial, peer = connection.handler.serial, connection.responder.peer
+    try:
+        while stop is None or not stop.is_set():
+            try:
+                frame = transport.receive(poll_s)
+            except TransportTimeout:
+                with lock:
+                    # A timed-out or closed session is finished (the link logs the timeout).
+                    if connection.responder.expiry_reason() is not None or connection.closed:
+                        break
+                continue
+            with lock:
+                out = connection.receive(frame)
+            for f in out:
+                transport.send(f)
+            if connection.closed:
+                break
+    except TransportClosed:
+        pass
+    except TransportError as exc:
+        log.warning("serial=%s peer=%s transport error %s", serial, peer, exc)
+    finally:
+        with lock:
+            connection.end("link ended")
+        transport.close()
+        log.info("serial=%s peer=%s session ended", serial, peer)
+
+
+class ImplantServer:
+    """One virtual implant answering any number of sequential or concurrent connections."""
+
+    def __init__(
+        self,
+        handler: ImplantCommandHandler,
+        implant_secret: bytes,
+        *,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.handler = handler
+        self._secret = implant_secret
+        self._now = now
+        self.backoff = AuthBackoff(now)
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.connections: list[ImplantConnection] = []
+
+    def connection(self, peer: str) -> ImplantConnection:
+        responder = Responder(
+            self.handler.serial,
+            self._secret,
+            self._now,
+            self.backoff,
+            logger=link_logger,
+            peer=peer,
+        )
+        conn = ImplantConnection(self.handler, responder, command_logger)
+        self.connections.append(conn)
+        return conn
+
+    def serve_transport(self, transport: Transport, peer: str = "in-process") -> None:
+        """Serve one connection on this thread."""
+        serve_connection(transport, self.connection(peer), self.lock, stop=self.stop)
+
+    def serve_tcp(self, listener: TcpListener, max_connections: int | None = None) -> None:
+        """Accept connections on ``listener`` until :attr:`stop` is set (thread per client)."""
+        served = 0
+        threads: list[threading.Thread] = []
+        log.info("serial=%s listening on 127.0.0.1:%d", self.handler.serial, listener.port)
+        while not self.stop.is_set() and (max_connections is None or served < max_connections):
+            try:
+                transport = listener.accept(0.2)
+            except TransportTimeout:
+                continue
+            except OSError:
+                break
+            served += 1
+            t = threading.Thread(
+                target=self.serve_transport, args=(transport, transport.peer), daemon=True
+            )
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join(timeout=2.0)
+
+
+def make_server(
+    pump: SimulatedPump,
+    library: DrugLibrary,
+    implant_secret: bytes,
+    max_command_age: Qty,
+    time_scale: float = 1.0,
+    *,
+    now: Callable[[], float] = time.monotonic,
+) -> ImplantServer:
+    """A server for ``pump`` whose clock follows wall time × ``time_scale``."""
+    handler = ImplantCommandHandler(
+        pump,
+        library.get,
+        ServerSettings(max_command_age),
+        logger=command_logger,
+        advance=ScaledClock(pump, time_scale, now),
+    )
+    return ImplantServer(handler, implant_secret, now=now)
+
+
+__all__ = [
+    "DeviceInputs",
+    "ImplantServer",
+    "ScaledClock",
+    "command_logger",
+    "implant_from_plan",
+    "link_logger",
+    "load_source",
+    "make_server",
+    "serve_connection",
+]

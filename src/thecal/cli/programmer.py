@@ -1,0 +1,284 @@
+"""``thecal programmer interrogate|program|refill|bolus|ack`` and ``thecal ptm bolus|status``:
+talk to an implant served on 127.0.0.1 (``thecal implant serve``). Register with::
+
+    app.add_typer(programmer.programmer_app, name="programmer")
+    app.add_typer(programmer.ptm_app, name="ptm")
+"""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from thecal.adapters.data_files import load_catalog, load_library
+from thecal.adapters.plan_files import load_plan
+from thecal.cli import output as o
+from thecal.cli.errors import handles_errors
+from thecal.devices.protocol import Program
+from thecal.link import Initiator, Role
+from thecal.link.keystore import KeyFileError, read_key_file
+from thecal.link.transport import tcp_connect
+from thecal.programmer.clinician import (
+    ClinicianProgrammer,
+    CommandRefused,
+    ProgrammerError,
+    UncertainDelivery,
+)
+from thecal.programmer.link_client import AckLost, LinkClient, LinkRefused
+from thecal.programmer.patient import PatientController
+from thecal.therapy.findings import OverrideError
+from thecal.therapy.plan import resolve
+from thecal.therapy.proposal import Patient
+from thecal.units import Dimension, InputError, fmt, parse_quantity
+
+programmer_app = typer.Typer(help="Clinician programmer (telemetry link).", no_args_is_help=True)
+ptm_app = typer.Typer(help="Patient controller (telemetry link).", no_args_is_help=True)
+
+PORT = typer.Option(..., "--port", help="implant server port on 127.0.0.1")
+KEY = typer.Option(..., "--key", help="role credential file (clinician or patient)")
+ACK = typer.Option(5.0, "--ack-timeout", help="seconds to wait for an acknowledgement")
+EXIT_REFUSED = 3
+
+
+@contextmanager
+def _client(port: int, key: Path, role: Role, ack_timeout: float) -> Iterator[LinkClient]:
+    try:
+        cred = read_key_file(key, "clinician" if role is Role.CLINICIAN else "patient")
+    except KeyFileError as exc:
+        raise InputError("--key", str(exc)) from None
+    try:
+        transport = tcp_connect(port, ack_timeout)
+    except OSError as exc:
+        raise InputError("--port", f"cannot connect to 127.0.0.1:{port}: {exc}") from None
+    client = LinkClient(
+        transport,
+        Initiator(cred.serial, role, cred.key, time.monotonic, peer=f"127.0.0.1:{port}"),
+        time.monotonic,
+        ack_timeout_s=ack_timeout,
+    )
+    try:
+        client.connect(ack_timeout)
+        yield client
+    finally:
+        client.close()
+
+
+def _reasons(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        code, sep, text = item.partition("=")
+        if not sep or not text.strip():
+            raise InputError("--reason", f"{item!r} is not CODE=TEXT", "e.g. DOSE-DAILY-MAX=why")
+        out[code.strip()] = text.strip()
+    return out
+
+
+def _stop(message: str) -> typer.Exit:
+    o.err_console().print(f"refused: {message}")
+    return typer.Exit(EXIT_REFUSED)
+
+
+def _clinician(
+    ctx: typer.Context, client: LinkClient, opioid_naive: bool | None
+) -> ClinicianProgrammer:
+    library = load_library(o.state(ctx).library)
+    return ClinicianProgrammer(client, library, load_catalog().pump, Patient(opioid_naive))
+
+
+NAIVE = typer.Option(None, "--opioid-naive/--opioid-tolerant", help="patient opioid status")
+REASON = typer.Option([], "--reason", help="CODE=TEXT for a soft finding; repeatable")
+
+
+@programmer_app.command("interrogate")
+@handles_errors
+def interrogate_cmd(
+    ctx: typer.Context,
+    port: int = PORT,
+    key: Path = KEY,
+    ack_timeout: float = ACK,
+    events: int = typer.Option(10, "--events", help="log entries to show"),
+) -> None:
+    """Interrogate: identity, status, program, alarms, reservoir, battery, event log."""
+    with _client(port, key, Role.CLINICIAN, ack_timeout) as client:
+        c = _clinician(ctx, client, None)
+        report = c.interrogate()
+    s = report.status
+    out = o.console()
+    out.print(f"{s.serial} {s.model}  device time {s.device_time:%Y-%m-%d %H:%M}")
+    out.print(f"delivering: {'yes' if s.delivering else 'no (' + ', '.join(s.holds) + ')'}")
+    out.print(f"reservoir estimate: {fmt(s.reservoir_estimate)}")
+    out.print(f"alarms: {', '.join(a.condition.name for a in s.alarms) or 'none'}")
+    out.print(f"ERI: {s.eri_at or '—'}  EOS: {s.eos_at or '—'}")
+    out.print(f"log entries: {len(report.events)} (last seq {s.last_seq})")
+    for e in report.events[-events:]:
+        out.print(f"  #{e.seq} {e.at:%Y-%m-%d %H:%M} {e.kind.value} {o.text(e.message)}")
+
+
+@programmer_app.command("program")
+@handles_errors
+def program_cmd(
+    ctx: typer.Context,
+    plan_file: Path = typer.Argument(
+        ..., help="plan file with the new program", show_default=False
+    ),
+    port: int = PORT,
+    key: Path = KEY,
+    ack_timeout: float = ACK,
+    yes: bool = typer.Option(False, "--yes", help="confirm without asking (scripts)"),
+    reason: list[str] = REASON,
+) -> None:
+    """Show current vs pending program, run the safety gate, confirm, write, read back, verify."""
+    library = load_library(o.state(ctx).library)
+    plan = load_plan(plan_file)
+    resolved = resolve(plan, library, load_catalog())
+    reasons = _reasons(reason)
+    out = o.console()
+    with _client(port, key, Role.CLINICIAN, ack_timeout) as client:
+        c = _clinician(ctx, client, plan.patient.opioid_naive)
+        current = c.status.program
+        threshold = (
+            parse_quantity(
+                plan.pump.low_reservoir_alarm, "pump.low_reservoir_alarm", Dimension.VOLUME
+            )
+            if plan.pump.low_reservoir_alarm
+            else (current.low_reservoir_threshold if current else c.spec.low_reservoir_alarm)
+        )
+        if threshold is None:
+            raise InputError("pump.low_reservoir_alarm", "is required", "e.g. '2 mL'")
+        pending = Program(
+            resolved.schedule, resolved.admixture, threshold, resolved.program.patient_bolus
+        )
+        change = c.prepare_program(pending)
+        t = o.table("", "current", "pending")
+        for row in change.rows:
+            mark = "*" if row.changed else ""
+            t.add_row(mark + row.item, o.text(row.current), o.text(row.pending))
+        out.print(t)
+        o.show_findings(out, change.findings)
+        if change.blocked:
+            raise _stop("a hard limit cannot be overridden")
+        missing = [f.code.value for f in change.needs_reason if f.code.value not in reasons]
+        if missing and not yes:
+            for code in missing:
+                reasons[code] = typer.prompt(f"reason for {code}")
+        if not yes and not typer.confirm("write this program to the implant?"):
+            raise _stop("not confirmed")
+        try:
+            result = c.write_program(change, reasons, confirmed=True)
+        except (OverrideError, ProgrammerError) as exc:
+            raise _stop(str(exc)) from None
+    if not result.committed:
+        o.show_findings(out, result.device_findings)
+        raise _stop(f"the implant refused the program: {result.reply.message}")
+    out.print(
+        "program written, read back and verified" if result.verified else "WRITTEN BUT NOT VERIFIED"
+    )
+    if not result.verified:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+@programmer_app.command("refill")
+@handles_errors
+def refill_cmd(
+    ctx: typer.Context,
+    withdrawn: str = typer.Option(..., "--withdrawn", help="volume withdrawn, e.g. '2.1 mL'"),
+    fill: str = typer.Option(..., "--fill", help="volume filled, e.g. '20 mL'"),
+    port: int = PORT,
+    key: Path = KEY,
+    ack_timeout: float = ACK,
+    reason: list[str] = REASON,
+) -> None:
+    """Record a refill: discrepancy findings, reservoir volume, next refill date."""
+    w = parse_quantity(withdrawn, "--withdrawn", Dimension.VOLUME)
+    f = parse_quantity(fill, "--fill", Dimension.VOLUME)
+    out = o.console()
+    with _client(port, key, Role.CLINICIAN, ack_timeout) as client:
+        c = _clinician(ctx, client, None)
+        try:
+            report = c.refill(w, f, _reasons(reason))
+        except (OverrideError, ProgrammerError) as exc:
+            raise _stop(str(exc)) from None
+    out.print(
+        f"expected in reservoir: {fmt(report.expected_before)}; withdrawn {fmt(w)}; filled {fmt(f)}"
+    )
+    o.show_findings(out, report.findings)
+    if report.forecast is not None and report.forecast.refill_by is not None:
+        out.print(f"next refill by {report.forecast.refill_by:%Y-%m-%d %H:%M}")
+
+
+@programmer_app.command("bolus")
+@handles_errors
+def bolus_cmd(
+    ctx: typer.Context,
+    volume: str = typer.Option(..., "--volume", help="bolus volume, e.g. '0.05 mL'"),
+    duration: str = typer.Option(..., "--duration", help="e.g. '1 h'"),
+    kind: str = typer.Option("clinician", "--kind", help="clinician | priming | bridge"),
+    port: int = PORT,
+    key: Path = KEY,
+    ack_timeout: float = ACK,
+    reason: list[str] = REASON,
+) -> None:
+    """Clinician, priming or bridge bolus (safety gate first)."""
+    v = parse_quantity(volume, "--volume", Dimension.VOLUME)
+    d = parse_quantity(duration, "--duration", Dimension.TIME)
+    with _client(port, key, Role.CLINICIAN, ack_timeout) as client:
+        c = _clinician(ctx, client, None)
+        try:
+            outcome = c.bolus(v, d, _reasons(reason), kind)
+        except AckLost:
+            raise _stop(
+                "no acknowledgement: delivery UNCERTAIN; interrogate before any dosing"
+            ) from None
+        except (OverrideError, ProgrammerError, UncertainDelivery, CommandRefused) as exc:
+            raise _stop(str(exc)) from None
+    if not outcome.delivered:
+        raise _stop(outcome.reply.message or outcome.reply.code)
+    o.console().print(f"bolus of {fmt(v)} over {fmt(d)} started")
+
+
+@programmer_app.command("ack")
+@handles_errors
+def ack_cmd(
+    ctx: typer.Context,
+    condition: int | None = typer.Option(None, "--condition", help="alarm number; default all"),
+    port: int = PORT,
+    key: Path = KEY,
+    ack_timeout: float = ACK,
+) -> None:
+    """Acknowledge an alarm (all by default)."""
+    with _client(port, key, Role.CLINICIAN, ack_timeout) as client:
+        reply = _clinician(ctx, client, None).acknowledge_alarm(condition)
+    o.console().print("acknowledged" if reply.state_changed else "nothing to acknowledge")
+
+
+@ptm_app.command("bolus")
+@handles_errors
+def ptm_bolus_cmd(port: int = PORT, key: Path = KEY, ack_timeout: float = ACK) -> None:
+    """Ask for a patient bolus (the implant applies its lockout and daily maximum)."""
+    try:
+        with _client(port, key, Role.PATIENT, ack_timeout) as client:
+            outcome = PatientController(client).request_bolus()
+    except LinkRefused as exc:
+        raise _stop(str(exc)) from None
+    if not outcome.granted:
+        raise _stop(f"{outcome.reason}: {outcome.message}")
+    o.console().print(outcome.message)
+
+
+@ptm_app.command("status")
+@handles_errors
+def ptm_status_cmd(port: int = PORT, key: Path = KEY, ack_timeout: float = ACK) -> None:
+    """Pump status for the patient."""
+    with _client(port, key, Role.PATIENT, ack_timeout) as client:
+        s = PatientController(client).status()
+    out = o.console()
+    out.print(
+        f"delivering: {'yes' if s.delivering else 'no'}; reservoir {fmt(s.reservoir_estimate)}"
+    )
+    out.print(
+        f"doses in the last 24 h: {s.boluses_last_24h}"
+        + (f" of {s.max_per_day}" if s.max_per_day else "")
+    )
+    out.print(f"alarms: {', '.join(s.alarms) or 'none'}")

@@ -1,0 +1,619 @@
+"""Clinician programmer service: interrogate, change the program, bolus, refill, alarms, clock,
+MRI checklist — over any :class:`~thecal.programmer.link_client.CommandChannel` (pure).
+
+Every proposal goes through the therapy core's safety gate (:func:`thecal.therapy.safety_gate.
+check`) before it is sent; soft findings need a reason per code
+(:func:`~thecal.therapy.findings.check_overrides`), hard ones cannot be overridden; a program
+change needs explicit confirmation and is written as stage → read back → compare → commit →
+re-interrogate.
+
+**Uncertain state.** If a dosing command's acknowledgement is lost, the service records it as
+uncertain and refuses every new dosing command (:class:`UncertainDelivery`) until
+:meth:`ClinicianProgrammer.interrogate` has re-read the implant's journal and log. The implant's
+record decides whether it ran; the service never re-sends it on its own, so there is no double
+dose.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from thecal.devices.protocol import DeviceStatus, EventKind, LogEvent, Program
+from thecal.programmer.commands import (
+    DOSING_OPS,
+    Command,
+    Op,
+    Qty,
+    Reply,
+    ReplyStatus,
+    canonical,
+    event_from_json,
+    finding_from_json,
+    program_digest,
+    program_to_json,
+    quantity_from_json,
+    quantity_json,
+    status_from_json,
+)
+from thecal.programmer.link_client import AckLost, CommandChannel
+from thecal.therapy.admixture import Admixture
+from thecal.therapy.bridge_bolus import BridgeBolus, bridge_bolus
+from thecal.therapy.delivery import daily_dose
+from thecal.therapy.findings import Finding, check_overrides
+from thecal.therapy.library import DrugLibrary
+from thecal.therapy.proposal import BolusProposal, Patient, PreviousProgram, ProgramProposal
+from thecal.therapy.pump import PumpKind, PumpSpec
+from thecal.therapy.refill_dates import RefillForecast, forecast
+from thecal.therapy.refill_discrepancy import check_refill
+from thecal.therapy.reservoir import Fill
+from thecal.therapy.safety_gate import check
+from thecal.units import Q_, Dimension, InputError, check_dimension, fmt
+
+
+class ProgrammerError(Exception):
+    """A workflow step cannot go ahead; the message says why in words a nurse understands."""
+
+
+class UncertainDelivery(ProgrammerError):
+    """A dosing command's outcome is unknown: re-interrogate before any new dosing command."""
+
+
+class CommandRefused(ProgrammerError):
+    """The implant refused the command (``reply.code`` says why)."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        super().__init__(f"{reply.op} refused: {reply.code or reply.status.value} {reply.message}")
+
+
+class NotConfirmed(ProgrammerError):
+    """A program change was not confirmed by the clinician."""
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    """A dosing command sent without acknowledgement; ``seq_before`` = last log seq known."""
+
+    command: Command
+    seq_before: int
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What the implant's record says about a formerly uncertain command."""
+
+    command_id: str
+    op: str
+    executed: bool
+    state_changed: bool
+    code: str
+    dosing_events: tuple[LogEvent, ...]
+
+
+@dataclass(frozen=True)
+class InterrogationReport:
+    status: DeviceStatus
+    events: tuple[LogEvent, ...]  # new since the previous interrogation (all on the first)
+    journal: tuple[Mapping[str, Any], ...]
+    reconciled: Reconciliation | None = None
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One line of the side-by-side program view."""
+
+    item: str
+    current: str
+    pending: str
+
+    @property
+    def changed(self) -> bool:
+        return self.current != self.pending
+
+
+@dataclass(frozen=True)
+class ProgramChange:
+    current: Program | None
+    pending: Program
+    rows: tuple[DiffRow, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.level.value == "hard" for f in self.findings)
+
+    @property
+    def needs_reason(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level.value == "soft")
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    committed: bool
+    verified: bool
+    reply: Reply
+    device_findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class BolusOutcome:
+    reply: Reply
+    findings: tuple[Finding, ...]
+
+    @property
+    def delivered(self) -> bool:
+        return self.reply.ok and self.reply.state_changed
+
+
+@dataclass(frozen=True)
+class RefillReport:
+    expected_before: Qty
+    withdrawn: Qty
+    filled: Qty
+    findings: tuple[Finding, ...]
+    reply: Reply
+    bridge: BridgeBolus | None = None
+    forecast: RefillForecast | None = None
+
+
+@dataclass(frozen=True)
+class ClockCheck:
+    """``drift`` = device − reference (s); ``within`` = |drift| ≤ tolerance."""
+
+    device_time: datetime
+    reference: datetime
+    drift: Qty
+    within: bool
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    text: str
+    done: bool
+    required: bool = True
+
+
+@dataclass
+class _Cache:
+    status: DeviceStatus | None = None
+    events: list[LogEvent] = field(default_factory=list)
+    journal: tuple[Mapping[str, Any], ...] = ()
+
+
+def _txt(q: Qty | None) -> str:
+    return "—" if q is None else fmt(q)
+
+
+def program_diff(current: Program | None, pending: Program) -> tuple[DiffRow, ...]:
+    """Current and pending programs side by side, row by row (drug, rates, doses, boluses)."""
+    rows: list[DiffRow] = []
+
+    def conc(p: Program | None) -> dict[str, str]:
+        return (
+            {}
+            if p is None
+            else {i.drug.name: fmt(i.concentration) for i in p.admixture.ingredients}
+        )
+
+    c, n = conc(current), conc(pending)
+    for drug in list(dict.fromkeys([*c, *n])):
+        rows.append(DiffRow(f"{drug} concentration", c.get(drug, "—"), n.get(drug, "—")))
+
+    def basal(p: Program | None) -> list[str]:
+        if p is None:
+            return []
+        b = p.schedule.basal
+        if b.is_continuous:
+            return [f"continuous {fmt(b.days[0].steps[0].rate.to('mL/d'))}"]
+        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+        return [
+            f"{names[i]}: "
+            + ", ".join(f"{s.start:%H:%M} {fmt(s.rate.to('mL/d'))}" for s in d.steps)
+            for i, d in enumerate(b.days)
+        ]
+
+    bc, bn = basal(current), basal(pending)
+    for i in range(max(len(bc), len(bn))):
+        rows.append(DiffRow("basal", bc[i] if i < len(bc) else "—", bn[i] if i < len(bn) else "—"))
+
+    def doses(p: Program | None) -> dict[str, str]:
+        if p is None:
+            return {}
+        d = daily_dose(p.schedule, p.admixture, p.patient_bolus)
+        return {k: fmt(v) for k, v in d.nominal.items()}
+
+    dc, dn = doses(current), doses(pending)
+    for drug in list(dict.fromkeys([*dc, *dn])):
+        rows.append(DiffRow(f"{drug} daily dose", dc.get(drug, "—"), dn.get(drug, "—")))
+
+    def boluses(p: Program | None) -> tuple[str, str]:
+        if p is None:
+            return "—", "—"
+        per = "; ".join(
+            f"{fmt(b.volume)} every {fmt(b.every)} over {fmt(b.duration)}"
+            for b in p.schedule.periodic
+        )
+        ptb = p.patient_bolus
+        pt = (
+            "none"
+            if ptb is None
+            else f"{fmt(ptb.volume)}, lockout {fmt(ptb.lockout)}, max {ptb.max_per_day}/d"
+        )
+        return per or "none", pt
+
+    (pc, tc), (pn, tn) = boluses(current), boluses(pending)
+    rows.append(DiffRow("periodic boluses", pc, pn))
+    rows.append(DiffRow("patient bolus", tc, tn))
+    rows.append(
+        DiffRow(
+            "low-reservoir alarm",
+            _txt(current.low_reservoir_threshold if current else None),
+            _txt(pending.low_reservoir_threshold),
+        )
+    )
+    return tuple(rows)
+
+
+class ClinicianProgrammer:
+    """The clinician programmer's workflows for one implant.
+
+    ``pump_spec`` maps the implant's model (from interrogation) to its catalog entry.
+    """
+
+    def __init__(
+        self,
+        channel: CommandChannel,
+        library: DrugLibrary,
+        pump_spec: Callable[[str], PumpSpec],
+        patient: Patient | None = None,
+    ) -> None:
+        self.channel = channel
+        self.library = library
+        self._pump_spec = pump_spec
+        self.patient = patient or Patient()
+        self.uncertain: Uncertain | None = None
+        self._cache = _Cache()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    @property
+    def status(self) -> DeviceStatus:
+        if self._cache.status is None:
+            self.interrogate()
+        assert self._cache.status is not None
+        return self._cache.status
+
+    @property
+    def events(self) -> tuple[LogEvent, ...]:
+        return tuple(self._cache.events)
+
+    @property
+    def spec(self) -> PumpSpec:
+        return self._pump_spec(self.status.model)
+
+    def _send(self, op: Op, args: Mapping[str, Any] | None = None) -> Reply:
+        if op in DOSING_OPS and self.uncertain is not None:
+            raise UncertainDelivery(
+                f"the outcome of {self.uncertain.command.op.value} "
+                f"({self.uncertain.command.command_id}) is unknown: interrogate the implant "
+                "before any new dosing command"
+            )
+        seq_before = self._cache.status.last_seq if self._cache.status else 0
+        if self._cache.events:
+            seq_before = max(seq_before, self._cache.events[-1].seq)
+        try:
+            return self.channel.call(op, args)
+        except AckLost as exc:
+            if op in DOSING_OPS:
+                self.uncertain = Uncertain(exc.command, seq_before)
+            raise
+
+    @staticmethod
+    def _require(reply: Reply) -> Reply:
+        if reply.status is not ReplyStatus.OK:
+            raise CommandRefused(reply)
+        return reply
+
+    # -- interrogation --------------------------------------------------------------------
+
+    def interrogate(self) -> InterrogationReport:
+        """Status, journal and every log event since the last interrogation (paged).
+
+        Settles an uncertain command from the implant's record."""
+        since = self._cache.events[-1].seq if self._cache.events else 0
+        first = self._require(self.channel.call(Op.INTERROGATE, {"since_seq": since}))
+        data = first.data
+        serial = data.get("serial", "")
+        status = status_from_json(data["status"], self.library.get)
+        journal = tuple(data.get("journal", ()))
+        new: list[LogEvent] = [event_from_json(e, serial) for e in data["events"]]
+        more = bool(data.get("more"))
+        while more:
+            since = new[-1].seq if new else since
+            page = self._require(
+                self.channel.call(Op.INTERROGATE, {"since_seq": since, "status": False})
+            ).data
+            new += [event_from_json(e, serial) for e in page["events"]]
+            more = bool(page.get("more"))
+        self._cache.status, self._cache.journal = status, journal
+        self._cache.events += new
+        reconciled = self._reconcile(journal) if self.uncertain is not None else None
+        return InterrogationReport(status, tuple(new), journal, reconciled)
+
+    def _reconcile(self, journal: tuple[Mapping[str, Any], ...]) -> Reconciliation:
+        u = self.uncertain
+        assert u is not None
+        entry = next((j for j in journal if j.get("id") == u.command.command_id), None)
+        dosing = tuple(
+            e
+            for e in self._cache.events
+            if e.seq > u.seq_before
+            and e.kind in (EventKind.BOLUS_START, EventKind.PTB_GRANTED, EventKind.PROGRAM_WRITTEN)
+        )
+        self.uncertain = None
+        if entry is None:
+            # Not in the implant's journal: it never reached the device.
+            return Reconciliation(
+                u.command.command_id, u.command.op.value, False, False, "", dosing
+            )
+        return Reconciliation(
+            u.command.command_id,
+            u.command.op.value,
+            bool(entry.get("processed")),
+            bool(entry.get("state_changed")),
+            str(entry.get("code", "")),
+            dosing,
+        )
+
+    # -- program change -------------------------------------------------------------------
+
+    def _previous_started(self) -> datetime:
+        written = [e for e in self._cache.events if e.kind is EventKind.PROGRAM_WRITTEN]
+        return written[-1].at if written else self.status.device_time
+
+    def prepare_program(
+        self, pending: Program, earlier_increases: tuple[datetime, ...] = ()
+    ) -> ProgramChange:
+        """Side-by-side diff and the safety gate's findings for ``pending``."""
+        st = self.status
+        current = st.program
+        previous = (
+            PreviousProgram(
+                current.admixture,
+                current.schedule,
+                self._previous_started(),
+                current.patient_bolus,
+                earlier_increases,
+            )
+            if current is not None
+            else None
+        )
+        proposal = ProgramProposal(
+            pending.admixture,
+            pending.schedule,
+            self.spec,
+            st.device_time,
+            self.patient,
+            pending.patient_bolus,
+            previous,
+        )
+        findings = check(proposal, self.library).findings
+        return ProgramChange(current, pending, program_diff(current, pending), findings)
+
+    def write_program(
+        self, change: ProgramChange, reasons: Mapping[str, str], *, confirmed: bool
+    ) -> WriteOutcome:
+        """Stage, read back, compare, commit and verify ``change``.
+
+        Raises :class:`NotConfirmed`, :class:`~thecal.therapy.findings.OverrideError` (hard
+        finding, or a soft one without a reason), :class:`CommandRefused` or
+        :class:`ProgrammerError` (read-back mismatch: nothing is committed)."""
+        if not confirmed:
+            raise NotConfirmed("the program change was not confirmed")
+        check_overrides(change.findings, dict(reasons))
+        if self.uncertain is not None:
+            raise UncertainDelivery("interrogate the implant before writing a program")
+        doc = program_to_json(change.pending)
+        digest = program_digest(doc)
+        staged = self._require(self._send(Op.PROGRAM_STAGE, {"program": doc}))
+        back = self._require(self._send(Op.PROGRAM_READ_STAGED))
+        if (
+            staged.data.get("digest") != digest
+            or back.data.get("digest") != digest
+            or canonical(back.data.get("program")) != canonical(doc)
+        ):
+            raise ProgrammerError(
+                "the implant's copy of the program differs from the one sent: not committed"
+            )
+        reply = self._send(Op.PROGRAM_COMMIT, {"digest": digest})
+        if reply.status is not ReplyStatus.OK:
+            raise CommandRefused(reply)
+        device_findings = tuple(
+            finding_from_json(f) for f in reply.data.get("result", {}).get("findings", [])
+        )
+        committed = reply.processed and not reply.code
+        self.interrogate()
+        active = self.status.program
+        verified = (
+            committed
+            and active is not None
+            and canonical(program_to_json(active)) == canonical(doc)
+        )
+        return WriteOutcome(committed, verified, reply, device_findings)
+
+    # -- boluses ----------------------------------------------------------------------------
+
+    def bolus(
+        self,
+        volume: Qty,
+        duration: Qty,
+        reasons: Mapping[str, str] | None = None,
+        kind: str = "clinician",
+    ) -> BolusOutcome:
+        """Clinician, priming or bridge bolus (``kind``) of ``volume`` (mL) over ``duration``."""
+        check_dimension(volume, "volume", Dimension.VOLUME)
+        check_dimension(duration, "duration", Dimension.TIME)
+        op = {
+            "clinician": Op.CLINICIAN_BOLUS,
+            "priming": Op.PRIMING_BOLUS,
+            "bridge": Op.BRIDGE_BOLUS,
+        }
+        if kind not in op:
+            raise InputError("kind", f"unknown bolus kind {kind!r}", "clinician, priming or bridge")
+        if self.uncertain is not None:
+            raise UncertainDelivery("interrogate the implant before any new dosing command")
+        program = self.status.program
+        if program is None:
+            raise ProgrammerError("the implant has no program: its admixture is unknown")
+        proposal = BolusProposal(
+            program.admixture,
+            volume,
+            duration,
+            self.spec,
+            self.status.device_time,
+            self.patient,
+            kind,
+        )
+        findings = check(proposal, self.library).findings
+        check_overrides(findings, dict(reasons or {}))
+        reply = self._send(
+            op[kind], {"volume": quantity_json(volume), "duration": quantity_json(duration)}
+        )
+        return BolusOutcome(self._require(reply), findings)
+
+    # -- refill ---------------------------------------------------------------------------
+
+    def _last_fill(self) -> Fill | None:
+        fills = [e for e in self._cache.events if e.kind is EventKind.REFILL]
+        if not fills:
+            return None
+        return Fill(fills[-1].quantity("volume"), fills[-1].at)
+
+    def refill(
+        self,
+        withdrawn: Qty,
+        fill_volume: Qty,
+        reasons: Mapping[str, str] | None = None,
+        *,
+        new_admixture: Admixture | None = None,
+        catheter_volume: Qty | None = None,
+        planned_refill: datetime | None = None,
+    ) -> RefillReport:
+        """Record a refill: discrepancy findings → record the fill → bridge bolus if the
+        admixture changed (computed, delivered only by :meth:`bolus`) → next refill date."""
+        check_dimension(withdrawn, "withdrawn", Dimension.VOLUME)
+        check_dimension(fill_volume, "fill_volume", Dimension.VOLUME)
+        self.interrogate()
+        st, spec = self.status, self.spec
+        expected = st.reservoir_estimate.to("mL")
+        last = self._last_fill()
+        findings: tuple[Finding, ...] = ()
+        if last is not None:
+            delivered = (last.volume - expected).to("mL")
+            findings = check_refill(
+                expected, withdrawn, delivered, spec, self.library.settings, filled=fill_volume
+            )
+        check_overrides(findings, dict(reasons or {}))
+        reply = self._require(self._send(Op.REFILL, {"volume": quantity_json(fill_volume)}))
+        if reply.code:
+            raise CommandRefused(reply)
+        bridge = None
+        program = st.program
+        if new_admixture is not None and program is not None:
+            rate = program.schedule.basal.days[0].steps[0].rate
+            if catheter_volume is None:
+                raise InputError(
+                    "catheter_volume", "is needed for the bridge bolus", "e.g. '0.2 mL'"
+                )
+            bridge = bridge_bolus(program.admixture, new_admixture, rate, spec, catheter_volume)
+        fc = None
+        if program is not None:
+            fc = forecast(
+                Fill(fill_volume, reply.device_time),
+                program.schedule,
+                spec,
+                program.low_reservoir_threshold,
+                program.patient_bolus,
+                new_admixture or program.admixture,
+                self.library,
+                planned_refill=planned_refill,
+            )
+        self.interrogate()
+        return RefillReport(expected, withdrawn, fill_volume, findings, reply, bridge, fc)
+
+    # -- alarms, clock, MRI ---------------------------------------------------------------
+
+    def acknowledge_alarm(self, condition: int | None = None) -> Reply:
+        return self._require(self._send(Op.ACKNOWLEDGE_ALARM, {"condition": condition}))
+
+    def alarm_test(self) -> Reply:
+        return self._require(self._send(Op.ALARM_TEST))
+
+    def read_clock(self, reference: datetime, tolerance: Qty) -> ClockCheck:
+        """Device clock vs ``reference`` (the clinic's clock); drift beyond ``tolerance`` (a
+        required input: no public drift bound) is reported, never corrected silently."""
+        check_dimension(tolerance, "tolerance", Dimension.TIME)
+        reply = self._require(self._send(Op.CLOCK_READ))
+        device = datetime.fromisoformat(str(reply.data["device_time"]))
+        drift = Q_((device - reference).total_seconds(), "s")
+        return ClockCheck(device, reference, drift, abs(drift) <= tolerance)
+
+    def set_clock(self, device_time: datetime) -> Reply:
+        return self._require(self._send(Op.CLOCK_SET, {"device_time": device_time.isoformat()}))
+
+    def mri_before(self, emptied: bool) -> tuple[ChecklistItem, ...]:
+        """Before an MRI: a valve-gated pump must be emptied (its valves open in the field)."""
+        st, spec = self.status, self.spec
+        items = [ChecklistItem(f"interrogated {st.serial} ({st.model})", True)]
+        if spec.kind is PumpKind.VALVE_GATED:
+            items.append(
+                ChecklistItem(
+                    "valve-gated pump: withdraw the whole reservoir before the scan "
+                    "(the magnet opens the valves)",
+                    emptied,
+                )
+            )
+        items.append(ChecklistItem("plan a post-MRI interrogation", True))
+        return tuple(items)
+
+    def mri_after(self) -> tuple[ChecklistItem, ...]:
+        """After an MRI: post-MRI resume, interrogate, confirm delivery resumed."""
+        reply = self._require(self._send(Op.POST_MRI_RESUME))
+        self.interrogate()
+        st = self.status
+        return (
+            ChecklistItem("post-MRI resume sent", reply.processed),
+            ChecklistItem("interrogated after the scan", True),
+            ChecklistItem(
+                "delivery resumed" + ("" if st.delivering else f" (holds: {', '.join(st.holds)})"),
+                st.delivering,
+            ),
+        )
+
+
+def reply_volume(reply: Reply, name: str) -> Qty | None:
+    """A named quantity from a device result in ``reply`` (None when absent)."""
+    values = reply.data.get("result", {}).get("values", {})
+    return quantity_from_json(values[name], name) if name in values else None
+
+
+__all__ = [
+    "BolusOutcome",
+    "ChecklistItem",
+    "ClinicianProgrammer",
+    "ClockCheck",
+    "CommandRefused",
+    "DiffRow",
+    "InterrogationReport",
+    "NotConfirmed",
+    "ProgramChange",
+    "ProgrammerError",
+    "Reconciliation",
+    "RefillReport",
+    "Uncertain",
+    "UncertainDelivery",
+    "WriteOutcome",
+    "program_diff",
+    "reply_volume",
+]

@@ -1,0 +1,486 @@
+"""The implant end of the command layer (pure: no sockets, no clock).
+
+:class:`ImplantCommandHandler` executes decoded commands against one :class:`ImplantDevice`
+and keeps the implant's command journal (command id → stored reply), so a retried command is
+answered from the journal and never executed twice. :class:`ImplantConnection` is one telemetry
+session: it feeds received frames to a link :class:`~thecal.link.Responder`, enforces roles with
+``Responder.authorize``, keeps the session's *staged* program apart from the active one, and
+returns the frames to send. The socket loop lives in :mod:`thecal.adapters.implant_server`.
+
+Rules the implant applies whatever the programmer believes:
+
+* **Staleness**: a command whose ``issued_at`` differs from the implant clock by more than
+  ``max_command_age`` (either way) is refused (``stale``) without effect.
+* **Retries**: a known command id returns the stored reply (``replayed = true``); an id reused
+  for another operation or by another role is refused (``id-reused``).
+* **Program write**: ``program_stage`` stores a decoded program for this session only;
+  ``program_read_staged`` returns it as the implant understood it; ``program_commit`` names the
+  staged program's digest and writes it in one firmware call. A session that ends before the
+  commit discards the staged program: the old program stays active, never a mix.
+* **Roles**: the patient role may use ``status`` and ``patient_bolus`` only (link roles).
+"""
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from thecal.devices.protocol import AlarmCondition, CommandResult, ImplantDevice, Program
+from thecal.link import (
+    EnvelopeError,
+    EnvelopeKind,
+    ErrorCode,
+    LinkError,
+    PermissionDenied,
+    Responder,
+    SessionState,
+    decode_envelope,
+    response,
+)
+from thecal.link.frames import FrameType
+from thecal.link.roles import Role
+from thecal.programmer.commands import (
+    READ_ONLY_OPS,
+    Command,
+    CommandError,
+    DrugLookup,
+    Op,
+    Qty,
+    RefusalCode,
+    Reply,
+    ReplyStatus,
+    canonical,
+    decode_command,
+    event_to_json,
+    program_digest,
+    program_from_json,
+    program_to_json,
+    quantity_from_json,
+    quantity_json,
+    result_to_json,
+    status_to_json,
+    time_from_json,
+)
+from thecal.units import Dimension, InputError, check_dimension
+
+
+@runtime_checkable
+class PhysicalAccess(Protocol):
+    """What a simulated implant lets the *needle* do (a real implant is refilled by hand)."""
+
+    def withdraw_residual(self) -> Qty: ...
+
+    def fill_reservoir(self, volume: Qty) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """``max_command_age``: staleness bound (time); ``journal_size``: stored replies kept;
+    ``page_bytes``: budget for log events in one interrogation reply (frames are ≤ 64 KiB)."""
+
+    max_command_age: Qty
+    journal_size: int = 256
+    page_bytes: int = 48_000
+
+    def __post_init__(self) -> None:
+        check_dimension(self.max_command_age, "max_command_age", Dimension.TIME)
+        if self.max_command_age.magnitude <= 0:
+            raise InputError("max_command_age", "must be greater than zero", "e.g. '60 s'")
+        if self.journal_size < 1 or not 1_000 <= self.page_bytes <= 60_000:
+            raise ValueError("journal_size >= 1 and 1000 <= page_bytes <= 60000")
+
+
+@dataclass(frozen=True)
+class ServerLogRecord:
+    """One implant-side command-layer log record (the link logs its own frames)."""
+
+    serial: str
+    peer: str
+    event: str  # command | reply | refused | error | session
+    op: str = ""
+    command_id: str = ""
+    detail: str = ""
+
+
+ServerLogger = Callable[[ServerLogRecord], None]
+
+
+def _no_log(_r: ServerLogRecord) -> None:
+    return None
+
+
+@dataclass
+class Staging:
+    """The staged program of one session (never the active one)."""
+
+    program: Program | None = None
+    digest: str = ""
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _JournalEntry:
+    op: Op
+    role: Role
+    reply: Reply
+
+
+def _hours(q: Qty) -> float:
+    return float(q.to("h").magnitude)
+
+
+class ImplantCommandHandler:
+    """Executes commands on one device. Not thread-safe: the caller serialises calls.
+
+    ``drugs`` resolves drug names (the implant's provisioned library); ``advance`` (optional)
+    moves the simulated device clock before each command (see the adapter).
+    """
+
+    def __init__(
+        self,
+        device: ImplantDevice,
+        drugs: DrugLookup,
+        settings: ServerSettings,
+        *,
+        logger: ServerLogger = _no_log,
+        advance: Callable[[], None] | None = None,
+    ) -> None:
+        self.device = device
+        self.drugs = drugs
+        self.settings = settings
+        self._log = logger
+        self._advance = advance
+        self._journal: OrderedDict[str, _JournalEntry] = OrderedDict()
+        self.executions: dict[str, int] = {}
+        """Times each command id reached the device (tests assert "never twice")."""
+
+    @property
+    def serial(self) -> str:
+        return self.device.serial
+
+    def journal(self, ops: frozenset[Op] | None = None) -> list[dict[str, Any]]:
+        """Stored outcomes, oldest first (optionally only ``ops``): the implant's record."""
+        return [
+            {
+                "id": cid,
+                "op": e.op.value,
+                "code": e.reply.code,
+                "processed": e.reply.processed,
+                "state_changed": e.reply.state_changed,
+                "device_time": e.reply.device_time.isoformat(),
+                "log_seq": e.reply.data.get("log_seq"),
+            }
+            for cid, e in self._journal.items()
+            if ops is None or e.op in ops
+        ]
+
+    # -- entry point -------------------------------------------------------------------------
+
+    def execute(self, cmd: Command, role: Role, staging: Staging, peer: str = "") -> Reply:
+        """Run ``cmd`` for an authorised ``role``; return the reply (journaled if it acts)."""
+        if self._advance is not None:
+            self._advance()
+        now = self.device.read_clock()
+        self._log(ServerLogRecord(self.serial, peer, "command", cmd.op, cmd.command_id))
+        stored = self._journal.get(cmd.command_id)
+        if stored is not None:
+            if stored.op is not cmd.op or stored.role is not role:
+                return self._refuse(
+                    cmd, now, RefusalCode.ID_REUSED, "command id already used", peer
+                )
+            self._log(ServerLogRecord(self.serial, peer, "reply", cmd.op, cmd.command_id, "stored"))
+            return replace(stored.reply, replayed=True)
+        if cmd.issued_at is not None:
+            age_h = (now - cmd.issued_at).total_seconds() / 3600.0
+            if abs(age_h) > _hours(self.settings.max_command_age):
+                return self._refuse(
+                    cmd,
+                    now,
+                    RefusalCode.STALE,
+                    f"issued at {cmd.issued_at.isoformat()}, implant clock "
+                    f"{now.isoformat()}: outside ±{self.settings.max_command_age:~P}",
+                    peer,
+                )
+        try:
+            reply = self._run(cmd, role, staging, now)
+        except CommandError as exc:
+            return self._refuse(
+                cmd, now, RefusalCode.BAD_COMMAND, str(exc), peer, ReplyStatus.ERROR
+            )
+        except InputError as exc:
+            return self._refuse(
+                cmd,
+                now,
+                RefusalCode.BAD_COMMAND,
+                f"{exc.field}: {exc.message}",
+                peer,
+                ReplyStatus.ERROR,
+            )
+        if cmd.op not in READ_ONLY_OPS:
+            self._journal[cmd.command_id] = _JournalEntry(cmd.op, role, reply)
+            while len(self._journal) > self.settings.journal_size:
+                self._journal.popitem(last=False)
+        self._log(
+            ServerLogRecord(self.serial, peer, "reply", cmd.op, cmd.command_id, reply.code or "ok")
+        )
+        return reply
+
+    def _refuse(
+        self,
+        cmd: Command,
+        now: datetime,
+        code: RefusalCode,
+        message: str,
+        peer: str,
+        status: ReplyStatus = ReplyStatus.REFUSED,
+    ) -> Reply:
+        self._log(ServerLogRecord(self.serial, peer, "refused", cmd.op, cmd.command_id, message))
+        return Reply(cmd.op.value, cmd.command_id, status, now, code.value, message)
+
+    def _device_reply(
+        self, cmd: Command, r: CommandResult, extra: dict[str, Any] | None = None
+    ) -> Reply:
+        self.executions[cmd.command_id] = self.executions.get(cmd.command_id, 0) + 1
+        refused = r.processed and not r.state_changed and bool(r.reason or r.findings)
+        data: dict[str, Any] = {"result": result_to_json(r), "log_seq": self._last_seq()}
+        data.update(extra or {})
+        return Reply(
+            cmd.op.value,
+            cmd.command_id,
+            ReplyStatus.OK,
+            self.device.read_clock(),
+            RefusalCode.DEVICE_REFUSED.value if refused else "",
+            r.reason,
+            r.processed,
+            r.state_changed,
+            data=data,
+        )
+
+    def _last_seq(self) -> int:
+        ev = self.device.events(0)
+        return ev[-1].seq if ev else 0
+
+    def _ok(self, cmd: Command, now: datetime, data: dict[str, Any]) -> Reply:
+        return Reply(cmd.op.value, cmd.command_id, ReplyStatus.OK, now, processed=True, data=data)
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def _run(self, cmd: Command, role: Role, staging: Staging, now: datetime) -> Reply:
+        a, dev = cmd.args, self.device
+        if cmd.op is Op.STATUS:
+            return self._ok(cmd, now, self._status(role))
+        if cmd.op is Op.INTERROGATE:
+            return self._ok(cmd, now, self._interrogate(a))
+        if cmd.op is Op.PROGRAM_STAGE:
+            program = program_from_json(a.get("program"), self.drugs)
+            doc = program_to_json(program)  # as the implant understood it
+            staging.program, staging.document = program, doc
+            staging.digest = program_digest(doc)
+            return self._ok(cmd, now, {"digest": staging.digest})
+        if cmd.op is Op.PROGRAM_READ_STAGED:
+            if staging.program is None:
+                return Reply(
+                    cmd.op.value,
+                    cmd.command_id,
+                    ReplyStatus.REFUSED,
+                    now,
+                    RefusalCode.NOTHING_STAGED.value,
+                    "no program staged",
+                )
+            return self._ok(cmd, now, {"program": staging.document, "digest": staging.digest})
+        if cmd.op is Op.PROGRAM_COMMIT:
+            digest = a.get("digest")
+            if staging.program is None or digest != staging.digest:
+                return Reply(
+                    cmd.op.value,
+                    cmd.command_id,
+                    ReplyStatus.REFUSED,
+                    now,
+                    RefusalCode.STAGED_MISMATCH.value,
+                    "the staged program is not the one named for commit",
+                )
+            program = staging.program
+            staging.program, staging.digest, staging.document = None, "", {}
+            return self._device_reply(cmd, dev.write_program(program), {"digest": digest})
+        if cmd.op is Op.REFILL:
+            volume = quantity_from_json(a.get("volume"), "args.volume")
+            extra: dict[str, Any] = {}
+            if isinstance(dev, PhysicalAccess) and a.get("simulate_needle", True):
+                # Simulator only: the needle withdraws the residual and fills before the record.
+                extra["withdrawn"] = quantity_json(dev.withdraw_residual().to("mL"))
+                dev.fill_reservoir(volume)
+            return self._device_reply(cmd, dev.refill(volume), extra)
+        if cmd.op in (Op.CLINICIAN_BOLUS, Op.PRIMING_BOLUS, Op.BRIDGE_BOLUS):
+            volume = quantity_from_json(a.get("volume"), "args.volume")
+            duration = quantity_from_json(a.get("duration"), "args.duration")
+            check_dimension(volume, "args.volume", Dimension.VOLUME)
+            check_dimension(duration, "args.duration", Dimension.TIME)
+            return self._device_reply(cmd, dev.clinician_bolus(volume, duration))
+        if cmd.op is Op.PATIENT_BOLUS:
+            return self._device_reply(cmd, dev.patient_bolus_request())
+        if cmd.op is Op.ACKNOWLEDGE_ALARM:
+            cond = a.get("condition")
+            try:
+                condition = None if cond is None else AlarmCondition(int(cond))
+            except (TypeError, ValueError):
+                raise CommandError("args.condition", f"unknown alarm {cond!r}") from None
+            return self._device_reply(cmd, dev.acknowledge_alarm(condition))
+        if cmd.op is Op.ALARM_TEST:
+            return self._device_reply(cmd, dev.alarm_test())
+        if cmd.op is Op.CLOCK_READ:
+            return self._ok(cmd, now, {"device_time": dev.read_clock().isoformat()})
+        if cmd.op is Op.CLOCK_SET:
+            target = time_from_json(a.get("device_time"), "args.device_time")
+            return self._device_reply(cmd, dev.set_clock(target))
+        if cmd.op is Op.POST_MRI_RESUME:
+            return self._device_reply(cmd, dev.post_mri_resume())
+        raise CommandError("op", f"{cmd.op.value} not handled")  # pragma: no cover
+
+    def _status(self, role: Role) -> dict[str, Any]:
+        # Patient status is a telemetry-free peek at what a controller may show (no program
+        # details, no log); the clinician's status is the full interrogation status.
+        s = self.device.interrogate()
+        if role is Role.CLINICIAN:
+            return {"status": status_to_json(s)}
+        ptb = s.program.patient_bolus if s.program else None
+        return {
+            "delivering": s.delivering,
+            "device_time": s.device_time.isoformat(),
+            "reservoir_estimate": quantity_json(s.reservoir_estimate),
+            "alarms": [{"condition": int(a.condition), "name": a.condition.name} for a in s.alarms],
+            "patient_boluses_last_24h": s.patient_boluses_last_24h,
+            "patient_bolus": None
+            if ptb is None
+            else {
+                "volume": quantity_json(ptb.volume),
+                "lockout": quantity_json(ptb.lockout),
+                "max_per_day": ptb.max_per_day,
+            },
+            "journal": self.journal(frozenset({Op.PATIENT_BOLUS})),
+        }
+
+    def _interrogate(self, a: Any) -> dict[str, Any]:
+        since = a.get("since_seq", 0)
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            raise CommandError("args.since_seq", "expected an integer >= 0")
+        include_status = a.get("status", True) is not False
+        out: dict[str, Any] = {}
+        budget = self.settings.page_bytes
+        if include_status:
+            out["status"] = status_to_json(self.device.interrogate())
+            out["journal"] = self.journal()
+            budget -= len(canonical(out))
+        events: list[Any] = []
+        more = False
+        for e in self.device.events(since):
+            row = event_to_json(e)
+            cost = len(canonical(row)) + 1
+            if cost > budget and events:
+                more = True
+                break
+            budget -= cost
+            events.append(row)
+        out["events"] = events
+        out["more"] = more
+        out["serial"] = self.serial
+        return out
+
+
+class ImplantConnection:
+    """One telemetry session on the implant: frames in, frames out (sans-I/O).
+
+    ``receive(frame)`` returns the frames to send back. Link refusals (malformed, replayed,
+    tampered, wrong key) are logged by the responder and answered with an ERROR frame; they
+    have no effect on the device. A wrong-role command is refused with a ``forbidden`` reply
+    (and the responder's ``denied`` log entry).
+    """
+
+    def __init__(
+        self, handler: ImplantCommandHandler, responder: Responder, logger: ServerLogger = _no_log
+    ) -> None:
+        self.handler = handler
+        self.responder = responder
+        self.staging = Staging()
+        self._log = logger
+
+    @property
+    def closed(self) -> bool:
+        return self.responder.state is SessionState.CLOSED
+
+    def end(self, why: str) -> None:
+        """The link is gone: discard the staged program (the active one is untouched)."""
+        if self.staging.program is not None:
+            self._log(
+                ServerLogRecord(
+                    self.handler.serial,
+                    self.responder.peer,
+                    "session",
+                    detail=f"staged program discarded ({why})",
+                )
+            )
+        self.staging = Staging()
+
+    def receive(self, data: bytes) -> list[bytes]:
+        """Handle one received frame; return frames to send."""
+        r = self.responder
+        try:
+            inbound = r.receive(data)
+        except LinkError as exc:
+            self._log(ServerLogRecord(self.handler.serial, r.peer, "error", detail=f"link: {exc}"))
+            retry = float(getattr(exc, "retry_after_s", 0.0))
+            try:
+                return [r.error_frame(exc.code, retry_after_s=retry)]
+            except LinkError:
+                return []
+        if inbound.reply is not None:
+            return [inbound.reply]
+        msg = inbound.message
+        if msg is None or msg.type is not FrameType.DATA:
+            if self.closed:
+                self.end("closed by peer")
+            return []
+        try:
+            env = decode_envelope(msg.payload)
+            if env.kind is not EnvelopeKind.REQUEST:
+                raise EnvelopeError(ErrorCode.BAD_ENVELOPE, "not a request")
+        except EnvelopeError as exc:
+            self._log(ServerLogRecord(self.handler.serial, r.peer, "error", detail=str(exc)))
+            return [r.error_frame(exc.code)]
+        reply = self._command(env.body)
+        return [r.seal(response(env.request_id, reply.encode()))]
+
+    def _command(self, body: bytes) -> Reply:
+        r, h = self.responder, self.handler
+        now = h.device.read_clock()
+        try:
+            cmd = decode_command(body)
+        except CommandError as exc:
+            self._log(ServerLogRecord(h.serial, r.peer, "error", detail=str(exc)))
+            return Reply("", "", ReplyStatus.ERROR, now, RefusalCode.BAD_COMMAND.value, str(exc))
+        try:
+            role = r.authorize(cmd.op.value)
+        except PermissionDenied as exc:
+            self._log(
+                ServerLogRecord(h.serial, r.peer, "refused", cmd.op, cmd.command_id, str(exc))
+            )
+            return Reply(
+                cmd.op.value,
+                cmd.command_id,
+                ReplyStatus.REFUSED,
+                now,
+                RefusalCode.FORBIDDEN.value,
+                exc.detail,
+            )
+        return h.execute(cmd, role, self.staging, r.peer)
+
+
+__all__ = [
+    "ImplantCommandHandler",
+    "ImplantConnection",
+    "PhysicalAccess",
+    "ServerLogRecord",
+    "ServerLogger",
+    "ServerSettings",
+    "Staging",
+]

@@ -1,0 +1,180 @@
+"""The programmer's end of the command layer over an authenticated link session.
+
+:class:`LinkClient` turns ``call(op, args)`` into a sealed request envelope, waits for the
+matching response and decodes the reply. If no matching response arrives within the
+acknowledgement bound (or the link breaks after the request was sent) it raises
+:class:`AckLost`: the command *may* have run. The caller (the clinician or patient service)
+then treats delivery as uncertain until it has re-read the implant's record.
+
+The transport is any object with ``send``/``receive``/``close`` (in-process, TCP, faulty); the
+clock is injected (monotonic seconds), so this module does no I/O of its own.
+"""
+
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from thecal.link import (
+    ErrorCode,
+    FrameType,
+    Initiator,
+    LinkError,
+    RequestTracker,
+    Role,
+    TransportError,
+    decode_envelope,
+)
+from thecal.programmer.commands import READ_ONLY_OPS, Command, CommandError, Op, Reply, decode_reply
+
+
+class FrameTransport(Protocol):
+    """Moves whole frames (see :class:`thecal.link.transport.Transport`)."""
+
+    def send(self, frame: bytes) -> None: ...
+
+    def receive(self, timeout_s: float) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class AckLost(Exception):
+    """No acknowledgement for ``command``: its effect on the implant is unknown."""
+
+    def __init__(self, command: Command, why: str) -> None:
+        self.command = command
+        super().__init__(f"no acknowledgement for {command.op.value} ({command.command_id}): {why}")
+
+
+class LinkRefused(Exception):
+    """The implant answered with a link ERROR (or closed the session)."""
+
+    def __init__(self, code: ErrorCode, detail: str = "") -> None:
+        self.code = code
+        super().__init__(f"{code.name}: {detail}" if detail else code.name)
+
+
+class CommandChannel(Protocol):
+    """What the services need: one call per command (the abstract link client)."""
+
+    def call(
+        self, op: Op, args: Mapping[str, Any] | None = None, *, command_id: str | None = None
+    ) -> Reply: ...
+
+
+def new_command_id() -> str:
+    """128 random bits as hex: unique across sessions and programmers."""
+    return secrets.token_hex(16)
+
+
+class LinkClient:
+    """Sends commands over one established (or to-be-established) initiator session."""
+
+    def __init__(
+        self,
+        transport: FrameTransport,
+        initiator: Initiator,
+        now: Callable[[], float],
+        *,
+        ack_timeout_s: float,
+        new_id: Callable[[], str] = new_command_id,
+    ) -> None:
+        self.transport = transport
+        self.initiator = initiator
+        self._now = now
+        self.ack_timeout_s = ack_timeout_s
+        self.tracker = RequestTracker(now, ack_timeout_s)
+        self._new_id = new_id
+        self._device_ref: tuple[datetime, float] | None = None
+        self.sent: list[Command] = []
+        """Every command sent, in order (for logs and tests)."""
+
+    @property
+    def serial(self) -> str:
+        return self.initiator.serial
+
+    def connect(self, timeout_s: float) -> None:
+        """Run the handshake (HELLO, CHALLENGE, RESPONSE) and read the implant clock."""
+        try:
+            self.transport.send(self.initiator.hello())
+            self.transport.send(self.initiator.receive_challenge(self.transport.receive(timeout_s)))
+        except LinkError as exc:
+            raise LinkRefused(exc.code, exc.detail) from exc
+        self.call(self._sync_op())
+
+    def _sync_op(self) -> Op:
+        # A patient controller may not read the clock; its status carries the device time.
+        return Op.STATUS if self.initiator.role is Role.PATIENT else Op.CLOCK_READ
+
+    def close(self) -> None:
+        """Send CLOSE (best effort) and close the transport."""
+        try:
+            if self.initiator.established:
+                self.transport.send(self.initiator.close_frame())
+        except (LinkError, TransportError):
+            pass
+        self.transport.close()
+
+    def device_time(self) -> datetime | None:
+        """Estimate of the implant clock: last reply's device time + elapsed seconds."""
+        if self._device_ref is None:
+            return None
+        t, at = self._device_ref
+        return t + timedelta(seconds=self._now() - at)
+
+    def call(
+        self, op: Op, args: Mapping[str, Any] | None = None, *, command_id: str | None = None
+    ) -> Reply:
+        """Send one command and wait for its reply. ``command_id``: reuse it to retry."""
+        if op not in READ_ONLY_OPS and self._device_ref is None:
+            self.call(self._sync_op())
+        cmd = Command(op, command_id or self._new_id(), self.device_time(), dict(args or {}))
+        request_id, wire = self.tracker.new_request(cmd.encode())
+        self.sent.append(cmd)
+        try:
+            self.transport.send(self.initiator.seal(wire))
+        except TransportError as exc:
+            raise AckLost(cmd, f"link failed while sending: {exc}") from exc
+        deadline = self._now() + self.ack_timeout_s
+        while True:
+            remaining = deadline - self._now()
+            if remaining <= 0:
+                raise AckLost(cmd, "timed out")
+            try:
+                data = self.transport.receive(remaining)
+            except TransportError as exc:
+                raise AckLost(cmd, str(exc)) from exc
+            try:
+                msg = self.initiator.open(data)
+            except LinkError:
+                continue  # refused by the session (logged there): corrupt, replayed, reordered
+            if msg.type is FrameType.ERROR:
+                info = msg.error()
+                raise LinkRefused(info.code, info.detail)
+            if msg.type is FrameType.CLOSE:
+                raise AckLost(cmd, "implant closed the session")
+            try:
+                env = decode_envelope(msg.payload)
+            except LinkError:
+                continue
+            pending = self.tracker.match(env)
+            if pending is None:
+                continue  # a duplicate or an answer to an older, abandoned request
+            if pending.request_id != request_id:
+                continue
+            try:
+                reply = decode_reply(env.body)
+            except CommandError as exc:
+                raise AckLost(cmd, f"undecodable reply: {exc}") from exc
+            self._device_ref = (reply.device_time, self._now())
+            return reply
+
+
+__all__ = [
+    "AckLost",
+    "CommandChannel",
+    "FrameTransport",
+    "LinkClient",
+    "LinkRefused",
+    "new_command_id",
+]

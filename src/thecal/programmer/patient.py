@@ -1,0 +1,92 @@
+"""Patient controller service: bolus request and status, with clear refusals (pure).
+
+The implant decides: lockout and daily maximum are its rules (the controller only asks). A lost
+acknowledgement makes the request uncertain; the controller then refuses new requests until it
+has re-read the implant's status, whose journal says whether the request ran — never a second
+dose by a blind retry.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from thecal.programmer.commands import Op, Qty, Reply, ReplyStatus, quantity_from_json
+from thecal.programmer.link_client import AckLost, CommandChannel
+
+
+@dataclass(frozen=True)
+class PatientStatus:
+    delivering: bool
+    reservoir_estimate: Qty
+    alarms: tuple[str, ...]
+    boluses_last_24h: int
+    max_per_day: int | None
+    lockout: Qty | None
+
+
+@dataclass(frozen=True)
+class PatientBolusOutcome:
+    """``granted`` or not, and a sentence for the patient."""
+
+    granted: bool
+    reason: str
+    message: str
+    reply: Reply | None = None
+
+
+_MESSAGES = {
+    "lockout": "Too soon after your last dose: wait for the lockout time to pass.",
+    "daily maximum reached": "You have had the most doses allowed in 24 hours.",
+    "forbidden": "This controller may not do that.",
+}
+
+
+class PatientController:
+    def __init__(self, channel: CommandChannel) -> None:
+        self.channel = channel
+        self.uncertain_id: str | None = None
+
+    def status(self) -> PatientStatus:
+        """The implant's status as a patient may see it; settles an uncertain request."""
+        reply = self.channel.call(Op.STATUS)
+        if reply.status is not ReplyStatus.OK:
+            raise PermissionError(reply.message or reply.code)
+        d: dict[str, Any] = dict(reply.data)
+        if self.uncertain_id is not None:
+            # The implant's journal has settled it either way.
+            self.uncertain_id = None
+        ptb = d.get("patient_bolus")
+        return PatientStatus(
+            bool(d["delivering"]),
+            quantity_from_json(d["reservoir_estimate"], "reservoir_estimate"),
+            tuple(str(a["name"]) for a in d.get("alarms", [])),
+            int(d["patient_boluses_last_24h"]),
+            None if ptb is None else int(ptb["max_per_day"]),
+            None if ptb is None else quantity_from_json(ptb["lockout"], "lockout"),
+        )
+
+    def request_bolus(self) -> PatientBolusOutcome:
+        """Ask the implant for a patient bolus."""
+        if self.uncertain_id is not None:
+            return PatientBolusOutcome(
+                False,
+                "uncertain",
+                "The last request got no answer: check the status before asking again.",
+            )
+        try:
+            reply = self.channel.call(Op.PATIENT_BOLUS)
+        except AckLost as exc:
+            self.uncertain_id = exc.command.command_id
+            return PatientBolusOutcome(
+                False, "uncertain", "No answer from the pump: check the status before retrying."
+            )
+        if reply.status is not ReplyStatus.OK:
+            return PatientBolusOutcome(
+                False, reply.code, _MESSAGES.get(reply.code, reply.message), reply
+            )
+        if reply.state_changed:
+            return PatientBolusOutcome(True, "", "Dose started.", reply)
+        reason = reply.message or reply.code
+        return PatientBolusOutcome(False, reason, _MESSAGES.get(reason, reason), reply)
+
+
+__all__ = ["PatientBolusOutcome", "PatientController", "PatientStatus"]
