@@ -39,7 +39,7 @@ from thecal.programmer.commands import (
 from thecal.programmer.link_client import AckLost, CommandChannel
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.bridge_bolus import BridgeBolus, bridge_bolus
-from thecal.therapy.delivery import daily_dose
+from thecal.therapy.delivery import DeliveryModel, daily_dose, hours
 from thecal.therapy.findings import Finding, check_overrides
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.proposal import BolusProposal, Patient, PreviousProgram, ProgramProposal
@@ -148,6 +148,9 @@ class BolusOutcome:
 
 @dataclass(frozen=True)
 class RefillReport:
+    """``bridge``: computed when the new admixture differs from the old one (delivered only by
+    :meth:`ClinicianProgrammer.bolus`); ``notes``: what the clinician must still do."""
+
     expected_before: Qty
     withdrawn: Qty
     filled: Qty
@@ -155,6 +158,8 @@ class RefillReport:
     reply: Reply
     bridge: BridgeBolus | None = None
     forecast: RefillForecast | None = None
+    admixture_changed: bool = False
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,25 @@ class _Cache:
     status: DeviceStatus | None = None
     events: list[LogEvent] = field(default_factory=list)
     journal: tuple[Mapping[str, Any], ...] = ()
+
+
+def mri_ready(items: tuple[ChecklistItem, ...]) -> bool:
+    """Every required checklist item is done (only then may a checklist say "ready")."""
+    return all(i.done for i in items if i.required)
+
+
+def admixture_changed(old: Admixture, new: Admixture) -> bool:
+    """Whether the drugs or any concentration differ (then a bridge bolus is needed)."""
+    a = {i.drug.name: i.concentration for i in old.ingredients}
+    b = {i.drug.name: i.concentration for i in new.ingredients}
+    if set(a) != set(b):
+        return True
+    for name, conc in a.items():
+        other = b[name].to(conc.units).magnitude
+        # Relative tolerance: the same concentration typed in another unit is not a change.
+        if abs(other - conc.magnitude) > 1e-9 * max(abs(conc.magnitude), abs(other)):
+            return True
+    return False
 
 
 def _txt(q: Qty | None) -> str:
@@ -291,6 +315,14 @@ class ClinicianProgrammer:
     @property
     def spec(self) -> PumpSpec:
         return self._pump_spec(self.status.model)
+
+    def basal_rate_now(self) -> Qty:
+        """The basal rate (mL/d) the implant's program runs at its clock (0 without a program)."""
+        st = self.status
+        if st.program is None:
+            return Q_(0.0, "mL/d")
+        rate = DeliveryModel(st.program.schedule).rate_at(hours(st.device_time))
+        return Q_(rate, "mL/h").to("mL/d")
 
     def _send(self, op: Op, args: Mapping[str, Any] | None = None) -> Reply:
         if op in DOSING_OPS and self.uncertain is not None:
@@ -499,13 +531,42 @@ class ClinicianProgrammer:
         new_admixture: Admixture | None = None,
         catheter_volume: Qty | None = None,
         planned_refill: datetime | None = None,
+        internal_volume: Qty | None = None,
     ) -> RefillReport:
         """Record a refill: discrepancy findings → record the fill → bridge bolus if the
-        admixture changed (computed, delivered only by :meth:`bolus`) → next refill date."""
+        admixture changed (computed, delivered only by :meth:`bolus`) → next refill date.
+
+        ``withdrawn``, ``fill_volume`` (mL). ``new_admixture``: the drugs and concentrations
+        now in the reservoir (None: unchanged). When they differ from the implant's program,
+        the bridge bolus needs ``catheter_volume`` (mL) and the pump's ``internal_volume`` (mL;
+        else the catalog's): neither is public, so both are required inputs then and are
+        checked *before* anything is recorded. The bridge is computed at the basal rate running
+        at the implant's clock."""
         check_dimension(withdrawn, "withdrawn", Dimension.VOLUME)
         check_dimension(fill_volume, "fill_volume", Dimension.VOLUME)
         self.interrogate()
         st, spec = self.status, self.spec
+        program = st.program
+        changed = (
+            new_admixture is not None
+            and program is not None
+            and admixture_changed(program.admixture, new_admixture)
+        )
+        if changed:
+            # Fail before the refill is recorded: a missing input must not leave half a workflow.
+            if catheter_volume is None:
+                raise InputError(
+                    "catheter_volume",
+                    "is needed for the bridge bolus (the concentration changed)",
+                    "the implanted catheter volume, e.g. '0.2 mL'",
+                )
+            if internal_volume is None and spec.internal_volume is None:
+                raise InputError(
+                    "internal_volume",
+                    f"is needed for the bridge bolus: the internal volume of {spec.model} "
+                    "is not public",
+                    "the pump tubing volume from the labelling, e.g. '0.25 mL'",
+                )
         expected = st.reservoir_estimate.to("mL")
         last = self._last_fill()
         findings: tuple[Finding, ...] = ()
@@ -519,14 +580,25 @@ class ClinicianProgrammer:
         if reply.code:
             raise CommandRefused(reply)
         bridge = None
-        program = st.program
-        if new_admixture is not None and program is not None:
-            rate = program.schedule.basal.days[0].steps[0].rate
-            if catheter_volume is None:
-                raise InputError(
-                    "catheter_volume", "is needed for the bridge bolus", "e.g. '0.2 mL'"
+        notes: list[str] = []
+        if changed and program is not None and new_admixture is not None:
+            assert catheter_volume is not None  # checked above
+            rate = self.basal_rate_now()
+            if rate.magnitude <= 0:
+                notes.append("Bridge bolus not computed: the basal rate running now is 0.")
+            else:
+                bridge = bridge_bolus(
+                    program.admixture,
+                    new_admixture,
+                    rate,
+                    spec,
+                    catheter_volume,
+                    internal_volume,
                 )
-            bridge = bridge_bolus(program.admixture, new_admixture, rate, spec, catheter_volume)
+            notes.append(
+                "The implant's program still names the old admixture: write a program with the "
+                "new concentration (thecal programmer program) so its dose and limits are right."
+            )
         fc = None
         if program is not None:
             fc = forecast(
@@ -540,7 +612,9 @@ class ClinicianProgrammer:
                 planned_refill=planned_refill,
             )
         self.interrogate()
-        return RefillReport(expected, withdrawn, fill_volume, findings, reply, bridge, fc)
+        return RefillReport(
+            expected, withdrawn, fill_volume, findings, reply, bridge, fc, changed, tuple(notes)
+        )
 
     # -- alarms, clock, MRI ---------------------------------------------------------------
 
@@ -562,8 +636,25 @@ class ClinicianProgrammer:
     def set_clock(self, device_time: datetime) -> Reply:
         return self._require(self._send(Op.CLOCK_SET, {"device_time": device_time.isoformat()}))
 
+    def _stopped_by_clinician(self) -> bool:
+        # From the implant's own log (device protocol), not from simulator hold strings.
+        marks = [
+            e.kind
+            for e in self._cache.events
+            if e.kind in (EventKind.PUMP_STOPPED, EventKind.PUMP_RESUMED)
+        ]
+        return bool(marks) and marks[-1] is EventKind.PUMP_STOPPED
+
     def mri_before(self, emptied: bool) -> tuple[ChecklistItem, ...]:
-        """Before an MRI: a valve-gated pump must be emptied (its valves open in the field)."""
+        """Before an MRI (read-only: nothing is written to the implant).
+
+        A valve-gated pump must be emptied (a magnet opens both valves and dumps the
+        reservoir): ``emptied`` is the clinician's statement that the whole reservoir was
+        withdrawn; without it the checklist is not ready (:func:`mri_ready`). A pump is never
+        programmed to "stopped" as MRI preparation (devices.md §1): one that is stopped by a
+        clinician is flagged, not ready. Active alarms are listed: a peristaltic pump that is
+        alarming when the scan starts resumes only after a post-MRI interrogation."""
+        self.interrogate()
         st, spec = self.status, self.spec
         items = [ChecklistItem(f"interrogated {st.serial} ({st.model})", True)]
         if spec.kind is PumpKind.VALVE_GATED:
@@ -574,6 +665,28 @@ class ClinicianProgrammer:
                     emptied,
                 )
             )
+        stopped = self._stopped_by_clinician()
+        items.append(
+            ChecklistItem(
+                "pump not programmed to 'stopped' for the scan (never stop it as MRI preparation)"
+                + (": it is stopped now — resume it or review why" if stopped else ""),
+                not stopped,
+            )
+        )
+        alarms = ", ".join(a.condition.name for a in st.alarms if not a.resolved)
+        items.append(
+            ChecklistItem(
+                "no active alarm"
+                + (
+                    f" (active: {alarms}; a pump alarming at the scan resumes only after a "
+                    "post-MRI interrogation)"
+                    if alarms
+                    else ""
+                ),
+                not alarms,
+                required=False,
+            )
+        )
         items.append(ChecklistItem("plan a post-MRI interrogation", True))
         return tuple(items)
 
@@ -614,6 +727,8 @@ __all__ = [
     "Uncertain",
     "UncertainDelivery",
     "WriteOutcome",
+    "admixture_changed",
+    "mri_ready",
     "program_diff",
     "reply_volume",
 ]

@@ -599,7 +599,8 @@ def decode_command(body: bytes) -> Command:
     """Parse a request body strictly; raise :class:`CommandError` on anything unexpected."""
     try:
         d = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: absurdly deep nesting is malformed too, never a crash.
         raise CommandError("body", "not UTF-8 JSON") from None
     d = _obj(d, "body")
     if set(d) != {"v", "op", "id", "issued_at", "args"}:
@@ -661,7 +662,7 @@ def decode_reply(body: bytes) -> Reply:
     """Parse a response body strictly."""
     try:
         d = _obj(json.loads(body.decode("utf-8")), "reply")
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise CommandError("reply", "not UTF-8 JSON") from None
     try:
         status = ReplyStatus(str(d.get("status")))

@@ -8,10 +8,20 @@ then treats delivery as uncertain until it has re-read the implant's record.
 
 The transport is any object with ``send``/``receive``/``close`` (in-process, TCP, faulty); the
 clock is injected (monotonic seconds), so this module does no I/O of its own.
+
+**Logging.** Every send, receive and error is reported to a :data:`ClientLogger` as a
+:class:`ClientLogRecord` carrying the device serial (the implant side does the same with
+:class:`~thecal.programmer.implant_server.ServerLogRecord`). The default,
+:func:`log_to_python`, hands records to the standard ``logging`` module (logger
+``thecal.programmer``); where they go is configured by the entry point.
+:func:`log_link_event` does the same for the link session's own events (pass it to the
+:class:`~thecal.link.Initiator`).
 """
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -20,12 +30,74 @@ from thecal.link import (
     FrameType,
     Initiator,
     LinkError,
+    LinkEvent,
     RequestTracker,
     Role,
     TransportError,
     decode_envelope,
 )
-from thecal.programmer.commands import READ_ONLY_OPS, Command, CommandError, Op, Reply, decode_reply
+from thecal.programmer.commands import (
+    READ_ONLY_OPS,
+    Command,
+    CommandError,
+    Op,
+    Reply,
+    ReplyStatus,
+    decode_reply,
+)
+
+log = logging.getLogger("thecal.programmer")
+
+
+@dataclass(frozen=True)
+class ClientLogRecord:
+    """One programmer-side command-layer log record (the link session logs its own frames).
+
+    ``event``: ``connect`` | ``send`` | ``receive`` | ``refused`` | ``error`` | ``ack-lost``."""
+
+    serial: str
+    peer: str
+    event: str
+    op: str = ""
+    command_id: str = ""
+    detail: str = ""
+
+
+ClientLogger = Callable[[ClientLogRecord], None]
+
+_WARN_EVENTS = frozenset({"refused", "error", "ack-lost"})
+
+
+def log_to_python(record: ClientLogRecord) -> None:
+    """Log ``record`` on the ``thecal.programmer`` logger (warning for refusals and errors)."""
+    level = logging.WARNING if record.event in _WARN_EVENTS else logging.INFO
+    log.log(
+        level,
+        "serial=%s peer=%s %s op=%s id=%s %s",
+        record.serial,
+        record.peer,
+        record.event,
+        record.op,
+        record.command_id,
+        record.detail,
+    )
+
+
+def log_link_event(event: LinkEvent) -> None:
+    """Log one programmer-side link event with the serial (debug for traffic)."""
+    level = logging.WARNING if event.event in ("reject", "peer-error") else logging.DEBUG
+    log.log(
+        level,
+        "serial=%s peer=%s link %s type=%s seq=%s size=%d code=%s %s",
+        event.serial,
+        event.peer,
+        event.event,
+        event.frame_type.name if event.frame_type else "-",
+        event.sequence,
+        event.size,
+        event.code.name if event.code else "-",
+        event.detail,
+    )
 
 
 class FrameTransport(Protocol):
@@ -78,6 +150,7 @@ class LinkClient:
         *,
         ack_timeout_s: float,
         new_id: Callable[[], str] = new_command_id,
+        logger: ClientLogger = log_to_python,
     ) -> None:
         self.transport = transport
         self.initiator = initiator
@@ -86,6 +159,7 @@ class LinkClient:
         self.tracker = RequestTracker(now, ack_timeout_s)
         self._new_id = new_id
         self._device_ref: tuple[datetime, float] | None = None
+        self._log = logger
         self.sent: list[Command] = []
         """Every command sent, in order (for logs and tests)."""
 
@@ -93,13 +167,31 @@ class LinkClient:
     def serial(self) -> str:
         return self.initiator.serial
 
+    def _record(self, event: str, cmd: Command | None = None, detail: str = "") -> None:
+        self._log(
+            ClientLogRecord(
+                self.serial,
+                self.initiator.peer,
+                event,
+                cmd.op.value if cmd else "",
+                cmd.command_id if cmd else "",
+                detail,
+            )
+        )
+
     def connect(self, timeout_s: float) -> None:
         """Run the handshake (HELLO, CHALLENGE, RESPONSE) and read the implant clock."""
+        role = self.initiator.role
+        self._record("connect", detail=f"role={role.name.lower() if role else '-'}")
         try:
             self.transport.send(self.initiator.hello())
             self.transport.send(self.initiator.receive_challenge(self.transport.receive(timeout_s)))
         except LinkError as exc:
+            self._record("error", detail=f"handshake refused: {exc}")
             raise LinkRefused(exc.code, exc.detail) from exc
+        except TransportError as exc:
+            self._record("error", detail=f"handshake failed: {exc}")
+            raise
         self.call(self._sync_op())
 
     def _sync_op(self) -> Op:
@@ -134,47 +226,66 @@ class LinkClient:
         try:
             self.transport.send(self.initiator.seal(wire))
         except TransportError as exc:
-            raise AckLost(cmd, f"link failed while sending: {exc}") from exc
+            raise self._lost(cmd, f"link failed while sending: {exc}") from exc
+        self._record("send", cmd, f"request={request_id}")
         deadline = self._now() + self.ack_timeout_s
         while True:
             remaining = deadline - self._now()
             if remaining <= 0:
-                raise AckLost(cmd, "timed out")
+                raise self._lost(cmd, "timed out")
             try:
                 data = self.transport.receive(remaining)
             except TransportError as exc:
-                raise AckLost(cmd, str(exc)) from exc
+                raise self._lost(cmd, str(exc)) from exc
             try:
                 msg = self.initiator.open(data)
-            except LinkError:
-                continue  # refused by the session (logged there): corrupt, replayed, reordered
+            except LinkError as exc:
+                # Refused by the session: corrupt, replayed, reordered. Keep waiting.
+                self._record("error", cmd, f"frame refused: {exc}")
+                continue
             if msg.type is FrameType.ERROR:
                 info = msg.error()
+                self._record("error", cmd, f"link error {info.code.name}: {info.detail}")
                 raise LinkRefused(info.code, info.detail)
             if msg.type is FrameType.CLOSE:
-                raise AckLost(cmd, "implant closed the session")
+                raise self._lost(cmd, "implant closed the session")
             try:
                 env = decode_envelope(msg.payload)
-            except LinkError:
+            except LinkError as exc:
+                self._record("error", cmd, f"bad envelope: {exc}")
                 continue
             pending = self.tracker.match(env)
-            if pending is None:
-                continue  # a duplicate or an answer to an older, abandoned request
-            if pending.request_id != request_id:
+            if pending is None or pending.request_id != request_id:
+                # A duplicate or an answer to an older, abandoned request.
+                self._record("error", cmd, f"unmatched response {env.request_id} ignored")
                 continue
             try:
                 reply = decode_reply(env.body)
             except CommandError as exc:
-                raise AckLost(cmd, f"undecodable reply: {exc}") from exc
+                raise self._lost(cmd, f"undecodable reply: {exc}") from exc
             self._device_ref = (reply.device_time, self._now())
+            status = reply.code or reply.status.value
+            self._record(
+                "receive" if reply.status is ReplyStatus.OK else "refused",
+                cmd,
+                f"{status}{' (replayed)' if reply.replayed else ''} {reply.message}".rstrip(),
+            )
             return reply
+
+    def _lost(self, cmd: Command, why: str) -> AckLost:
+        self._record("ack-lost", cmd, why)
+        return AckLost(cmd, why)
 
 
 __all__ = [
     "AckLost",
+    "ClientLogRecord",
+    "ClientLogger",
     "CommandChannel",
     "FrameTransport",
     "LinkClient",
     "LinkRefused",
+    "log_link_event",
+    "log_to_python",
     "new_command_id",
 ]

@@ -1,9 +1,10 @@
 """Patient controller service: bolus request and status, with clear refusals (pure).
 
 The implant decides: lockout and daily maximum are its rules (the controller only asks). A lost
-acknowledgement makes the request uncertain; the controller then refuses new requests until it
-has re-read the implant's status, whose journal says whether the request ran — never a second
-dose by a blind retry.
+acknowledgement makes the request uncertain; the controller then refuses new requests until a
+status read finds *that request's command id* in the implant's journal, which says whether it
+ran — never a second dose by a blind retry. A status whose journal does not hold the id leaves
+the request uncertain (it may still be in flight, or the journal may have moved on).
 """
 
 from dataclasses import dataclass
@@ -15,12 +16,26 @@ from thecal.programmer.link_client import AckLost, CommandChannel
 
 @dataclass(frozen=True)
 class PatientStatus:
+    """``uncertain``: a request's outcome is still unknown after this read; ``settled``: what
+    the implant's journal says about the request that was uncertain before it (if found)."""
+
     delivering: bool
     reservoir_estimate: Qty
     alarms: tuple[str, ...]
     boluses_last_24h: int
     max_per_day: int | None
     lockout: Qty | None
+    uncertain: bool = False
+    settled: "SettledRequest | None" = None
+
+
+@dataclass(frozen=True)
+class SettledRequest:
+    """The implant's journal entry for a formerly uncertain request."""
+
+    command_id: str
+    granted: bool
+    code: str
 
 
 @dataclass(frozen=True)
@@ -51,9 +66,23 @@ class PatientController:
         if reply.status is not ReplyStatus.OK:
             raise PermissionError(reply.message or reply.code)
         d: dict[str, Any] = dict(reply.data)
+        settled = None
         if self.uncertain_id is not None:
-            # The implant's journal has settled it either way.
-            self.uncertain_id = None
+            # Only the implant's record of *this* command settles it: any other entry (or none)
+            # says nothing about whether our request ran.
+            entry = next(
+                (
+                    j
+                    for j in d.get("journal", [])
+                    if isinstance(j, dict) and j.get("id") == self.uncertain_id
+                ),
+                None,
+            )
+            if entry is not None:
+                settled = SettledRequest(
+                    self.uncertain_id, bool(entry.get("state_changed")), str(entry.get("code", ""))
+                )
+                self.uncertain_id = None
         ptb = d.get("patient_bolus")
         return PatientStatus(
             bool(d["delivering"]),
@@ -62,6 +91,8 @@ class PatientController:
             int(d["patient_boluses_last_24h"]),
             None if ptb is None else int(ptb["max_per_day"]),
             None if ptb is None else quantity_from_json(ptb["lockout"], "lockout"),
+            self.uncertain_id is not None,
+            settled,
         )
 
     def request_bolus(self) -> PatientBolusOutcome:
@@ -89,4 +120,4 @@ class PatientController:
         return PatientBolusOutcome(False, reason, _MESSAGES.get(reason, reason), reply)
 
 
-__all__ = ["PatientBolusOutcome", "PatientController", "PatientStatus"]
+__all__ = ["PatientBolusOutcome", "PatientController", "PatientStatus", "SettledRequest"]

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tests.unit.implant.helpers import filled, morphine, pump, simple_program
-from thecal.adapters.implant_server import ImplantServer
+from thecal.adapters.implant_server import ImplantServer, command_logger
 from thecal.devices.catalog import DeviceCatalog
 from thecal.devices.protocol import Program
 from thecal.implant import SimulatedPump
@@ -18,7 +18,7 @@ from thecal.link import Initiator, Role, derive_role_key, generate_secret
 from thecal.link.transport import FaultyTransport, InProcessTransport
 from thecal.programmer.clinician import ClinicianProgrammer
 from thecal.programmer.implant_server import ImplantCommandHandler, ServerSettings
-from thecal.programmer.link_client import LinkClient
+from thecal.programmer.link_client import LinkClient, log_link_event
 from thecal.programmer.patient import PatientController
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.schedule import patient_bolus
@@ -36,8 +36,10 @@ def program(library: DrugLibrary, rate: str = "0.5 mL/d", with_ptb: bool = True)
     return simple_program(morphine(library), rate, "2 mL", ptb)
 
 
-def implant(catalog: DeviceCatalog, library: DrugLibrary) -> SimulatedPump:
-    dev = pump(catalog, library)
+def implant(
+    catalog: DeviceCatalog, library: DrugLibrary, model: str = "SynchroMed II 8637-40"
+) -> SimulatedPump:
+    dev = pump(catalog, library, model)
     filled(dev, "20 mL")
     assert dev.write_program(program(library)).state_changed
     return dev
@@ -63,7 +65,7 @@ class Rig:
         key = derive_role_key(self.secret, SERIAL, role)
         client = LinkClient(
             client_end,
-            Initiator(SERIAL, role, key, time.monotonic),
+            Initiator(SERIAL, role, key, time.monotonic, logger=log_link_event),
             time.monotonic,
             ack_timeout_s=ACK_TIMEOUT_S,
         )
@@ -84,11 +86,15 @@ class Rig:
 
 
 @contextmanager
-def rig(catalog: DeviceCatalog, library: DrugLibrary) -> Iterator[Rig]:
-    dev = implant(catalog, library)
+def rig(
+    catalog: DeviceCatalog, library: DrugLibrary, model: str = "SynchroMed II 8637-40"
+) -> Iterator[Rig]:
+    dev = implant(catalog, library, model)
     secret = generate_secret()
     # The clock does not follow wall time here: tests move it explicitly with dev.advance.
-    handler = ImplantCommandHandler(dev, library.get, ServerSettings(MAX_AGE))
+    handler = ImplantCommandHandler(
+        dev, library.get, ServerSettings(MAX_AGE), logger=command_logger
+    )
     server = ImplantServer(handler, secret)
     r = Rig(dev, server, secret, [])
     try:
