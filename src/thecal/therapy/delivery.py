@@ -15,7 +15,7 @@ import pint
 
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.schedule import PatientBolus, PeriodicBolus, Schedule, SingleBolus
-from thecal.units import Q_
+from thecal.units import HOUR, ML, ML_PER_DAY, ML_PER_HOUR, Q_
 
 EPOCH = datetime(2001, 1, 1)  # a Monday, 00:00: weekday programs line up with it
 WEEK_H = 168.0
@@ -56,7 +56,7 @@ class DeliveryModel:
                     + step.start.minute / 60.0
                     + step.start.second / 3600.0
                 )
-                rates.append(float(step.rate.to("mL/h").magnitude))
+                rates.append(float(step.rate.to(ML_PER_HOUR).magnitude))
         self._starts = starts
         self._rates = rates
         cum = [0.0]
@@ -68,14 +68,14 @@ class DeliveryModel:
         self._periodic = [
             (
                 hours(p.first),
-                float(p.every.to("h").magnitude),
-                float(p.duration.to("h").magnitude),
-                float(p.volume.to("mL").magnitude),
+                float(p.every.to(HOUR).magnitude),
+                float(p.duration.to(HOUR).magnitude),
+                float(p.volume.to(ML).magnitude),
             )
             for p in schedule.periodic
         ]
         self._single = [
-            (hours(s.at), float(s.duration.to("h").magnitude), float(s.volume.to("mL").magnitude))
+            (hours(s.at), float(s.duration.to(HOUR).magnitude), float(s.volume.to(ML).magnitude))
             for s in schedule.single
         ]
 
@@ -153,9 +153,9 @@ class DeliveryModel:
             return start
         base = self.cumulative(a)
         daily_patient = (
-            float(patient.volume.to("mL").magnitude) * patient.max_count_per_day if patient else 0.0
+            float(patient.volume.to(ML).magnitude) * patient.max_count_per_day if patient else 0.0
         )
-        events = sorted((hours(r.at), float(r.volume.to("mL").magnitude)) for r in reported)
+        events = sorted((hours(r.at), float(r.volume.to(ML).magnitude)) for r in reported)
 
         def delivered(h: float) -> float:
             tau = h - a
@@ -218,18 +218,18 @@ def daily_dose(
     nominal = basal_max + model.periodic_daily_volume(worst=False)
     worst = basal_max + model.periodic_daily_volume(worst=True)
     if patient is not None:
-        worst += float(patient.worst_case_daily_volume.to("mL").magnitude)
+        worst += float(patient.worst_case_daily_volume.to(ML).magnitude)
     per_day = Q_(1.0, "1/d")
     nominal_q = Q_(nominal, "mL") * per_day
     worst_q = Q_(worst, "mL") * per_day
     return DailyDose(
-        nominal_volume=nominal_q.to("mL/d"),
-        worst_case_volume=worst_q.to("mL/d"),
+        nominal_volume=nominal_q.to(ML_PER_DAY),
+        worst_case_volume=worst_q.to(ML_PER_DAY),
         nominal={k: v.to(_mass_unit(v) + "/d") for k, v in admixture.dose_rates(nominal_q).items()},
         worst_case={
             k: v.to(_mass_unit(v) + "/d") for k, v in admixture.dose_rates(worst_q).items()
         },
-        by_weekday=tuple((d * per_day).to("mL/d") for d in days),
+        by_weekday=tuple((d * per_day).to(ML_PER_DAY) for d in days),
     )
 
 

@@ -10,13 +10,13 @@ import pint
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.pump import PumpSpec
 from thecal.therapy.schedule import BasalProgram, DayProgram, FlexStep
-from thecal.units import Q_, fmt
+from thecal.units import ML_PER_DAY, Q_, fmt
 
 
 def round_down(rate: pint.Quantity, resolution: pint.Quantity) -> pint.Quantity:
     """The largest multiple of ``resolution`` (flow) that is ≤ ``rate`` (flow), in mL/d."""
-    r = rate.to("mL/d").magnitude
-    step = resolution.to("mL/d").magnitude
+    r = rate.to(ML_PER_DAY).magnitude
+    step = resolution.to(ML_PER_DAY).magnitude
     # A tiny tolerance so 0.3 / 0.1 does not floor to 2 by binary representation.
     return Q_(math.floor(r / step + 1e-9) * step, "mL/d")
 
@@ -33,7 +33,7 @@ def round_basal(basal: BasalProgram, pump: PumpSpec) -> tuple[BasalProgram, list
         steps: list[FlexStep] = []
         for step in day.steps:
             rounded = round_down(step.rate, pump.rate_resolution)
-            before = step.rate.to("mL/d").magnitude
+            before = step.rate.to(ML_PER_DAY).magnitude
             if abs(rounded.magnitude - before) > 1e-12 and (before, rounded.magnitude) not in seen:
                 seen.add((before, rounded.magnitude))
                 findings.append(
@@ -56,7 +56,7 @@ def round_basal(basal: BasalProgram, pump: PumpSpec) -> tuple[BasalProgram, list
 def capability_findings(basal: BasalProgram, pump: PumpSpec) -> list[Finding]:
     """Hard findings for rates outside the pump's range and too many flex steps a day."""
     out: list[Finding] = []
-    rates = {round(r.to("mL/d").magnitude, 12): r for r in basal.rates()}
+    rates = {round(r.to(ML_PER_DAY).magnitude, 12): r for r in basal.rates()}
     for rate in rates.values():
         if rate.magnitude == 0:
             continue  # a 0 rate step is "off" for that period, not a rate to deliver

@@ -10,7 +10,7 @@ from datetime import datetime, time
 
 import pint
 
-from thecal.units import Q_, Dimension, InputError, check_dimension
+from thecal.units import HOUR, ML, ML_PER_DAY, Q_, Dimension, InputError, check_dimension
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_STEPS_PER_DAY = 24
@@ -79,13 +79,13 @@ class PatientBolus:
     def max_count_per_day(self) -> int:
         """Most boluses that fit in 24 h: limited by the daily maximum and by the lockout
         (starts at 0, L, 2L, … inside a half-open 24 h window: ceil(24 h / L))."""
-        lockout_h = float(self.lockout.to("h").magnitude)
+        lockout_h = float(self.lockout.to(HOUR).magnitude)
         by_lockout = int(-(-24.0 // lockout_h)) if lockout_h > 0 else self.max_per_day
         return min(self.max_per_day, by_lockout)
 
     @property
     def worst_case_daily_volume(self) -> pint.Quantity:
-        return (self.volume * self.max_count_per_day).to("mL")
+        return (self.volume * self.max_count_per_day).to(ML)
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def _check_rate(rate: pint.Quantity, field: str) -> pint.Quantity:
     check_dimension(rate, field, Dimension.FLOW_RATE)
     if rate.magnitude < 0:
         raise InputError(field, "must not be negative", "a flow rate >= 0 such as '0.5 mL/d'")
-    return rate.to("mL/d")
+    return rate.to(ML_PER_DAY)
 
 
 def continuous(rate: pint.Quantity, field: str = "schedule.rate") -> BasalProgram:
@@ -163,7 +163,7 @@ def periodic_bolus(
         raise InputError(f"{field}.every", f"{every:~P} is implausibly short", "at least 1 min")
     if duration.magnitude <= 0 or duration > every:
         raise InputError(f"{field}.duration", "must be > 0 and no longer than the interval")
-    return PeriodicBolus(volume.to("mL"), every.to("h"), duration.to("h"), first)
+    return PeriodicBolus(volume.to(ML), every.to(HOUR), duration.to(HOUR), first)
 
 
 def single_bolus(
@@ -173,7 +173,7 @@ def single_bolus(
     check_dimension(duration, f"{field}.duration", Dimension.TIME)
     if volume.magnitude <= 0 or duration.magnitude <= 0:
         raise InputError(field, "volume and duration must be greater than zero")
-    return SingleBolus(volume.to("mL"), at, duration.to("h"))
+    return SingleBolus(volume.to(ML), at, duration.to(HOUR))
 
 
 def patient_bolus(
@@ -196,7 +196,7 @@ def patient_bolus(
         )
     if isinstance(max_per_day, bool) or not isinstance(max_per_day, int) or max_per_day < 1:
         raise InputError(f"{field}.max_per_day", f"got {max_per_day!r}", "a whole number >= 1")
-    return PatientBolus(volume.to("mL"), duration.to("h"), lockout.to("h"), max_per_day)
+    return PatientBolus(volume.to(ML), duration.to(HOUR), lockout.to(HOUR), max_per_day)
 
 
 ZERO_ML = Q_(0.0, "mL")

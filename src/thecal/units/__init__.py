@@ -7,10 +7,14 @@ from thecal.units.parse import (
     check_dimension,
     parse_quantity,
 )
-from thecal.units.registry import Q_, Quantity, ureg
+from thecal.units.registry import HOUR, ML, ML_PER_DAY, ML_PER_HOUR, Q_, Quantity, ureg
 from thecal.units.ucum import to_ucum, ucum_json
 
 __all__ = [
+    "HOUR",
+    "ML",
+    "ML_PER_DAY",
+    "ML_PER_HOUR",
     "Q_",
     "Dimension",
     "InputError",

@@ -20,3 +20,9 @@ ureg.define("@alias month = mo")
 
 Quantity = pint.Quantity
 Q_ = ureg.Quantity
+
+# Units used in hot paths, parsed once: pint re-parses a unit string on every conversion (~60 µs).
+ML = ureg.Unit("mL")
+HOUR = ureg.Unit("h")
+ML_PER_HOUR = ureg.Unit("mL/h")
+ML_PER_DAY = ureg.Unit("mL/d")
