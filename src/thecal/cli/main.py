@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from thecal import NOT_A_MEDICAL_DEVICE
-from thecal.cli import convert, demo, implant, library, plan, programmer, refill, serve
+from thecal.cli import clinic, convert, demo, implant, library, plan, programmer, refill, serve
 from thecal.cli.output import State
 
 app = typer.Typer(
@@ -55,6 +55,9 @@ implant_app.command("provision")(serve.provision_cmd)
 implant_app.command("serve")(serve.serve_cmd)
 app.add_typer(programmer.programmer_app, name="programmer")
 app.add_typer(programmer.ptm_app, name="ptm")
+app.add_typer(clinic.db_app, name="db")
+app.add_typer(clinic.audit_app, name="audit")
+app.add_typer(clinic.clinic_app, name="clinic")
 
 
 if __name__ == "__main__":

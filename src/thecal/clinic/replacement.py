@@ -1,0 +1,147 @@
+"""Elective pump replacement planning — one tested function for the replace-by date (a wrong
+replace-by date was a Class I recall, FDA Z-1338-2012; devices.md §5).
+
+From the implant date and the catalog's battery life (devices.md: 5–7 years depending on flow)
+the earliest end of service is ``implanted_on + battery_life_min``: the conservative date. The
+replacement is planned ``settings.replacement_lead`` before it (devices.md: ~6 months ahead).
+An elective-replacement-indicator alarm overrides the estimate: the pump stops within
+``eri_to_eos`` of it (devices.md: 90 days). Nothing here is a hard-coded device number: a pump
+whose catalog entry lacks the battery life gets status UNKNOWN and says so.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+import pint
+
+from thecal.clinic.model import Alarm, Device, DeviceKind
+from thecal.clinic.ports import ClinicRepository
+from thecal.clinic.settings import ClinicSettings
+from thecal.devices.protocol import AlarmCondition
+from thecal.therapy.pump import PumpSpec
+
+ERI_CODES = (AlarmCondition.ELECTIVE_REPLACEMENT.name, AlarmCondition.END_OF_SERVICE.name)
+
+
+class ReplacementStatus(StrEnum):
+    OVERDUE = "overdue"  # past the replace-by date
+    PLAN_NOW = "plan-now"  # inside the planning lead (or the pump reported ERI)
+    UPCOMING = "upcoming"
+    UNKNOWN = "unknown"  # battery life not in the catalog
+
+    @property
+    def rank(self) -> int:
+        return list(ReplacementStatus).index(self)
+
+
+@dataclass(frozen=True)
+class ReplacementPlan:
+    """``replace_by``: the date the pump may stop (earliest end of service, or ERI + time to
+    end of service); ``plan_from``: when to start planning (``replace_by − lead``);
+    ``latest_end``: the latest end of battery life in the catalog. ``reasons`` and ``sources``
+    explain each date."""
+
+    device_id: str
+    patient_id: str
+    model: str
+    serial: str
+    implanted_on: date
+    status: ReplacementStatus
+    replace_by: date | None
+    plan_from: date | None
+    latest_end: date | None
+    reasons: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+def _days_floor(q: pint.Quantity) -> timedelta:
+    # Whole days, rounded down: a battery-life span never ends later than the catalog says.
+    return timedelta(days=math.floor(float(q.to("d").magnitude)))
+
+
+def plan_replacement(
+    device: Device,
+    spec: PumpSpec | None,
+    today: date,
+    settings: ClinicSettings,
+    eri_on: date | None = None,
+) -> ReplacementPlan:
+    """Replacement plan for one implanted pump. ``spec`` is its catalog entry (None: model not
+    in the catalog); ``eri_on`` the date an elective-replacement (or end-of-service) alarm was
+    first reported, if any."""
+    reasons: list[str] = []
+    sources: list[str] = []
+    replace_by: date | None = None
+    latest_end: date | None = None
+    life_min = spec.battery_life_min if spec else None
+    if spec is not None and life_min is not None:
+        replace_by = device.implanted_on + _days_floor(life_min)
+        reasons.append(
+            f"earliest end of battery life: implanted {device.implanted_on} + "
+            f"{life_min:~P} = {replace_by}"
+        )
+        sources.append(spec.source("battery_life_min"))
+        if spec.battery_life_max is not None:
+            latest_end = device.implanted_on + _days_floor(spec.battery_life_max)
+    else:
+        what = (
+            "is not in the device catalog" if spec is None else "has no battery life in the catalog"
+        )
+        reasons.append(f"{device.model} {what}: enter its replacement date from the labelling")
+    if eri_on is not None:
+        eos = spec.eri_to_eos if spec else None
+        if eos is not None:
+            stop = eri_on + _days_floor(eos)
+            reasons.append(f"replacement indicator reported {eri_on}: stops by {stop}")
+            sources.append(spec.source("eri_to_eos") if spec else "")
+            replace_by = stop if replace_by is None else min(replace_by, stop)
+        else:
+            reasons.append(f"replacement indicator reported {eri_on}: replace now")
+            replace_by = eri_on if replace_by is None else min(replace_by, eri_on)
+    plan_from: date | None = None
+    if replace_by is None:
+        status = ReplacementStatus.UNKNOWN
+    else:
+        plan_from = replace_by - _days_floor(settings.replacement_lead)
+        reasons.append(
+            f"plan the replacement from {plan_from} ({settings.replacement_lead:~P} ahead)"
+        )
+        sources.append(settings.replacement_lead_source)
+        if today > replace_by:
+            status = ReplacementStatus.OVERDUE
+        elif today >= plan_from or eri_on is not None:
+            status = ReplacementStatus.PLAN_NOW
+        else:
+            status = ReplacementStatus.UPCOMING
+    return ReplacementPlan(
+        device.id, device.patient_id, device.model, device.serial, device.implanted_on, status,
+        replace_by, plan_from, latest_end, tuple(reasons), tuple(s for s in sources if s),
+    )  # fmt: skip
+
+
+def _eri_on(device_id: str, alarms: Sequence[Alarm]) -> date | None:
+    dates = [a.raised_at.date() for a in alarms if a.device_id == device_id and a.code in ERI_CODES]
+    return min(dates) if dates else None
+
+
+def replacement_plans(
+    repo: ClinicRepository,
+    pump_spec: Callable[[str], PumpSpec | None],
+    today: date,
+    settings: ClinicSettings,
+) -> tuple[ReplacementPlan, ...]:
+    """Plans for every implanted pump in place, most urgent first. ``pump_spec(model)`` looks
+    the model up in the device catalog (None when absent)."""
+    out: list[ReplacementPlan] = []
+    for patient in repo.list_patients():
+        alarms = repo.alarms_for(patient.id)
+        for d in repo.devices_for(patient.id):
+            if d.kind is DeviceKind.PUMP and d.in_place:
+                out.append(
+                    plan_replacement(d, pump_spec(d.model), today, settings, _eri_on(d.id, alarms))
+                )
+    out.sort(key=lambda p: (p.status.rank, p.replace_by or date.max))
+    return tuple(out)

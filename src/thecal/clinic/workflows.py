@@ -1,0 +1,323 @@
+"""The refill and program-change workflows: run the therapy core's checks on what the nurse or
+physician entered, refuse hard findings, require a reason for every soft one, and store the
+result — each workflow one transaction.
+
+``preview_*`` computes everything without writing (the old-vs-new confirmation screen);
+``record_*`` runs the same computation inside the transaction and stores it.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pint
+
+from thecal.clinic.errors import PermissionDenied
+from thecal.clinic.model import (
+    Device,
+    DeviceKind,
+    Patient,
+    PrescriptionVersion,
+    ProgramChange,
+    RefillCandidateRecord,
+    RefillRecord,
+    StoredFinding,
+    User,
+)
+from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
+from thecal.therapy.delivery import ReportedBolus
+from thecal.therapy.findings import Finding, check_overrides, needs_reason
+from thecal.therapy.library import DrugLibrary
+from thecal.therapy.plan import (
+    FillEntry,
+    PatientSpec,
+    PlanFile,
+    PreviousEntry,
+    RefillEntry,
+    ReportedBolusEntry,
+    resolve,
+)
+from thecal.therapy.refill_dates import RefillForecast, forecast
+from thecal.therapy.refill_discrepancy import RefillCheck, assess_refill
+from thecal.therapy.reservoir import expected_volume
+from thecal.therapy.safety_gate import check
+from thecal.units import Dimension, InputError, check_dimension
+
+
+def _text(q: pint.Quantity, unit: str, field_name: str, dim: Dimension) -> str:
+    """A quantity as plan-file text, exactly (repr keeps every digit)."""
+    check_dimension(q, field_name, dim)
+    return f"{float(q.to(unit).magnitude)!r} {unit}"
+
+
+@dataclass(frozen=True)
+class RefillInput:
+    """What the nurse enters (volumes in mL): withdrawn from the reservoir, filled into it,
+    optionally confirmed afterwards; the drug lot; the next appointment; patient boluses the
+    device reported since the last fill; and a reason per soft finding code."""
+
+    withdrawn: pint.Quantity
+    filled: pint.Quantity
+    drug_lot: str
+    confirmed_after_fill: pint.Quantity | None = None
+    planned_refill: datetime | None = None
+    reported: tuple[ReportedBolus, ...] = ()
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefillOutcome:
+    record: RefillRecord
+    check: RefillCheck
+    forecast: RefillForecast
+    findings: tuple[Finding, ...]
+
+    @property
+    def needs_reason(self) -> tuple[Finding, ...]:
+        return needs_reason(self.findings)
+
+
+def current_prescription(repo: ClinicRepository, patient_id: str) -> PrescriptionVersion | None:
+    versions = repo.prescriptions_for(patient_id)
+    return versions[-1] if versions else None
+
+
+def pump_in_place(repo: ClinicRepository, patient_id: str) -> Device | None:
+    for d in repo.devices_for(patient_id):
+        if d.kind in (DeviceKind.PUMP, DeviceKind.TRIAL_PUMP) and d.in_place:
+            return d
+    return None
+
+
+def _patient_spec(patient: Patient, plan: PlanFile) -> PatientSpec:
+    # The registry is the record of the patient; the plan's values fill what it lacks.
+    return PatientSpec(
+        opioid_naive=(
+            patient.opioid_naive if patient.opioid_naive is not None else plan.patient.opioid_naive
+        ),
+        spasticity_origin=patient.spasticity_origin or plan.patient.spasticity_origin,
+    )
+
+
+def preview_refill(
+    repo: ClinicRepository,
+    library: DrugLibrary,
+    catalog: Any,
+    patient_id: str,
+    entry: RefillInput,
+    at: datetime,
+    by: str,
+) -> RefillOutcome:
+    """Every number and finding of a refill at ``at`` without writing anything.
+
+    The last fill is the patient's last recorded refill (else the prescription's ``fill``);
+    the schedule since then is the current prescription's. ``catalog`` is the device catalog.
+    Raises :class:`InputError` when the patient has no prescription, no pump in place or no
+    known last fill."""
+    patient = repo.get_patient(patient_id)
+    prescription = current_prescription(repo, patient_id)
+    if prescription is None:
+        raise InputError("prescription", "the patient has no prescription", "a prescription")
+    device = pump_in_place(repo, patient_id)
+    if device is None:
+        raise InputError("device", "the patient has no drug pump in place", "an implanted pump")
+    plan = prescription.plan()
+    refills = repo.refills_for(patient_id)
+    if refills:
+        last = refills[-1]
+        last_fill = FillEntry(volume=_text(last.filled, "mL", "refill.filled", Dimension.VOLUME),
+                              at=last.performed_at)  # fmt: skip
+    elif plan.fill is not None:
+        last_fill = plan.fill
+    else:
+        raise InputError(
+            "refill.last_fill", "no earlier fill is recorded for this patient",
+            "a prescription with [fill] or an earlier refill",
+        )  # fmt: skip
+    if at < last_fill.at:
+        raise InputError("refill.at", f"{at:%Y-%m-%d %H:%M} is before the last fill")
+    v = Dimension.VOLUME
+    now_plan = plan.model_copy(update={
+        "at": at,
+        "patient": _patient_spec(patient, plan),
+        "fill": FillEntry(volume=_text(entry.filled, "mL", "refill.filled", v), at=at),
+        "next_refill": entry.planned_refill,
+        "previous": None,
+        "interruption": None,
+        "priming": None,
+        "refill": RefillEntry(
+            last_fill=last_fill,
+            withdrawn=_text(entry.withdrawn, "mL", "refill.withdrawn", v),
+            filled=_text(entry.filled, "mL", "refill.filled", v),
+            confirmed_after_fill=(
+                _text(entry.confirmed_after_fill, "mL", "refill.confirmed_after_fill", v)
+                if entry.confirmed_after_fill is not None else None
+            ),
+            reported_boluses=[
+                ReportedBolusEntry(at=r.at, volume=_text(r.volume, "mL", "refill.reported", v))
+                for r in entry.reported
+            ],
+        ),
+    })  # fmt: skip
+    resolved = resolve(now_plan, library, catalog)
+    proposal = resolved.refill_proposal
+    assert proposal is not None and proposal.last_fill is not None  # fill and refill were set
+    findings = check(proposal, library).findings
+    expected = expected_volume(
+        proposal.last_fill, proposal.schedule_since_last_fill, at, proposal.reported
+    )
+    numbers = assess_refill(
+        expected.volume, proposal.withdrawn if proposal.withdrawn is not None else entry.withdrawn,
+        expected.delivered, resolved.pump, library.settings,
+        proposal.filled, proposal.confirmed_after_fill,
+    )  # fmt: skip
+    fc = forecast(
+        proposal.fill, resolved.schedule, resolved.pump, proposal.alarm_threshold,
+        resolved.program.patient_bolus, resolved.admixture, library, proposal.reported,
+        planned_refill=entry.planned_refill,
+    )  # fmt: skip
+    soft = {f.code.value for f in needs_reason(findings)}
+    record = RefillRecord(
+        patient_id=patient_id,
+        device_id=device.id,
+        prescription_version=prescription.version,
+        performed_at=at,
+        expected_remaining=expected.volume,
+        withdrawn=entry.withdrawn.to("mL"),
+        discrepancy=numbers.discrepancy,
+        filled=entry.filled.to("mL"),
+        drug_lot=entry.drug_lot,
+        concentrations=tuple((i.drug, i.concentration) for i in plan.admixture),
+        by=by,
+        refill_by=fc.refill_by,
+        decided_by=fc.decided_by,
+        confirmed_after_fill=(
+            entry.confirmed_after_fill.to("mL") if entry.confirmed_after_fill is not None else None
+        ),
+        planned_refill=entry.planned_refill,
+        candidates=tuple(
+            RefillCandidateRecord(c.at, c.kind.value, c.reason, c.source) for c in fc.candidates
+        ),
+        findings=tuple(StoredFinding.of(f) for f in findings),
+        overrides=tuple(sorted((k, r.strip()) for k, r in entry.overrides.items() if k in soft)),
+    )
+    return RefillOutcome(record, numbers, fc, findings)
+
+
+def record_refill(
+    uow: UnitOfWork,
+    clock: Clock,
+    library: DrugLibrary,
+    catalog: Any,
+    actor: User,
+    patient_id: str,
+    entry: RefillInput,
+    *,
+    patient_version: int | None = None,
+) -> RefillOutcome:
+    """Check and store a refill done now (``clock()``). Raises
+    :class:`~thecal.therapy.findings.OverrideError` on a hard finding or a soft one without a
+    reason (nothing is written), :class:`PermissionDenied` for a viewer. With
+    ``patient_version`` (the version the form was built from) a concurrent edit of the patient
+    is detected (:class:`ConcurrentEditError`)."""
+    if not actor.can_write:
+        raise PermissionDenied(actor.username, actor.role.value, "record refills")
+    at = clock()
+    with uow.transaction(actor.username, at, "refill") as repo:
+        if patient_version is not None:
+            # First: a form built on a stale patient is rejected before anything else.
+            repo.update_patient(_with_version(repo.get_patient(patient_id), patient_version))
+        outcome = preview_refill(repo, library, catalog, patient_id, entry, at, actor.username)
+        check_overrides(outcome.findings, dict(entry.overrides))
+        repo.add_refill(outcome.record)
+    return outcome
+
+
+def _with_version(patient: Patient, version: int) -> Patient:
+    from dataclasses import replace
+
+    return replace(patient, version=version)
+
+
+@dataclass(frozen=True)
+class ProgramOutcome:
+    prescription: PrescriptionVersion
+    change: ProgramChange
+    findings: tuple[Finding, ...]
+
+
+def _previous(old: PlanFile, new: PlanFile, earlier: Sequence[datetime]) -> PreviousEntry:
+    return PreviousEntry(
+        started=old.at,
+        admixture=old.admixture if old.admixture != new.admixture else None,
+        schedule=old.schedule,
+        patient_bolus=old.patient_bolus,
+        earlier_increases=list(earlier),
+    )
+
+
+def preview_program_change(
+    repo: ClinicRepository,
+    library: DrugLibrary,
+    catalog: Any,
+    patient_id: str,
+    plan: PlanFile,
+    at: datetime,
+) -> tuple[PlanFile, tuple[Finding, ...], PrescriptionVersion | None]:
+    """The plan as it will be stored (starting at ``at``, the current prescription as its
+    ``previous``) and the gate's findings, without writing."""
+    patient = repo.get_patient(patient_id)
+    current = current_prescription(repo, patient_id)
+    update: dict[str, Any] = {"at": at, "patient": _patient_spec(patient, plan)}
+    if current is not None:
+        update["previous"] = _previous(current.plan(), plan, ())
+    new_plan = plan.model_copy(update=update)
+    resolved = resolve(new_plan, library, catalog)
+    findings = tuple(resolved.rounding) + check(resolved.program, library).findings
+    return new_plan, findings, current
+
+
+def change_program(
+    uow: UnitOfWork,
+    clock: Clock,
+    library: DrugLibrary,
+    catalog: Any,
+    actor: User,
+    patient_id: str,
+    plan: PlanFile,
+    reason: str,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    patient_version: int | None = None,
+) -> ProgramOutcome:
+    """Check ``plan`` through the safety gate against the current prescription and store it
+    as the next prescription version with a :class:`ProgramChange` — one transaction.
+    A reason is required; soft findings each need an override reason; hard ones refuse."""
+    if not actor.can_write:
+        raise PermissionDenied(actor.username, actor.role.value, "change programs")
+    if not reason.strip():
+        raise InputError("program_change.reason", "is required", "why the program changes")
+    reasons = dict(overrides or {})
+    at = clock()
+    with uow.transaction(actor.username, at, reason) as repo:
+        if patient_version is not None:
+            repo.update_patient(_with_version(repo.get_patient(patient_id), patient_version))
+        new_plan, findings, current = preview_program_change(
+            repo, library, catalog, patient_id, plan, at
+        )
+        check_overrides(findings, reasons)
+        version = (current.version if current else 0) + 1
+        prescription = PrescriptionVersion(
+            patient_id, version, new_plan.model_dump_json(exclude_none=True), actor.username,
+            reason, at,
+        )  # fmt: skip
+        soft = {f.code.value for f in needs_reason(findings)}
+        change = ProgramChange(
+            patient_id, at, current.version if current else None, version, actor.username,
+            reason, tuple(StoredFinding.of(f) for f in findings),
+            tuple(sorted((k, r.strip()) for k, r in reasons.items() if k in soft)),
+        )  # fmt: skip
+        repo.add_prescription(prescription)
+        repo.add_program_change(change)
+    return ProgramOutcome(prescription, change, findings)

@@ -1,0 +1,438 @@
+"""The clinic repository on SQLAlchemy: converts the clinic's dataclasses to rows and back, and
+audits every write in the same transaction."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+import pint
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from thecal.clinic.errors import ConcurrentEditError, NotFoundError
+from thecal.clinic.model import (
+    Alarm,
+    Complication,
+    ComplicationCode,
+    Device,
+    DeviceKind,
+    Interrogation,
+    Patient,
+    PrescriptionVersion,
+    Procedure,
+    ProcedureKind,
+    ProgramChange,
+    RefillCandidateRecord,
+    RefillRecord,
+    Role,
+    StoredFinding,
+    User,
+)
+from thecal.store import audit
+from thecal.store.schema import (
+    AlarmRow,
+    Base,
+    ComplicationRow,
+    DeviceRow,
+    InterrogationRow,
+    PatientRow,
+    PrescriptionRow,
+    ProcedureRow,
+    ProgramChangeRow,
+    RefillRow,
+    UserRow,
+)
+from thecal.units import Dimension, parse_quantity
+
+_UNIT = {Dimension.VOLUME: "mL", Dimension.LENGTH: "cm"}
+
+
+def _q_out(q: pint.Quantity | None, dim: Dimension = Dimension.VOLUME) -> str | None:
+    # Full precision in one unit per dimension, never a display rounding.
+    return None if q is None else f"{float(q.to(_UNIT[dim]).magnitude)!r} {_UNIT[dim]}"
+
+
+def _q_in(text: str | None, field: str, dim: Dimension = Dimension.VOLUME) -> pint.Quantity | None:
+    return None if text is None else _q_req(text, field, dim)
+
+
+def _q_req(text: str, field: str, dim: Dimension = Dimension.VOLUME) -> pint.Quantity:
+    return parse_quantity(text, field, dim).to(_UNIT[dim])
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _columns(row: Base) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in row.__table__.columns:
+        value = getattr(row, column.key)
+        out[column.key] = value.isoformat() if isinstance(value, date | datetime) else value
+    return out
+
+
+def _findings(text: str) -> tuple[StoredFinding, ...]:
+    return tuple(StoredFinding.from_json(f) for f in json.loads(text))
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((str(a), str(b)) for a, b in json.loads(text))
+
+
+class SqlRepository:
+    """:class:`thecal.clinic.ports.ClinicRepository` on a SQLAlchemy session. ``who`` is
+    (actor, at, reason) for the audit log; None makes the repository read-only."""
+
+    def __init__(self, session: Session, who: tuple[str, datetime, str] | None) -> None:
+        self.session = session
+        self._who = who
+
+    def _write(self, action: str, row: Base, entity: str, entity_id: str) -> None:
+        if self._who is None:
+            raise PermissionError("writes need a transaction (uow.transaction)")
+        if action == "insert":
+            self.session.add(row)
+        self.session.flush()
+        actor, at, reason = self._who
+        audit.append(self.session, actor, at, action, entity, entity_id, reason, _columns(row))
+
+    # --- users ---------------------------------------------------------------------------
+
+    def add_user(self, user: User) -> None:
+        row = UserRow(
+            id=user.id, username=user.username, display_name=user.display_name,
+            role=user.role.value,
+        )  # fmt: skip
+        self._write("insert", row, "user", user.id)
+
+    def user_by_name(self, username: str) -> User | None:
+        row = self.session.execute(
+            select(UserRow).where(UserRow.username == username)
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        return User(row.username, row.display_name, Role(row.role), row.id)
+
+    # --- patients ------------------------------------------------------------------------
+
+    @staticmethod
+    def _patient(row: PatientRow) -> Patient:
+        return Patient(
+            row.mrn, row.display_name, row.birth_year, row.opioid_naive, row.spasticity_origin,
+            row.notes, row.id, row.version,
+        )  # fmt: skip
+
+    def add_patient(self, patient: Patient) -> None:
+        row = PatientRow(
+            id=patient.id, mrn=patient.mrn, display_name=patient.display_name,
+            birth_year=patient.birth_year, opioid_naive=patient.opioid_naive,
+            spasticity_origin=patient.spasticity_origin, notes=patient.notes, version=1,
+        )  # fmt: skip
+        self._write("insert", row, "patient", patient.id)
+
+    def get_patient(self, patient_id: str) -> Patient:
+        row = self.session.get(PatientRow, patient_id, populate_existing=True)
+        if row is None:
+            raise NotFoundError("patient", patient_id)
+        return self._patient(row)
+
+    def update_patient(self, patient: Patient) -> Patient:
+        """Write ``patient`` if the stored version is still ``patient.version``; the stored
+        version becomes +1. Otherwise :class:`ConcurrentEditError` (nothing written)."""
+        result = self.session.execute(
+            update(PatientRow)
+            .where(PatientRow.id == patient.id, PatientRow.version == patient.version)
+            .values(
+                mrn=patient.mrn, display_name=patient.display_name,
+                birth_year=patient.birth_year, opioid_naive=patient.opioid_naive,
+                spasticity_origin=patient.spasticity_origin, notes=patient.notes,
+                version=patient.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            if self.session.get(PatientRow, patient.id) is None:
+                raise NotFoundError("patient", patient.id)
+            raise ConcurrentEditError("patient", patient.id, patient.version)
+        row = self.session.get(PatientRow, patient.id, populate_existing=True)
+        assert row is not None
+        self._write("update", row, "patient", patient.id)
+        return replace(patient, version=patient.version + 1)
+
+    def list_patients(self) -> Sequence[Patient]:
+        rows = self.session.execute(select(PatientRow).order_by(PatientRow.mrn)).scalars()
+        return [self._patient(r) for r in rows]
+
+    # --- devices and procedures ----------------------------------------------------------
+
+    @staticmethod
+    def _device(r: DeviceRow) -> Device:
+        return Device(
+            r.patient_id, DeviceKind(r.kind), r.model, r.implanted_on, r.serial, r.removed_on,
+            _q_in(r.implanted_length, "device.implanted_length", Dimension.LENGTH), r.tip_level,
+            _q_in(r.volume, "device.volume"), r.notes, r.id,
+        )  # fmt: skip
+
+    @staticmethod
+    def _device_values(d: Device) -> dict[str, Any]:
+        return {
+            "patient_id": d.patient_id, "kind": d.kind.value, "model": d.model,
+            "serial": d.serial, "implanted_on": d.implanted_on, "removed_on": d.removed_on,
+            "implanted_length": _q_out(d.implanted_length, Dimension.LENGTH),
+            "tip_level": d.tip_level, "volume": _q_out(d.volume), "notes": d.notes,
+        }  # fmt: skip
+
+    def add_device(self, device: Device) -> None:
+        row = DeviceRow(id=device.id, **self._device_values(device))
+        self._write("insert", row, "device", device.id)
+
+    def get_device(self, device_id: str) -> Device:
+        row = self.session.get(DeviceRow, device_id)
+        if row is None:
+            raise NotFoundError("device", device_id)
+        return self._device(row)
+
+    def update_device(self, device: Device) -> None:
+        row = self.session.get(DeviceRow, device.id)
+        if row is None:
+            raise NotFoundError("device", device.id)
+        for key, value in self._device_values(device).items():
+            setattr(row, key, value)
+        self._write("update", row, "device", device.id)
+
+    def devices_for(self, patient_id: str) -> Sequence[Device]:
+        rows = self.session.execute(
+            select(DeviceRow)
+            .where(DeviceRow.patient_id == patient_id)
+            .order_by(DeviceRow.implanted_on, DeviceRow.id)
+        ).scalars()
+        return [self._device(r) for r in rows]
+
+    def add_procedure(self, procedure: Procedure) -> None:
+        p = procedure
+        row = ProcedureRow(
+            id=p.id, patient_id=p.patient_id, kind=p.kind.value, performed_on=p.performed_on,
+            placed=_json(list(p.placed)), removed=_json(list(p.removed)), notes=p.notes, by=p.by,
+        )  # fmt: skip
+        self._write("insert", row, "procedure", p.id)
+
+    def procedures_for(self, patient_id: str) -> Sequence[Procedure]:
+        rows = self.session.execute(
+            select(ProcedureRow)
+            .where(ProcedureRow.patient_id == patient_id)
+            .order_by(ProcedureRow.performed_on)
+        ).scalars()
+        return [
+            Procedure(
+                r.patient_id,
+                ProcedureKind(r.kind),
+                r.performed_on,
+                tuple(json.loads(r.placed)),
+                tuple(json.loads(r.removed)),
+                r.notes,
+                r.by,
+                r.id,
+            )
+            for r in rows
+        ]
+
+    # --- prescriptions, refills, program changes -------------------------------------------
+
+    def add_prescription(self, prescription: PrescriptionVersion) -> None:
+        p = prescription
+        row = PrescriptionRow(
+            id=p.id, patient_id=p.patient_id, version=p.version, plan_json=p.plan_json,
+            author=p.author, reason=p.reason, created_at=p.created_at,
+        )  # fmt: skip
+        self._write("insert", row, "prescription", p.id)
+
+    def prescriptions_for(self, patient_id: str) -> Sequence[PrescriptionVersion]:
+        rows = self.session.execute(
+            select(PrescriptionRow)
+            .where(PrescriptionRow.patient_id == patient_id)
+            .order_by(PrescriptionRow.version)
+        ).scalars()
+        return [
+            PrescriptionVersion(
+                r.patient_id, r.version, r.plan_json, r.author, r.reason, r.created_at, r.id
+            )
+            for r in rows
+        ]
+
+    def add_refill(self, refill: RefillRecord) -> None:
+        r = refill
+        row = RefillRow(
+            id=r.id, patient_id=r.patient_id, device_id=r.device_id,
+            prescription_version=r.prescription_version, performed_at=r.performed_at,
+            expected_remaining=_q_out(r.expected_remaining), withdrawn=_q_out(r.withdrawn),
+            discrepancy=_q_out(r.discrepancy), filled=_q_out(r.filled),
+            confirmed_after_fill=_q_out(r.confirmed_after_fill), drug_lot=r.drug_lot,
+            concentrations=_json([list(c) for c in r.concentrations]), by=r.by,
+            refill_by=r.refill_by, decided_by=r.decided_by, planned_refill=r.planned_refill,
+            candidates=_json([
+                {"at": c.at.isoformat(), "kind": c.kind, "reason": c.reason, "source": c.source}
+                for c in r.candidates
+            ]),
+            findings=_json([f.to_json() for f in r.findings]),
+            overrides=_json([list(o) for o in r.overrides]),
+        )  # fmt: skip
+        self._write("insert", row, "refill", r.id)
+
+    @staticmethod
+    def _refill(r: RefillRow) -> RefillRecord:
+        return RefillRecord(
+            patient_id=r.patient_id,
+            device_id=r.device_id,
+            prescription_version=r.prescription_version,
+            performed_at=r.performed_at,
+            expected_remaining=_q_req(r.expected_remaining, "refill.expected_remaining"),
+            withdrawn=_q_req(r.withdrawn, "refill.withdrawn"),
+            discrepancy=_q_req(r.discrepancy, "refill.discrepancy"),
+            filled=_q_req(r.filled, "refill.filled"),
+            drug_lot=r.drug_lot,
+            concentrations=_pairs(r.concentrations),
+            by=r.by,
+            refill_by=r.refill_by,
+            decided_by=r.decided_by,
+            confirmed_after_fill=_q_in(r.confirmed_after_fill, "refill.confirmed_after_fill"),
+            planned_refill=r.planned_refill,
+            candidates=tuple(
+                RefillCandidateRecord(
+                    datetime.fromisoformat(c["at"]), c["kind"], c["reason"], c["source"]
+                )
+                for c in json.loads(r.candidates)
+            ),
+            findings=_findings(r.findings),
+            overrides=_pairs(r.overrides),
+            id=r.id,
+        )
+
+    def refills_for(self, patient_id: str) -> Sequence[RefillRecord]:
+        rows = self.session.execute(
+            select(RefillRow)
+            .where(RefillRow.patient_id == patient_id)
+            .order_by(RefillRow.performed_at)
+        ).scalars()
+        return [self._refill(r) for r in rows]
+
+    def latest_refills(self) -> Sequence[RefillRecord]:
+        last = (
+            select(RefillRow.patient_id, func.max(RefillRow.performed_at).label("at"))
+            .group_by(RefillRow.patient_id)
+            .subquery()
+        )
+        rows = self.session.execute(
+            select(RefillRow).join(
+                last,
+                (RefillRow.patient_id == last.c.patient_id) & (RefillRow.performed_at == last.c.at),
+            )
+        ).scalars()
+        return [self._refill(r) for r in rows]
+
+    def add_program_change(self, change: ProgramChange) -> None:
+        c = change
+        row = ProgramChangeRow(
+            id=c.id, patient_id=c.patient_id, at=c.at, old_version=c.old_version,
+            new_version=c.new_version, by=c.by, reason=c.reason,
+            findings=_json([f.to_json() for f in c.findings]),
+            overrides=_json([list(o) for o in c.overrides]),
+        )  # fmt: skip
+        self._write("insert", row, "program_change", c.id)
+
+    def program_changes_for(self, patient_id: str) -> Sequence[ProgramChange]:
+        rows = self.session.execute(
+            select(ProgramChangeRow)
+            .where(ProgramChangeRow.patient_id == patient_id)
+            .order_by(ProgramChangeRow.at)
+        ).scalars()
+        return [
+            ProgramChange(
+                r.patient_id,
+                r.at,
+                r.old_version,
+                r.new_version,
+                r.by,
+                r.reason,
+                _findings(r.findings),
+                _pairs(r.overrides),
+                r.id,
+            )
+            for r in rows
+        ]
+
+    # --- interrogations, alarms, complications ---------------------------------------------
+
+    def add_interrogation(self, interrogation: Interrogation) -> None:
+        i = interrogation
+        row = InterrogationRow(
+            id=i.id, patient_id=i.patient_id, device_id=i.device_id, at=i.at,
+            status=_json(i.status), log=_json(list(i.log)), by=i.by,
+        )  # fmt: skip
+        self._write("insert", row, "interrogation", i.id)
+
+    @staticmethod
+    def _alarm(r: AlarmRow) -> Alarm:
+        return Alarm(
+            r.patient_id, r.code, r.level, r.message, r.raised_at, r.device_id, r.cleared_at,
+            r.cleared_by, r.id,
+        )  # fmt: skip
+
+    def _alarm_values(self, a: Alarm) -> dict[str, Any]:
+        return {
+            "patient_id": a.patient_id, "device_id": a.device_id, "code": a.code,
+            "level": a.level, "message": a.message, "raised_at": a.raised_at,
+            "cleared_at": a.cleared_at, "cleared_by": a.cleared_by,
+        }  # fmt: skip
+
+    def add_alarm(self, alarm: Alarm) -> None:
+        self._write("insert", AlarmRow(id=alarm.id, **self._alarm_values(alarm)), "alarm", alarm.id)
+
+    def update_alarm(self, alarm: Alarm) -> None:
+        row = self.session.get(AlarmRow, alarm.id)
+        if row is None:
+            raise NotFoundError("alarm", alarm.id)
+        for key, value in self._alarm_values(alarm).items():
+            setattr(row, key, value)
+        self._write("update", row, "alarm", alarm.id)
+
+    def open_alarms(self) -> Sequence[Alarm]:
+        rows = self.session.execute(
+            select(AlarmRow).where(AlarmRow.cleared_at.is_(None)).order_by(AlarmRow.raised_at)
+        ).scalars()
+        return [self._alarm(r) for r in rows]
+
+    def alarms_for(self, patient_id: str) -> Sequence[Alarm]:
+        rows = self.session.execute(
+            select(AlarmRow).where(AlarmRow.patient_id == patient_id).order_by(AlarmRow.raised_at)
+        ).scalars()
+        return [self._alarm(r) for r in rows]
+
+    def add_complication(self, complication: Complication) -> None:
+        c = complication
+        row = ComplicationRow(
+            id=c.id, patient_id=c.patient_id, code=c.code.value, occurred_on=c.occurred_on,
+            notes=c.notes, device_id=c.device_id, by=c.by,
+        )  # fmt: skip
+        self._write("insert", row, "complication", c.id)
+
+    def complications_for(self, patient_id: str) -> Sequence[Complication]:
+        rows = self.session.execute(
+            select(ComplicationRow)
+            .where(ComplicationRow.patient_id == patient_id)
+            .order_by(ComplicationRow.occurred_on)
+        ).scalars()
+        return [
+            Complication(
+                r.patient_id,
+                ComplicationCode(r.code),
+                r.occurred_on,
+                r.notes,
+                r.device_id,
+                r.by,
+                r.id,
+            )
+            for r in rows
+        ]

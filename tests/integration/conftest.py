@@ -1,0 +1,37 @@
+"""Integration tests run on an SQLite file and on PostgreSQL. The PostgreSQL URL comes from
+``THECAL_TEST_POSTGRES_URL`` (``.ci/run`` starts a server and sets it); unset → skipped."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from thecal.store.database import make_engine
+from thecal.store.migrate import upgrade
+from thecal.store.uow import SqlUnitOfWork
+
+POSTGRES_ENV = "THECAL_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'clinic.sqlite3'}")
+    else:
+        url = os.environ.get(POSTGRES_ENV)
+        if not url:
+            pytest.skip(f"{POSTGRES_ENV} is not set")
+        eng = make_engine(url)
+        with eng.begin() as conn:  # a clean database for each test
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def uow(engine: Engine) -> SqlUnitOfWork:
+    upgrade(engine)
+    return SqlUnitOfWork(engine)

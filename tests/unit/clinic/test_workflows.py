@@ -1,0 +1,114 @@
+from datetime import date, datetime
+
+import pytest
+
+from thecal.clinic.calendar import RefillStatus, refill_calendar
+from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
+from thecal.clinic.memory import MemoryUnitOfWork
+from thecal.clinic.workflows import RefillInput, change_program, record_refill
+from thecal.therapy.findings import OverrideError
+from thecal.units import Q_
+
+from .conftest import DOCTOR, NURSE, VIEWER, FakeClock, morphine_plan, setup_patient
+
+
+def _refill(withdrawn: float, confirmed: float | None = 19.8, **kw: object) -> RefillInput:
+    return RefillInput(
+        withdrawn=Q_(withdrawn, "mL"), filled=Q_(20.0, "mL"), drug_lot="LOT-42",
+        confirmed_after_fill=Q_(confirmed, "mL") if confirmed is not None else None,
+        planned_refill=datetime(2024, 4, 26, 9, 0), **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_refill_is_checked_and_stored(uow, clock, library, catalog) -> None:
+    patient, pump = setup_patient(uow, clock, library, catalog)
+    clock.now = datetime(2024, 3, 2, 9, 0)
+    out = record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6))
+    r = out.record
+    # 0.3 mL/d x 60 d = 18 mL delivered; 20 - 18 = 2 mL expected; 1.6 - 2 = -0.4 mL.
+    assert r.expected_remaining.to("mL").magnitude == pytest.approx(2.0)
+    assert r.discrepancy.to("mL").magnitude == pytest.approx(-0.4)
+    # Next low-reservoir alarm (2 mL): 18 mL / 0.3 mL/d = 60 d after 2024-03-02 09:00.
+    assert r.refill_by == datetime(2024, 5, 1, 9, 0)
+    assert "low-reservoir alarm" in r.decided_by
+    assert r.device_id == pump.id and r.by == "nina" and r.drug_lot == "LOT-42"
+    assert r.concentrations == (("morphine", "10 mg/mL"),)
+    with uow.reader() as repo:
+        assert [x.id for x in repo.refills_for(patient.id)] == [r.id]
+
+
+def test_soft_finding_needs_a_reason_and_nothing_is_written_without(uow, clock, library, catalog):
+    patient, _ = setup_patient(uow, clock, library, catalog)
+    clock.now = datetime(2024, 3, 2, 9, 0)
+    before = len(uow.state.audit)
+    # Withdrawn 5 mL vs 2 mL expected: discrepancy +3 mL > the 2 mL threshold (soft).
+    with pytest.raises(OverrideError, match="REFILL-DISCREPANCY"):
+        record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(5.0))
+    assert uow.state.refills == [] and len(uow.state.audit) == before
+    entry = _refill(5.0, overrides={
+        "REFILL-DISCREPANCY": "aspiration short of volume, pump interrogated: normal",
+        "REFILL-ACCURACY-BAND": "same",
+    })  # fmt: skip
+    out = record_refill(uow, clock, library, catalog, NURSE, patient.id, entry)
+    assert ("REFILL-DISCREPANCY", "aspiration short of volume, pump interrogated: normal") in (
+        out.record.overrides
+    )
+
+
+def test_pocket_fill_is_refused(uow, clock, library, catalog) -> None:
+    patient, _ = setup_patient(uow, clock, library, catalog)
+    clock.now = datetime(2024, 3, 2, 9, 0)
+    # 20 mL injected, 18 mL confirmed: 2 mL unaccounted > 1 mL for a 20 mL pump (hard).
+    with pytest.raises(OverrideError, match="hard"):
+        record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6, 18.0))
+    assert uow.state.refills == []
+
+
+def test_viewer_cannot_refill(uow, clock, library, catalog) -> None:
+    patient, _ = setup_patient(uow, clock, library, catalog)
+    with pytest.raises(PermissionDenied):
+        record_refill(uow, clock, library, catalog, VIEWER, patient.id, _refill(1.6))
+
+
+def test_concurrent_edit_detected(uow, clock, library, catalog) -> None:
+    patient, _ = setup_patient(uow, clock, library, catalog)
+    clock.now = datetime(2024, 3, 2, 9, 0)
+    # Two nurses opened the refill form on version 1; the first one wins.
+    record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6), patient_version=1)
+    with pytest.raises(ConcurrentEditError):
+        record_refill(
+            uow, clock, library, catalog, NURSE, patient.id, _refill(1.6), patient_version=1
+        )
+    assert len(uow.state.refills) == 1
+
+
+def test_program_change_versions_the_prescription(uow, clock, library, catalog) -> None:
+    patient, _ = setup_patient(uow, clock, library, catalog)
+    clock.now = datetime(2024, 2, 1, 9, 0)
+    new = morphine_plan().model_copy(update={"schedule": morphine_plan().schedule.model_copy(
+        update={"dose": "3.3 mg/d"})})  # fmt: skip
+    out = change_program(uow, clock, library, catalog, DOCTOR, patient.id, new, "pain 6/10")
+    assert (out.change.old_version, out.change.new_version) == (1, 2)
+    with uow.reader() as repo:
+        versions = repo.prescriptions_for(patient.id)
+        assert [v.version for v in versions] == [1, 2]
+        assert versions[-1].plan().schedule.dose == "3.3 mg/d"
+        assert versions[-1].plan().previous is not None
+    with pytest.raises(Exception, match="reason"):
+        change_program(uow, clock, library, catalog, DOCTOR, patient.id, new, "  ")
+
+
+def test_calendar_after_refill(uow: MemoryUnitOfWork, clock: FakeClock, library, catalog) -> None:
+    patient, _ = setup_patient(uow, clock, library, catalog)
+    with uow.reader() as repo:
+        (entry,) = refill_calendar(repo, date(2024, 2, 1), Q_(7, "d"))
+    assert entry.status is RefillStatus.UNKNOWN
+    clock.now = datetime(2024, 3, 2, 9, 0)
+    record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6))
+    with uow.reader() as repo:
+        # The appointment (04-26) is before the forecast's refill-by (05-01): it decides.
+        (entry,) = refill_calendar(repo, date(2024, 4, 20), Q_(7, "d"))
+        assert entry.status is RefillStatus.DUE_SOON and entry.days_left == 6
+        assert entry.refill_by == datetime(2024, 5, 1, 9, 0)
+        (entry,) = refill_calendar(repo, date(2024, 4, 27), Q_(7, "d"))
+        assert entry.status is RefillStatus.OVERDUE and entry.days_left == -1
