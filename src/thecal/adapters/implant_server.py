@@ -48,18 +48,7 @@ log = logging.getLogger("thecal.implant")
 def link_logger(event: LinkEvent) -> None:
     """Log one link event with the serial (debug for traffic, warning for refusals)."""
     level = logging.WARNING if event.event in ("reject", "denied", "backoff") else logging.DEBUG
-    log.log(
-        level,
-        "serial=%s peer=%s link %s type=%s seq=%s size=%d code=%s %s",
-        event.serial,
-        event.peer,
-        event.event,
-        event.frame_type.name if event.frame_type else "-",
-        event.sequence,
-        event.size,
-        event.code.name if event.code else "-",
-        event.detail,
-    )
+    log.log(level, "%s", event.describe())
 
 
 def command_logger(record: ServerLogRecord) -> None:

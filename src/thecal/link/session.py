@@ -81,6 +81,14 @@ class LinkEvent:
     code: ErrorCode | None = None
     detail: str = ""
 
+    def describe(self) -> str:
+        """One log line, the same on the implant and the programmer side."""
+        return (
+            f"serial={self.serial} peer={self.peer} link {self.event} "
+            f"type={self.frame_type.name if self.frame_type else '-'} seq={self.sequence} "
+            f"size={self.size} code={self.code.name if self.code else '-'} {self.detail}"
+        )
+
 
 LinkLogger = Callable[[LinkEvent], None]
 

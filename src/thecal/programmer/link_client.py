@@ -86,18 +86,7 @@ def log_to_python(record: ClientLogRecord) -> None:
 def log_link_event(event: LinkEvent) -> None:
     """Log one programmer-side link event with the serial (debug for traffic)."""
     level = logging.WARNING if event.event in ("reject", "peer-error") else logging.DEBUG
-    log.log(
-        level,
-        "serial=%s peer=%s link %s type=%s seq=%s size=%d code=%s %s",
-        event.serial,
-        event.peer,
-        event.event,
-        event.frame_type.name if event.frame_type else "-",
-        event.sequence,
-        event.size,
-        event.code.name if event.code else "-",
-        event.detail,
-    )
+    log.log(level, "%s", event.describe())
 
 
 class FrameTransport(Protocol):
