@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/thecal demo
+	$(BIN)/thecal serve --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks fuzz

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from thecal import NOT_A_MEDICAL_DEVICE
-from thecal.cli import clinic, convert, demo, implant, library, plan, programmer, refill, serve
+from thecal.cli import clinic, convert, demo, implant, library, plan, programmer, refill, serve, web
 from thecal.cli.output import State
 
 app = typer.Typer(
@@ -49,6 +49,7 @@ library_app.command("check")(library.check_cmd)
 app.command("refill")(refill.refill_cmd)
 app.command("convert")(convert.convert_cmd)
 app.command("demo")(demo.demo_cmd)
+app.command("serve")(web.serve_cmd)
 implant_app.command("simulate")(implant.simulate_cmd)
 implant_app.command("list")(implant.list_cmd)
 implant_app.command("provision")(serve.provision_cmd)

@@ -35,6 +35,7 @@ from thecal.store.schema import (
     AlarmRow,
     Base,
     ComplicationRow,
+    CredentialRow,
     DeviceRow,
     InterrogationRow,
     PatientRow,
@@ -115,6 +116,35 @@ class SqlRepository:
         if row is None:
             return None
         return User(row.username, row.display_name, Role(row.role), row.id)
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        """Store ``username``'s password hash (argon2, computed by the caller). Audited without
+        the hash itself."""
+        user = self.user_by_name(username)
+        if user is None:
+            raise NotFoundError("user", username)
+        row = self.session.get(CredentialRow, user.id)
+        if row is None:
+            row = CredentialRow(user_id=user.id, password_hash=password_hash)
+            self.session.add(row)
+        else:
+            row.password_hash = password_hash
+        if self._who is None:
+            raise PermissionError("writes need a transaction (uow.transaction)")
+        self.session.flush()
+        actor, at, reason = self._who
+        audit.append(
+            self.session, actor, at, "update", "credential", user.id, reason, {"password": "set"}
+        )
+
+    def password_hash(self, username: str) -> str | None:
+        """The stored password hash of ``username`` (None: no such user or no password)."""
+        row = self.session.execute(
+            select(CredentialRow.password_hash)
+            .join(UserRow, UserRow.id == CredentialRow.user_id)
+            .where(UserRow.username == username)
+        ).scalar_one_or_none()
+        return row
 
     # --- patients ------------------------------------------------------------------------
 

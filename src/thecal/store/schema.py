@@ -44,6 +44,15 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(20))
 
 
+class CredentialRow(Base):
+    """A user's argon2 password hash (kept apart from the user record: the audit log of users
+    never carries it)."""
+
+    __tablename__ = "credentials"
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+
+
 class PatientRow(Base):
     __tablename__ = "patients"
     id: Mapped[str] = mapped_column(ID, primary_key=True)

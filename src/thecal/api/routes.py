@@ -1,0 +1,236 @@
+"""``/api/v1``: patients, calendar, worklist, refill and program-change workflows.
+
+Authentication is the same signed session cookie as the web app (``POST /api/v1/login``);
+writes also need the session's CSRF token in the ``X-CSRF-Token`` header. Bad input → 422
+``{"detail": [{"field", "message", "expected"}]}`` with the clinic's field names; quantities
+are ``{"value", "unit"}`` with UCUM units.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from thecal.api.context import AppContext, context
+from thecal.api.security import SESSION_COOKIE, Session, csrf_ok, new_csrf, nurse_bounds_problem
+from thecal.clinic.calendar import CalendarEntry, refill_calendar
+from thecal.clinic.model import RefillRecord, Role, StoredFinding, User
+from thecal.clinic.workflows import (
+    RefillInput,
+    change_program,
+    current_prescription,
+    record_refill,
+)
+from thecal.clinic.worklist import worklist
+from thecal.therapy.plan import PlanFile
+from thecal.units import Dimension, InputError, parse_quantity, ucum_json
+
+router = APIRouter(prefix="/api/v1")
+
+
+class QuantityIn(BaseModel):
+    value: float
+    unit: str
+
+
+class LoginIn(BaseModel):
+    username: str
+    password: str
+
+
+class RefillIn(BaseModel):
+    withdrawn: QuantityIn
+    filled: QuantityIn
+    drug_lot: str = Field(min_length=1)
+    confirmed_after_fill: QuantityIn | None = None
+    planned_refill: datetime | None = None
+    overrides: dict[str, str] = Field(default_factory=dict)
+    patient_version: int | None = None
+
+
+class ProgramIn(BaseModel):
+    plan: dict[str, Any]
+    reason: str
+    overrides: dict[str, str] = Field(default_factory=dict)
+    patient_version: int | None = None
+
+
+def input_error(exc: InputError) -> HTTPException:
+    return HTTPException(
+        422, [{"field": exc.field, "message": exc.message, "expected": exc.expected}]
+    )
+
+
+def quantity(q: QuantityIn, field: str, dim: Dimension) -> Any:
+    """``{"value","unit"}`` → Quantity; a bad unit is an InputError naming ``field``."""
+    return parse_quantity(f"{q.value!r} {q.unit}", field, dim)
+
+
+def api_user(request: Request, ctx: AppContext = Depends(context)) -> User:
+    user = ctx.user_of(request)
+    if user is None:
+        raise HTTPException(401, "log in first: POST /api/v1/login")
+    return user
+
+
+def writer(
+    request: Request,
+    x_csrf_token: str | None = Header(None),
+    ctx: AppContext = Depends(context),
+) -> User:
+    """The logged-in user, allowed to write, with the session's CSRF token in the header."""
+    user = api_user(request, ctx)
+    if not csrf_ok(ctx.session_of(request), x_csrf_token):
+        raise HTTPException(403, "missing or wrong CSRF token (X-CSRF-Token header)")
+    if user.role is Role.VIEWER:
+        raise HTTPException(403, f"{user.username} (viewer) may not write")
+    return user
+
+
+@router.post("/login")
+def login(body: LoginIn, request: Request, response: Response,
+          ctx: AppContext = Depends(context)) -> dict[str, str]:  # fmt: skip
+    """Start a session; the answer carries the CSRF token for write requests."""
+    address = request.client.host if request.client else "?"
+    user = ctx.authenticate(body.username, body.password, address)
+    if user is None:
+        raise HTTPException(401, "wrong username or password")
+    session = Session(user.username, new_csrf())
+    set_session(response, ctx, session)
+    return {"username": user.username, "role": user.role.value, "csrf": session.csrf}
+
+
+def set_session(response: Response, ctx: AppContext, session: Session) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, ctx.signer.dumps(session), httponly=True, samesite="lax",
+        secure=ctx.secure_cookies, path="/",
+    )  # fmt: skip
+
+
+def finding_json(f: StoredFinding) -> dict[str, Any]:
+    return f.to_json()
+
+
+def refill_json(r: RefillRecord) -> dict[str, Any]:
+    return {
+        "id": r.id, "performed_at": r.performed_at.isoformat(), "by": r.by,
+        "expected_remaining": ucum_json(r.expected_remaining, "mL"),
+        "withdrawn": ucum_json(r.withdrawn, "mL"), "discrepancy": ucum_json(r.discrepancy, "mL"),
+        "filled": ucum_json(r.filled, "mL"), "drug_lot": r.drug_lot,
+        "refill_by": r.refill_by.isoformat() if r.refill_by else None,
+        "decided_by": r.decided_by,
+        "findings": [finding_json(f) for f in r.findings],
+        "overrides": dict(r.overrides),
+    }  # fmt: skip
+
+
+def calendar_json(e: CalendarEntry) -> dict[str, Any]:
+    return {
+        "patient_id": e.patient_id, "mrn": e.mrn, "name": e.display_name,
+        "status": e.status.value, "due": e.due.isoformat() if e.due else None,
+        "days_left": e.days_left, "reason": e.reason, "source": e.source,
+    }  # fmt: skip
+
+
+@router.get("/patients")
+def patients(
+    _: User = Depends(api_user), ctx: AppContext = Depends(context)
+) -> list[dict[str, Any]]:
+    with ctx.uow.reader() as repo:
+        return [{"id": p.id, "mrn": p.mrn, "name": p.display_name, "version": p.version}
+                for p in repo.list_patients()]  # fmt: skip
+
+
+@router.get("/patients/{patient_id}")
+def patient(patient_id: str, _: User = Depends(api_user),
+            ctx: AppContext = Depends(context)) -> dict[str, Any]:  # fmt: skip
+    try:
+        with ctx.uow.reader() as repo:
+            p = repo.get_patient(patient_id)
+            devices = repo.devices_for(patient_id)
+            rx = current_prescription(repo, patient_id)
+            refills = repo.refills_for(patient_id)
+    except InputError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {
+        "id": p.id, "mrn": p.mrn, "name": p.display_name, "version": p.version,
+        "devices": [{"id": d.id, "kind": d.kind.value, "model": d.model, "serial": d.serial,
+                     "implanted_on": d.implanted_on.isoformat(),
+                     "removed_on": d.removed_on.isoformat() if d.removed_on else None}
+                    for d in devices],
+        "prescription": None if rx is None else {"version": rx.version,
+                                                 "plan": rx.plan().model_dump(mode="json")},
+        "refills": [refill_json(r) for r in refills],
+    }  # fmt: skip
+
+
+@router.get("/calendar")
+def calendar(_: User = Depends(api_user), ctx: AppContext = Depends(context)) -> dict[str, Any]:
+    with ctx.uow.reader() as repo:
+        entries = refill_calendar(repo, ctx.today(), ctx.soon)
+    return {"today": ctx.today().isoformat(), "entries": [calendar_json(e) for e in entries]}
+
+
+@router.get("/worklist")
+def work(_: User = Depends(api_user), ctx: AppContext = Depends(context)) -> list[dict[str, Any]]:
+    with ctx.uow.reader() as repo:
+        items = worklist(repo, ctx.today(), ctx.soon)
+    return [{"patient_id": i.patient_id, "kind": i.kind, "level": i.level, "code": i.code,
+             "message": i.message, "since": i.since.isoformat(), "source": i.source}
+            for i in items]  # fmt: skip
+
+
+@router.post("/patients/{patient_id}/refills", status_code=201)
+def refill(patient_id: str, body: RefillIn, user: User = Depends(writer),
+           ctx: AppContext = Depends(context)) -> dict[str, Any]:  # fmt: skip
+    """Record a refill done now. 409 with the findings when a hard finding refuses or a soft
+    one lacks a reason."""
+    from thecal.therapy.findings import OverrideError
+
+    try:
+        entry = RefillInput(
+            quantity(body.withdrawn, "refill.withdrawn", Dimension.VOLUME),
+            quantity(body.filled, "refill.filled", Dimension.VOLUME),
+            body.drug_lot,
+            quantity(body.confirmed_after_fill, "refill.confirmed_after_fill", Dimension.VOLUME)
+            if body.confirmed_after_fill else None,
+            body.planned_refill, (), body.overrides,
+        )  # fmt: skip
+        out = record_refill(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
+                            entry, patient_version=body.patient_version)  # fmt: skip
+    except OverrideError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except InputError as exc:
+        raise input_error(exc) from None
+    return refill_json(out.record)
+
+
+@router.post("/patients/{patient_id}/program", status_code=201)
+def program(patient_id: str, body: ProgramIn, user: User = Depends(writer),
+            ctx: AppContext = Depends(context)) -> dict[str, Any]:  # fmt: skip
+    """Store a new prescription version through the safety gate. A nurse stays within the
+    current prescription's bounds (403 otherwise)."""
+    from thecal.adapters.plan_files import validation_error
+    from thecal.therapy.findings import OverrideError
+
+    try:
+        plan = PlanFile.model_validate(body.plan)
+    except ValidationError as exc:
+        raise input_error(validation_error(exc).at("plan")) from None
+    if user.role is Role.NURSE:
+        with ctx.uow.reader() as repo:
+            rx = current_prescription(repo, patient_id)
+        problem = nurse_bounds_problem(rx.plan() if rx else None, plan)
+        if problem:
+            raise HTTPException(403, f"nurse: outside the current prescription: {problem}")
+    try:
+        out = change_program(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
+                             plan, body.reason, body.overrides,
+                             patient_version=body.patient_version)  # fmt: skip
+    except OverrideError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except InputError as exc:
+        raise input_error(exc) from None
+    return {"version": out.prescription.version,
+            "findings": [StoredFinding.of(f).to_json() for f in out.findings]}  # fmt: skip

@@ -1,0 +1,275 @@
+"""A synthetic demo clinic: the seed cases as synthetic patients and ~20 generated patients with
+refill histories, plus one demo user per role. Everything here is SYNTHETIC demo data — names
+say so, and the doses are the shipped example plans' illustrative values.
+
+Pure: plans come in through ``example`` (an adapter reads the packaged example files), time is
+``today``, randomness is a seeded :class:`random.Random`. Every write goes through the clinic's
+workflows, so the demo data carries the same audit trail and safety-gate findings as real use.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import pint
+
+from thecal.clinic.lifecycle import record_procedure
+from thecal.clinic.model import (
+    Alarm,
+    Complication,
+    ComplicationCode,
+    Device,
+    DeviceKind,
+    Patient,
+    Procedure,
+    ProcedureKind,
+    Role,
+    User,
+)
+from thecal.clinic.ports import UnitOfWork
+from thecal.clinic.workflows import (
+    RefillInput,
+    change_program,
+    preview_program_change,
+    preview_refill,
+)
+from thecal.devices.catalog import DeviceCatalog
+from thecal.therapy.findings import needs_reason
+from thecal.therapy.library import DrugLibrary
+from thecal.therapy.plan import PlanFile
+from thecal.units import Q_
+
+DEMO_REASON = "demo data: synthetic patient"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo user and its password (printed by ``thecal serve --demo``)."""
+
+    user: User
+    password: str
+
+
+DEMO_LOGINS = (
+    DemoLogin(User("physician", "Dr Demo Physician (synthetic)", Role.PHYSICIAN), "demo-physician"),
+    DemoLogin(User("nurse", "Demo Nurse (synthetic)", Role.NURSE), "demo-nurse"),
+    DemoLogin(User("viewer", "Demo Viewer (synthetic)", Role.VIEWER), "demo-viewer"),
+)
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class _Ctx:
+    uow: UnitOfWork
+    library: DrugLibrary
+    catalog: DeviceCatalog
+    clock: _Clock
+    doctor: User
+    nurse: User
+    rng: random.Random
+    today: date
+
+
+def _at(d: date, hour: int = 9) -> datetime:
+    return datetime.combine(d, time(hour, 0))
+
+
+def _add_patient(c: _Ctx, patient: Patient, on: date) -> None:
+    c.clock.now = _at(on, 8)
+    with c.uow.transaction(c.doctor.username, c.clock(), DEMO_REASON) as repo:
+        repo.add_patient(patient)
+
+
+def _procedure(
+    c: _Ctx, patient: Patient, kind: ProcedureKind, on: date, placed: list[Device],
+    removed: tuple[str, ...] = (), notes: str = "",
+) -> None:  # fmt: skip
+    c.clock.now = _at(on, 8)
+    record_procedure(
+        c.uow, c.clock, c.doctor, Procedure(patient.id, kind, on, removed=removed, notes=notes),
+        placed, DEMO_REASON,
+    )  # fmt: skip
+
+
+def _prescribe(c: _Ctx, patient: Patient, plan: PlanFile, on: date) -> None:
+    """Start ``plan`` on ``on`` 09:00 with a full fill then; soft findings get the demo reason."""
+    at = _at(on)
+    fill = plan.fill.model_copy(update={"at": at}) if plan.fill else None
+    plan = plan.model_copy(update={"at": at, "fill": fill, "priming": None, "next_refill": None})
+    c.clock.now = at
+    with c.uow.reader() as repo:
+        _, findings, _ = preview_program_change(
+            repo, c.library, c.catalog, patient.id, plan, at
+        )  # fmt: skip
+    reasons = {f.code.value: DEMO_REASON for f in needs_reason(findings)}
+    change_program(
+        c.uow, c.clock, c.library, c.catalog, c.doctor, patient.id, plan, DEMO_REASON, reasons
+    )
+
+
+def _refills(c: _Ctx, patient: Patient, until: date) -> None:
+    """Refill a few days before each refill-by date until ``until``; the withdrawn volume is the
+    expected residual ± a few percent (synthetic discrepancies)."""
+    from thecal.clinic.workflows import record_refill
+
+    while True:
+        with c.uow.reader() as repo:
+            refills = repo.refills_for(patient.id)
+            prescription = repo.prescriptions_for(patient.id)[-1]
+        plan = prescription.plan()
+        assert plan.fill is not None
+        fill_volume: pint.Quantity = Q_(plan.fill.volume).to("mL")
+        due = refills[-1].refill_by if refills and refills[-1].refill_by is not None else None
+        if due is None:
+            # First refill: ask the forecast what the fill lasts (a zero-withdrawal preview).
+            with c.uow.reader() as repo:
+                probe = preview_refill(
+                    repo, c.library, c.catalog, patient.id,
+                    RefillInput(Q_(0.0, "mL"), fill_volume, "probe"),
+                    _at(plan.fill.at.date() + timedelta(days=1)), "demo",
+                )  # fmt: skip
+            # The fill lasts about as long as the next one: a conservative first step.
+            due = probe.record.refill_by
+            if due is None:
+                return
+        at = _at((due - timedelta(days=c.rng.randint(2, 10))).date(), c.rng.choice([9, 10, 14]))
+        if at.date() > until:
+            return
+        with c.uow.reader() as repo:
+            probe = preview_refill(
+                repo, c.library, c.catalog, patient.id,
+                RefillInput(Q_(0.0, "mL"), fill_volume, "probe"), at, "demo",
+            )  # fmt: skip
+        expected = float(probe.record.expected_remaining.to("mL").magnitude)
+        withdrawn = max(0.0, round(expected * (1 + c.rng.uniform(-0.04, 0.04)), 1))
+        lot = f"DEMO-LOT-{c.rng.randint(1000, 9999)}"
+        entry = RefillInput(Q_(withdrawn, "mL"), fill_volume, lot)
+        with c.uow.reader() as repo:
+            probe = preview_refill(repo, c.library, c.catalog, patient.id, entry, at, "nurse")
+        reasons = {f.code.value: DEMO_REASON for f in probe.needs_reason}
+        c.clock.now = at
+        record_refill(
+            c.uow, c.clock, c.library, c.catalog, c.nurse, patient.id,
+            RefillInput(entry.withdrawn, entry.filled, lot, overrides=reasons),
+        )  # fmt: skip
+
+
+def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
+    # Seed 000: a morphine pump reaching end of service replaced in a calcified pocket, the old
+    # catheter segment spliced; a spinal cord stimulator record replaced too (illustrative).
+    p = Patient("SEED-000", "Seed 000 Synthetic (calcified pump pocket)", 1952, False)
+    _add_patient(c, p, date(2009, 3, 10))
+    old_pump = Device(p.id, DeviceKind.PUMP, "Prometra II 20 mL", date(2009, 3, 10), "DEMO-P0")
+    cath = Device(p.id, DeviceKind.CATHETER, "Prometra catheter", date(2009, 3, 10),
+                  implanted_length=Q_(60.0, "cm"), tip_level="T10")  # fmt: skip
+    _procedure(c, p, ProcedureKind.IMPLANT, date(2009, 3, 10), [old_pump, cath])
+    scs = Device(p.id, DeviceKind.STIMULATOR, "SCS IPG (record)", date(2015, 6, 1), "DEMO-S0")
+    _procedure(c, p, ProcedureKind.IMPLANT, date(2015, 6, 1), [scs])
+    new_pump = Device(p.id, DeviceKind.PUMP, "Prometra II 20 mL", date(2023, 2, 14), "DEMO-P1")
+    _procedure(c, p, ProcedureKind.REPLACEMENT, date(2023, 2, 14), [new_pump], (old_pump.id,),
+               "end of service; pocket calcified; stiff catheter segment spliced")  # fmt: skip
+    new_scs = Device(p.id, DeviceKind.STIMULATOR, "SCS IPG (record)", date(2023, 2, 14), "DEMO-S1")
+    _procedure(c, p, ProcedureKind.REVISION, date(2023, 2, 14), [new_scs], (scs.id,),
+               "stimulator generator replaced in the same session")  # fmt: skip
+    with c.uow.transaction(c.doctor.username, c.clock(), DEMO_REASON) as repo:
+        pocket = "calcified pump pocket"
+        repo.add_complication(
+            Complication(p.id, ComplicationCode.OTHER, date(2023, 2, 14), pocket, new_pump.id)
+        )
+    _prescribe(c, p, example("seed000-catheter-splice"), date(2023, 2, 14))
+    _refills(c, p, c.today)
+
+    # Seed 001: a haemodialysis patient whose SCS pulse generator is relocated (records only).
+    p = Patient("SEED-001", "Seed 001 Synthetic (dialysis, IPG relocation)", 1965)
+    _add_patient(c, p, date(2018, 4, 2))
+    ipg = Device(p.id, DeviceKind.STIMULATOR, "SCS IPG (record)", date(2018, 4, 2), "DEMO-S2")
+    lead = Device(p.id, DeviceKind.LEAD, "SCS lead (record)", date(2018, 4, 2))
+    _procedure(c, p, ProcedureKind.IMPLANT, date(2018, 4, 2), [ipg, lead])
+    moved = Device(p.id, DeviceKind.STIMULATOR, "SCS IPG (record)", date(2024, 5, 6), "DEMO-S3",
+                   notes="relocated generator")  # fmt: skip
+    _procedure(c, p, ProcedureKind.REVISION, date(2024, 5, 6), [moved], (ipg.id,),
+               "IPG relocation: severe ectopic calcification of the abdominal pocket")  # fmt: skip
+    with c.uow.transaction(c.doctor.username, c.clock(), DEMO_REASON) as repo:
+        repo.add_complication(Complication(p.id, ComplicationCode.OTHER, date(2024, 5, 6),
+                                           "ectopic calcification of the IPG pocket (dialysis)",
+                                           moved.id, "physician"))  # fmt: skip
+
+    # Seed 003: two cancer-pain patients, an intrathecal trial then an implanted pump.
+    for n in (1, 2):
+        implant = example(f"seed003-case{n}-implant")
+        on = implant.at.date()
+        p = Patient(f"SEED-003-{n}", f"Seed 003 Synthetic case {n} (cancer pain)", 1960 + n, False)
+        _add_patient(c, p, on - timedelta(days=14))
+        trial = Device(p.id, DeviceKind.TRIAL_PUMP, "external trial pump (record)",
+                       on - timedelta(days=14))  # fmt: skip
+        _procedure(c, p, ProcedureKind.TRIAL, on - timedelta(days=14), [trial])
+        _procedure(c, p, ProcedureKind.EXPLANT, on - timedelta(days=7), [], (trial.id,),
+                   "trial ended: good response")  # fmt: skip
+        pump = Device(p.id, DeviceKind.PUMP, implant.pump.model, on, f"DEMO-C{n}")
+        _procedure(c, p, ProcedureKind.IMPLANT, on, [pump])
+        _prescribe(c, p, implant, on)
+        _refills(c, p, c.today)
+
+
+_REGIMENS = (
+    ("morphine", "10 mg/mL", "3 mg/d"),
+    ("morphine", "10 mg/mL", "2 mg/d"),
+    ("hydromorphone", "10 mg/mL", "1.999 mg/d"),
+)
+_PUMPS = ("SynchroMed II 8637-20", "Prometra II 20 mL")
+
+
+def _generated(c: _Ctx, n: int) -> None:
+    for i in range(1, n + 1):
+        drug, conc, dose = c.rng.choice(_REGIMENS)
+        model = c.rng.choice(_PUMPS)
+        on = c.today - timedelta(days=c.rng.randint(120, 900))
+        p = Patient(f"DEMO-{i:04d}", f"Synthetic Patient {i:02d}", c.rng.randint(1940, 1990), False)
+        _add_patient(c, p, on)
+        pump = Device(p.id, DeviceKind.PUMP, model, on, f"DEMO-G{i:04d}")
+        _procedure(c, p, ProcedureKind.IMPLANT, on, [pump])
+        plan = PlanFile.model_validate({
+            "title": f"synthetic {drug} {dose}", "at": _at(on), "patient": {"opioid_naive": False},
+            "pump": {"model": model}, "admixture": [{"drug": drug, "concentration": conc}],
+            "schedule": {"mode": "continuous", "dose": dose, "drug": drug},
+            "fill": {"volume": "20 mL", "at": _at(on), "first_fill": True},
+        })  # fmt: skip
+        _prescribe(c, p, plan, on)
+        # Some patients stop short of today: their refill is overdue on the dashboard.
+        _refills(c, p, c.today - timedelta(days=c.rng.choice([0, 0, 0, 20, 40])))
+        if c.rng.random() < 0.2:
+            c.clock.now = _at(c.today, 7)
+            with c.uow.transaction("physician", c.clock(), DEMO_REASON) as repo:
+                repo.add_alarm(Alarm(p.id, "LOW_RESERVOIR", "non-critical",
+                                     "low reservoir alarm reported (synthetic)", c.clock(),
+                                     pump.id))  # fmt: skip
+
+
+def load_demo(
+    uow: UnitOfWork,
+    library: DrugLibrary,
+    catalog: DeviceCatalog,
+    example: Callable[[str], PlanFile],
+    today: date,
+    generated: int = 20,
+    seed: int = 5,
+) -> tuple[DemoLogin, ...]:
+    """Fill an empty clinic with the demo users, the seed cases and ``generated`` synthetic
+    patients whose refill histories run up to ``today``. Returns the demo logins (the caller
+    stores their password hashes)."""
+    c = _Ctx(uow, library, catalog, _Clock(_at(today)), DEMO_LOGINS[0].user,
+             DEMO_LOGINS[1].user, random.Random(seed), today)  # fmt: skip
+    with uow.transaction("setup", _at(date(2009, 1, 1), 0), DEMO_REASON) as repo:
+        for login in DEMO_LOGINS:
+            repo.add_user(login.user)
+    _seed_cases(c, example)
+    _generated(c, generated)
+    return DEMO_LOGINS

@@ -1,0 +1,89 @@
+"""The JSON API through httpx (TestClient): auth, CSRF, roles, 422 field names, audit."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from thecal.api.context import AppContext
+from thecal.store.schema import AuditRow
+
+
+def _login(client: TestClient, who: str) -> str:
+    r = client.post("/api/v1/login", json={"username": who, "password": f"demo-{who}"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["csrf"])
+
+
+def _pump_patient(client: TestClient) -> dict[str, Any]:
+    cal = client.get("/api/v1/calendar").json()
+    pid = next(e["patient_id"] for e in cal["entries"] if e["due"])
+    return dict(client.get(f"/api/v1/patients/{pid}").json())
+
+
+def test_openapi_and_lists(client: TestClient) -> None:
+    assert "/api/v1/patients" in client.get("/api/v1/openapi.json").json()["paths"]
+    assert client.get("/api/v1/patients").status_code == 401
+    _login(client, "viewer")
+    assert any(p["mrn"] == "SEED-000" for p in client.get("/api/v1/patients").json())
+    assert isinstance(client.get("/api/v1/worklist").json(), list)
+
+
+def test_refill_422_names_the_field(client: TestClient) -> None:
+    token = _login(client, "nurse")
+    p = _pump_patient(client)
+    body = {
+        "withdrawn": {"value": 3, "unit": "mg"},
+        "filled": {"value": 20, "unit": "mL"},
+        "drug_lot": "L1",
+    }
+    r = client.post(
+        f"/api/v1/patients/{p['id']}/refills", json=body, headers={"X-CSRF-Token": token}
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == "refill.withdrawn"
+
+
+def test_write_without_csrf_and_viewer_refused(client: TestClient) -> None:
+    token = _login(client, "viewer")
+    p = _pump_patient(client)
+    body = {
+        "withdrawn": {"value": 3, "unit": "mL"},
+        "filled": {"value": 20, "unit": "mL"},
+        "drug_lot": "L1",
+    }
+    url = f"/api/v1/patients/{p['id']}/refills"
+    assert client.post(url, json=body).status_code == 403  # no CSRF header
+    assert client.post(url, json=body, headers={"X-CSRF-Token": token}).status_code == 403
+
+
+def test_nurse_program_change_bounds_and_audit(client: TestClient, ctx: AppContext) -> None:
+    token = _login(client, "nurse")
+    p = _pump_patient(client)
+    plan = p["prescription"]["plan"]
+    plan = {k: v for k, v in plan.items() if v is not None}
+    dose = plan["schedule"]["dose"]
+    higher = dict(
+        plan,
+        schedule=dict(
+            plan["schedule"], dose=dose.replace(dose.split()[0], str(float(dose.split()[0]) * 2))
+        ),
+    )
+    url = f"/api/v1/patients/{p['id']}/program"
+    r = client.post(
+        url, json={"plan": higher, "reason": "more pain"}, headers={"X-CSRF-Token": token}
+    )
+    assert r.status_code == 403 and "above the prescribed" in r.json()["detail"]
+    same = client.post(
+        url,
+        json={"plan": plan, "reason": "reprogrammed unchanged", "overrides": {}},
+        headers={"X-CSRF-Token": token},
+    )
+    assert same.status_code in (201, 409), same.text
+    assert ctx.uow.verify_audit().ok
+    with ctx.uow.session() as s:
+        reasons = (
+            s.execute(select(AuditRow.reason).where(AuditRow.actor == "nurse")).scalars().all()
+        )
+    if same.status_code == 201:
+        assert "reprogrammed unchanged" in reasons

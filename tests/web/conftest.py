@@ -1,0 +1,72 @@
+"""A clinic app on an SQLite temp file with a small synthetic demo clinic (built once per
+session, copied per test) and a movable clock."""
+
+import shutil
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from thecal.adapters.data_files import load_catalog, load_library, packaged
+from thecal.api.context import AppContext
+from thecal.cli.web import load_demo_clinic
+from thecal.clinic.settings import build_clinic_settings
+from thecal.store.database import make_engine
+from thecal.store.uow import SqlUnitOfWork
+from thecal.units import Q_
+from thecal.web.app import create_app
+
+TODAY = date(2026, 11, 23)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "clinic.sqlite3"
+    load_demo_clinic(f"sqlite:///{path}", TODAY, generated=1)
+    return path
+
+
+@pytest.fixture
+def ctx(template_db: Path, tmp_path: Path) -> Iterator[AppContext]:
+    path = tmp_path / "clinic.sqlite3"
+    shutil.copy(template_db, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield AppContext(
+        SqlUnitOfWork(engine), load_library(), load_catalog(),
+        build_clinic_settings("clinic.toml", packaged("clinic.toml")),
+        Clock(datetime(2026, 11, 23, 10, 0)), b"test-secret", Q_(7.0, "d"),
+    )  # fmt: skip
+    engine.dispose()
+
+
+@pytest.fixture
+def client(ctx: AppContext) -> TestClient:
+    return TestClient(create_app(ctx))
+
+
+def csrf_of(client: TestClient, path: str = "/login") -> str:
+    """The CSRF token in the form at ``path``."""
+    import re
+
+    html = client.get(path).text
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, html
+    return m.group(1)
+
+
+def login(client: TestClient, username: str, password: str | None = None) -> None:
+    token = csrf_of(client)
+    r = client.post("/login", data={"username": username, "password": password
+                                    or f"demo-{username}", "csrf": token},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
