@@ -2,6 +2,8 @@
 Every form carries the session's CSRF token; every write goes through the clinic workflows,
 which audit it with the user and the reason."""
 
+import tomllib
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,15 +14,32 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from thecal import NOT_A_MEDICAL_DEVICE
+from thecal.adapters.plan_files import parse_plan
 from thecal.api.context import AppContext, context
 from thecal.api.routes import router, set_session
-from thecal.api.security import Session, csrf_ok, new_csrf
+from thecal.api.security import Session, csrf_ok, new_csrf, nurse_bounds_problem
 from thecal.clinic.calendar import RefillStatus, refill_calendar
+from thecal.clinic.interrogation import record_interrogation
 from thecal.clinic.model import Role, User
 from thecal.clinic.replacement import replacement_plans
-from thecal.clinic.workflows import RefillInput, current_prescription, preview_refill, record_refill
+from thecal.clinic.workflows import (
+    RefillInput,
+    change_program,
+    current_prescription,
+    preview_program_change,
+    preview_refill,
+    pump_in_place,
+    record_refill,
+)
+from thecal.programmer.clinician import ProgrammerError
+from thecal.programmer.link_client import AckLost, LinkRefused
+from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Level, OverrideError
+from thecal.therapy.plan import PlanFile, resolve
+from thecal.therapy.reservoir import Fill
 from thecal.units import Dimension, InputError, fmt, parse_quantity
+from thecal.web import charts
+from thecal.web.implants import ImplantLink, implants_from_env, interrogate, reachable, snapshot
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals["NOTICE"] = NOT_A_MEDICAL_DEVICE
@@ -57,8 +76,57 @@ def check_csrf(request: Request, ctx: AppContext, token: str) -> None:
         raise HTTPException(403, "missing or wrong CSRF token: reload the form")
 
 
-def create_app(ctx: AppContext) -> FastAPI:
-    """The web app and the API on one clinic context."""
+def _last_fill(plan: PlanFile, refills: list[Any]) -> Fill | None:
+    """The last fill: the last recorded refill, else the prescription's ``[fill]``."""
+    if refills:
+        last = refills[-1]
+        return Fill(last.filled.to("mL"), last.performed_at)
+    return resolve_fill(plan)
+
+
+def resolve_fill(plan: PlanFile) -> Fill | None:
+    if plan.fill is None:
+        return None
+    volume = parse_quantity(plan.fill.volume, "fill.volume", Dimension.VOLUME)
+    return Fill(volume.to("mL"), plan.fill.at, plan.fill.first_fill)
+
+
+def program_rows(ctx: AppContext, current: PlanFile | None,
+                 proposed: PlanFile) -> list[tuple[str, str, str]]:  # fmt: skip
+    """Current and proposed programs side by side: pump, concentrations, schedule, patient
+    bolus, alarm threshold and the daily dose per drug (nominal and worst case, mass/d)."""
+
+    def describe(plan: PlanFile | None) -> dict[str, str]:
+        if plan is None:
+            return {}
+        out = {"pump": plan.pump.model,
+               "low-reservoir alarm": plan.pump.low_reservoir_alarm or "catalog value"}  # fmt: skip
+        for i in plan.admixture:
+            out[f"{i.drug} concentration"] = i.concentration
+        sched = plan.schedule
+        out["schedule"] = sched.mode + (f", dose {sched.dose}" if sched.dose else "") + (
+            f", rate {sched.rate}" if sched.rate else "") + (
+            f", {len(sched.steps)} steps" if sched.steps else "")  # fmt: skip
+        pb = plan.patient_bolus
+        out["patient bolus"] = "none" if pb is None else (
+            f"{pb.dose or pb.volume}, lockout {pb.lockout}, max {pb.max_per_day}/d")  # fmt: skip
+        r = resolve(plan, ctx.library, ctx.catalog)
+        d = daily_dose(r.schedule, r.admixture, r.program.patient_bolus)
+        out["volume per day (nominal)"] = fmt(d.nominal_volume)
+        for drug, q in d.nominal.items():
+            out[f"{drug} daily dose (nominal)"] = fmt(q)
+        for drug, q in d.worst_case.items():
+            out[f"{drug} daily dose (worst case)"] = fmt(q)
+        return out
+
+    c, n = describe(current), describe(proposed)
+    return [(k, c.get(k, "—"), n.get(k, "—")) for k in dict.fromkeys([*c, *n])]
+
+
+def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = None) -> FastAPI:
+    """The web app and the API on one clinic context. ``implants`` maps an implant serial to
+    its telemetry link (default: the ``THECAL_IMPLANTS_FILE`` mapping)."""
+    links = dict(implants) if implants is not None else implants_from_env()
     app = FastAPI(
         title="Thecal clinic API", description=NOT_A_MEDICAL_DEVICE,
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
@@ -139,12 +207,166 @@ def create_app(ctx: AppContext) -> FastAPI:
                 for c in repo.complications_for(patient_id):
                     timeline.append((datetime.combine(c.occurred_on, datetime.min.time()),
                                      f"complication: {c.code.value}", c.notes))  # fmt: skip
+                pump = pump_in_place(repo, patient_id)
         except InputError:
             raise HTTPException(404, "no such patient") from None
         timeline.sort(key=lambda t: t[0], reverse=True)
+        link = reachable(links, pump.serial) if pump is not None else None
         return render(request, ctx, "patient.html", user=user, p=p, devices=devices,
                       plan=rx.plan() if rx else None, rx=rx, refills=list(reversed(refills)),
-                      timeline=timeline, Level=Level)  # fmt: skip
+                      timeline=timeline, Level=Level, reachable=link is not None,
+                      pump=pump)  # fmt: skip
+
+    def _svg(text: str) -> Response:
+        return Response(text, media_type="image/svg+xml",
+                        headers={"Cache-Control": "no-store"})  # fmt: skip
+
+    @app.get("/patients/{patient_id}/charts/reservoir.svg")
+    def reservoir_chart(patient_id: str, _: User = Depends(page_user),
+                        ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """The reservoir projection from the last fill under the current prescription."""
+        try:
+            with ctx.uow.reader() as repo:
+                rx = current_prescription(repo, patient_id)
+                refills = list(repo.refills_for(patient_id))
+            if rx is None:
+                raise HTTPException(404, "no prescription")
+            plan = rx.plan()
+            fill = _last_fill(plan, refills)
+            if fill is None:
+                raise HTTPException(404, "no fill recorded")
+            resolved = resolve(plan, ctx.library, ctx.catalog)
+            projection = charts.reservoir_projection(resolved, fill, ctx.library)
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return _svg(charts.reservoir_svg(projection))
+
+    @app.get("/patients/{patient_id}/charts/refills.svg")
+    def refills_chart(patient_id: str, _: User = Depends(page_user),
+                      ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """Expected vs withdrawn per refill, with discrepancy findings marked."""
+        try:
+            with ctx.uow.reader() as repo:
+                refills = list(repo.refills_for(patient_id))
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return _svg(charts.refill_history_svg(refills))
+
+    def _proposed(current: PlanFile, form: dict[str, str]) -> PlanFile:
+        """The proposed plan: a whole plan pasted as TOML, else the current one with the
+        schedule's dose or rate and the alarm threshold edited."""
+        text = form.get("plan_toml", "").strip()
+        if text:
+            try:
+                return parse_plan(tomllib.loads(text))
+            except tomllib.TOMLDecodeError as exc:
+                raise InputError("plan_toml", f"is not TOML: {exc}", "a plan file") from None
+        data = current.model_dump(mode="json", exclude_none=True)
+        for key in ("dose", "rate"):
+            value = form.get(key, "").strip()
+            if value and data["schedule"].get(key) is not None:
+                data["schedule"][key] = value
+        alarm = form.get("low_reservoir_alarm", "").strip()
+        if alarm:
+            data["pump"]["low_reservoir_alarm"] = alarm
+        return parse_plan(data)
+
+    def _program_values(plan: PlanFile | None) -> dict[str, str]:
+        s = plan.schedule if plan else None
+        return {"dose": (s.dose or "") if s else "", "rate": (s.rate or "") if s else "",
+                "low_reservoir_alarm": (plan.pump.low_reservoir_alarm or "") if plan else "",
+                "plan_toml": "", "reason": ""}  # fmt: skip
+
+    @app.get("/patients/{patient_id}/program", response_class=HTMLResponse)
+    def program_form(patient_id: str, request: Request, user: User = Depends(page_user),
+                     ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        try:
+            with ctx.uow.reader() as repo:
+                p = repo.get_patient(patient_id)
+                rx = current_prescription(repo, patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
+        plan = rx.plan() if rx else None
+        rows = program_rows(ctx, plan, plan) if plan else []
+        return render(request, ctx, "program.html", user=user, p=p, rx=rx, plan=plan,
+                      rows=rows, error=None, findings=None, form=_program_values(plan),
+                      reasons={}, Level=Level)  # fmt: skip
+
+    @app.post("/patients/{patient_id}/program", response_class=HTMLResponse)
+    async def program_post(patient_id: str, request: Request, user: User = Depends(page_user),
+                           ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        raw = await request.form()
+        form = {k: str(v) for k, v in raw.items()}
+        check_csrf(request, ctx, form.get("csrf", ""))
+        if user.role is Role.VIEWER:
+            raise HTTPException(403, f"{user.username} (viewer) may not change programs")
+        try:
+            with ctx.uow.reader() as repo:
+                p = repo.get_patient(patient_id)
+                rx = current_prescription(repo, patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
+        current = rx.plan() if rx else None
+        values = {k: form.get(k, "") for k in _program_values(None)}
+        reasons = {k[len("reason:"):]: v.strip() for k, v in form.items()
+                   if k.startswith("reason:") and v.strip()}  # fmt: skip
+        page: dict[str, Any] = {"user": user, "p": p, "rx": rx, "plan": current, "form": values,
+                "reasons": reasons, "Level": Level}  # fmt: skip
+        if current is None:
+            return render(request, ctx, "program.html", 422, rows=[], findings=None,
+                          error="the patient has no prescription to change", **page)  # fmt: skip
+        try:
+            proposed = _proposed(current, values)
+            if user.role is Role.NURSE:
+                problem = nurse_bounds_problem(current, proposed)
+                if problem:
+                    return render(request, ctx, "program.html", 403, rows=[], findings=None,
+                                  error=f"a nurse stays within the current prescription: "
+                                  f"{problem}", **page)  # fmt: skip
+            with ctx.uow.reader() as repo:
+                stored, findings, _ = preview_program_change(
+                    repo, ctx.library, ctx.catalog, patient_id, proposed, ctx.clock()
+                )
+            rows = program_rows(ctx, current, stored)
+            if form.get("step") != "confirm":
+                return render(request, ctx, "program.html", rows=rows, findings=findings,
+                              error=None, **page)  # fmt: skip
+            change_program(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
+                           proposed, values["reason"], reasons,
+                           patient_version=int(form.get("version", p.version)))  # fmt: skip
+        except (InputError, OverrideError) as exc:
+            return render(request, ctx, "program.html", 422, rows=[], findings=None,
+                          error=str(exc), **page)  # fmt: skip
+        return RedirectResponse(f"/patients/{patient_id}", 303)
+
+    @app.post("/patients/{patient_id}/interrogate", response_class=HTMLResponse)
+    def interrogate_post(patient_id: str, request: Request, csrf: str = Form(""),
+                         user: User = Depends(page_user),
+                         ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """Interrogate the patient's implant over the link and store the snapshot."""
+        check_csrf(request, ctx, csrf)
+        if user.role is Role.VIEWER:
+            raise HTTPException(403, f"{user.username} (viewer) may not interrogate")
+        try:
+            with ctx.uow.reader() as repo:
+                p = repo.get_patient(patient_id)
+                pump = pump_in_place(repo, patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
+        link = reachable(links, pump.serial) if pump is not None else None
+        if pump is None or link is None:
+            raise HTTPException(404, "this patient's implant is not reachable")
+        page: dict[str, Any] = {"user": user, "p": p, "pump": pump}
+        try:
+            report = interrogate(link, ctx.library, ctx.catalog)
+            status, log = snapshot(report)
+            stored = record_interrogation(ctx.uow, ctx.clock, user, patient_id,
+                                          report.status.serial, status, log)  # fmt: skip
+        except (InputError, ProgrammerError, AckLost, LinkRefused, OSError) as exc:
+            return render(request, ctx, "interrogation.html", 502, report=None,
+                          stored=None, error=f"interrogation failed: {exc}", **page)  # fmt: skip
+        return render(request, ctx, "interrogation.html", report=report, stored=stored,
+                      error=None, **page)  # fmt: skip
 
     def _refill_entry(withdrawn: str, filled: str, drug_lot: str,
                       form: dict[str, str]) -> RefillInput:  # fmt: skip

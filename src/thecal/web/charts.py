@@ -1,0 +1,157 @@
+"""Patient-page charts, server-rendered as SVG with matplotlib (Agg; no JavaScript).
+
+* Reservoir projection: the expected reservoir volume from the last fill (mL, exact from the
+  current prescription's schedule via :func:`thecal.therapy.reservoir.expected_volume`), the
+  low-reservoir alarm threshold and the refill-by date of :func:`thecal.therapy.refill_dates.
+  forecast`.
+* Refill history: expected vs withdrawn volume (mL) per refill, refills with findings marked.
+
+The numbers are computed first (:class:`ReservoirProjection`), then drawn, so tests can check
+what is plotted against the therapy core.
+"""
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import matplotlib
+
+matplotlib.use("Agg")  # before any figure: files only, never a window
+
+import matplotlib.dates as mdates
+import numpy as np
+import pint
+from matplotlib.figure import Figure
+
+from thecal import NOT_A_MEDICAL_DEVICE
+from thecal.clinic.model import RefillRecord
+from thecal.therapy.findings import Level
+from thecal.therapy.library import DrugLibrary
+from thecal.therapy.plan import ResolvedPlan
+from thecal.therapy.refill_dates import RefillForecast, forecast
+from thecal.therapy.reservoir import Fill, expected_volume
+from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
+
+_HARD = "#d62728"
+_SOFT = "#ff9f1c"
+
+
+@dataclass(frozen=True)
+class ReservoirProjection:
+    """Expected reservoir volume at ``times`` (``volumes``: a mL quantity array, one value per
+    time), the alarm ``threshold`` (mL) and the forecast that gives the refill-by date."""
+
+    fill: Fill
+    times: tuple[datetime, ...]
+    volumes: pint.Quantity
+    threshold: pint.Quantity
+    forecast: RefillForecast
+
+
+def reservoir_projection(
+    resolved: ResolvedPlan,
+    fill: Fill,
+    library: DrugLibrary,
+    end: datetime | None = None,
+    points: int = 200,
+) -> ReservoirProjection:
+    """The reservoir from ``fill`` to ``end`` under the prescription ``resolved``.
+
+    ``end`` defaults to the later of the refill-by date and the nominal low-reservoir alarm
+    (the chart shows the whole way to the refill). Each plotted volume is the therapy core's
+    exact expected volume at that time; ``end`` itself is always the last point. Raises
+    :class:`InputError` when no end can be found (nothing delivered and no drug limit)."""
+    alarm = resolved.plan.pump.low_reservoir_alarm
+    threshold = (
+        parse_quantity(alarm, "pump.low_reservoir_alarm", Dimension.VOLUME) if alarm else None
+    )
+    fc = forecast(
+        fill, resolved.schedule, resolved.pump, threshold, resolved.program.patient_bolus,
+        resolved.admixture, library,
+    )  # fmt: skip
+    if end is None:
+        known = [t for t in (fc.refill_by, fc.low_alarm_nominal) if t is not None]
+        if not known:
+            raise InputError("chart.end", "no refill date can be forecast", "an end time")
+        end = max(known)
+    if end <= fill.at:
+        raise InputError("chart.end", f"{end:%Y-%m-%d %H:%M} is not after the fill")
+    span = (end - fill.at) / max(points - 1, 1)
+    times = (*(fill.at + span * i for i in range(max(points - 1, 1))), end)
+    volumes = [
+        float(expected_volume(fill, resolved.schedule, t).volume.to("mL").magnitude) for t in times
+    ]
+    return ReservoirProjection(fill, times, Q_(np.array(volumes), "mL"), fc.alarm_threshold, fc)
+
+
+def _svg(fig: Figure) -> str:
+    fig.text(0.01, 0.01, NOT_A_MEDICAL_DEVICE, fontsize=5, color="#777777")
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+def _date_axis(ax: object) -> None:
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)  # type: ignore[attr-defined]
+    ax.xaxis.set_major_formatter(  # type: ignore[attr-defined]
+        mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
+    )
+
+
+def reservoir_svg(p: ReservoirProjection) -> str:
+    """The projection as an SVG document (volumes in mL)."""
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.add_subplot()
+    times = np.array(p.times, dtype="datetime64[ms]")
+    ax.plot(times, p.volumes.to("mL").magnitude, color="#1f77b4", lw=1.6,
+            label=f"expected volume (fill {fmt(p.fill.volume)})")  # fmt: skip
+    ax.axhline(float(p.threshold.to("mL").magnitude), color=_SOFT, lw=1.2, ls="--",
+               label=f"low-reservoir alarm {fmt(p.threshold)}")  # fmt: skip
+    if p.forecast.refill_by is not None:
+        refill_x = float(mdates.date2num(p.forecast.refill_by))  # type: ignore[no-untyped-call]
+        ax.axvline(refill_x, color=_HARD, lw=1.2, ls=":",
+                   label=f"refill by {p.forecast.refill_by:%Y-%m-%d} "
+                   f"({p.forecast.decided_by})")  # fmt: skip
+    ax.set_ylabel("reservoir (mL)")
+    ax.set_ylim(0, max(float(p.fill.volume.to("mL").magnitude), 1e-6) * 1.35)
+    ax.legend(loc="upper right", fontsize=7)
+    ax.grid(alpha=0.3)
+    _date_axis(ax)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return _svg(fig)
+
+
+def refill_history_svg(refills: Sequence[RefillRecord]) -> str:
+    """Expected vs withdrawn (mL) per refill, oldest first; a refill with findings is marked
+    (red: hard, amber: soft) and labelled with its finding codes."""
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.add_subplot()
+    x = np.arange(len(refills))
+    expected = [float(r.expected_remaining.to("mL").magnitude) for r in refills]
+    withdrawn = [float(r.withdrawn.to("mL").magnitude) for r in refills]
+    ax.bar(x - 0.2, expected, 0.4, color="#9ecae1", label="expected (mL)")
+    ax.bar(x + 0.2, withdrawn, 0.4, color="#3182bd", label="withdrawn (mL)")
+    top = max([*expected, *withdrawn, 1e-6])
+    marked: set[Level] = set()
+    for i, r in enumerate(refills):
+        if not r.findings:
+            continue
+        level = Level.HARD if any(f.level is Level.HARD for f in r.findings) else Level.SOFT
+        colour = _HARD if level is Level.HARD else _SOFT
+        label = None if level in marked else f"{level.value} finding"
+        marked.add(level)
+        ax.plot([i], [top * 1.08], marker="v", color=colour, ls="", label=label)
+        codes = ", ".join(dict.fromkeys(f.code for f in r.findings))
+        ax.annotate(codes, (i, top * 1.12), fontsize=6, ha="center", color=colour)
+    ax.set_xticks(x, [f"{r.performed_at:%Y-%m-%d}" for r in refills], fontsize=7, rotation=30)
+    ax.set_ylabel("volume (mL)")
+    ax.set_ylim(0, top * 1.35)
+    ax.legend(loc="upper left", fontsize=7, ncol=4)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return _svg(fig)
+
+
+__all__ = ["ReservoirProjection", "refill_history_svg", "reservoir_projection", "reservoir_svg"]
