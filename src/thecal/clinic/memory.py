@@ -112,6 +112,12 @@ class MemoryRepository:
             key=lambda d: (d.implanted_on, d.id),
         )
 
+    def devices_in_place(self) -> Sequence[Device]:
+        return sorted(
+            (d for d in self._s.devices.values() if d.in_place),
+            key=lambda d: (d.implanted_on, d.id),
+        )
+
     def add_procedure(self, procedure: Procedure) -> None:
         self._s.procedures.append(procedure)
         self._audit("insert", "procedure", procedure.id)
@@ -174,6 +180,10 @@ class MemoryRepository:
 
     def open_alarms(self) -> Sequence[Alarm]:
         return sorted((a for a in self._s.alarms.values() if a.open), key=lambda a: a.raised_at)
+
+    def alarms_with_codes(self, codes: Sequence[str]) -> Sequence[Alarm]:
+        return sorted((a for a in self._s.alarms.values() if a.code in codes),
+                      key=lambda a: a.raised_at)  # fmt: skip
 
     def alarms_for(self, patient_id: str) -> Sequence[Alarm]:
         return sorted(

@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 DATABASE_URL_ENV = "THECAL_DATABASE_URL"
+READ_ONLY = "thecal_read_only"
+"""Execution option: this connection only reads (SQLite: deferred BEGIN, no write lock)."""
 
 
 def default_database_path() -> Path:
@@ -50,6 +52,12 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (execution option READ_ONLY, set by SqlUnitOfWork.reader) take a deferred
+        # BEGIN: under WAL they read a snapshot without the write lock, so concurrent page
+        # loads do not queue behind each other or behind a writer.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

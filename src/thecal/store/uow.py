@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from thecal.clinic.ports import ClinicRepository
 from thecal.store.audit import AuditReport, verify
+from thecal.store.database import READ_ONLY
 from thecal.store.repository import SqlRepository
 
 
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
     @contextmanager
     def reader(self) -> Iterator[ClinicRepository]:
         with self._sessions() as session:
+            session.connection(execution_options={READ_ONLY: True})
             try:
                 yield SqlRepository(session, None)
             finally:

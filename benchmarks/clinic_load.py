@@ -1,0 +1,334 @@
+"""Clinic load benchmark: dashboard and refill-calendar latency with 100,000 patients on SQLite,
+and calendar throughput under 50 concurrent clients beside the server's cheapest page.
+
+Run: .venv/bin/python benchmarks/clinic_load.py [--markdown]
+(target from issue 5: p95 under 100 ms for the dashboard and the calendar)
+
+1. Builds (once; cached under ``$TMPDIR/thecal-bench``) an SQLite database at the head schema
+   with N synthetic patients, each with an implanted pump, a prescription (the packaged
+   ``refill-morphine`` example plan) and one refill carrying a refill-by date spread from 30 days
+   ago to 120 days ahead (seeded RNG). Rows go in through SQLAlchemy core bulk inserts, so the
+   audit log is not written for them: these are random numbers to load the queries, not a clinic.
+2. Starts ``thecal serve --no-demo --database-url ...`` on 127.0.0.1 (a free ephemeral port),
+   logs in through ``POST /api/v1/login`` and times N sequential ``GET /`` (dashboard) and
+   ``GET /api/v1/calendar`` requests: p50 / p95 / p99.
+3. 50 client threads (httpx, one keep-alive client each) share a fixed number of requests with a
+   time cap, first on the calendar and then on ``GET /login`` — the app has no health endpoint,
+   so the login page (a template render, no database query) is the ceiling. Reports the ratio.
+4. Stops the server.
+"""
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from thecal.adapters.data_files import example_plan
+from thecal.adapters.plan_files import parse_plan
+from thecal.api.security import hash_password
+from thecal.store.database import make_engine
+from thecal.store.migrate import upgrade
+from thecal.store.schema import (
+    CredentialRow,
+    DeviceRow,
+    PatientRow,
+    PrescriptionRow,
+    RefillRow,
+    UserRow,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+USER, PASSWORD = "bench", "bench-password-not-secret"
+PUMPS = ("SynchroMed II 8637-20", "Prometra II 20 mL")
+DECIDED = ("low-reservoir alarm", "drug stability limit", "planned refill appointment")
+
+
+def _id(rng: random.Random) -> str:
+    return uuid.UUID(int=rng.getrandbits(128)).hex
+
+
+def build_database(path: Path, patients: int, seed: int, today: date) -> None:
+    """Create ``path`` (head schema) with ``patients`` synthetic patients; bulk core inserts."""
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade(engine)
+        rng = random.Random(seed)
+        plan_json = parse_plan(example_plan("refill-morphine.toml")).model_dump_json()
+        created = datetime.combine(today - timedelta(days=400), datetime.min.time())
+        with engine.begin() as conn:
+            user_id = _id(rng)
+            conn.execute(
+                insert(UserRow),
+                [{"id": user_id, "username": USER, "display_name": "Benchmark", "role": "nurse"}],
+            )
+            conn.execute(
+                insert(CredentialRow),
+                [{"user_id": user_id, "password_hash": hash_password(PASSWORD)}],
+            )
+        chunk = 10_000
+        for start in range(0, patients, chunk):
+            pats, devs, rxs, refs = [], [], [], []
+            for i in range(start, min(start + chunk, patients)):
+                pid, did = _id(rng), _id(rng)
+                pats.append({
+                    "id": pid, "mrn": f"B{i:07d}", "display_name": f"Synthetic {i}",
+                    "birth_year": rng.randint(1940, 2005), "opioid_naive": False,
+                    "spasticity_origin": None, "notes": "", "version": 1,
+                })  # fmt: skip
+                devs.append({
+                    "id": did, "patient_id": pid, "kind": "pump", "model": rng.choice(PUMPS),
+                    "serial": f"BENCH-{i:07d}",
+                    "implanted_on": today - timedelta(days=rng.randint(30, 2500)),
+                    "removed_on": None, "implanted_length": None, "tip_level": None,
+                    "volume": None, "notes": "",
+                })  # fmt: skip
+                rxs.append({
+                    "id": _id(rng), "patient_id": pid, "version": 1, "plan_json": plan_json,
+                    "author": USER, "reason": "benchmark", "created_at": created,
+                })  # fmt: skip
+                performed = datetime.combine(
+                    today - timedelta(days=rng.randint(1, 60)), datetime.min.time()
+                ) + timedelta(hours=9)
+                refill_by = datetime.combine(
+                    today + timedelta(days=rng.randint(-30, 120)), datetime.min.time()
+                ) + timedelta(hours=9)
+                planned = refill_by - timedelta(days=3) if rng.random() < 0.3 else None
+                decided = rng.choice(DECIDED[:2])
+                candidates = (
+                    f'[{{"at": "{refill_by.isoformat()}", "kind": "alarm", '
+                    f'"reason": "{decided}", "source": "benchmark (synthetic)"}}]'
+                )
+                refs.append({
+                    "id": _id(rng), "patient_id": pid, "device_id": did,
+                    "prescription_version": 1, "performed_at": performed,
+                    "expected_remaining": f"{rng.uniform(2, 6)!r} mL",
+                    "withdrawn": f"{rng.uniform(2, 6)!r} mL", "discrepancy": "0.0 mL",
+                    "filled": "20.0 mL", "confirmed_after_fill": None, "drug_lot": "LOT-B",
+                    "concentrations": '[["morphine", "10 mg/mL"]]', "by": USER,
+                    "refill_by": refill_by, "decided_by": decided, "planned_refill": planned,
+                    "candidates": candidates, "findings": "[]", "overrides": "[]",
+                })  # fmt: skip
+            with engine.begin() as conn:
+                conn.execute(insert(PatientRow), pats)
+                conn.execute(insert(DeviceRow), devs)
+                conn.execute(insert(PrescriptionRow), rxs)
+                conn.execute(insert(RefillRow), refs)
+    finally:
+        engine.dispose()
+
+
+def cached_database(patients: int, seed: int, today: date) -> Path:
+    """The database for (patients, seed, today), built on first use. Migrated to head again at
+    each start by the server, so a cache from an older schema gains new indexes."""
+    folder = Path(tempfile.gettempdir()) / "thecal-bench"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"clinic-{patients}-{seed}-{today.isoformat()}.sqlite3"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        for stale in folder.glob(partial.name + "*"):
+            stale.unlink()
+        t0 = time.perf_counter()
+        build_database(partial, patients, seed, today)
+        os.replace(partial, path)
+        for extra in ("-wal", "-shm"):
+            Path(str(partial) + extra).unlink(missing_ok=True)
+        print(f"built {path} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_server(db: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "THECAL_SECRET_KEY": "benchmark-secret-not-for-use"}
+    thecal = ROOT / ".venv" / "bin" / "thecal"
+    proc = subprocess.Popen(
+        [str(thecal), "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(port),
+         "--database-url", f"sqlite:///{db}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
+        try:
+            httpx.get(f"{base}/login", timeout=1.0)
+            return proc, base
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("server did not start in 120 s")
+
+
+def login(client: httpx.Client) -> None:
+    r = client.post("/api/v1/login", json={"username": USER, "password": PASSWORD})
+    r.raise_for_status()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]  # nearest-rank
+
+
+@dataclass
+class Latency:
+    path: str
+    n: int
+    p50: float
+    p95: float
+    p99: float
+    size: int
+
+
+def latency(base: str, path: str, n: int, timeout: float) -> Latency:
+    """``n`` sequential GETs after one warm-up; seconds."""
+    with httpx.Client(base_url=base, timeout=timeout) as client:
+        login(client)
+        r = client.get(path)
+        r.raise_for_status()
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            r = client.get(path)
+            times.append(time.perf_counter() - t0)
+            r.raise_for_status()
+    return Latency(path, n, statistics.median(times), percentile(times, 95),
+                   percentile(times, 99), len(r.content))  # fmt: skip
+
+
+@dataclass
+class Throughput:
+    path: str
+    done: int
+    errors: int
+    seconds: float
+
+    @property
+    def rps(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+
+def throughput(base: str, path: str, clients: int, total: int, cap: float,
+               timeout: float) -> Throughput:  # fmt: skip
+    """``clients`` threads take requests from a shared budget of ``total`` until it is spent or
+    ``cap`` seconds have passed (bounded either way)."""
+    lock = threading.Lock()
+    left = [total]
+    done, errors = [0], [0]
+    ready = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def worker() -> None:
+        with httpx.Client(base_url=base, timeout=timeout) as client:
+            login(client)
+            ready.wait()
+            while True:
+                with lock:
+                    if left[0] <= 0 or time.perf_counter() > stop_at[0]:
+                        return
+                    left[0] -= 1
+                try:
+                    ok = client.get(path).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                with lock:
+                    done[0] += ok
+                    errors[0] += not ok
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.perf_counter() + 1e9  # set for real once every client is logged in
+    ready.wait()
+    t0 = time.perf_counter()
+    stop_at[0] = t0 + cap
+    for t in threads:
+        t.join()
+    return Throughput(path, done[0], errors[0], time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=20261123)
+    ap.add_argument("--today", type=date.fromisoformat, default=date(2026, 11, 23),
+                    help="the data's today (the server has its own clock)")  # fmt: skip
+    ap.add_argument("--requests", type=int, default=50, help="sequential requests per page")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--load-requests", type=int, default=500, help="shared request budget")
+    ap.add_argument("--cap", type=float, default=60.0, help="time cap per load phase, s")
+    ap.add_argument("--timeout", type=float, default=120.0, help="per-request timeout, s")
+    ap.add_argument("--calendar", default="/api/v1/calendar", help="calendar path (+query)")
+    ap.add_argument("--minimal", default="/login", help="the ceiling endpoint")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+
+    db = cached_database(args.patients, args.seed, args.today)
+    proc, base = start_server(db)
+    try:
+        lat = [latency(base, p, args.requests, args.timeout) for p in ("/", args.calendar)]
+        tp = [throughput(base, p, args.clients, args.load_requests, args.cap, args.timeout)
+              for p in (args.calendar, args.minimal)]  # fmt: skip
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    ms = 1000.0
+    if args.markdown:
+        print(f"patients: {args.patients:,}; database {db.stat().st_size / 2**20:.0f} MiB\n")
+        print("| request | n | p50 | p95 | p99 | body |")
+        print("|---|---|---|---|---|---|")
+        for x in lat:
+            print(f"| GET {x.path} | {x.n} | {x.p50 * ms:.1f} ms | {x.p95 * ms:.1f} ms | "
+                  f"{x.p99 * ms:.1f} ms | {x.size / 1024:.0f} KiB |")  # fmt: skip
+        print(f"\n| {args.clients} clients | requests ok | errors | wall | req/s |")
+        print("|---|---|---|---|---|")
+        for t in tp:
+            print(f"| GET {t.path} | {t.done} | {t.errors} | {t.seconds:.1f} s | {t.rps:.1f} |")
+    else:
+        for x in lat:
+            print(f"GET {x.path}: n={x.n} p50={x.p50 * ms:.1f} ms p95={x.p95 * ms:.1f} ms "
+                  f"p99={x.p99 * ms:.1f} ms body={x.size} B")  # fmt: skip
+        for t in tp:
+            print(f"{args.clients} clients GET {t.path}: {t.done} ok, {t.errors} errors in "
+                  f"{t.seconds:.1f} s = {t.rps:.1f} req/s")  # fmt: skip
+    ceiling = tp[1].rps
+    print(
+        f"\ncalendar / ceiling ({args.minimal}) throughput: "
+        f"{tp[0].rps / ceiling if ceiling else float('nan'):.2f}"
+    )
+    for x in lat:
+        verdict = "meets" if x.p95 < 0.100 else "MISSES"
+        print(f"GET {x.path}: p95 {x.p95 * ms:.1f} ms {verdict} the 100 ms target")
+
+
+if __name__ == "__main__":
+    main()
