@@ -19,6 +19,7 @@ from thecal.therapy.delivery import DailyDose, daily_dose
 from thecal.therapy.findings import Finding, blocks, needs_reason, ordered
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import PlanFile, ResolvedPlan, plan_json_schema, resolve
+from thecal.therapy.proposal import RefillProposal
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.safety_gate import check
 from thecal.therapy.schedule import WEEKDAYS, BasalProgram
@@ -72,9 +73,11 @@ def gate(resolved: ResolvedPlan, library: DrugLibrary) -> tuple[Finding, ...]:
     return ordered(out)
 
 
-def refill_forecast(resolved: ResolvedPlan, library: DrugLibrary) -> RefillForecast | None:
-    """Refill dates for the plan's [fill] (None without one)."""
-    proposal = resolved.refill_proposal
+def refill_forecast(
+    resolved: ResolvedPlan, library: DrugLibrary, proposal: RefillProposal | None = None
+) -> RefillForecast | None:
+    """Refill dates for ``proposal`` (default: the plan's [fill]); None without a fill."""
+    proposal = proposal or resolved.refill_proposal
     if proposal is None:
         return None
     return forecast(

@@ -5,7 +5,7 @@ boluses the pump reported), the withdrawn volume and the discrepancy with its fi
 fill through the safety gate, and the next refill dates.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,20 @@ import typer
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.cli import output as o
 from thecal.cli.errors import handles_errors
-from thecal.cli.plan import PLAN_ARG, forecast_json, gate, render_forecast, resolve_file
+from thecal.cli.plan import (
+    PLAN_ARG,
+    forecast_json,
+    gate,
+    refill_forecast,
+    render_forecast,
+    resolve_file,
+)
 from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.findings import Finding, blocks, needs_reason, ordered
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import ResolvedPlan
 from thecal.therapy.proposal import RefillProposal
-from thecal.therapy.refill_dates import RefillForecast, forecast
+from thecal.therapy.refill_dates import RefillForecast
 from thecal.therapy.refill_discrepancy import RefillCheck, assess_refill
 from thecal.therapy.reservoir import ExpectedVolume, Fill, expected_volume
 from thecal.therapy.safety_gate import check
@@ -112,16 +119,7 @@ def build_refill(
             _vol(plan.pump.low_reservoir_alarm, "pump.low_reservoir_alarm"),
         )
         gate_findings = list(check(proposal, library).findings) + list(resolved.rounding)
-        fc = forecast(
-            new_fill,
-            resolved.schedule,
-            resolved.pump,
-            proposal.alarm_threshold,
-            resolved.program.patient_bolus,
-            resolved.admixture,
-            library,
-            planned_refill=proposal.planned_refill,
-        )
+        fc = refill_forecast(resolved, library, replace(proposal, fill=new_fill, reported=()))
     else:
         gate_findings = list(gate(resolved, library))
     findings = ordered(_dedupe([*result.findings, *gate_findings]))

@@ -76,6 +76,21 @@ def check_csrf(request: Request, ctx: AppContext, token: str) -> None:
         raise HTTPException(403, "missing or wrong CSRF token: reload the form")
 
 
+def check_write(request: Request, ctx: AppContext, user: User, token: str, action: str) -> None:
+    """Every form that writes: a valid CSRF token, and a role that may write (not a viewer)."""
+    check_csrf(request, ctx, token)
+    if user.role is Role.VIEWER:
+        raise HTTPException(403, f"{user.username} (viewer) may not {action}")
+
+
+async def write_form(request: Request, ctx: AppContext, user: User, action: str) -> dict[str, str]:
+    """The submitted form as text fields, after :func:`check_write`."""
+    raw = await request.form()
+    form = {k: str(v) for k, v in raw.items()}
+    check_write(request, ctx, user, form.get("csrf", ""), action)
+    return form
+
+
 def _last_fill(plan: PlanFile, refills: list[Any]) -> Fill | None:
     """The last fill: the last recorded refill, else the prescription's ``[fill]``."""
     if refills:
@@ -295,11 +310,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     @app.post("/patients/{patient_id}/program", response_class=HTMLResponse)
     async def program_post(patient_id: str, request: Request, user: User = Depends(page_user),
                            ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
-        raw = await request.form()
-        form = {k: str(v) for k, v in raw.items()}
-        check_csrf(request, ctx, form.get("csrf", ""))
-        if user.role is Role.VIEWER:
-            raise HTTPException(403, f"{user.username} (viewer) may not change programs")
+        form = await write_form(request, ctx, user, "change programs")
         try:
             with ctx.uow.reader() as repo:
                 p = repo.get_patient(patient_id)
@@ -344,9 +355,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
                          user: User = Depends(page_user),
                          ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         """Interrogate the patient's implant over the link and store the snapshot."""
-        check_csrf(request, ctx, csrf)
-        if user.role is Role.VIEWER:
-            raise HTTPException(403, f"{user.username} (viewer) may not interrogate")
+        check_write(request, ctx, user, csrf, "interrogate")
         try:
             with ctx.uow.reader() as repo:
                 p = repo.get_patient(patient_id)
@@ -391,11 +400,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     @app.post("/patients/{patient_id}/refill", response_class=HTMLResponse)
     async def refill_post(patient_id: str, request: Request, user: User = Depends(page_user),
                           ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
-        raw = await request.form()
-        form = {k: str(v) for k, v in raw.items()}
-        check_csrf(request, ctx, form.get("csrf", ""))
-        if user.role is Role.VIEWER:
-            raise HTTPException(403, f"{user.username} (viewer) may not record refills")
+        form = await write_form(request, ctx, user, "record refills")
         with ctx.uow.reader() as repo:
             p = repo.get_patient(patient_id)
             refills = repo.refills_for(patient_id)
