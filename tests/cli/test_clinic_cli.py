@@ -28,7 +28,7 @@ def test_upgrade_calendar_and_audit(tmp_path: Path, library, catalog) -> None:
     env = {"THECAL_DATABASE_URL": url}
     runner = CliRunner()
     result = runner.invoke(app, ["db", "upgrade"], env=env)
-    assert result.exit_code == 0 and "revision 0002" in result.output
+    assert result.exit_code == 0 and "revision 0003" in result.output
     engine = make_engine(url)
     uow = SqlUnitOfWork(engine)
     clock = FakeClock(datetime(2024, 1, 2, 9, 0))
@@ -54,3 +54,21 @@ def test_upgrade_calendar_and_audit(tmp_path: Path, library, catalog) -> None:
     engine.dispose()
     result = runner.invoke(app, ["audit", "verify"], env=env)
     assert result.exit_code == 1 and "TAMPERED" in result.output and "row 3" in result.output
+
+
+def test_calendar_counts_and_pages(tmp_path: Path, library, catalog) -> None:
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    env = {"THECAL_DATABASE_URL": url}
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    uow = SqlUnitOfWork(make_engine(url))
+    clock = FakeClock(datetime(2024, 1, 2, 9, 0))
+    for mrn in ("P-001", "P-002", "P-003"):  # no refill yet: no due date (unknown)
+        setup_patient(uow, clock, library, catalog, mrn)
+    args = ["clinic", "calendar", "--today", "2024-05-02", "--json", "--limit", "1"]
+    out = json.loads(runner.invoke(app, [*args, "--offset", "1"], env=env).output)
+    assert out["counts"]["unknown"] == 3 and out["total"] == 3 and len(out["entries"]) == 1
+    out = json.loads(runner.invoke(app, [*args, "--status", "overdue"], env=env).output)
+    assert out["total"] == 0 and out["entries"] == []
+    result = runner.invoke(app, [*args[:-1], "-1"], env=env)
+    assert result.exit_code == 2

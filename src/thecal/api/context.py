@@ -1,17 +1,21 @@
-"""What the API and the web app share: the unit of work, data, clock, secret and limiter."""
+"""What the API and the web app share: the unit of work, data, clock, secret, limiter and
+session lifetime."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pint
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from thecal.api.security import (
     SESSION_COOKIE,
     LoginRateLimiter,
     Session,
+    SessionLifetime,
     SessionSigner,
+    new_session,
     verify_password,
 )
 from thecal.clinic.model import User
@@ -35,23 +39,61 @@ class AppContext:
     secure_cookies: bool = False
     limiter: LoginRateLimiter = field(init=False)
     signer: SessionSigner = field(init=False)
+    sessions: SessionLifetime = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = LoginRateLimiter(self.clock)
         self.signer = SessionSigner(self.secret)
+        self.sessions = SessionLifetime(
+            self.clock, _timedelta(self.settings.session_idle_timeout),
+            _timedelta(self.settings.session_max_age),
+        )  # fmt: skip
 
     def today(self) -> date:
         return self.clock().date()
 
     def session_of(self, request: Request) -> Session | None:
-        return self.signer.loads(request.cookies.get(SESSION_COOKIE))
+        """The request's session when its signature is good and it has not ended (idle, too
+        old, logged out); else None."""
+        session = self.signer.loads(request.cookies.get(SESSION_COOKIE))
+        if session is None or self.sessions.problem(session) is not None:
+            return None
+        return session
 
     def user_of(self, request: Request) -> User | None:
+        """The signed-in user; each such request is activity: the response re-sets the cookie
+        with the session last seen now (:class:`SessionRefresh`)."""
         session = self.session_of(request)
         if session is None or session.username is None:
             return None
         with self.uow.reader() as repo:
-            return repo.user_by_name(session.username)
+            user = repo.user_by_name(session.username)
+        if user is not None:
+            request.state.session_cookie = self.cookie_header(session.touched(self.clock()))
+        return user
+
+    def new_session(self, username: str) -> Session:
+        """A fresh session for a login (new id and CSRF token)."""
+        return new_session(username, self.clock())
+
+    def end_session(self, request: Request) -> None:
+        """Logout: the request's session is refused from now on (in this process)."""
+        session = self.session_of(request)
+        if session is not None:
+            self.sessions.revoke(session)
+        request.state.session_cookie = None
+
+    def set_session(self, response: Response, session: Session) -> None:
+        response.set_cookie(
+            SESSION_COOKIE, self.signer.dumps(session), httponly=True, samesite="lax",
+            secure=self.secure_cookies, path="/",
+        )  # fmt: skip
+
+    def cookie_header(self, session: Session) -> bytes:
+        """The ``Set-Cookie`` header value :meth:`set_session` would send."""
+        response = Response()
+        self.set_session(response, session)
+        return next(v for k, v in response.raw_headers if k == b"set-cookie")
 
     def authenticate(self, username: str, password: str, address: str) -> User | None:
         """The user when the password matches; raises 429 when rate limited."""
@@ -73,3 +115,37 @@ class AppContext:
 def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
+
+
+def _timedelta(q: pint.Quantity) -> timedelta:
+    return timedelta(seconds=float(q.to("s").magnitude))
+
+
+class SessionRefresh:
+    """ASGI middleware: after a signed-in request (:meth:`AppContext.user_of` left the refreshed
+    cookie in the request state) the response re-sets the session cookie, so the idle timeout
+    counts from the last request. A response that sets the cookie itself (login, logout, an
+    anonymous form) keeps its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        # The routes' Request.state writes into this dict, even if inner layers copy the scope.
+        state = scope.setdefault("state", {})
+
+        async def send_refreshed(message: Message) -> None:
+            cookie = state.get("session_cookie")
+            if message["type"] == "http.response.start" and cookie:
+                headers = list(message.get("headers", []))
+                own = SESSION_COOKIE.encode() + b"="
+                if not any(k.lower() == b"set-cookie" and v.startswith(own) for k, v in headers):
+                    headers.append((b"set-cookie", cookie))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_refreshed)

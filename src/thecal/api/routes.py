@@ -9,13 +9,14 @@ are ``{"value", "unit"}`` with UCUM units.
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from thecal.api.context import AppContext, context
-from thecal.api.security import SESSION_COOKIE, Session, csrf_ok, new_csrf, nurse_bounds_problem
-from thecal.clinic.calendar import CalendarEntry, refill_calendar
-from thecal.clinic.model import RefillRecord, Role, StoredFinding, User
+from thecal.api.security import Session, csrf_ok, new_csrf, nurse_bounds_problem
+from thecal.clinic.calendar import CalendarEntry, RefillStatus, calendar_page
+from thecal.clinic.interrogation import SnapshotView, read_snapshot
+from thecal.clinic.model import Interrogation, RefillRecord, Role, StoredFinding, User
 from thecal.clinic.workflows import (
     RefillInput,
     change_program,
@@ -96,16 +97,25 @@ def login(body: LoginIn, request: Request, response: Response,
     user = ctx.authenticate(body.username, body.password, address)
     if user is None:
         raise HTTPException(401, "wrong username or password")
-    session = Session(user.username, new_csrf())
+    session = ctx.new_session(user.username)
     set_session(response, ctx, session)
     return {"username": user.username, "role": user.role.value, "csrf": session.csrf}
 
 
+@router.post("/logout")
+def logout(request: Request, response: Response, x_csrf_token: str | None = Header(None),
+           user: User = Depends(api_user),
+           ctx: AppContext = Depends(context)) -> dict[str, str]:  # fmt: skip
+    """End the session: its cookie is refused from now on, even if replayed."""
+    if not csrf_ok(ctx.session_of(request), x_csrf_token):
+        raise HTTPException(403, "missing or wrong CSRF token (X-CSRF-Token header)")
+    ctx.end_session(request)
+    set_session(response, ctx, Session(None, new_csrf()))
+    return {"logged_out": user.username}
+
+
 def set_session(response: Response, ctx: AppContext, session: Session) -> None:
-    response.set_cookie(
-        SESSION_COOKIE, ctx.signer.dumps(session), httponly=True, samesite="lax",
-        secure=ctx.secure_cookies, path="/",
-    )  # fmt: skip
+    ctx.set_session(response, session)
 
 
 def finding_json(f: StoredFinding) -> dict[str, Any]:
@@ -165,11 +175,79 @@ def patient(patient_id: str, _: User = Depends(api_user),
     }  # fmt: skip
 
 
+def _q_json(q: Any, unit: str | None = None) -> dict[str, Any] | None:
+    return None if q is None else ucum_json(q, unit)
+
+
+def interrogation_json(v: SnapshotView) -> dict[str, Any]:
+    """The summary of a stored interrogation (the list): who, when, pump, reservoir, alarms."""
+    i = v.interrogation
+    return {
+        "id": i.id, "at": i.at.isoformat(), "by": i.by, "device_id": i.device_id,
+        "serial": v.serial, "model": v.model,
+        "device_time": v.device_time.isoformat() if v.device_time else None,
+        "delivering": v.delivering, "holds": list(v.holds),
+        "reservoir_estimate": _q_json(v.reservoir_estimate, "mL"),
+        "alarms": [a.name for a in v.active_alarms], "events": len(v.events),
+    }  # fmt: skip
+
+
+def _patient_interrogations(ctx: AppContext, patient_id: str) -> list[Interrogation]:
+    try:
+        with ctx.uow.reader() as repo:
+            repo.get_patient(patient_id)
+            return list(repo.interrogations_for(patient_id))
+    except InputError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/patients/{patient_id}/interrogations")
+def interrogations(patient_id: str, _: User = Depends(api_user),
+                   ctx: AppContext = Depends(context)) -> list[dict[str, Any]]:  # fmt: skip
+    """The patient's stored interrogations, newest first (summary fields)."""
+    stored = _patient_interrogations(ctx, patient_id)
+    return [interrogation_json(read_snapshot(i)) for i in reversed(stored)]
+
+
+@router.get("/patients/{patient_id}/interrogations/{interrogation_id}")
+def interrogation(patient_id: str, interrogation_id: str, _: User = Depends(api_user),
+                  ctx: AppContext = Depends(context)) -> dict[str, Any]:  # fmt: skip
+    """One stored interrogation: the summary plus the full status snapshot and event log as
+    the programmer stored them. 404 for another patient's interrogation."""
+    try:
+        with ctx.uow.reader() as repo:
+            repo.get_patient(patient_id)
+            record = repo.get_interrogation(interrogation_id)
+    except InputError as exc:
+        raise HTTPException(404, str(exc)) from None
+    if record.patient_id != patient_id:
+        raise HTTPException(404, f"no interrogation {interrogation_id!r} for this patient")
+    return {**interrogation_json(read_snapshot(record)), "status": record.status,
+            "log": list(record.log)}  # fmt: skip
+
+
 @router.get("/calendar")
-def calendar(_: User = Depends(api_user), ctx: AppContext = Depends(context)) -> dict[str, Any]:
+def calendar(
+    status: list[RefillStatus] | None = Query(
+        None, description="statuses to list (repeat the parameter); default: all"
+    ),
+    limit: int = Query(100, ge=0, le=1000, description="entries per page"),
+    offset: int = Query(0, ge=0, description="entries to skip"),
+    _: User = Depends(api_user),
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    """The refill calendar, one page: counts per status for the whole clinic, and the entries
+    ``offset`` to ``offset + limit`` of the chosen statuses in calendar order."""
     with ctx.uow.reader() as repo:
-        entries = refill_calendar(repo, ctx.today(), ctx.soon)
-    return {"today": ctx.today().isoformat(), "entries": [calendar_json(e) for e in entries]}
+        page = calendar_page(repo, ctx.today(), ctx.soon, status or tuple(RefillStatus),
+                             limit, offset)  # fmt: skip
+    return {
+        "today": page.today.isoformat(), "soon": ucum_json(ctx.soon, "d"),
+        "counts": {s.value: n for s, n in page.counts.items()},
+        "statuses": [s.value for s in page.statuses], "total": page.total,
+        "limit": page.limit, "offset": page.offset,
+        "entries": [calendar_json(e) for e in page.entries],
+    }  # fmt: skip
 
 
 @router.get("/worklist")

@@ -1,5 +1,5 @@
-"""Passwords (argon2), signed session cookies (HMAC-SHA256), CSRF tokens, login rate limiting
-and role rules. The clock is injected so tests can move time."""
+"""Passwords (argon2), signed session cookies (HMAC-SHA256) that expire, CSRF tokens, login rate
+limiting and role rules. The clock is injected so tests can move time."""
 
 import base64
 import hashlib
@@ -8,7 +8,7 @@ import json
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -41,22 +41,44 @@ def verify_password(stored: str | None, password: str) -> bool:
 
 @dataclass(frozen=True)
 class Session:
-    """``username`` None: anonymous (a CSRF token only, for the login form)."""
+    """``username`` None: anonymous (a CSRF token only, for the login form). A signed-in
+    session also has a random ``sid`` (what logout revokes), ``issued`` (the login) and
+    ``seen`` (the last authenticated request), in the clinic's clock."""
 
     username: str | None
     csrf: str
+    sid: str = ""
+    issued: datetime | None = None
+    seen: datetime | None = None
+
+    def touched(self, now: datetime) -> "Session":
+        """The same session, last seen ``now``."""
+        return replace(self, seen=now)
+
+
+def new_session(username: str, now: datetime) -> Session:
+    """A fresh signed-in session: new id, new CSRF token, issued and seen ``now``."""
+    return Session(username, new_csrf(), secrets.token_urlsafe(16), now, now)
+
+
+def _time(value: object) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
 
 
 class SessionSigner:
-    """Session cookie = base64(JSON) + "." + HMAC-SHA256(secret, payload)."""
+    """Session cookie = base64(JSON) + "." + HMAC-SHA256(secret, payload). The payload holds the
+    user, CSRF token, session id and the issued/last-seen times, so none can be altered."""
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
     def dumps(self, session: Session) -> str:
-        payload = base64.urlsafe_b64encode(
-            json.dumps({"u": session.username, "c": session.csrf}).encode()
-        ).decode()
+        data = {
+            "u": session.username, "c": session.csrf, "i": session.sid,
+            "t0": session.issued.isoformat() if session.issued else None,
+            "t": session.seen.isoformat() if session.seen else None,
+        }  # fmt: skip
+        payload = base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
         mac = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
         return f"{payload}.{mac}"
 
@@ -69,9 +91,65 @@ class SessionSigner:
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(payload.encode()))
-            return Session(data["u"], str(data["c"]))
-        except (ValueError, KeyError, TypeError):
+            return Session(data["u"], str(data["c"]), str(data.get("i") or ""),
+                           _time(data.get("t0")), _time(data.get("t")))  # fmt: skip
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
+
+
+class SessionLifetime:
+    """When a signed-in session ends (NIST SP 800-63B sec. 4.2.3, the times come from
+    clinic.toml): ``idle`` after the last request, ``max_age`` after the login, or at logout.
+
+    Logout revocations are kept in memory only: a restart forgets them (a logged-out cookie
+    then works again until it goes idle or reaches ``max_age``). A revoked id is forgotten once
+    its session is past ``max_age`` anyway; beyond ``max_revoked`` ids the one closest to that
+    point is forgotten first, so memory stays bounded. ``clock`` returns the current time."""
+
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        idle: timedelta,
+        max_age: timedelta,
+        max_revoked: int = 100_000,
+    ) -> None:
+        self._clock = clock
+        self.idle = idle
+        self.max_age = max_age
+        self._max_revoked = max_revoked
+        self._revoked: dict[str, datetime] = {}  # session id → when its max age ends
+
+    def problem(self, session: Session) -> str | None:
+        """Why ``session`` is no longer accepted, or None. Anonymous sessions (a CSRF token for
+        the login form, no rights) do not expire."""
+        if session.username is None:
+            return None
+        if not session.sid or session.issued is None or session.seen is None:
+            return "not a current session"  # e.g. a cookie from before sessions expired
+        now = self._clock()
+        # "30 minutes or longer" / "at least once per 12 hours": the limit itself ends it.
+        if now - session.issued >= self.max_age:
+            return f"older than {self.max_age}"
+        if now - session.seen >= self.idle:
+            return f"idle for {self.idle} or longer"
+        if session.sid in self._revoked:
+            return "logged out"
+        return None
+
+    def revoke(self, session: Session) -> None:
+        """Refuse ``session`` from now on (logout)."""
+        if session.username is None or not session.sid or session.issued is None:
+            return
+        now = self._clock()
+        for sid in [k for k, until in self._revoked.items() if until <= now]:
+            del self._revoked[sid]
+        self._revoked[session.sid] = session.issued + self.max_age
+        while len(self._revoked) > self._max_revoked:
+            del self._revoked[min(self._revoked, key=self._revoked.__getitem__)]
+
+    @property
+    def revoked_count(self) -> int:
+        return len(self._revoked)
 
 
 def new_csrf() -> str:

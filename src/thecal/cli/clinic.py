@@ -13,7 +13,7 @@ import typer
 
 from thecal.cli import output as o
 from thecal.cli.errors import handles_errors
-from thecal.clinic.calendar import CalendarEntry, RefillStatus, refill_calendar
+from thecal.clinic.calendar import CalendarEntry, RefillStatus, calendar_page
 from thecal.store.database import DATABASE_URL_ENV, database_url, make_engine
 from thecal.store.migrate import current_revision, upgrade
 from thecal.store.uow import SqlUnitOfWork
@@ -104,11 +104,17 @@ def calendar_cmd(
     soon: str = typer.Option(
         "7 d", "--soon", help="look-ahead window for 'due soon' (a display preference)"
     ),
+    status: list[RefillStatus] = typer.Option(
+        [], "--status", help="statuses to list (repeatable); default: all"
+    ),
+    limit: int = typer.Option(200, "--limit", min=0, help="rows to list (counts cover all)"),
+    offset: int = typer.Option(0, "--offset", min=0, help="rows to skip"),
     database: str | None = DB_OPTION,
     json_out: bool = typer.Option(False, "--json", help="machine-readable JSON output"),
 ) -> None:
     """Refills overdue, due today and due soon, from the refill-by date computed at each
-    patient's last refill and the reason that decided it."""
+    patient's last refill and the reason that decided it; counts per status for the whole
+    clinic and one page of rows."""
     as_json = json_out or o.state(ctx).json
     try:
         day = date.fromisoformat(today) if today else datetime.now().date()
@@ -119,24 +125,32 @@ def calendar_cmd(
     try:
         upgrade(engine)
         with SqlUnitOfWork(engine).reader() as repo:
-            entries = refill_calendar(repo, day, window)
+            page = calendar_page(repo, day, window, status or tuple(RefillStatus), limit, offset)
     finally:
         engine.dispose()
+    entries = page.entries
+    counts = {s.value: n for s, n in page.counts.items()}
     if as_json:
-        o.emit_json({"today": day.isoformat(), "entries": [_entry_json(e) for e in entries]})
+        o.emit_json({"today": day.isoformat(), "counts": counts, "total": page.total,
+                     "offset": offset, "entries": [_entry_json(e) for e in entries]})  # fmt: skip
         return
     out = o.console()
     o.notice(out)
     o.heading(out, f"Refill calendar for {day}")
+    out.print(" · ".join(f"{n:,} {s}" for s, n in counts.items()))
+    if page.total > len(entries):
+        out.print(
+            f"rows {offset + 1}–{offset + len(entries)} of {page.total:,} (--offset, --limit)"
+        )
     if not entries:
-        out.print("no patients with a pump in place")
+        out.print("no patients with a pump in place" if not page.total else "no rows here")
         return
     t = o.table("status", "due", "days", "patient", "decided by")
     for e in entries:
         style = _STYLE[e.status]
-        status = f"[{style}]{e.status.value}[/{style}]" if style else e.status.value
+        label = f"[{style}]{e.status.value}[/{style}]" if style else e.status.value
         t.add_row(
-            status,
+            label,
             o.stamp(e.due) if e.due else "—",
             "" if e.days_left is None else str(e.days_left),
             o.text(f"{e.mrn} {e.display_name}"),

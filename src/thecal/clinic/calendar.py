@@ -3,16 +3,22 @@ therapy core computed at each patient's last refill (:func:`thecal.therapy.refil
 and the reason that decided it, or the planned appointment when that is earlier.
 
 "Today" is an argument: the calendar never reads a clock.
+
+A clinic of 100,000 patients cannot be classified row by row on every page view, so the
+repository keeps each drug-pump patient's next due date (:func:`next_due`, indexed) and the
+calendar asks it for counts per status and one page of entries (:func:`calendar_page`). The
+statuses are consecutive ranges of that date, so each is one indexed range read.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 import pint
 
-from thecal.clinic.model import DeviceKind, Patient, RefillRecord
-from thecal.clinic.ports import ClinicRepository
+from thecal.clinic.model import Patient, RefillRecord
+from thecal.clinic.ports import ClinicRepository, DueWindow
 from thecal.units import Dimension, InputError, check_dimension
 
 
@@ -82,7 +88,7 @@ def entry_for(
             None,
         )  # fmt: skip
     due, reason, source = last.refill_by, last.decided_by, _decided_source(last)
-    if last.planned_refill is not None and (due is None or last.planned_refill < due):
+    if next_due(last.refill_by, last.planned_refill) != due:
         # The appointment comes first; the forecast's date stays visible as refill_by.
         due, reason, source = last.planned_refill, PLANNED_LABEL, f"entered by {last.by}"
     status = classify(due.date() if due else None, today, window)
@@ -100,22 +106,87 @@ def _decided_source(r: RefillRecord) -> str:
     return ""
 
 
+def next_due(refill_by: datetime | None, planned_refill: datetime | None) -> datetime | None:
+    """The date a refill is due: the forecast's refill-by date or the planned appointment,
+    whichever is earlier (None when neither is known). The repository indexes this value; the
+    database migration that first filled it (0003) restates the rule in SQL."""
+    if planned_refill is not None and (refill_by is None or planned_refill < refill_by):
+        return planned_refill
+    return refill_by
+
+
+def status_windows(today: date, soon: pint.Quantity) -> dict[RefillStatus, DueWindow]:
+    """The due-date range of each status, consistent with :func:`classify`: overdue before
+    today's midnight, due today, due soon through ``today + soon`` (whole days), scheduled
+    after; unknown: no due date."""
+    window = _window(soon)
+    midnight = datetime.combine(today, time())
+    tomorrow = midnight + timedelta(days=1)
+    soon_end = tomorrow + timedelta(days=window.days)  # classify compares dates: whole days
+    return {
+        RefillStatus.OVERDUE: DueWindow(None, midnight),
+        RefillStatus.DUE: DueWindow(midnight, tomorrow),
+        RefillStatus.DUE_SOON: DueWindow(tomorrow, soon_end),
+        RefillStatus.SCHEDULED: DueWindow(soon_end, None),
+        RefillStatus.UNKNOWN: DueWindow(None, None, undated=True),
+    }
+
+
+@dataclass(frozen=True)
+class CalendarPage:
+    """One page of the calendar. ``counts`` holds every status for the whole clinic (for the
+    dashboard's totals); ``entries`` are rows ``offset`` to ``offset + limit`` of the selected
+    ``statuses`` in calendar order (status, then due date)."""
+
+    today: date
+    statuses: tuple[RefillStatus, ...]
+    counts: Mapping[RefillStatus, int]
+    entries: tuple[CalendarEntry, ...]
+    offset: int
+    limit: int | None
+
+    @property
+    def total(self) -> int:
+        """Rows of the selected statuses, all pages."""
+        return sum(self.counts[s] for s in self.statuses)
+
+
+def calendar_page(
+    repo: ClinicRepository,
+    today: date,
+    soon: pint.Quantity,
+    statuses: Sequence[RefillStatus] = tuple(RefillStatus),
+    limit: int | None = 50,
+    offset: int = 0,
+) -> CalendarPage:
+    """Counts per status and the entries ``offset`` to ``offset + limit`` (None: all) of the
+    selected statuses, in calendar order. Reads counts and one page, never the whole clinic."""
+    if limit is not None and limit < 0:
+        raise InputError("calendar.limit", "must not be negative", "a whole number ≥ 0")
+    if offset < 0:
+        raise InputError("calendar.offset", "must not be negative", "a whole number ≥ 0")
+    windows = status_windows(today, soon)
+    counts = {s: repo.count_refills_due(w) for s, w in windows.items()}
+    chosen = tuple(sorted(set(statuses), key=lambda s: s.rank))
+    entries: list[CalendarEntry] = []
+    skip = offset
+    for status in chosen:
+        if limit is not None and len(entries) >= limit:
+            break
+        if skip >= counts[status]:
+            skip -= counts[status]
+            continue
+        want = None if limit is None else limit - len(entries)
+        for patient, last in repo.refills_due(windows[status], want, skip):
+            entries.append(entry_for(patient, last, today, soon))
+        skip = 0
+    return CalendarPage(today, chosen, counts, tuple(entries), offset, limit)
+
+
 def refill_calendar(
     repo: ClinicRepository, today: date, soon: pint.Quantity
 ) -> tuple[CalendarEntry, ...]:
     """Every patient with a drug pump (implanted or trial) in place: overdue first, then by due
     date; patients without a recorded refill last. ``soon`` (time) is the look-ahead window
-    for "due soon"."""
-    latest = {r.patient_id: r for r in repo.latest_refills()}
-    # One read of the devices in place instead of one per patient (100,000 patients).
-    with_pump = {
-        d.patient_id for d in repo.devices_in_place()
-        if d.kind in (DeviceKind.PUMP, DeviceKind.TRIAL_PUMP)
-    }  # fmt: skip
-    out: list[CalendarEntry] = []
-    for patient in repo.list_patients():
-        if patient.id not in with_pump:
-            continue
-        out.append(entry_for(patient, latest.get(patient.id), today, soon))
-    out.sort(key=lambda e: (e.status.rank, e.due or datetime.max, e.mrn))
-    return tuple(out)
+    for "due soon". The whole clinic: pages use :func:`calendar_page`."""
+    return calendar_page(repo, today, soon, limit=None).entries

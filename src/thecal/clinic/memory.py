@@ -15,6 +15,7 @@ from thecal.clinic.model import (
     Alarm,
     Complication,
     Device,
+    DeviceKind,
     Interrogation,
     Patient,
     PrescriptionVersion,
@@ -23,7 +24,7 @@ from thecal.clinic.model import (
     RefillRecord,
     User,
 )
-from thecal.clinic.ports import ClinicRepository
+from thecal.clinic.ports import ClinicRepository, DueWindow
 
 
 @dataclass
@@ -118,6 +119,13 @@ class MemoryRepository:
             key=lambda d: (d.implanted_on, d.id),
         )
 
+    def pumps_in_place(
+        self, models: Sequence[str], limit: int | None, other_than: bool = False
+    ) -> Sequence[Device]:
+        out = [d for d in self.devices_in_place()
+               if d.kind is DeviceKind.PUMP and (d.model in models) != other_than]  # fmt: skip
+        return out if limit is None else out[:limit]
+
     def add_procedure(self, procedure: Procedure) -> None:
         self._s.procedures.append(procedure)
         self._audit("insert", "procedure", procedure.id)
@@ -155,6 +163,46 @@ class MemoryRepository:
                 latest[r.patient_id] = r
         return list(latest.values())
 
+    def _schedule(self) -> list[tuple[datetime | None, Patient, RefillRecord | None]]:
+        # Computed from scratch: the reference the database's maintained index must agree with.
+        from thecal.clinic.calendar import next_due
+
+        drug_pumps = (DeviceKind.PUMP, DeviceKind.TRIAL_PUMP)
+        with_pump = {d.patient_id for d in self._s.devices.values()
+                     if d.in_place and d.kind in drug_pumps}  # fmt: skip
+        latest: dict[str, RefillRecord] = {}
+        for r in self._s.refills:
+            have = latest.get(r.patient_id)
+            if have is None or (r.performed_at, r.id) > (have.performed_at, have.id):
+                latest[r.patient_id] = r
+        out = []
+        for pid in with_pump:
+            last = latest.get(pid)
+            due = next_due(last.refill_by, last.planned_refill) if last else None
+            out.append((due, self._s.patients[pid], last))
+        return out
+
+    def _in_window(self, window: DueWindow) -> list[tuple[Patient, RefillRecord | None]]:
+        def inside(due: datetime | None) -> bool:
+            if window.undated or due is None:
+                return window.undated and due is None
+            return (window.start is None or due >= window.start) and (
+                window.end is None or due < window.end
+            )
+
+        rows = [(due, p, last) for due, p, last in self._schedule() if inside(due)]
+        rows.sort(key=lambda t: (t[0] or datetime.min, t[1].id))
+        return [(p, last) for _, p, last in rows]
+
+    def count_refills_due(self, window: DueWindow) -> int:
+        return len(self._in_window(window))
+
+    def refills_due(
+        self, window: DueWindow, limit: int | None, offset: int
+    ) -> Sequence[tuple[Patient, RefillRecord | None]]:
+        rows = self._in_window(window)[offset:]
+        return rows if limit is None else rows[:limit]
+
     def add_program_change(self, change: ProgramChange) -> None:
         self._s.changes.append(change)
         self._audit("insert", "program_change", change.id)
@@ -167,6 +215,18 @@ class MemoryRepository:
     def add_interrogation(self, interrogation: Interrogation) -> None:
         self._s.interrogations.append(interrogation)
         self._audit("insert", "interrogation", interrogation.id)
+
+    def interrogations_for(self, patient_id: str) -> Sequence[Interrogation]:
+        return sorted(
+            (i for i in self._s.interrogations if i.patient_id == patient_id),
+            key=lambda i: (i.at, i.id),
+        )
+
+    def get_interrogation(self, interrogation_id: str) -> Interrogation:
+        found = next((i for i in self._s.interrogations if i.id == interrogation_id), None)
+        if found is None:
+            raise NotFoundError("interrogation", interrogation_id)
+        return found
 
     def add_alarm(self, alarm: Alarm) -> None:
         self._s.alarms[alarm.id] = alarm

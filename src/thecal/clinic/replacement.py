@@ -10,7 +10,7 @@ whose catalog entry lacks the battery life gets status UNKNOWN and says so.
 """
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -127,24 +127,56 @@ def _eri_on(device_id: str, alarms: Sequence[Alarm]) -> date | None:
     return min(dates) if dates else None
 
 
+def _order(p: ReplacementPlan) -> tuple[int, date, date, str]:
+    return (p.status.rank, p.replace_by or date.max, p.implanted_on, p.device_id)
+
+
 def replacement_plans(
     repo: ClinicRepository,
-    pump_spec: Callable[[str], PumpSpec | None],
+    pump_specs: Mapping[str, PumpSpec],
     today: date,
     settings: ClinicSettings,
+    limit: int | None = None,
 ) -> tuple[ReplacementPlan, ...]:
-    """Plans for every implanted pump in place, most urgent first. ``pump_spec(model)`` looks
-    the model up in the device catalog (None when absent)."""
-    # Two bulk reads instead of two per patient; the per-patient order (patients by MRN, pumps
-    # by implant date) is kept so the stable sort below breaks ties as before.
-    pumps: dict[str, list[Device]] = {}
-    for d in repo.devices_in_place():
-        if d.kind is DeviceKind.PUMP:
-            pumps.setdefault(d.patient_id, []).append(d)
+    """Plans for the implanted pumps in place, most urgent first (status, replace-by date, then
+    implant date): all of them, or the first ``limit``. ``pump_specs`` maps a model to its
+    catalog entry (a model not in it gets status UNKNOWN).
+
+    With a ``limit`` only candidates are read: within one model the replace-by date follows
+    the implant date, so the most urgent pumps are among each model's ``limit`` oldest (plus
+    those that reported a replacement indicator); pumps of undated models rank last and are
+    read only when the others do not fill the list.
+    """
     eri = repo.alarms_with_codes(ERI_CODES)
-    out: list[ReplacementPlan] = []
-    for patient in repo.list_patients():
-        for d in pumps.get(patient.id, ()):
-            out.append(plan_replacement(d, pump_spec(d.model), today, settings, _eri_on(d.id, eri)))
-    out.sort(key=lambda p: (p.status.rank, p.replace_by or date.max))
-    return tuple(out)
+    if limit is None:
+        pumps = [d for d in repo.devices_in_place() if d.kind is DeviceKind.PUMP]
+    else:
+        pumps = _candidates(repo, pump_specs, eri, limit)
+    plans = [
+        plan_replacement(d, pump_specs.get(d.model), today, settings, _eri_on(d.id, eri))
+        for d in pumps
+    ]
+    plans.sort(key=_order)
+    return tuple(plans if limit is None else plans[:limit])
+
+
+def _candidates(
+    repo: ClinicRepository, specs: Mapping[str, PumpSpec], eri: Sequence[Alarm], limit: int
+) -> list[Device]:
+    found: dict[str, Device] = {}
+    for a in eri:
+        if a.device_id is not None and a.device_id not in found:
+            d = repo.get_device(a.device_id)
+            if d.in_place and d.kind is DeviceKind.PUMP:
+                found[d.id] = d
+    reported = list(found.values())
+    dated = sorted(m for m, s in specs.items() if s.battery_life_min is not None)
+    for model in dated:
+        # Pumps that reported ERI may take places among the oldest: read that many more.
+        extra = sum(1 for d in reported if d.model == model)
+        for d in repo.pumps_in_place((model,), limit + extra):
+            found.setdefault(d.id, d)
+    if sum(1 for d in found.values() if d.model in dated) + len(reported) < limit:
+        for d in repo.pumps_in_place(dated, limit, other_than=True):
+            found.setdefault(d.id, d)
+    return list(found.values())

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pint
 
-from thecal.clinic.calendar import RefillStatus, refill_calendar
+from thecal.clinic.calendar import RefillStatus, calendar_page
 from thecal.clinic.ports import ClinicRepository
 from thecal.therapy.findings import Level
 
@@ -44,8 +44,9 @@ def worklist(repo: ClinicRepository, today: date, soon: pint.Quantity) -> tuple[
                     r.patient_id, "refill-finding", f.level.value, f.code, f.message,
                     r.performed_at, f.source, r.id,
                 ))  # fmt: skip
-    for e in refill_calendar(repo, today, soon):
-        if e.status is RefillStatus.OVERDUE and e.due is not None:
+    overdue = calendar_page(repo, today, soon, (RefillStatus.OVERDUE,), limit=None).entries
+    for e in overdue:
+        if e.due is not None:
             items.append(WorkItem(
                 e.patient_id, "refill-overdue", "overdue", "REFILL-OVERDUE",
                 f"{e.display_name}: refill was due {e.due:%Y-%m-%d %H:%M} ({e.reason}).",

@@ -10,7 +10,9 @@ from typing import Any
 import pint
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
+from thecal.clinic.calendar import next_due
 from thecal.clinic.errors import ConcurrentEditError, NotFoundError
 from thecal.clinic.model import (
     Alarm,
@@ -30,6 +32,7 @@ from thecal.clinic.model import (
     StoredFinding,
     User,
 )
+from thecal.clinic.ports import DueWindow
 from thecal.store import audit
 from thecal.store.schema import (
     AlarmRow,
@@ -43,10 +46,12 @@ from thecal.store.schema import (
     ProcedureRow,
     ProgramChangeRow,
     RefillRow,
+    RefillScheduleRow,
     UserRow,
 )
 from thecal.units import Q_, Dimension, parse_quantity
 
+_DRUG_PUMPS = (DeviceKind.PUMP.value, DeviceKind.TRIAL_PUMP.value)
 _UNIT = {Dimension.VOLUME: "mL", Dimension.LENGTH: "cm"}
 # Parsed once: pint re-parses a unit string on every Q_(text) (~60 µs), and reading 100,000
 # refills parses five quantities each. What _q_out wrote ("<float repr> <unit>") is read back
@@ -233,6 +238,7 @@ class SqlRepository:
     def add_device(self, device: Device) -> None:
         row = DeviceRow(id=device.id, **self._device_values(device))
         self._write("insert", row, "device", device.id)
+        self._sync_schedule(device.patient_id)
 
     def get_device(self, device_id: str) -> Device:
         row = self.session.get(DeviceRow, device_id)
@@ -244,9 +250,12 @@ class SqlRepository:
         row = self.session.get(DeviceRow, device.id)
         if row is None:
             raise NotFoundError("device", device.id)
+        before = row.patient_id
         for key, value in self._device_values(device).items():
             setattr(row, key, value)
         self._write("update", row, "device", device.id)
+        for patient_id in {before, device.patient_id}:
+            self._sync_schedule(patient_id)
 
     def devices_in_place(self) -> Sequence[Device]:
         """Every device not removed, of every patient, by (implanted_on, id) — one query for
@@ -257,6 +266,20 @@ class SqlRepository:
             .order_by(DeviceRow.implanted_on, DeviceRow.id)
         ).scalars()
         return [self._device(r) for r in rows]
+
+    def pumps_in_place(
+        self, models: Sequence[str], limit: int | None, other_than: bool = False
+    ) -> Sequence[Device]:
+        d = DeviceRow
+        of_model = d.model.not_in(models) if other_than else d.model.in_(models)
+        query = (
+            select(d)
+            .where(d.kind == DeviceKind.PUMP.value, d.removed_on.is_(None), of_model)
+            .order_by(d.implanted_on, d.id)
+        )  # ix_devices_in_place serves the order for one model
+        if limit is not None:
+            query = query.limit(limit)
+        return [self._device(r) for r in self.session.execute(query).scalars()]
 
     def devices_for(self, patient_id: str) -> Sequence[Device]:
         rows = self.session.execute(
@@ -335,6 +358,7 @@ class SqlRepository:
             overrides=_json([list(o) for o in r.overrides]),
         )  # fmt: skip
         self._write("insert", row, "refill", r.id)
+        self._sync_schedule(r.patient_id)
 
     @staticmethod
     def _refill(r: RefillRow) -> RefillRecord:
@@ -387,6 +411,82 @@ class SqlRepository:
         ).scalars()
         return [self._refill(r) for r in rows]
 
+    # --- the refill calendar's index ----------------------------------------------------
+
+    def _sync_schedule(self, patient_id: str) -> None:
+        """Recompute one patient's calendar row after a refill or device write (same
+        transaction): present while a drug pump is in place, due = next_due(latest refill)."""
+        pump = self.session.scalar(
+            select(DeviceRow.id).where(
+                DeviceRow.patient_id == patient_id, DeviceRow.removed_on.is_(None),
+                DeviceRow.kind.in_(_DRUG_PUMPS),
+            ).limit(1)
+        )  # fmt: skip
+        row = self.session.get(RefillScheduleRow, patient_id)
+        if pump is None:
+            if row is not None:
+                self.session.delete(row)
+            return
+        last = self.session.execute(
+            select(RefillRow.id, RefillRow.refill_by, RefillRow.planned_refill)
+            .where(RefillRow.patient_id == patient_id)
+            .order_by(RefillRow.performed_at.desc(), RefillRow.id.desc())
+            .limit(1)
+        ).first()
+        refill_id, due = (last.id, next_due(last.refill_by, last.planned_refill)) if last else (
+            None, None)  # fmt: skip
+        if row is None:
+            self.session.add(RefillScheduleRow(patient_id=patient_id, refill_id=refill_id, due=due))
+        else:
+            row.refill_id, row.due = refill_id, due
+        self.session.flush()
+
+    @staticmethod
+    def _due_where(window: DueWindow) -> list[ColumnElement[bool]]:
+        due = RefillScheduleRow.due
+        if window.undated:
+            return [due.is_(None)]
+        where: list[ColumnElement[bool]] = [due.is_not(None)]
+        if window.start is not None:
+            where.append(due >= window.start)
+        if window.end is not None:
+            where.append(due < window.end)
+        return where
+
+    def count_refills_due(self, window: DueWindow) -> int:
+        count = self.session.scalar(
+            select(func.count()).select_from(RefillScheduleRow).where(*self._due_where(window))
+        )
+        return int(count or 0)
+
+    def refills_due(
+        self, window: DueWindow, limit: int | None, offset: int
+    ) -> Sequence[tuple[Patient, RefillRecord | None]]:
+        t, s = PatientRow, RefillScheduleRow
+        # The page's keys first (a covering index scan, cheap to skip), then the joins for
+        # those rows only: OFFSET over the joined rows would build every skipped row.
+        keys = (
+            select(s.patient_id, s.refill_id, s.due)
+            .where(*self._due_where(window))
+            .order_by(s.due, s.patient_id)
+            .offset(offset)
+        )
+        if limit is not None:
+            keys = keys.limit(limit)
+        page = keys.subquery()
+        query = (
+            select(t.mrn, t.display_name, t.birth_year, t.opioid_naive, t.spasticity_origin,
+                   t.notes, t.id, t.version, RefillRow)
+            .select_from(page)
+            .join(t, t.id == page.c.patient_id)
+            .outerjoin(RefillRow, RefillRow.id == page.c.refill_id)
+            .order_by(page.c.due, page.c.patient_id)
+        )  # fmt: skip
+        return [
+            (Patient(*r[:8]), None if r[8] is None else self._refill(r[8]))
+            for r in self.session.execute(query)
+        ]
+
     def add_program_change(self, change: ProgramChange) -> None:
         c = change
         row = ProgramChangeRow(
@@ -427,6 +527,27 @@ class SqlRepository:
             status=_json(i.status), log=_json(list(i.log)), by=i.by,
         )  # fmt: skip
         self._write("insert", row, "interrogation", i.id)
+
+    @staticmethod
+    def _interrogation(r: InterrogationRow) -> Interrogation:
+        return Interrogation(
+            r.patient_id, r.device_id, r.at, json.loads(r.status), tuple(json.loads(r.log)),
+            r.by, r.id,
+        )  # fmt: skip
+
+    def interrogations_for(self, patient_id: str) -> Sequence[Interrogation]:
+        rows = self.session.execute(
+            select(InterrogationRow)
+            .where(InterrogationRow.patient_id == patient_id)
+            .order_by(InterrogationRow.at, InterrogationRow.id)
+        ).scalars()
+        return [self._interrogation(r) for r in rows]
+
+    def get_interrogation(self, interrogation_id: str) -> Interrogation:
+        row = self.session.get(InterrogationRow, interrogation_id)
+        if row is None:
+            raise NotFoundError("interrogation", interrogation_id)
+        return self._interrogation(row)
 
     @staticmethod
     def _alarm(r: AlarmRow) -> Alarm:

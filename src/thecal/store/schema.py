@@ -79,6 +79,10 @@ class DeviceRow(Base):
     tip_level: Mapped[str | None] = mapped_column(String(20))
     volume: Mapped[str | None] = mapped_column(QTY)
     notes: Mapped[str] = mapped_column(Text)
+    # Replacement planning reads the oldest pumps in place per model, not every device.
+    __table_args__ = (
+        Index("ix_devices_in_place", "kind", "removed_on", "model", "implanted_on", "id"),
+    )
 
 
 class ProcedureRow(Base):
@@ -129,6 +133,20 @@ class RefillRow(Base):
     findings: Mapped[str] = mapped_column(Text)  # JSON
     overrides: Mapped[str] = mapped_column(Text)  # JSON [[code, reason], ...]
     __table_args__ = (Index("ix_refills_patient_performed", "patient_id", "performed_at"),)
+
+
+class RefillScheduleRow(Base):
+    """The refill calendar's index (derived, not audited: the refills and devices it comes
+    from are). One row per patient with a drug pump in place: the latest refill and the date
+    the next one is due (``clinic.calendar.next_due``; NULL when unknown). Kept in the same
+    transaction as every refill or device write, so the calendar reads counts and one page
+    by an index range instead of every patient."""
+
+    __tablename__ = "refill_schedule"
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    refill_id: Mapped[str | None] = mapped_column(ForeignKey("refills.id"))
+    due: Mapped[datetime | None] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_refill_schedule_due", "due", "patient_id"),)
 
 
 class ProgramChangeRow(Base):

@@ -2,24 +2,27 @@
 Every form carries the session's CSRF token; every write goes through the clinic workflows,
 which audit it with the user and the reason."""
 
+import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.adapters.plan_files import parse_plan
-from thecal.api.context import AppContext, context
+from thecal.api.context import AppContext, SessionRefresh, context
 from thecal.api.routes import router, set_session
 from thecal.api.security import Session, csrf_ok, new_csrf, nurse_bounds_problem
-from thecal.clinic.calendar import RefillStatus, refill_calendar
-from thecal.clinic.interrogation import record_interrogation
+from thecal.clinic.calendar import RefillStatus, calendar_page
+from thecal.clinic.interrogation import read_snapshot, record_interrogation
 from thecal.clinic.model import Role, User
 from thecal.clinic.replacement import replacement_plans
 from thecal.clinic.workflows import (
@@ -43,8 +46,19 @@ from thecal.web.implants import ImplantLink, implants_from_env, interrogate, rea
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals["NOTICE"] = NOT_A_MEDICAL_DEVICE
+TEMPLATES.env.globals["RefillStatus"] = RefillStatus
 TEMPLATES.env.filters["q"] = lambda q: fmt(q) if q is not None else "—"
 TEMPLATES.env.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "—"
+
+
+DASHBOARD_STATUSES = (RefillStatus.OVERDUE, RefillStatus.DUE, RefillStatus.DUE_SOON)
+DASHBOARD_ROWS = 25
+CALENDAR_ROWS = 50
+
+
+def _calendar_query(statuses: Sequence[RefillStatus], offset: int) -> str:
+    """The calendar page's query string for ``statuses`` from row ``offset``."""
+    return urlencode([("status", s.value) for s in statuses] + [("offset", str(offset))])
 
 
 class LoginRequired(Exception):
@@ -148,6 +162,9 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     )  # fmt: skip
     app.state.ctx = ctx
     app.include_router(router)
+    # Vendored htmx (static/README.md): no CDN at run time, and every form works without it.
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(SessionRefresh)  # each signed-in request moves the idle timeout
 
     @app.exception_handler(LoginRequired)
     def _login(_: Request, __: LoginRequired) -> Response:
@@ -175,13 +192,14 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         if user is None:
             return render(request, ctx, "login.html", 401, error="wrong username or password")
         response = RedirectResponse("/", 303)
-        set_session(response, ctx, Session(user.username, new_csrf()))  # a fresh session id
+        set_session(response, ctx, ctx.new_session(user.username))  # a fresh session id
         return response
 
     @app.post("/logout")
     def logout(request: Request, csrf: str = Form(""),
                ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         check_csrf(request, ctx, csrf)
+        ctx.end_session(request)  # a replayed copy of the cookie is refused from now on
         response = RedirectResponse("/login", 303)
         set_session(response, ctx, Session(None, new_csrf()))
         return response
@@ -191,15 +209,25 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
                   ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         today = ctx.today()
         with ctx.uow.reader() as repo:
-            entries = refill_calendar(repo, today, ctx.soon)
+            # Counts for the whole clinic, rows for the first page only (100,000 patients).
+            page = calendar_page(repo, today, ctx.soon, DASHBOARD_STATUSES, DASHBOARD_ROWS)
             alarms = repo.open_alarms()
-            names = {p.id: p.display_name for p in repo.list_patients()}
             specs = {s.model: s for s in ctx.catalog.pumps}
-            plans = replacement_plans(repo, specs.get, today, ctx.settings)
-        due = [e for e in entries if e.status in (RefillStatus.OVERDUE, RefillStatus.DUE,
-                                                   RefillStatus.DUE_SOON)]  # fmt: skip
-        return render(request, ctx, "dashboard.html", user=user, today=today, due=due,
-                      alarms=alarms, names=names, plans=plans[:10])  # fmt: skip
+            plans = replacement_plans(repo, specs, today, ctx.settings, limit=10)
+            shown = {a.patient_id for a in alarms} | {r.patient_id for r in plans}
+            names = {pid: repo.get_patient(pid).display_name for pid in shown}
+        return render(request, ctx, "dashboard.html", user=user, today=today, page=page,
+                      alarms=alarms, names=names, plans=plans)  # fmt: skip
+
+    @app.get("/calendar", response_class=HTMLResponse)
+    def calendar(request: Request, status: list[RefillStatus] | None = Query(None),
+                 offset: int = Query(0, ge=0), user: User = Depends(page_user),
+                 ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        chosen = tuple(status) if status else DASHBOARD_STATUSES
+        with ctx.uow.reader() as repo:
+            page = calendar_page(repo, ctx.today(), ctx.soon, chosen, CALENDAR_ROWS, offset)
+        return render(request, ctx, "calendar.html", user=user, page=page, soon=fmt(ctx.soon),
+                      query=_calendar_query)  # fmt: skip
 
     @app.get("/patients/{patient_id}", response_class=HTMLResponse)
     def patient_page(patient_id: str, request: Request, user: User = Depends(page_user),
@@ -222,6 +250,13 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
                 for c in repo.complications_for(patient_id):
                     timeline.append((datetime.combine(c.occurred_on, datetime.min.time()),
                                      f"complication: {c.code.value}", c.notes))  # fmt: skip
+                # Newest first, like the refill history.
+                stored = reversed(repo.interrogations_for(patient_id))
+                snapshots = [read_snapshot(i) for i in stored]
+                for v in snapshots:
+                    timeline.append((v.interrogation.at, f"interrogation of "
+                                     f"{v.serial or 'the pump'} by {v.interrogation.by}",
+                                     v.summary))  # fmt: skip
                 pump = pump_in_place(repo, patient_id)
         except InputError:
             raise HTTPException(404, "no such patient") from None
@@ -230,7 +265,26 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         return render(request, ctx, "patient.html", user=user, p=p, devices=devices,
                       plan=rx.plan() if rx else None, rx=rx, refills=list(reversed(refills)),
                       timeline=timeline, Level=Level, reachable=link is not None,
-                      pump=pump)  # fmt: skip
+                      pump=pump, interrogations=snapshots)  # fmt: skip
+
+    @app.get("/patients/{patient_id}/interrogations/{interrogation_id}",
+             response_class=HTMLResponse)  # fmt: skip
+    def interrogation_page(patient_id: str, interrogation_id: str, request: Request,
+                           user: User = Depends(page_user),
+                           ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """One stored interrogation: the status snapshot, its alarms and the log events read."""
+        try:
+            with ctx.uow.reader() as repo:
+                p = repo.get_patient(patient_id)
+                record = repo.get_interrogation(interrogation_id)
+        except InputError:
+            raise HTTPException(404, "no such patient or interrogation") from None
+        if record.patient_id != patient_id:  # another patient's record: not under this URL
+            raise HTTPException(404, "no such interrogation for this patient")
+        raw = json.dumps({"status": record.status, "log": list(record.log)}, indent=2,
+                         sort_keys=True, ensure_ascii=False, default=str)  # fmt: skip
+        return render(request, ctx, "interrogation_record.html", user=user, p=p,
+                      v=read_snapshot(record), raw=raw)  # fmt: skip
 
     def _svg(text: str) -> Response:
         return Response(text, media_type="image/svg+xml",
@@ -377,9 +431,9 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         return render(request, ctx, "interrogation.html", report=report, stored=stored,
                       error=None, **page)  # fmt: skip
 
-    def _refill_entry(withdrawn: str, filled: str, drug_lot: str,
-                      form: dict[str, str]) -> RefillInput:  # fmt: skip
-        if not drug_lot.strip():
+    def _refill_entry(withdrawn: str, filled: str, drug_lot: str, form: dict[str, str],
+                      lot_required: bool = True) -> RefillInput:  # fmt: skip
+        if lot_required and not drug_lot.strip():
             raise InputError("refill.drug_lot", "is required", "the lot number on the vial")
         reasons = {k[len("reason:"):]: v for k, v in form.items()
                    if k.startswith("reason:") and v.strip()}  # fmt: skip
@@ -396,6 +450,35 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
             p = repo.get_patient(patient_id)
         return render(request, ctx, "refill.html", user=user, p=p, error=None, outcome=None,
                       form={"withdrawn": "", "filled": "", "drug_lot": ""})  # fmt: skip
+
+    @app.post("/patients/{patient_id}/refill/preview", response_class=HTMLResponse)
+    async def refill_preview(patient_id: str, request: Request, user: User = Depends(page_user),
+                             ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """The refill form's calculation fragment, live as the nurse types (htmx): the numbers
+        and findings of the review step, computed without writing anything. It only reads, so
+        any signed-in user with the form's CSRF token may ask, viewers too (like the patient
+        page). Bad input is shown in the fragment, naming the field, with status 200 so htmx
+        swaps it in; the drug lot is not needed for the numbers."""
+        raw = await request.form()
+        form = {k: str(v) for k, v in raw.items()}
+        check_csrf(request, ctx, form.get("csrf", ""))
+        try:
+            with ctx.uow.reader() as repo:
+                repo.get_patient(patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
+        outcome, error = None, None
+        try:
+            entry = _refill_entry(form.get("withdrawn", ""), form.get("filled", ""),
+                                  form.get("drug_lot", ""), form, lot_required=False)  # fmt: skip
+            with ctx.uow.reader() as repo:
+                outcome = preview_refill(repo, ctx.library, ctx.catalog, patient_id, entry,
+                                         ctx.clock(), user.username)  # fmt: skip
+        except InputError as exc:
+            error = str(exc)
+        values = {"outcome": outcome, "error": error, "live": True}
+        return TEMPLATES.TemplateResponse(request, "_refill_calculation.html", values,
+                                          headers={"Cache-Control": "no-store"})  # fmt: skip
 
     @app.post("/patients/{patient_id}/refill", response_class=HTMLResponse)
     async def refill_post(patient_id: str, request: Request, user: User = Depends(page_user),

@@ -14,8 +14,10 @@ from thecal.units import Q_
 from .conftest import DOCTOR, setup_patient
 
 SETTINGS = build_clinic_settings(
-    "test", {"replacement_lead": "6 mo", "replacement_lead_source": "devices.md"}
-)
+    "test", {"replacement_lead": "6 mo", "replacement_lead_source": "devices.md",
+             "session_idle_timeout": "30 min", "session_idle_timeout_source": "800-63B",
+             "session_max_age": "12 h", "session_max_age_source": "800-63B"},
+)  # fmt: skip
 
 
 def test_explant_twice_is_refused(uow, clock, library, catalog) -> None:
@@ -89,7 +91,8 @@ def test_replacement_plans_and_worklist(uow, clock, library, catalog) -> None:
         repo.add_alarm(Alarm(patient.id, "ELECTIVE_REPLACEMENT", "non-critical", "ERI",
                              datetime(2024, 1, 3, 8, 0), pump.id))  # fmt: skip
     with uow.reader() as repo:
-        (plan,) = replacement_plans(repo, lambda m: catalog.pump(m), date(2024, 1, 3), SETTINGS)
+        (plan,) = replacement_plans(repo, {s.model: s for s in catalog.pumps}, date(2024, 1, 3),
+                                   SETTINGS)  # fmt: skip
         items = worklist(repo, date(2024, 1, 3), Q_(7, "d"))
     assert plan.status is ReplacementStatus.PLAN_NOW and plan.replace_by == date(2024, 4, 2)
     assert [i.kind for i in items] == ["alarm"]
