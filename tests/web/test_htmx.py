@@ -105,6 +105,10 @@ def test_preview_fragment_shows_the_numbers_and_writes_nothing(
     assert discrepancy.group(1) == str(escape(fmt(want.check.discrepancy)))
     assert want.check.discrepancy.magnitude != 0  # 3 mL withdrawn is not what was expected
     assert f"{want.forecast.refill_by:%Y-%m-%d %H:%M}" in r.text  # the next refill date
+    periods = re.search(r'<td class="periods">(.*?)</td>', r.text, re.S)
+    assert periods and want.periods  # which prescription ran when since the last fill
+    for period in want.periods:
+        assert f"prescription v{period.version}: {period.start:%Y-%m-%d %H:%M}" in periods.group(1)
     for f in want.findings:
         assert f.code.value in r.text
     assert r.headers["cache-control"] == "no-store"

@@ -7,7 +7,7 @@ result — each workflow one transaction.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from thecal.clinic.model import (
     User,
 )
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
+from thecal.clinic.program_history import ProgramPeriod, programs_since_fill
 from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.findings import Finding, check_overrides, needs_reason
 from thecal.therapy.library import DrugLibrary
@@ -68,10 +69,14 @@ class RefillInput:
 
 @dataclass(frozen=True)
 class RefillOutcome:
+    """``periods``: which prescription version ran when since the last fill (the expected
+    residual integrates each at its own rate)."""
+
     record: RefillRecord
     check: RefillCheck
     forecast: RefillForecast
     findings: tuple[Finding, ...]
+    periods: tuple[ProgramPeriod, ...] = ()
 
     @property
     def needs_reason(self) -> tuple[Finding, ...]:
@@ -112,7 +117,9 @@ def preview_refill(
     """Every number and finding of a refill at ``at`` without writing anything.
 
     The last fill is the patient's last recorded refill (else the prescription's ``fill``);
-    the schedule since then is the current prescription's. ``catalog`` is the device catalog.
+    since then each prescription version ran from when it was written until the next
+    (:func:`programs_since_fill`), and the current one runs after the refill. ``catalog`` is
+    the device catalog.
     Raises :class:`InputError` when the patient has no prescription, no pump in place or no
     known last fill."""
     patient = repo.get_patient(patient_id)
@@ -161,12 +168,18 @@ def preview_refill(
         ),
     })  # fmt: skip
     resolved = resolve(now_plan, library, catalog)
-    proposal = resolved.refill_proposal
-    assert proposal is not None and proposal.last_fill is not None  # fill and refill were set
+    history = programs_since_fill(
+        repo.prescriptions_for(patient_id), last_fill.at, at, library, catalog
+    )
+    stated = resolved.refill_proposal
+    assert stated is not None  # fill and refill were set
+    proposal = replace(stated, since_schedule=history.schedule, since_changes=history.changes)
+    assert proposal.last_fill is not None
     findings = check(proposal, library).findings
     expected = expected_volume(
-        proposal.last_fill, proposal.schedule_since_last_fill, at, proposal.reported
-    )
+        proposal.last_fill, proposal.schedule_since_last_fill, at, proposal.reported,
+        proposal.since_changes,
+    )  # fmt: skip
     numbers = assess_refill(
         expected.volume, proposal.withdrawn if proposal.withdrawn is not None else entry.withdrawn,
         expected.delivered, resolved.pump, library.settings,
@@ -202,7 +215,7 @@ def preview_refill(
         findings=tuple(StoredFinding.of(f) for f in findings),
         overrides=tuple(sorted((k, r.strip()) for k, r in entry.overrides.items() if k in soft)),
     )
-    return RefillOutcome(record, numbers, fc, findings)
+    return RefillOutcome(record, numbers, fc, findings, history.periods)
 
 
 def record_refill(
@@ -235,8 +248,6 @@ def record_refill(
 
 
 def _with_version(patient: Patient, version: int) -> Patient:
-    from dataclasses import replace
-
     return replace(patient, version=version)
 
 

@@ -12,7 +12,7 @@ import pint
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.pump import PumpSpec
-from thecal.therapy.reservoir import Fill
+from thecal.therapy.reservoir import Fill, ScheduleChange, schedule_in_force
 from thecal.therapy.schedule import PatientBolus, Schedule
 
 
@@ -93,8 +93,9 @@ class RefillProposal:
     """A refill: the new fill with the program that will run from it, the date the next
     refill is planned, and — when recorded — the last fill and the volume withdrawn now, so
     the discrepancy is checked. ``reported`` are patient boluses the device logged since the
-    last fill; ``since_schedule`` is the program that ran since then (default: the previous
-    program, else the new one)."""
+    last fill; ``since_schedule`` is the program that ran from then (default: the previous
+    program, else the new one) and ``since_changes`` the reprogrammings after it, in time order
+    (a titration between refills)."""
 
     program: ProgramProposal
     fill: Fill
@@ -106,14 +107,20 @@ class RefillProposal:
     filled: pint.Quantity | None = None
     confirmed_after_fill: pint.Quantity | None = None
     since_schedule: Schedule | None = None
+    since_changes: tuple[ScheduleChange, ...] = ()
 
     @property
     def schedule_since_last_fill(self) -> Schedule:
+        """The schedule running at the last fill."""
         if self.since_schedule is not None:
             return self.since_schedule
         if self.program.previous is not None:
             return self.program.previous.schedule
         return self.program.schedule
+
+    def schedule_before_refill(self, at: datetime) -> Schedule:
+        """The schedule that was running at ``at``, between the last fill and this refill."""
+        return schedule_in_force(self.schedule_since_last_fill, self.since_changes, at)
 
 
 Proposal = ProgramProposal | BolusProposal | RefillProposal

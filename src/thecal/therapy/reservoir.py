@@ -92,30 +92,75 @@ def _check_reported(reported: Sequence[ReportedBolus]) -> None:
             raise InputError(f"reported[{i}].volume", "must not be negative", "a volume >= 0 mL")
 
 
+@dataclass(frozen=True)
+class ScheduleChange:
+    """The pump was reprogrammed at ``at`` (naive device time): ``schedule`` runs from then until
+    the next change. A titration between two refills is one."""
+
+    at: datetime
+    schedule: Schedule
+
+
+def schedule_in_force(
+    schedule: Schedule, changes: Sequence[ScheduleChange], at: datetime
+) -> Schedule:
+    """The schedule running at ``at``: the last change at or before it, else ``schedule``."""
+    running = schedule
+    for change in changes:
+        if change.at <= at:
+            running = change.schedule
+    return running
+
+
+def _segments(
+    fill: Fill, schedule: Schedule, changes: Sequence[ScheduleChange], at: datetime
+) -> list[tuple[datetime, datetime, Schedule]]:
+    """(start, end, schedule) pieces covering [fill.at, at]; changes must be in time order."""
+    for i in range(1, len(changes)):
+        if changes[i].at <= changes[i - 1].at:
+            raise InputError(
+                f"changes[{i}].at", "program changes must be in time order",
+                f"a time after {changes[i - 1].at:%Y-%m-%d %H:%M}",
+            )  # fmt: skip
+    start, running = fill.at, schedule_in_force(schedule, changes, fill.at)
+    out: list[tuple[datetime, datetime, Schedule]] = []
+    for change in changes:
+        if fill.at < change.at < at:
+            out.append((start, change.at, running))
+            start, running = change.at, change.schedule
+    out.append((start, at, running))
+    return out
+
+
 def expected_volume(
-    fill: Fill, schedule: Schedule, at: datetime, reported: Sequence[ReportedBolus] = ()
+    fill: Fill,
+    schedule: Schedule,
+    at: datetime,
+    reported: Sequence[ReportedBolus] = (),
+    changes: Sequence[ScheduleChange] = (),
 ) -> ExpectedVolume:
     """Expected reservoir contents at ``at`` (mL), exactly, from the programmed ``schedule``
     plus the patient boluses the device ``reported`` (each counted whole from its start time;
     boluses before the fill or at/after ``at`` are ignored, as in
     :meth:`DeliveryModel.time_to_deliver`).
 
-    Mass balance holds by construction: ``volume + delivered == fill.volume``."""
+    ``changes``: reprogrammings since the fill, in time order; each piece of the interval is
+    integrated with the schedule that ran then (a change at or before the fill replaces
+    ``schedule`` from the start). Mass balance holds by construction:
+    ``volume + delivered == fill.volume``."""
     check_dimension(fill.volume, "fill.volume", Dimension.VOLUME)
     if fill.volume.magnitude <= 0:
         raise InputError("fill.volume", f"{fmt(fill.volume)} is not a fill", "a volume > 0 mL")
     if at < fill.at:
         raise InputError("at", f"{at:%Y-%m-%d %H:%M} is before the fill", "a time after the fill")
     _check_reported(reported)
-    model = DeliveryModel(schedule)
+    pieces = [(a, b, DeliveryModel(s)) for a, b, s in _segments(fill, schedule, changes, at)]
     fill_ml = float(fill.volume.to("mL").magnitude)
     boluses_ml = sum(float(r.volume.to("mL").magnitude) for r in reported if fill.at <= r.at < at)
-    programmed_ml = float(model.volume(fill.at, at).magnitude) + boluses_ml
+    programmed_ml = sum(float(m.volume(a, b).magnitude) for a, b, m in pieces) + boluses_ml
     ran_empty_at: datetime | None = None
     if programmed_ml >= fill_ml:
-        empty = model.time_to_deliver(fill.at, fill_ml, reported=reported)
-        # The inverse is bisected to 0.1 s and never returns early; clamp it into [fill, at].
-        ran_empty_at = at if empty is None else min(empty, at)
+        ran_empty_at = _ran_empty(pieces, fill_ml, reported, at)
     delivered_ml = min(programmed_ml, fill_ml)
     return ExpectedVolume(
         volume=Q_(fill_ml - delivered_ml, "mL"),
@@ -123,3 +168,23 @@ def expected_volume(
         programmed=Q_(programmed_ml, "mL"),
         ran_empty_at=ran_empty_at,
     )
+
+
+def _ran_empty(
+    pieces: Sequence[tuple[datetime, datetime, DeliveryModel]],
+    fill_ml: float,
+    reported: Sequence[ReportedBolus],
+    at: datetime,
+) -> datetime:
+    """When ``fill_ml`` had left the reservoir, walking the pieces in order; ``at`` at most."""
+    left = fill_ml
+    for a, b, model in pieces:
+        here = [r for r in reported if a <= r.at < b]
+        empty = model.time_to_deliver(a, left, reported=here)
+        # The inverse is bisected to 0.1 s and never returns early; clamp it into the piece.
+        if empty is not None and empty < b:
+            return max(empty, a)
+        left -= float(model.volume(a, b).magnitude) + sum(
+            float(r.volume.to("mL").magnitude) for r in here
+        )
+    return at

@@ -288,7 +288,9 @@ def _bolus(p: BolusProposal, library: DrugLibrary) -> list[Finding]:
 def _refill(p: RefillProposal, library: DrugLibrary) -> list[Finding]:
     out = _program(p.program, library)
     if p.last_fill is not None and p.withdrawn is not None:
-        expected = expected_volume(p.last_fill, p.schedule_since_last_fill, p.fill.at, p.reported)
+        expected = expected_volume(
+            p.last_fill, p.schedule_since_last_fill, p.fill.at, p.reported, p.since_changes
+        )
         out += _ran_empty(p, expected.ran_empty_at, library)
         out += check_refill(
             expected.volume,
@@ -357,7 +359,7 @@ def _ran_empty(p: RefillProposal, empty_at: datetime | None, library: DrugLibrar
         return []
     gap = Interruption(empty_at, p.fill.at, "reservoir expected to have run empty before refill")
     old_admixture = prog.previous.admixture if prog.previous else prog.admixture
-    old = daily_dose(p.schedule_since_last_fill, old_admixture).nominal
+    old = daily_dose(p.schedule_before_refill(empty_at), old_admixture).nominal
     new = daily_dose(prog.schedule, prog.admixture).nominal
     out: list[Finding] = []
     for ing in prog.admixture.ingredients:

@@ -112,3 +112,33 @@ def test_calendar_after_refill(uow: MemoryUnitOfWork, clock: FakeClock, library,
         assert entry.refill_by == datetime(2024, 5, 1, 9, 0)
         (entry,) = refill_calendar(repo, date(2024, 4, 27), Q_(7, "d"))
         assert entry.status is RefillStatus.OVERDUE and entry.days_left == -1
+
+
+def test_titration_between_refills_counts_each_program_for_its_own_days(
+    uow, clock, library, catalog
+) -> None:
+    patient, _ = setup_patient(uow, clock, library, catalog)  # v1: 3 mg/d = 0.3 mL/d, 01-02
+    clock.now = datetime(2024, 2, 1, 9, 0)
+    titrated = morphine_plan().model_copy(update={"schedule": morphine_plan().schedule.model_copy(
+        update={"dose": "3.3 mg/d"})})  # fmt: skip
+    change_program(uow, clock, library, catalog, DOCTOR, patient.id, titrated, "pain 6/10")
+    clock.now = datetime(2024, 3, 2, 9, 0)
+    # At 0.33 mL/d the 04-26 appointment is after the low-reservoir alarm: a soft finding.
+    late = {"RESERVOIR-EMPTY-BEFORE-REFILL": "appointment to be moved forward"}
+    out = record_refill(
+        uow, clock, library, catalog, NURSE, patient.id, _refill(1.1, overrides=late)
+    )
+    # 30 d × 0.3 mL/d + 30 d × 0.33 mL/d = 9 + 9.9 = 18.9 mL delivered; 20 − 18.9 = 1.1 mL.
+    # (The current 0.33 mL/d over all 60 d would say 0.2 mL: a false +0.9 mL discrepancy.)
+    assert out.record.expected_remaining.to("mL").magnitude == pytest.approx(1.1)
+    assert out.record.discrepancy.to("mL").magnitude == pytest.approx(0.0, abs=1e-9)
+    assert [(p.version, p.start, p.end) for p in out.periods] == [
+        (1, datetime(2024, 1, 2, 9, 0), datetime(2024, 2, 1, 9, 0)),
+        (2, datetime(2024, 2, 1, 9, 0), datetime(2024, 3, 2, 9, 0)),
+    ]
+    assert out.record.prescription_version == 2
+    # The next interval starts from this refill under v2 only: 30 d × 0.33 = 9.9 mL.
+    clock.now = datetime(2024, 4, 1, 9, 0)
+    nxt = record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(10.1))
+    assert nxt.record.expected_remaining.to("mL").magnitude == pytest.approx(20 - 9.9)
+    assert [p.version for p in nxt.periods] == [2]

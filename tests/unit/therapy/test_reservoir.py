@@ -6,7 +6,14 @@ from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.admixture import make_admixture
 from thecal.therapy.delivery import ReportedBolus, daily_dose, dose_delivered
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.reservoir import Fill, check_fill, expected_volume, reservoir_capacity
+from thecal.therapy.reservoir import (
+    Fill,
+    ScheduleChange,
+    check_fill,
+    expected_volume,
+    reservoir_capacity,
+    schedule_in_force,
+)
 from thecal.therapy.schedule import (
     Schedule,
     continuous,
@@ -162,3 +169,52 @@ def test_fill_volume_is_checked_in_expected_volume() -> None:
     with pytest.raises(InputError) as err:
         expected_volume(Fill(Q_(0, "mL"), FILL_AT), schedule, FILL_AT)
     assert err.value.field == "fill.volume"
+
+
+# --- reprogramming between fills -------------------------------------------------------------
+
+
+def _per_day(ml: float) -> Schedule:
+    return Schedule(continuous(Q_(ml, "mL/d")))
+
+
+def test_titration_between_fills_counts_each_rate_for_its_own_days() -> None:
+    # 20 mL filled; 0.5 mL/d for 10 days, then titrated to 1.0 mL/d for 5 days:
+    # delivered 10 × 0.5 + 5 × 1.0 = 10 mL, so 20 − 10 = 10 mL expected (the new rate since
+    # the fill would say 20 − 15 × 1.0 = 5 mL: a false 5 mL discrepancy).
+    fill = Fill(Q_(20, "mL"), FILL_AT)
+    change = ScheduleChange(FILL_AT + timedelta(days=10), _per_day(1.0))
+    ev = expected_volume(fill, _per_day(0.5), FILL_AT + timedelta(days=15), changes=(change,))
+    assert ev.volume.to("mL").magnitude == pytest.approx(10.0, abs=1e-9)
+    assert ev.ran_empty_at is None
+    assert schedule_in_force(_per_day(0.5), (change,), FILL_AT + timedelta(days=9)) == _per_day(0.5)
+    assert schedule_in_force(_per_day(0.5), (change,), change.at) == _per_day(1.0)
+
+
+def test_runs_empty_in_the_faster_period() -> None:
+    # 10 mL: 0.5 mL/d for 10 days leaves 5 mL; at 1.0 mL/d that lasts 5 days: empty on day 15.
+    fill = Fill(Q_(10, "mL"), FILL_AT)
+    change = ScheduleChange(FILL_AT + timedelta(days=10), _per_day(1.0))
+    ev = expected_volume(fill, _per_day(0.5), FILL_AT + timedelta(days=20), changes=(change,))
+    assert ev.volume.magnitude == 0
+    assert ev.programmed.to("mL").magnitude == pytest.approx(15.0)  # 5 + 10 × 1.0
+    assert ev.ran_empty_at is not None
+    assert abs(ev.ran_empty_at - (FILL_AT + timedelta(days=15))) < timedelta(seconds=1)
+
+
+def test_changes_before_the_fill_or_after_now_only_set_the_start() -> None:
+    # A change before the fill is what ran at the fill; one after `at` has not happened yet.
+    fill = Fill(Q_(20, "mL"), FILL_AT)
+    before = ScheduleChange(FILL_AT - timedelta(days=3), _per_day(1.0))
+    after = ScheduleChange(FILL_AT + timedelta(days=30), _per_day(5.0))
+    ev = expected_volume(fill, _per_day(0.5), FILL_AT + timedelta(days=4), changes=(before, after))
+    assert ev.volume.to("mL").magnitude == pytest.approx(16.0)  # 20 − 4 × 1.0
+
+
+def test_changes_out_of_order_name_the_field() -> None:
+    fill = Fill(Q_(20, "mL"), FILL_AT)
+    late = ScheduleChange(FILL_AT + timedelta(days=5), _per_day(1.0))
+    early = ScheduleChange(FILL_AT + timedelta(days=2), _per_day(0.2))
+    with pytest.raises(InputError) as err:
+        expected_volume(fill, _per_day(0.5), FILL_AT + timedelta(days=6), changes=(late, early))
+    assert err.value.field == "changes[1].at"
