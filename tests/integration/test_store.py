@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from tests.unit.clinic.conftest import DOCTOR, NURSE, FakeClock, setup_patient
-from thecal.clinic.calendar import RefillStatus, refill_calendar
+from tests.unit.clinic.conftest import DOCTOR, NURSE, FakeClock, morphine_plan, setup_patient
+from thecal.clinic.calendar import RefillStatus, calendar_page, refill_calendar
 from thecal.clinic.errors import ConcurrentEditError, LifecycleError
 from thecal.clinic.lifecycle import record_procedure
 from thecal.clinic.model import (
@@ -20,7 +20,7 @@ from thecal.clinic.model import (
     Procedure,
     ProcedureKind,
 )
-from thecal.clinic.workflows import RefillInput, record_refill
+from thecal.clinic.workflows import RefillInput, change_program, record_refill
 from thecal.store.migrate import current_revision, downgrade, upgrade
 from thecal.store.schema import Base
 from thecal.store.uow import SqlUnitOfWork
@@ -75,6 +75,34 @@ def test_refill_roundtrip_and_calendar(uow: SqlUnitOfWork, library, catalog) -> 
         assert repo.get_patient(patient.id) == patient
         devices = {d.id: d for d in repo.devices_for(patient.id)}
         assert devices == {pump.id: pump, catheter.id: catheter}
+    assert uow.verify_audit().ok
+
+
+def test_program_change_revises_the_refill_date_and_the_index(
+    uow: SqlUnitOfWork, library, catalog
+) -> None:
+    clock = _clock()
+    patient, _ = setup_patient(uow, clock, library, catalog)  # 0.3 mL/d from 01-02 09:00
+    clock.now = datetime(2024, 3, 2, 9, 0)
+    entry = RefillInput(Q_(1.6, "mL"), Q_(20.0, "mL"), "LOT-1", Q_(19.8, "mL"))
+    refill = record_refill(uow, clock, library, catalog, NURSE, patient.id, entry).record
+    clock.now = datetime(2024, 3, 12, 9, 0)
+    plan = morphine_plan()
+    faster = plan.model_copy(
+        update={"schedule": plan.schedule.model_copy(update={"dose": "6 mg/d"})}
+    )
+    change_program(uow, clock, library, catalog, DOCTOR, patient.id, faster, "pain 7/10")
+    with uow.reader() as repo:
+        (stored,) = repo.refills_for(patient.id)
+        # 3 mL used in 10 d; 15 mL to the alarm at 0.6 mL/d = 25 d: 04-06 09:00 (was 05-01).
+        assert stored.refill_by is not None and stored.refill_by.date() == date(2024, 4, 6)
+        assert replace(stored, refill_by=None, decided_by="", candidates=()) == replace(
+            refill, refill_by=None, decided_by="", candidates=()
+        )  # only the forecast fields changed
+        (due,) = refill_calendar(repo, date(2024, 4, 6), Q_(7, "d"))
+        assert due.status is RefillStatus.DUE
+        page = calendar_page(repo, date(2024, 4, 6), Q_(7, "d"), (RefillStatus.DUE,))
+        assert [e.patient_id for e in page.entries] == [patient.id]  # the index moved too
     assert uow.verify_audit().ok
 
 

@@ -12,8 +12,9 @@ from tests.e2e.helpers import PLAN
 from tests.web.conftest import login
 from thecal.adapters.plan_files import parse_plan
 from thecal.api.context import AppContext
+from thecal.clinic.program_history import ProgramsSinceFill
 from thecal.therapy.plan import resolve
-from thecal.therapy.reservoir import Fill, expected_volume
+from thecal.therapy.reservoir import Fill, ScheduleChange, expected_volume
 from thecal.units import Q_
 from thecal.web.charts import refill_history_svg, reservoir_projection, reservoir_svg
 
@@ -50,6 +51,27 @@ def test_projection_default_end_reaches_the_refill_date(ctx: AppContext) -> None
     # Monotone: the reservoir only empties.
     volumes = list(p.volumes.to("mL").magnitude)
     assert all(b <= a for a, b in itertools.pairwise(volumes))
+
+
+def test_projection_follows_a_titration_since_the_fill(ctx: AppContext) -> None:
+    import tomllib
+
+    slow = resolve(parse_plan(_plan()), ctx.library, ctx.catalog)  # 0.1 mL/d
+    fast_plan = parse_plan(tomllib.loads(PLAN.format(dose="2 mg/d", patient="")))
+    fast = resolve(fast_plan, ctx.library, ctx.catalog)  # 0.2 mL/d
+    fill = Fill(Q_(20.0, "mL"), datetime(2024, 1, 1, 8))
+    change = ScheduleChange(fill.at + timedelta(days=10), fast.schedule)
+    since = ProgramsSinceFill(slow.schedule, slow.admixture, (change,), ())
+    end = fill.at + timedelta(days=30)
+    p = reservoir_projection(fast, fill, ctx.library, end, since=since)
+    # 20 − 10 d × 0.1 − 20 d × 0.2 = 15 mL (the fast program since the fill would say 14 mL);
+    # rel 1e-3 for the pump's rate rounding.
+    assert float(p.volumes.to("mL").magnitude[-1]) == pytest.approx(15.0, rel=1e-3)
+    plain = reservoir_projection(fast, fill, ctx.library, end)
+    assert float(plain.volumes.to("mL").magnitude[-1]) == pytest.approx(14.0, rel=1e-3)
+    # The forecast counts the slow days too: a later refill date than the fast program alone.
+    assert p.forecast.refill_by is not None and plain.forecast.refill_by is not None
+    assert p.forecast.refill_by > plain.forecast.refill_by
 
 
 def _patient_with_refills(client: TestClient) -> str:

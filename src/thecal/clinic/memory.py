@@ -150,6 +150,17 @@ class MemoryRepository:
         self._s.refills.append(refill)
         self._audit("insert", "refill", refill.id)
 
+    def revise_refill_forecast(self, refill: RefillRecord) -> None:
+        for i, r in enumerate(self._s.refills):
+            if r.id == refill.id:
+                self._s.refills[i] = replace(
+                    r, refill_by=refill.refill_by, decided_by=refill.decided_by,
+                    candidates=refill.candidates,
+                )  # fmt: skip
+                self._audit("update", "refill", refill.id)
+                return
+        raise NotFoundError("refill", refill.id)
+
     def refills_for(self, patient_id: str) -> Sequence[RefillRecord]:
         return sorted(
             (r for r in self._s.refills if r.patient_id == patient_id),

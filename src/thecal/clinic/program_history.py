@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from thecal.clinic.model import PrescriptionVersion
+from thecal.therapy.admixture import Admixture
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import resolve
 from thecal.therapy.reservoir import ScheduleChange
@@ -26,10 +27,12 @@ class ProgramPeriod:
 
 @dataclass(frozen=True)
 class ProgramsSinceFill:
-    """The schedule running at the last fill, the reprogrammings after it (for
-    :func:`~thecal.therapy.reservoir.expected_volume`) and the periods, for display."""
+    """The schedule running at the last fill and its ``admixture`` (what is in the reservoir),
+    the reprogrammings after it (for :func:`~thecal.therapy.reservoir.expected_volume`) and
+    the periods, for display."""
 
     schedule: Schedule
+    admixture: Admixture
     changes: tuple[ScheduleChange, ...]
     periods: tuple[ProgramPeriod, ...]
 
@@ -58,11 +61,16 @@ def programs_since_fill(
     def schedule(v: PrescriptionVersion) -> Schedule:
         return resolve(v.plan(), library, catalog).schedule
 
+    at_fill = resolve(base.plan(), library, catalog)
+
     starts = [last_fill, *(v.created_at for v in later)]
     ends = [*starts[1:], at]
     periods = tuple(
         ProgramPeriod(v.version, s, e) for v, s, e in zip([base, *later], starts, ends, strict=True)
     )
     return ProgramsSinceFill(
-        schedule(base), tuple(ScheduleChange(v.created_at, schedule(v)) for v in later), periods
+        at_fill.schedule,
+        at_fill.admixture,
+        tuple(ScheduleChange(v.created_at, schedule(v)) for v in later),
+        periods,
     )

@@ -28,7 +28,7 @@ from thecal.clinic.model import (
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.program_history import ProgramPeriod, programs_since_fill
 from thecal.therapy.delivery import ReportedBolus
-from thecal.therapy.findings import Finding, check_overrides, needs_reason
+from thecal.therapy.findings import Code, Finding, Level, check_overrides, needs_reason
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import (
     FillEntry,
@@ -41,9 +41,9 @@ from thecal.therapy.plan import (
 )
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.refill_discrepancy import RefillCheck, assess_refill
-from thecal.therapy.reservoir import expected_volume
+from thecal.therapy.reservoir import Fill, expected_volume
 from thecal.therapy.safety_gate import check
-from thecal.units import Dimension, InputError, check_dimension
+from thecal.units import Dimension, InputError, check_dimension, parse_quantity
 
 
 def _text(q: pint.Quantity, unit: str, field_name: str, dim: Dimension) -> str:
@@ -247,6 +247,11 @@ def record_refill(
     return outcome
 
 
+def _latest_refill(repo: ClinicRepository, patient_id: str) -> RefillRecord | None:
+    refills = repo.refills_for(patient_id)
+    return refills[-1] if refills else None
+
+
 def _with_version(patient: Patient, version: int) -> Patient:
     return replace(patient, version=version)
 
@@ -256,6 +261,71 @@ class ProgramOutcome:
     prescription: PrescriptionVersion
     change: ProgramChange
     findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class RevisedRefill:
+    """The latest refill with its next-refill date recomputed for a program change, and the
+    findings to show: an info finding when the date moves, and the forecast's own findings
+    (a planned appointment now after the low-reservoir alarm needs a reason)."""
+
+    record: RefillRecord
+    forecast: RefillForecast
+    findings: tuple[Finding, ...]
+
+
+def revised_refill(
+    repo: ClinicRepository,
+    library: DrugLibrary,
+    catalog: Any,
+    patient_id: str,
+    plan: PlanFile,
+    at: datetime,
+) -> RevisedRefill | None:
+    """The next refill date after reprogramming to ``plan`` at ``at``: from the latest refill's
+    fill, each prescription for the days it ran and ``plan`` from ``at`` on (a faster rate
+    empties the reservoir sooner). Drug stability still counts from the fill. None when no
+    refill is recorded yet, or the latest one is after ``at``."""
+    refills = repo.refills_for(patient_id)
+    if not refills or refills[-1].performed_at > at:
+        return None
+    last = refills[-1]
+    versions = list(repo.prescriptions_for(patient_id))
+    pending = PrescriptionVersion(
+        patient_id, (versions[-1].version if versions else 0) + 1,
+        plan.model_dump_json(exclude_none=True), "", "", at,
+    )  # fmt: skip
+    history = programs_since_fill(
+        [*versions, pending], last.performed_at, at, library, catalog
+    )  # fmt: skip
+    resolved = resolve(plan, library, catalog)
+    alarm = plan.pump.low_reservoir_alarm
+    fc = forecast(
+        Fill(last.filled, last.performed_at), history.schedule, resolved.pump,
+        parse_quantity(alarm, "pump.low_reservoir_alarm", Dimension.VOLUME) if alarm else None,
+        resolved.program.patient_bolus, history.admixture, library,
+        planned_refill=last.planned_refill, changes=history.changes,
+    )  # fmt: skip
+    record = replace(
+        last, refill_by=fc.refill_by, decided_by=fc.decided_by,
+        candidates=tuple(
+            RefillCandidateRecord(c.at, c.kind.value, c.reason, c.source) for c in fc.candidates
+        ),
+    )  # fmt: skip
+    findings = list(fc.findings)
+    if fc.refill_by != last.refill_by:
+        old = f"{last.refill_by:%Y-%m-%d %H:%M}" if last.refill_by else "no date"
+        new = f"{fc.refill_by:%Y-%m-%d %H:%M}" if fc.refill_by else "no date"
+        now_due = fc.refill_by is not None and fc.refill_by <= at
+        decided = next((c for c in fc.candidates if c.at == fc.refill_by), None)
+        findings.append(Finding(
+            Level.INFO, Code.REFILL_DATE_REVISED,
+            f"With this program the next refill moves from {old} to {new} "
+            f"({fc.decided_by})" + ("; it is due now" if now_due else "")
+            + ". The refill calendar follows.",
+            decided.source if decided else "the programs since the last fill (therapy core)",
+        ))  # fmt: skip
+    return RevisedRefill(record, fc, tuple(findings))
 
 
 def _previous(old: PlanFile, new: PlanFile, earlier: Sequence[datetime]) -> PreviousEntry:
@@ -286,6 +356,9 @@ def preview_program_change(
     new_plan = plan.model_copy(update=update)
     resolved = resolve(new_plan, library, catalog)
     findings = tuple(resolved.rounding) + check(resolved.program, library).findings
+    revision = revised_refill(repo, library, catalog, patient_id, new_plan, at)
+    if revision is not None:
+        findings += revision.findings
     return new_plan, findings, current
 
 
@@ -329,6 +402,9 @@ def change_program(
             reason, tuple(StoredFinding.of(f) for f in findings),
             tuple(sorted((k, r.strip()) for k, r in reasons.items() if k in soft)),
         )  # fmt: skip
+        revision = revised_refill(repo, library, catalog, patient_id, new_plan, at)
         repo.add_prescription(prescription)
         repo.add_program_change(change)
+        if revision is not None and revision.record != _latest_refill(repo, patient_id):
+            repo.revise_refill_forecast(revision.record)
     return ProgramOutcome(prescription, change, findings)

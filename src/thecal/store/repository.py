@@ -78,6 +78,13 @@ def _q_req(text: str, field: str, dim: Dimension = Dimension.VOLUME) -> pint.Qua
     return parse_quantity(text, field, dim).to(_UNIT[dim])
 
 
+def _candidates_json(r: RefillRecord) -> str:
+    return _json([
+        {"at": c.at.isoformat(), "kind": c.kind, "reason": c.reason, "source": c.source}
+        for c in r.candidates
+    ])  # fmt: skip
+
+
 def _json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
 
@@ -350,15 +357,21 @@ class SqlRepository:
             confirmed_after_fill=_q_out(r.confirmed_after_fill), drug_lot=r.drug_lot,
             concentrations=_json([list(c) for c in r.concentrations]), by=r.by,
             refill_by=r.refill_by, decided_by=r.decided_by, planned_refill=r.planned_refill,
-            candidates=_json([
-                {"at": c.at.isoformat(), "kind": c.kind, "reason": c.reason, "source": c.source}
-                for c in r.candidates
-            ]),
+            candidates=_candidates_json(r),
             findings=_json([f.to_json() for f in r.findings]),
             overrides=_json([list(o) for o in r.overrides]),
         )  # fmt: skip
         self._write("insert", row, "refill", r.id)
         self._sync_schedule(r.patient_id)
+
+    def revise_refill_forecast(self, refill: RefillRecord) -> None:
+        row = self.session.get(RefillRow, refill.id)
+        if row is None:
+            raise NotFoundError("refill", refill.id)
+        row.refill_by, row.decided_by = refill.refill_by, refill.decided_by
+        row.candidates = _candidates_json(refill)
+        self._write("update", row, "refill", refill.id)
+        self._sync_schedule(row.patient_id)
 
     @staticmethod
     def _refill(r: RefillRow) -> RefillRecord:

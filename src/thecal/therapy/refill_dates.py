@@ -16,12 +16,12 @@ from enum import StrEnum
 import pint
 
 from thecal.therapy.admixture import Admixture
-from thecal.therapy.delivery import DeliveryModel, ReportedBolus
+from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.drugs import Bound
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.pump import PumpSpec
-from thecal.therapy.reservoir import Fill, check_fill
+from thecal.therapy.reservoir import Fill, ScheduleChange, Timeline, check_fill
 from thecal.therapy.schedule import PatientBolus, Schedule
 from thecal.units import Q_, Dimension, InputError, check_dimension, fmt
 
@@ -100,6 +100,7 @@ def forecast(
     planned_refill: datetime | None = None,
     *,
     reservoir_override: pint.Quantity | None = None,
+    changes: Sequence[ScheduleChange] = (),
 ) -> RefillForecast:
     """Refill forecast for ``fill`` (mL) under ``schedule``.
 
@@ -110,7 +111,9 @@ def forecast(
     (stability and institution limits are already the latest allowed dates). Stability limits:
     each drug's ``refill_interval_max`` limits whose conditions match ``fill`` (first|refill) and
     the ingredient's dilution, counted from ``fill.at``. ``reservoir_override``: the reservoir
-    volume when the catalog has none (external pumps). The fill is checked with
+    volume when the catalog has none (external pumps). ``changes``: reprogrammings after the
+    fill, in time order, the last one running on (a titration between refills moves the
+    reservoir dates; stability still counts from the fill). The fill is checked with
     :func:`check_fill`."""
     check_fill(fill.volume, pump, reservoir_override)
     threshold = pump.require("low_reservoir_alarm", alarm_threshold, "refill.alarm_threshold")
@@ -132,16 +135,15 @@ def forecast(
     if chosen_margin.magnitude < 0:
         raise InputError("refill.margin", "must not be negative", "a duration such as '3 d'")
 
-    model = DeliveryModel(schedule)
-    fill_ml = float(fill.volume.to("mL").magnitude)
-    to_alarm_ml = fill_ml - float(threshold.to("mL").magnitude)
-    low_nominal = model.time_to_deliver(fill.at, to_alarm_ml, reported=reported)
-    empty_nominal = model.time_to_deliver(fill.at, fill_ml, reported=reported)
+    timeline = Timeline(fill, schedule, changes)
+    to_alarm = fill.volume.to("mL") - threshold.to("mL")
+    low_nominal = timeline.time_to_deliver(to_alarm, reported=reported)
+    empty_nominal = timeline.time_to_deliver(fill.volume, reported=reported)
     if patient is None:
         low_worst, empty_worst = low_nominal, empty_nominal
     else:
-        low_worst = model.time_to_deliver(fill.at, to_alarm_ml, patient, reported)
-        empty_worst = model.time_to_deliver(fill.at, fill_ml, patient, reported)
+        low_worst = timeline.time_to_deliver(to_alarm, patient, reported)
+        empty_worst = timeline.time_to_deliver(fill.volume, patient, reported)
 
     candidates: list[RefillCandidate] = []
     if low_worst is not None:

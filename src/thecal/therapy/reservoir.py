@@ -6,6 +6,7 @@ volume comes from the same exact integral as every dose (:class:`DeliveryModel`)
 date, the expected residual and the delivered dose can never disagree.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,7 @@ import pint
 
 from thecal.therapy.delivery import DeliveryModel, ReportedBolus
 from thecal.therapy.pump import PumpSpec
-from thecal.therapy.schedule import Schedule
+from thecal.therapy.schedule import PatientBolus, Schedule
 from thecal.units import Q_, Dimension, InputError, check_dimension, fmt
 
 
@@ -112,16 +113,20 @@ def schedule_in_force(
     return running
 
 
-def _segments(
-    fill: Fill, schedule: Schedule, changes: Sequence[ScheduleChange], at: datetime
-) -> list[tuple[datetime, datetime, Schedule]]:
-    """(start, end, schedule) pieces covering [fill.at, at]; changes must be in time order."""
+def _check_order(changes: Sequence[ScheduleChange]) -> None:
     for i in range(1, len(changes)):
         if changes[i].at <= changes[i - 1].at:
             raise InputError(
                 f"changes[{i}].at", "program changes must be in time order",
                 f"a time after {changes[i - 1].at:%Y-%m-%d %H:%M}",
             )  # fmt: skip
+
+
+def _segments(
+    fill: Fill, schedule: Schedule, changes: Sequence[ScheduleChange], at: datetime
+) -> list[tuple[datetime, datetime, Schedule]]:
+    """(start, end, schedule) pieces covering [fill.at, at]; changes must be in time order."""
+    _check_order(changes)
     start, running = fill.at, schedule_in_force(schedule, changes, fill.at)
     out: list[tuple[datetime, datetime, Schedule]] = []
     for change in changes:
@@ -177,14 +182,66 @@ def _ran_empty(
     at: datetime,
 ) -> datetime:
     """When ``fill_ml`` had left the reservoir, walking the pieces in order; ``at`` at most."""
-    left = fill_ml
+    empty = _walk([(a, b, m) for a, b, m in pieces], fill_ml, None, reported)
+    return at if empty is None else min(empty, at)
+
+
+def _walk(
+    pieces: Sequence[tuple[datetime, datetime | None, DeliveryModel]],
+    volume_ml: float,
+    patient: PatientBolus | None,
+    reported: Sequence[ReportedBolus],
+) -> datetime | None:
+    """Earliest time ``volume_ml`` has left the reservoir, the pieces in time order (the last
+    one may be open-ended: end None). In each piece :meth:`DeliveryModel.time_to_deliver` with
+    the patient's worst case counted from the piece's start (per 24 h), so a reprogramming
+    can only bring the worst case earlier, never later. None: not within the model's horizon."""
+    left = volume_ml
     for a, b, model in pieces:
-        here = [r for r in reported if a <= r.at < b]
-        empty = model.time_to_deliver(a, left, reported=here)
+        here = [r for r in reported if a <= r.at and (b is None or r.at < b)]
+        t = model.time_to_deliver(a, left, patient, here)
         # The inverse is bisected to 0.1 s and never returns early; clamp it into the piece.
-        if empty is not None and empty < b:
-            return max(empty, a)
-        left -= float(model.volume(a, b).magnitude) + sum(
-            float(r.volume.to("mL").magnitude) for r in here
+        if b is None or (t is not None and t < b):
+            return None if t is None else max(t, a)
+        daily = (
+            float(patient.volume.to("mL").magnitude) * patient.max_count_per_day if patient else 0.0
         )
-    return at
+        days = math.ceil((b - a).total_seconds() / 86400.0 - 1e-12)
+        left -= (
+            float(model.volume(a, b).magnitude)
+            + daily * days
+            + sum(float(r.volume.to("mL").magnitude) for r in here)
+        )
+    return None
+
+
+class Timeline:
+    """The programs that run from ``fill``: ``schedule``, then each of ``changes`` (in time
+    order) from its time on, the last one open-ended. Compiled once, queried many times."""
+
+    def __init__(
+        self, fill: Fill, schedule: Schedule, changes: Sequence[ScheduleChange] = ()
+    ) -> None:
+        _check_order(changes)
+        self.fill = fill
+        running = schedule_in_force(schedule, changes, fill.at)
+        pieces: list[tuple[datetime, datetime | None, DeliveryModel]] = []
+        start = fill.at
+        for change in changes:
+            if change.at > fill.at:
+                pieces.append((start, change.at, DeliveryModel(running)))
+                start, running = change.at, change.schedule
+        pieces.append((start, None, DeliveryModel(running)))
+        self._pieces = pieces
+
+    def time_to_deliver(
+        self,
+        volume: pint.Quantity,
+        patient: PatientBolus | None = None,
+        reported: Sequence[ReportedBolus] = (),
+    ) -> datetime | None:
+        """Earliest time ``volume`` (mL) has left the reservoir since the fill. With
+        ``patient`` the worst case: every allowed patient bolus taken (see
+        :meth:`DeliveryModel.time_to_deliver`). None: not within the model's horizon."""
+        check_dimension(volume, "volume", Dimension.VOLUME)
+        return _walk(self._pieces, float(volume.to("mL").magnitude), patient, reported)

@@ -24,6 +24,7 @@ from thecal.api.security import Session, csrf_ok, new_csrf, nurse_bounds_problem
 from thecal.clinic.calendar import RefillStatus, calendar_page
 from thecal.clinic.interrogation import read_snapshot, record_interrogation
 from thecal.clinic.model import Role, User
+from thecal.clinic.program_history import programs_since_fill
 from thecal.clinic.replacement import replacement_plans
 from thecal.clinic.workflows import (
     RefillInput,
@@ -293,19 +294,23 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     @app.get("/patients/{patient_id}/charts/reservoir.svg")
     def reservoir_chart(patient_id: str, _: User = Depends(page_user),
                         ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
-        """The reservoir projection from the last fill under the current prescription."""
+        """The reservoir projection from the last fill under the prescriptions since then."""
         try:
             with ctx.uow.reader() as repo:
-                rx = current_prescription(repo, patient_id)
+                versions = list(repo.prescriptions_for(patient_id))
                 refills = list(repo.refills_for(patient_id))
-            if rx is None:
+            if not versions:
                 raise HTTPException(404, "no prescription")
-            plan = rx.plan()
+            plan = versions[-1].plan()
             fill = _last_fill(plan, refills)
             if fill is None:
                 raise HTTPException(404, "no fill recorded")
             resolved = resolve(plan, ctx.library, ctx.catalog)
-            projection = charts.reservoir_projection(resolved, fill, ctx.library)
+            # A titration since the fill changes the slope from then on.
+            since = programs_since_fill(
+                versions, fill.at, max(fill.at, ctx.clock()), ctx.library, ctx.catalog
+            )  # fmt: skip
+            projection = charts.reservoir_projection(resolved, fill, ctx.library, since=since)
         except InputError as exc:
             raise HTTPException(404, str(exc)) from None
         return _svg(charts.reservoir_svg(projection))

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.clinic.model import RefillRecord
+from thecal.clinic.program_history import ProgramsSinceFill
 from thecal.therapy.findings import Level
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import ResolvedPlan
@@ -55,8 +56,10 @@ def reservoir_projection(
     library: DrugLibrary,
     end: datetime | None = None,
     points: int = 200,
+    since: ProgramsSinceFill | None = None,
 ) -> ReservoirProjection:
-    """The reservoir from ``fill`` to ``end`` under the prescription ``resolved``.
+    """The reservoir from ``fill`` to ``end`` under the prescription ``resolved`` — or, with
+    ``since``, under the prescriptions that ran since the fill, the last one running on.
 
     ``end`` defaults to the later of the refill-by date and the nominal low-reservoir alarm
     (the chart shows the whole way to the refill). Each plotted volume is the therapy core's
@@ -66,9 +69,11 @@ def reservoir_projection(
     threshold = (
         parse_quantity(alarm, "pump.low_reservoir_alarm", Dimension.VOLUME) if alarm else None
     )
+    schedule = since.schedule if since else resolved.schedule
+    changes = since.changes if since else ()
     fc = forecast(
-        fill, resolved.schedule, resolved.pump, threshold, resolved.program.patient_bolus,
-        resolved.admixture, library,
+        fill, schedule, resolved.pump, threshold, resolved.program.patient_bolus,
+        since.admixture if since else resolved.admixture, library, changes=changes,
     )  # fmt: skip
     if end is None:
         known = [t for t in (fc.refill_by, fc.low_alarm_nominal) if t is not None]
@@ -80,7 +85,8 @@ def reservoir_projection(
     span = (end - fill.at) / max(points - 1, 1)
     times = (*(fill.at + span * i for i in range(max(points - 1, 1))), end)
     volumes = [
-        float(expected_volume(fill, resolved.schedule, t).volume.to("mL").magnitude) for t in times
+        float(expected_volume(fill, schedule, t, changes=changes).volume.to("mL").magnitude)
+        for t in times
     ]
     return ReservoirProjection(fill, times, Q_(np.array(volumes), "mL"), fc.alarm_threshold, fc)
 

@@ -1,12 +1,17 @@
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from thecal.clinic.calendar import RefillStatus, refill_calendar
 from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
 from thecal.clinic.memory import MemoryUnitOfWork
-from thecal.clinic.workflows import RefillInput, change_program, record_refill
-from thecal.therapy.findings import OverrideError
+from thecal.clinic.workflows import (
+    RefillInput,
+    change_program,
+    preview_program_change,
+    record_refill,
+)
+from thecal.therapy.findings import Code, Level, OverrideError, needs_reason
 from thecal.units import Q_
 
 from .conftest import DOCTOR, NURSE, VIEWER, FakeClock, morphine_plan, setup_patient
@@ -142,3 +147,41 @@ def test_titration_between_refills_counts_each_program_for_its_own_days(
     nxt = record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(10.1))
     assert nxt.record.expected_remaining.to("mL").magnitude == pytest.approx(20 - 9.9)
     assert [p.version for p in nxt.periods] == [2]
+
+
+def test_program_change_moves_the_next_refill_date(uow, clock, library, catalog) -> None:
+    patient, _ = setup_patient(uow, clock, library, catalog)  # 0.3 mL/d from 01-02 09:00
+    clock.now = datetime(2024, 3, 2, 9, 0)
+    first = record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6)).record
+    assert first.refill_by == datetime(2024, 5, 1, 9, 0)  # 18 mL to the alarm / 0.3 mL/d = 60 d
+    clock.now = datetime(2024, 3, 12, 9, 0)
+    faster = morphine_plan().model_copy(update={"schedule": morphine_plan().schedule.model_copy(
+        update={"dose": "6 mg/d"})})  # fmt: skip
+    with uow.reader() as repo:
+        _, findings, _ = preview_program_change(
+            repo, library, catalog, patient.id, faster, clock()
+        )  # fmt: skip
+    codes = {f.code.value: f for f in findings}
+    # 10 d × 0.3 mL/d = 3 mL used; 17 mL left, 15 mL to the 2 mL alarm at 0.6 mL/d: 25 d,
+    # so 04-06 09:00 — before the booked 04-26 appointment (a soft finding: needs a reason).
+    revised = codes[Code.REFILL_DATE_REVISED.value]
+    assert revised.level is Level.INFO
+    assert "2024-05-01 09:00 to 2024-04-06 09:00" in revised.message
+    assert codes["RESERVOIR-EMPTY-BEFORE-REFILL"].level is Level.SOFT
+    reasons = {f.code.value: "appointment moved to 04-05" for f in needs_reason(findings)}
+    with pytest.raises(OverrideError):
+        change_program(uow, clock, library, catalog, DOCTOR, patient.id, faster, "pain 7/10")
+    with uow.reader() as repo:  # refused: the refill keeps its date
+        assert repo.refills_for(patient.id)[-1].refill_by == first.refill_by
+    out = change_program(
+        uow, clock, library, catalog, DOCTOR, patient.id, faster, "pain 7/10", reasons
+    )
+    assert "REFILL-DATE-REVISED" in {f.code for f in out.change.findings}
+    with uow.reader() as repo:
+        stored = repo.refills_for(patient.id)[-1]
+        assert stored.id == first.id and stored.refill_by is not None
+        assert abs(stored.refill_by - datetime(2024, 4, 6, 9, 0)) < timedelta(seconds=1)
+        assert stored.withdrawn == first.withdrawn  # only the forecast fields change
+        (entry,) = refill_calendar(repo, date(2024, 4, 1), Q_(7, "d"))
+        assert entry.status is RefillStatus.DUE_SOON and entry.due == stored.refill_by
+    assert [a.action for a in uow.state.audit if a.entity == "refill"][-1] == "update"

@@ -14,7 +14,7 @@ from thecal.therapy.refill_dates import (
     forecast,
     stability_findings,
 )
-from thecal.therapy.reservoir import Fill
+from thecal.therapy.reservoir import Fill, ScheduleChange
 from thecal.therapy.schedule import Schedule, continuous, patient_bolus
 from thecal.units import Q_, InputError
 
@@ -207,3 +207,38 @@ def test_nothing_delivered_and_no_limits(catalog: DeviceCatalog, library: DrugLi
                   None, None, morphine(library), library)  # fmt: skip
     assert fc.low_alarm_nominal is None and fc.empty_worst is None
     assert fc.refill_by is None and fc.candidates == ()
+
+
+def test_titration_after_the_fill_brings_the_alarm_forward(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    morphine = make_admixture([(library.get("morphine"), Q_(10, "mg/mL"))])
+    pump = catalog.pump("SynchroMed II 8637-20")
+    fill = Fill(Q_(20, "mL"), FILL_AT)
+    before = Schedule(continuous(Q_(0.5, "mL/d")))
+    change = ScheduleChange(FILL_AT + timedelta(days=10), Schedule(continuous(Q_(1.0, "mL/d"))))
+    plain = forecast(fill, before, pump, Q_(2, "mL"), None, morphine, library)
+    # 18 mL to the 2 mL alarm at 0.5 mL/d: 36 d.
+    assert near(plain.low_alarm_nominal, FILL_AT + timedelta(days=36))
+    titrated = forecast(fill, before, pump, Q_(2, "mL"), None, morphine, library, changes=(change,))
+    # 10 d × 0.5 = 5 mL, then the other 13 mL at 1.0 mL/d: 13 d, so day 23; empty: day 25.
+    assert near(titrated.low_alarm_nominal, FILL_AT + timedelta(days=23))
+    assert near(titrated.empty_nominal, FILL_AT + timedelta(days=25))
+    assert titrated.refill_by is not None and near(titrated.refill_by, FILL_AT + timedelta(days=23))
+
+
+def test_worst_case_with_a_change_is_never_later_than_nominal(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    morphine = make_admixture([(library.get("morphine"), Q_(10, "mg/mL"))])
+    pump = catalog.pump("SynchroMed II 8637-20")
+    fill = Fill(Q_(20, "mL"), FILL_AT)
+    ptm = patient_bolus(Q_(0.1, "mL"), Q_(10, "min"), Q_(4, "h"), 3)
+    change = ScheduleChange(FILL_AT + timedelta(days=10), Schedule(continuous(Q_(1.0, "mL/d"))))
+    fc = forecast(fill, Schedule(continuous(Q_(0.5, "mL/d"))), pump, Q_(2, "mL"), ptm,
+                  morphine, library, changes=(change,))  # fmt: skip
+    # Worst case: 0.3 mL/d more. 10 d × 0.8 = 8 mL, then 10 mL at 1.3 mL/d: 7.69… d, so
+    # day 17.69 (each day's allowance counted at its start: up to 1 day earlier).
+    assert fc.low_alarm_worst is not None and fc.low_alarm_nominal is not None
+    assert fc.low_alarm_worst <= fc.low_alarm_nominal
+    assert FILL_AT + timedelta(days=16.5) <= fc.low_alarm_worst <= FILL_AT + timedelta(days=17.7)
