@@ -2,7 +2,7 @@
 from /static, typing the withdrawn volume brings the discrepancy without submitting the form,
 and nothing is recorded. Same server fixture and browser rules as test_refill_browser.py."""
 
-from tests.e2e_browser.test_refill_browser import CHROMIUM, CHROMIUM_ARGS, STEP_MS, Server, server
+from tests.e2e_browser.test_refill_browser import Server, chromium_page, server
 from thecal.store.database import make_engine
 from thecal.store.uow import SqlUnitOfWork
 
@@ -18,51 +18,39 @@ def _refills(url: str, patient_id: str) -> int:
         engine.dispose()
 
 
-def test_typing_the_withdrawn_volume_shows_the_discrepancy_live(
-    server: Server,
-) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_typing_the_withdrawn_volume_shows_the_discrepancy_live(server: Server) -> None:
+    from playwright.sync_api import expect
 
-    expect.set_options(timeout=STEP_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=30_000
-        )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(STEP_MS)
-            page.set_default_navigation_timeout(STEP_MS)
-            scripts: list[str] = []
-            page.on("response", lambda r: scripts.append(r.url) if r.url.endswith(".js") else None)
-            page.goto(f"{server.base}/login")
-            page.locator("input[name=username]").fill("nurse")
-            page.locator("input[name=password]").fill("demo-nurse")
-            page.get_by_role("button", name="Log in").click()
-            expect(page).to_have_url(f"{server.base}/")
+    with chromium_page() as page:
+        scripts: list[str] = []
+        page.on("response", lambda r: scripts.append(r.url) if r.url.endswith(".js") else None)
+        page.goto(f"{server.base}/login")
+        page.locator("input[name=username]").fill("nurse")
+        page.locator("input[name=password]").fill("demo-nurse")
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(f"{server.base}/")
 
-            link = page.locator("tr.overdue, tr.due").first.locator("a[href^='/patients/']")
-            href = link.get_attribute("href")
-            assert href is not None
-            patient_id = href.rsplit("/", 1)[1]
-            before = _refills(server.url, patient_id)
-            page.goto(f"{server.base}{href}/refill")
-            assert page.evaluate("typeof htmx") == "object"  # it started
-            assert set(scripts) == {f"{server.base}/static/htmx.min.js"}  # this server, no CDN
+        link = page.locator("tr.overdue, tr.due").first.locator("a[href^='/patients/']")
+        href = link.get_attribute("href")
+        assert href is not None
+        patient_id = href.rsplit("/", 1)[1]
+        before = _refills(server.url, patient_id)
+        page.goto(f"{server.base}{href}/refill")
+        assert page.evaluate("typeof htmx") == "object"  # it started
+        assert set(scripts) == {f"{server.base}/static/htmx.min.js"}  # this server, no CDN
 
-            calculation = page.locator("#calculation")
-            expect(calculation).to_be_empty()
-            page.locator("input[name=filled]").fill("20 mL")
-            page.locator("input[name=withdrawn]").press_sequentially("3.0 mL", delay=30)
-            discrepancy = calculation.locator("td.discrepancy")
-            expect(discrepancy).to_contain_text("mL")
-            expect(calculation.locator("td.expected")).to_contain_text("mL")
-            expect(calculation).to_contain_text("Preview only")
-            expect(page).to_have_url(f"{server.base}{href}/refill")  # the form was not sent
+        calculation = page.locator("#calculation")
+        expect(calculation).to_be_empty()
+        page.locator("input[name=filled]").fill("20 mL")
+        page.locator("input[name=withdrawn]").press_sequentially("3.0 mL", delay=30)
+        discrepancy = calculation.locator("td.discrepancy")
+        expect(discrepancy).to_contain_text("mL")
+        expect(calculation.locator("td.expected")).to_contain_text("mL")
+        expect(calculation).to_contain_text("Preview only")
+        expect(page).to_have_url(f"{server.base}{href}/refill")  # the form was not sent
 
-            # A unit that is not a volume: the message names the field, in place.
-            page.locator("input[name=withdrawn]").fill("3 mg")
-            expect(calculation.get_by_role("alert")).to_contain_text("refill.withdrawn")
-            expect(discrepancy).to_have_count(0)
-            assert _refills(server.url, patient_id) == before  # the preview recorded nothing
-        finally:
-            browser.close()
+        # A unit that is not a volume: the message names the field, in place.
+        page.locator("input[name=withdrawn]").fill("3 mg")
+        expect(calculation.get_by_role("alert")).to_contain_text("refill.withdrawn")
+        expect(discrepancy).to_have_count(0)
+        assert _refills(server.url, patient_id) == before  # the preview recorded nothing

@@ -13,11 +13,16 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 from thecal.cli.web import load_demo_clinic
 from thecal.store.database import make_engine
@@ -98,7 +103,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
             proc.wait(timeout=10)
 
 
-def test_nurse_records_a_due_refill_in_chromium(server: Server, tmp_path: Path) -> None:
+@contextmanager
+def chromium_page() -> "Iterator[Page]":
+    """A page in Debian's Chromium, headless, every wait bounded by ``STEP_MS``."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=STEP_MS)
@@ -112,68 +119,74 @@ def test_nurse_records_a_due_refill_in_chromium(server: Server, tmp_path: Path) 
             page = browser.new_page()
             page.set_default_timeout(STEP_MS)
             page.set_default_navigation_timeout(STEP_MS)
-
-            # Anonymous → login page; log in as the demo nurse.
-            page.goto(f"{server.base}/")
-            expect(page).to_have_url(f"{server.base}/login")
-            page.locator("input[name=username]").fill("nurse")
-            page.locator("input[name=password]").fill("demo-nurse")
-            page.get_by_role("button", name="Log in").click()
-            expect(page).to_have_url(f"{server.base}/")
-
-            # The dashboard lists at least one overdue or due-today refill: open that patient.
-            row = page.locator("tr.overdue, tr.due").first
-            expect(row).to_be_visible()
-            link = row.locator("a[href^='/patients/']")
-            href = link.get_attribute("href")
-            assert href is not None
-            patient_id = href.rsplit("/", 1)[1]
-            mrn = link.inner_text().split()[0]
-            link.click()
-            expect(page).to_have_url(f"{server.base}{href}")
-            expect(page.locator("h1")).to_contain_text(mrn)
-
-            # The refill form: withdrawn, filled, lot → Calculate.
-            page.get_by_role("link", name="Record a refill").click()
-            page.locator("input[name=withdrawn]").fill("3.0 mL")
-            page.locator("input[name=filled]").fill("20 mL")
-            page.locator("input[name=drug_lot]").fill("LOT-E2E-1")
-            page.get_by_role("button", name="Calculate").click()
-
-            # The confirmation page: old vs new; a reason for every soft finding, then confirm.
-            expect(page.get_by_text("Old vs new")).to_be_visible()
-            reasons = page.locator("input[name^='reason:']")
-            soft = reasons.count()
-            for i in range(soft):
-                reasons.nth(i).fill("e2e browser test: measured volume as withdrawn")
-            page.get_by_role("button", name="Confirm and record").click()
-            expect(page).to_have_url(f"{server.base}/patients/{patient_id}")
-
-            # The stored refill's next-refill date is what the patient page shows.
-            engine = make_engine(server.url)
-            try:
-                uow = SqlUnitOfWork(engine)
-                with uow.reader() as repo:
-                    last = repo.refills_for(patient_id)[-1]
-                report = uow.verify_audit()
-            finally:
-                engine.dispose()
-            assert last.drug_lot == "LOT-E2E-1" and last.by == "nurse"
-            assert len(last.overrides) == soft  # every soft finding's reason was stored
-            assert last.refill_by is not None and last.refill_by > datetime.now()
-            assert report.ok, report.problems
-            next_refill = page.locator("td.next-refill").filter(
-                has_text=f"{last.refill_by:%Y-%m-%d %H:%M}"
-            )
-            expect(next_refill).to_be_visible()
-            expect(page.get_by_text("LOT-E2E-1")).to_be_visible()
-            shot = tmp_path / "patient-after-refill.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000  # a rendered page, not a blank frame
-
-            # Back on the dashboard the patient is no longer overdue.
-            page.goto(f"{server.base}/")
-            overdue = page.locator("tr.overdue, tr.due").filter(has_text=mrn)
-            expect(overdue).to_have_count(0)
+            yield page
         finally:
             browser.close()
+
+
+def test_nurse_records_a_due_refill_in_chromium(server: Server, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    with chromium_page() as page:
+        # Anonymous → login page; log in as the demo nurse.
+        page.goto(f"{server.base}/")
+        expect(page).to_have_url(f"{server.base}/login")
+        page.locator("input[name=username]").fill("nurse")
+        page.locator("input[name=password]").fill("demo-nurse")
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(f"{server.base}/")
+
+        # The dashboard lists at least one overdue or due-today refill: open that patient.
+        row = page.locator("tr.overdue, tr.due").first
+        expect(row).to_be_visible()
+        link = row.locator("a[href^='/patients/']")
+        href = link.get_attribute("href")
+        assert href is not None
+        patient_id = href.rsplit("/", 1)[1]
+        mrn = link.inner_text().split()[0]
+        link.click()
+        expect(page).to_have_url(f"{server.base}{href}")
+        expect(page.locator("h1")).to_contain_text(mrn)
+
+        # The refill form: withdrawn, filled, lot → Calculate.
+        page.get_by_role("link", name="Record a refill").click()
+        page.locator("input[name=withdrawn]").fill("3.0 mL")
+        page.locator("input[name=filled]").fill("20 mL")
+        page.locator("input[name=drug_lot]").fill("LOT-E2E-1")
+        page.get_by_role("button", name="Calculate").click()
+
+        # The confirmation page: old vs new; a reason for every soft finding, then confirm.
+        expect(page.get_by_text("Old vs new")).to_be_visible()
+        reasons = page.locator("input[name^='reason:']")
+        soft = reasons.count()
+        for i in range(soft):
+            reasons.nth(i).fill("e2e browser test: measured volume as withdrawn")
+        page.get_by_role("button", name="Confirm and record").click()
+        expect(page).to_have_url(f"{server.base}/patients/{patient_id}")
+
+        # The stored refill's next-refill date is what the patient page shows.
+        engine = make_engine(server.url)
+        try:
+            uow = SqlUnitOfWork(engine)
+            with uow.reader() as repo:
+                last = repo.refills_for(patient_id)[-1]
+            report = uow.verify_audit()
+        finally:
+            engine.dispose()
+        assert last.drug_lot == "LOT-E2E-1" and last.by == "nurse"
+        assert len(last.overrides) == soft  # every soft finding's reason was stored
+        assert last.refill_by is not None and last.refill_by > datetime.now()
+        assert report.ok, report.problems
+        next_refill = page.locator("td.next-refill").filter(
+            has_text=f"{last.refill_by:%Y-%m-%d %H:%M}"
+        )
+        expect(next_refill).to_be_visible()
+        expect(page.get_by_text("LOT-E2E-1")).to_be_visible()
+        shot = tmp_path / "patient-after-refill.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000  # a rendered page, not a blank frame
+
+        # Back on the dashboard the patient is no longer overdue.
+        page.goto(f"{server.base}/")
+        overdue = page.locator("tr.overdue, tr.due").filter(has_text=mrn)
+        expect(overdue).to_have_count(0)
