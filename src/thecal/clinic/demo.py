@@ -106,9 +106,9 @@ def _prescribe(c: _Ctx, patient: Patient, plan: PlanFile, on: date) -> None:
     plan = plan.model_copy(update={"at": at, "fill": fill, "priming": None, "next_refill": None})
     c.clock.now = at
     with c.uow.reader() as repo:
-        _, findings, _ = preview_program_change(
+        findings = preview_program_change(
             repo, c.library, c.catalog, patient.id, plan, at
-        )  # fmt: skip
+        ).findings  # fmt: skip
     reasons = {f.code.value: DEMO_REASON for f in needs_reason(findings)}
     change_program(
         c.uow, c.clock, c.library, c.catalog, c.doctor, patient.id, plan, DEMO_REASON, reasons

@@ -168,9 +168,11 @@ class MemoryRepository:
         )
 
     def latest_refills(self) -> Sequence[RefillRecord]:
+        # Ties on performed_at: the larger id is the latest, as in the database's index.
         latest: dict[str, RefillRecord] = {}
         for r in self._s.refills:
-            if r.patient_id not in latest or r.performed_at > latest[r.patient_id].performed_at:
+            have = latest.get(r.patient_id)
+            if have is None or (r.performed_at, r.id) > (have.performed_at, have.id):
                 latest[r.patient_id] = r
         return list(latest.values())
 
@@ -181,11 +183,7 @@ class MemoryRepository:
         drug_pumps = (DeviceKind.PUMP, DeviceKind.TRIAL_PUMP)
         with_pump = {d.patient_id for d in self._s.devices.values()
                      if d.in_place and d.kind in drug_pumps}  # fmt: skip
-        latest: dict[str, RefillRecord] = {}
-        for r in self._s.refills:
-            have = latest.get(r.patient_id)
-            if have is None or (r.performed_at, r.id) > (have.performed_at, have.id):
-                latest[r.patient_id] = r
+        latest = {r.patient_id: r for r in self.latest_refills()}
         out = []
         for pid in with_pump:
             last = latest.get(pid)

@@ -11,7 +11,7 @@ from typing import Any
 from thecal.clinic.model import PrescriptionVersion
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan import resolve
+from thecal.therapy.plan import ResolvedPlan, resolve
 from thecal.therapy.reservoir import ScheduleChange
 from thecal.therapy.schedule import Schedule
 
@@ -43,34 +43,40 @@ def programs_since_fill(
     at: datetime,
     library: DrugLibrary,
     catalog: Any,
+    then: tuple[datetime, ResolvedPlan] | None = None,
 ) -> ProgramsSinceFill:
     """The prescriptions in force between ``last_fill`` and ``at``. A version takes effect when
     it was written (``created_at``: the workflow programs the pump then). The one in force at
     the fill is the last written at or before it — or the first version, when the fill is
-    older than every prescription. ``versions`` in version order, at least one. Raises
-    :class:`~thecal.units.InputError` if an old plan no longer resolves (naming its field)."""
-    if not versions:
-        raise ValueError("programs_since_fill needs at least one prescription version")
-    ordered = sorted(versions, key=lambda v: v.version)
-    base = ordered[0]
-    for v in ordered:
-        if v.created_at <= last_fill:
-            base = v
-    later = [v for v in ordered if v.version > base.version and last_fill < v.created_at <= at]
+    older than every prescription. ``then``: a program not stored yet, starting at its time
+    after every version (a program change being previewed). At least one version or ``then``.
+    Raises :class:`~thecal.units.InputError` if an old plan no longer resolves (naming its
+    field)."""
+    runs: list[tuple[int, datetime, PrescriptionVersion | ResolvedPlan]] = [
+        (v.version, v.created_at, v) for v in sorted(versions, key=lambda v: v.version)
+    ]
+    if then is not None:
+        runs.append(((runs[-1][0] if runs else 0) + 1, then[0], then[1]))
+    if not runs:
+        raise ValueError("programs_since_fill needs a prescription version or a program")
+    base = runs[0]
+    for run in runs:
+        if run[1] <= last_fill:
+            base = run
+    later = [r for r in runs if r[0] > base[0] and last_fill < r[1] <= at]
 
-    def schedule(v: PrescriptionVersion) -> Schedule:
-        return resolve(v.plan(), library, catalog).schedule
+    def resolved(item: PrescriptionVersion | ResolvedPlan) -> ResolvedPlan:
+        return item if isinstance(item, ResolvedPlan) else resolve(item.plan(), library, catalog)
 
-    at_fill = resolve(base.plan(), library, catalog)
-
-    starts = [last_fill, *(v.created_at for v in later)]
+    at_fill = resolved(base[2])
+    starts = [last_fill, *(r[1] for r in later)]
     ends = [*starts[1:], at]
     periods = tuple(
-        ProgramPeriod(v.version, s, e) for v, s, e in zip([base, *later], starts, ends, strict=True)
+        ProgramPeriod(r[0], s, e) for r, s, e in zip([base, *later], starts, ends, strict=True)
     )
     return ProgramsSinceFill(
         at_fill.schedule,
         at_fill.admixture,
-        tuple(ScheduleChange(v.created_at, schedule(v)) for v in later),
+        tuple(ScheduleChange(r[1], resolved(r[2]).schedule) for r in later),
         periods,
     )

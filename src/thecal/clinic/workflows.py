@@ -37,13 +37,14 @@ from thecal.therapy.plan import (
     PreviousEntry,
     RefillEntry,
     ReportedBolusEntry,
+    ResolvedPlan,
     resolve,
 )
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.refill_discrepancy import RefillCheck, assess_refill
 from thecal.therapy.reservoir import Fill, expected_volume
 from thecal.therapy.safety_gate import check
-from thecal.units import Dimension, InputError, check_dimension, parse_quantity
+from thecal.units import Dimension, InputError, check_dimension
 
 
 def _text(q: pint.Quantity, unit: str, field_name: str, dim: Dimension) -> str:
@@ -247,11 +248,6 @@ def record_refill(
     return outcome
 
 
-def _latest_refill(repo: ClinicRepository, patient_id: str) -> RefillRecord | None:
-    refills = repo.refills_for(patient_id)
-    return refills[-1] if refills else None
-
-
 def _with_version(patient: Patient, version: int) -> Patient:
     return replace(patient, version=version)
 
@@ -272,6 +268,7 @@ class RevisedRefill:
     record: RefillRecord
     forecast: RefillForecast
     findings: tuple[Finding, ...]
+    moved: bool  # the forecast fields differ from the stored refill's
 
 
 def revised_refill(
@@ -279,10 +276,11 @@ def revised_refill(
     library: DrugLibrary,
     catalog: Any,
     patient_id: str,
-    plan: PlanFile,
+    resolved: ResolvedPlan,
     at: datetime,
 ) -> RevisedRefill | None:
-    """The next refill date after reprogramming to ``plan`` at ``at``: from the latest refill's
+    """The next refill date after reprogramming to ``resolved`` (its catalog entries already
+    looked up) at ``at``: from the latest refill's
     fill, each prescription for the days it ran and ``plan`` from ``at`` on (a faster rate
     empties the reservoir sooner). Drug stability still counts from the fill. None when no
     refill is recorded yet, or the latest one is after ``at``."""
@@ -291,19 +289,12 @@ def revised_refill(
         return None
     last = refills[-1]
     versions = list(repo.prescriptions_for(patient_id))
-    pending = PrescriptionVersion(
-        patient_id, (versions[-1].version if versions else 0) + 1,
-        plan.model_dump_json(exclude_none=True), "", "", at,
-    )  # fmt: skip
     history = programs_since_fill(
-        [*versions, pending], last.performed_at, at, library, catalog
+        versions, last.performed_at, at, library, catalog, then=(at, resolved)
     )  # fmt: skip
-    resolved = resolve(plan, library, catalog)
-    alarm = plan.pump.low_reservoir_alarm
     fc = forecast(
         Fill(last.filled, last.performed_at), history.schedule, resolved.pump,
-        parse_quantity(alarm, "pump.low_reservoir_alarm", Dimension.VOLUME) if alarm else None,
-        resolved.program.patient_bolus, history.admixture, library,
+        resolved.alarm_threshold, resolved.program.patient_bolus, history.admixture, library,
         planned_refill=last.planned_refill, changes=history.changes,
     )  # fmt: skip
     record = replace(
@@ -325,7 +316,7 @@ def revised_refill(
             + ". The refill calendar follows.",
             decided.source if decided else "the programs since the last fill (therapy core)",
         ))  # fmt: skip
-    return RevisedRefill(record, fc, tuple(findings))
+    return RevisedRefill(record, fc, tuple(findings), record != last)
 
 
 def _previous(old: PlanFile, new: PlanFile, earlier: Sequence[datetime]) -> PreviousEntry:
@@ -338,6 +329,17 @@ def _previous(old: PlanFile, new: PlanFile, earlier: Sequence[datetime]) -> Prev
     )
 
 
+@dataclass(frozen=True)
+class ProgramPreview:
+    """A program change before it is stored: the plan as it will be stored, the findings,
+    the prescription it replaces and the latest refill's revised forecast."""
+
+    plan: PlanFile
+    findings: tuple[Finding, ...]
+    current: PrescriptionVersion | None
+    revision: RevisedRefill | None
+
+
 def preview_program_change(
     repo: ClinicRepository,
     library: DrugLibrary,
@@ -345,9 +347,10 @@ def preview_program_change(
     patient_id: str,
     plan: PlanFile,
     at: datetime,
-) -> tuple[PlanFile, tuple[Finding, ...], PrescriptionVersion | None]:
+) -> ProgramPreview:
     """The plan as it will be stored (starting at ``at``, the current prescription as its
-    ``previous``) and the gate's findings, without writing."""
+    ``previous``), the gate's findings and the latest refill's revised forecast, without
+    writing."""
     patient = repo.get_patient(patient_id)
     current = current_prescription(repo, patient_id)
     update: dict[str, Any] = {"at": at, "patient": _patient_spec(patient, plan)}
@@ -356,10 +359,10 @@ def preview_program_change(
     new_plan = plan.model_copy(update=update)
     resolved = resolve(new_plan, library, catalog)
     findings = tuple(resolved.rounding) + check(resolved.program, library).findings
-    revision = revised_refill(repo, library, catalog, patient_id, new_plan, at)
+    revision = revised_refill(repo, library, catalog, patient_id, resolved, at)
     if revision is not None:
         findings += revision.findings
-    return new_plan, findings, current
+    return ProgramPreview(new_plan, findings, current, revision)
 
 
 def change_program(
@@ -387,9 +390,8 @@ def change_program(
     with uow.transaction(actor.username, at, reason) as repo:
         if patient_version is not None:
             repo.update_patient(_with_version(repo.get_patient(patient_id), patient_version))
-        new_plan, findings, current = preview_program_change(
-            repo, library, catalog, patient_id, plan, at
-        )
+        preview = preview_program_change(repo, library, catalog, patient_id, plan, at)
+        new_plan, findings, current = preview.plan, preview.findings, preview.current
         check_overrides(findings, reasons)
         version = (current.version if current else 0) + 1
         prescription = PrescriptionVersion(
@@ -402,9 +404,8 @@ def change_program(
             reason, tuple(StoredFinding.of(f) for f in findings),
             tuple(sorted((k, r.strip()) for k, r in reasons.items() if k in soft)),
         )  # fmt: skip
-        revision = revised_refill(repo, library, catalog, patient_id, new_plan, at)
         repo.add_prescription(prescription)
         repo.add_program_change(change)
-        if revision is not None and revision.record != _latest_refill(repo, patient_id):
-            repo.revise_refill_forecast(revision.record)
+        if preview.revision is not None and preview.revision.moved:
+            repo.revise_refill_forecast(preview.revision.record)
     return ProgramOutcome(prescription, change, findings)

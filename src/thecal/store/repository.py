@@ -51,6 +51,11 @@ from thecal.store.schema import (
 )
 from thecal.units import Q_, Dimension, parse_quantity
 
+# Patient's fields in its constructor's order, read as plain columns.
+_PATIENT_COLUMNS = (
+    PatientRow.mrn, PatientRow.display_name, PatientRow.birth_year, PatientRow.opioid_naive,
+    PatientRow.spasticity_origin, PatientRow.notes, PatientRow.id, PatientRow.version,
+)  # fmt: skip
 _DRUG_PUMPS = (DeviceKind.PUMP.value, DeviceKind.TRIAL_PUMP.value)
 _UNIT = {Dimension.VOLUME: "mL", Dimension.LENGTH: "cm"}
 # Parsed once: pint re-parses a unit string on every Q_(text) (~60 µs), and reading 100,000
@@ -216,11 +221,7 @@ class SqlRepository:
 
     def list_patients(self) -> Sequence[Patient]:
         # Plain column tuples, not ORM objects: several times faster for a whole clinic.
-        t = PatientRow
-        rows = self.session.execute(
-            select(t.mrn, t.display_name, t.birth_year, t.opioid_naive, t.spasticity_origin,
-                   t.notes, t.id, t.version).order_by(t.mrn)
-        )  # fmt: skip
+        rows = self.session.execute(select(*_PATIENT_COLUMNS).order_by(PatientRow.mrn))
         return [Patient(*r) for r in rows]
 
     # --- devices and procedures ----------------------------------------------------------
@@ -488,15 +489,14 @@ class SqlRepository:
             keys = keys.limit(limit)
         page = keys.subquery()
         query = (
-            select(t.mrn, t.display_name, t.birth_year, t.opioid_naive, t.spasticity_origin,
-                   t.notes, t.id, t.version, RefillRow)
+            select(*_PATIENT_COLUMNS, RefillRow)
             .select_from(page)
             .join(t, t.id == page.c.patient_id)
             .outerjoin(RefillRow, RefillRow.id == page.c.refill_id)
             .order_by(page.c.due, page.c.patient_id)
         )  # fmt: skip
         return [
-            (Patient(*r[:8]), None if r[8] is None else self._refill(r[8]))
+            (Patient(*r[:-1]), None if r[-1] is None else self._refill(r[-1]))
             for r in self.session.execute(query)
         ]
 

@@ -269,11 +269,16 @@ class ResolvedPlan:
         return _fill(f) if f else None
 
     @property
+    def alarm_threshold(self) -> pint.Quantity | None:
+        """The plan's low-reservoir alarm volume, None when the plan leaves it to the catalog."""
+        alarm = self.plan.pump.low_reservoir_alarm
+        return _q(alarm, Dimension.VOLUME, "pump.low_reservoir_alarm") if alarm else None
+
+    @property
     def refill_proposal(self) -> RefillProposal | None:
         fill = self.fill
         if fill is None:
             return None
-        alarm = self.plan.pump.low_reservoir_alarm
         reported = tuple(
             ReportedBolus(r.at, _q(r.volume, Dimension.VOLUME))
             for r in (self.plan.refill.reported_boluses if self.plan.refill else [])
@@ -283,7 +288,7 @@ class ResolvedPlan:
             self.program,
             fill,
             self.plan.next_refill,
-            _q(alarm, Dimension.VOLUME, "pump.low_reservoir_alarm") if alarm else None,
+            self.alarm_threshold,
             reported,
             last_fill=_fill(r.last_fill, "refill.last_fill") if r else None,
             withdrawn=_q(r.withdrawn, Dimension.VOLUME, "refill.withdrawn") if r else None,

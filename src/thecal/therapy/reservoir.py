@@ -122,21 +122,6 @@ def _check_order(changes: Sequence[ScheduleChange]) -> None:
             )  # fmt: skip
 
 
-def _segments(
-    fill: Fill, schedule: Schedule, changes: Sequence[ScheduleChange], at: datetime
-) -> list[tuple[datetime, datetime, Schedule]]:
-    """(start, end, schedule) pieces covering [fill.at, at]; changes must be in time order."""
-    _check_order(changes)
-    start, running = fill.at, schedule_in_force(schedule, changes, fill.at)
-    out: list[tuple[datetime, datetime, Schedule]] = []
-    for change in changes:
-        if fill.at < change.at < at:
-            out.append((start, change.at, running))
-            start, running = change.at, change.schedule
-    out.append((start, at, running))
-    return out
-
-
 def expected_volume(
     fill: Fill,
     schedule: Schedule,
@@ -159,13 +144,14 @@ def expected_volume(
     if at < fill.at:
         raise InputError("at", f"{at:%Y-%m-%d %H:%M} is before the fill", "a time after the fill")
     _check_reported(reported)
-    pieces = [(a, b, DeliveryModel(s)) for a, b, s in _segments(fill, schedule, changes, at)]
+    pieces = Timeline(fill, schedule, changes).until(at)
     fill_ml = float(fill.volume.to("mL").magnitude)
     boluses_ml = sum(float(r.volume.to("mL").magnitude) for r in reported if fill.at <= r.at < at)
     programmed_ml = sum(float(m.volume(a, b).magnitude) for a, b, m in pieces) + boluses_ml
     ran_empty_at: datetime | None = None
     if programmed_ml >= fill_ml:
-        ran_empty_at = _ran_empty(pieces, fill_ml, reported, at)
+        empty = _walk(pieces, fill_ml, None, reported)
+        ran_empty_at = at if empty is None else min(empty, at)
     delivered_ml = min(programmed_ml, fill_ml)
     return ExpectedVolume(
         volume=Q_(fill_ml - delivered_ml, "mL"),
@@ -173,17 +159,6 @@ def expected_volume(
         programmed=Q_(programmed_ml, "mL"),
         ran_empty_at=ran_empty_at,
     )
-
-
-def _ran_empty(
-    pieces: Sequence[tuple[datetime, datetime, DeliveryModel]],
-    fill_ml: float,
-    reported: Sequence[ReportedBolus],
-    at: datetime,
-) -> datetime:
-    """When ``fill_ml`` had left the reservoir, walking the pieces in order; ``at`` at most."""
-    empty = _walk([(a, b, m) for a, b, m in pieces], fill_ml, None, reported)
-    return at if empty is None else min(empty, at)
 
 
 def _walk(
@@ -197,15 +172,13 @@ def _walk(
     the patient's worst case counted from the piece's start (per 24 h), so a reprogramming
     can only bring the worst case earlier, never later. None: not within the model's horizon."""
     left = volume_ml
+    daily = float(patient.volume.to("mL").magnitude) * patient.max_count_per_day if patient else 0.0
     for a, b, model in pieces:
         here = [r for r in reported if a <= r.at and (b is None or r.at < b)]
         t = model.time_to_deliver(a, left, patient, here)
         # The inverse is bisected to 0.1 s and never returns early; clamp it into the piece.
         if b is None or (t is not None and t < b):
             return None if t is None else max(t, a)
-        daily = (
-            float(patient.volume.to("mL").magnitude) * patient.max_count_per_day if patient else 0.0
-        )
         days = math.ceil((b - a).total_seconds() / 86400.0 - 1e-12)
         left -= (
             float(model.volume(a, b).magnitude)
@@ -233,6 +206,12 @@ class Timeline:
                 start, running = change.at, change.schedule
         pieces.append((start, None, DeliveryModel(running)))
         self._pieces = pieces
+
+    def until(self, at: datetime) -> list[tuple[datetime, datetime, DeliveryModel]]:
+        """The pieces from the fill to ``at`` (not before the fill), each cut at ``at``."""
+        first, *rest = self._pieces
+        kept = [first, *(p for p in rest if p[0] < at)]
+        return [(a, at if b is None or b > at else b, m) for a, b, m in kept]
 
     def time_to_deliver(
         self,

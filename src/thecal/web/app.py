@@ -106,21 +106,6 @@ async def write_form(request: Request, ctx: AppContext, user: User, action: str)
     return form
 
 
-def _last_fill(plan: PlanFile, refills: list[Any]) -> Fill | None:
-    """The last fill: the last recorded refill, else the prescription's ``[fill]``."""
-    if refills:
-        last = refills[-1]
-        return Fill(last.filled.to("mL"), last.performed_at)
-    return resolve_fill(plan)
-
-
-def resolve_fill(plan: PlanFile) -> Fill | None:
-    if plan.fill is None:
-        return None
-    volume = parse_quantity(plan.fill.volume, "fill.volume", Dimension.VOLUME)
-    return Fill(volume.to("mL"), plan.fill.at, plan.fill.first_fill)
-
-
 def program_rows(ctx: AppContext, current: PlanFile | None,
                  proposed: PlanFile) -> list[tuple[str, str, str]]:  # fmt: skip
     """Current and proposed programs side by side: pump, concentrations, schedule, patient
@@ -301,11 +286,12 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
                 refills = list(repo.refills_for(patient_id))
             if not versions:
                 raise HTTPException(404, "no prescription")
-            plan = versions[-1].plan()
-            fill = _last_fill(plan, refills)
+            resolved = resolve(versions[-1].plan(), ctx.library, ctx.catalog)
+            # The last fill: the last recorded refill, else the prescription's [fill].
+            last = refills[-1] if refills else None
+            fill = Fill(last.filled.to("mL"), last.performed_at) if last else resolved.fill
             if fill is None:
                 raise HTTPException(404, "no fill recorded")
-            resolved = resolve(plan, ctx.library, ctx.catalog)
             # A titration since the fill changes the slope from then on.
             since = programs_since_fill(
                 versions, fill.at, max(fill.at, ctx.clock()), ctx.library, ctx.catalog
@@ -394,9 +380,10 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
                                   error=f"a nurse stays within the current prescription: "
                                   f"{problem}", **page)  # fmt: skip
             with ctx.uow.reader() as repo:
-                stored, findings, _ = preview_program_change(
+                preview = preview_program_change(
                     repo, ctx.library, ctx.catalog, patient_id, proposed, ctx.clock()
                 )
+            stored, findings = preview.plan, preview.findings
             rows = program_rows(ctx, current, stored)
             if form.get("step") != "confirm":
                 return render(request, ctx, "program.html", rows=rows, findings=findings,

@@ -32,7 +32,7 @@ from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import ResolvedPlan
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.reservoir import Fill, expected_volume
-from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
+from thecal.units import Q_, InputError, fmt
 
 _HARD = "#d62728"
 _SOFT = "#ff9f1c"
@@ -65,14 +65,10 @@ def reservoir_projection(
     (the chart shows the whole way to the refill). Each plotted volume is the therapy core's
     exact expected volume at that time; ``end`` itself is always the last point. Raises
     :class:`InputError` when no end can be found (nothing delivered and no drug limit)."""
-    alarm = resolved.plan.pump.low_reservoir_alarm
-    threshold = (
-        parse_quantity(alarm, "pump.low_reservoir_alarm", Dimension.VOLUME) if alarm else None
-    )
     schedule = since.schedule if since else resolved.schedule
     changes = since.changes if since else ()
     fc = forecast(
-        fill, schedule, resolved.pump, threshold, resolved.program.patient_bolus,
+        fill, schedule, resolved.pump, resolved.alarm_threshold, resolved.program.patient_bolus,
         since.admixture if since else resolved.admixture, library, changes=changes,
     )  # fmt: skip
     if end is None:

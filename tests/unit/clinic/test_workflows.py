@@ -158,9 +158,9 @@ def test_program_change_moves_the_next_refill_date(uow, clock, library, catalog)
     faster = morphine_plan().model_copy(update={"schedule": morphine_plan().schedule.model_copy(
         update={"dose": "6 mg/d"})})  # fmt: skip
     with uow.reader() as repo:
-        _, findings, _ = preview_program_change(
+        findings = preview_program_change(
             repo, library, catalog, patient.id, faster, clock()
-        )  # fmt: skip
+        ).findings  # fmt: skip
     codes = {f.code.value: f for f in findings}
     # 10 d × 0.3 mL/d = 3 mL used; 17 mL left, 15 mL to the 2 mL alarm at 0.6 mL/d: 25 d,
     # so 04-06 09:00 — before the booked 04-26 appointment (a soft finding: needs a reason).
