@@ -9,6 +9,7 @@ from datetime import datetime
 import pint
 
 from thecal.therapy.admixture import Admixture
+from thecal.therapy.compare import above, above_count
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.device_limits import capability_findings
 from thecal.therapy.drugs import Bound, Drug
@@ -78,7 +79,7 @@ def _program(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
         nominal = doses.nominal[drug.name]
         worst = doses.worst_case[drug.name]
         for lim in drug.limits_for(Bound.DAILY_DOSE_MAX, ctx):
-            if nominal > lim.value * (1 + 1e-9):
+            if above(nominal, lim.value):
                 out.append(
                     Finding(
                         lim.level,
@@ -93,7 +94,7 @@ def _program(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
                         nominal,
                     )
                 )
-            elif worst > lim.value * (1 + 1e-9):
+            elif above(worst, lim.value):
                 out.append(
                     Finding(
                         lim.level,
@@ -110,7 +111,7 @@ def _program(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
                 )
         old_daily = _old_daily(drug, old.nominal if old else None, p)
         out += titration_findings(drug, nominal, old_daily, p.at, p.previous, ctx)
-        if drug.monitoring and (old_daily is None or nominal > old_daily * (1 + 1e-9)):
+        if drug.monitoring and (old_daily is None or above(nominal, old_daily)):
             out.append(
                 Finding(
                     Level.INFO, Code.OBSERVE_AFTER_INCREASE, drug.monitoring, drug.source, drug.name
@@ -166,7 +167,7 @@ def _concentrations(admixture: Admixture, patient: Patient) -> list[Finding]:
     for ing in admixture.ingredients:
         ctx = _context(patient, dilution=ing.dilution)
         for lim in ing.drug.limits_for(Bound.CONCENTRATION_MAX, ctx):
-            if ing.concentration > lim.value * (1 + 1e-9):
+            if above(ing.concentration, lim.value):
                 out.append(
                     Finding(
                         lim.level,
@@ -193,7 +194,7 @@ def _patient_bolus(
         out += _bolus_dose(lib_drug, dose, ctx)
         for lim in lib_drug.limits_for(Bound.BOLUSES_PER_DAY_MAX, ctx):
             count = bolus.max_count_per_day
-            if count > lim.value.to("").magnitude:
+            if above_count(count, lim.value.to("").magnitude):
                 out.append(
                     Finding(
                         lim.level,
@@ -252,7 +253,7 @@ def _bolus_dose(drug: Drug, dose: pint.Quantity, ctx: dict[str, str]) -> list[Fi
             dose,
         )
         for lim in drug.limits_for(Bound.BOLUS_DOSE_MAX, ctx)
-        if dose > lim.value * (1 + 1e-9)
+        if above(dose, lim.value)
     ]
 
 
@@ -267,7 +268,7 @@ def _bolus(p: BolusProposal, library: DrugLibrary) -> list[Finding]:
     for drug, dose in p.admixture.doses(p.volume).items():
         ing = p.admixture.ingredient(drug)
         out += _bolus_dose(ing.drug, dose, _context(p.patient, dilution=ing.dilution))
-    if p.pump.reservoir is not None and p.volume > p.pump.reservoir:
+    if p.pump.reservoir is not None and above(p.volume, p.pump.reservoir):
         out.append(
             Finding(
                 Level.HARD,
@@ -303,8 +304,8 @@ def _refill(p: RefillProposal, library: DrugLibrary) -> list[Finding]:
         )
     pump = p.program.pump
     capacity = reservoir_capacity(pump)  # unknown (external bag not entered) → InputError
-    if p.fill.volume.magnitude <= 0 or p.fill.volume > capacity:
-        empty = p.fill.volume.magnitude <= 0
+    empty = not p.fill.volume.magnitude > 0  # NaN is not > 0: refused, never filled
+    if empty or above(p.fill.volume, capacity):
         out.append(
             Finding(
                 Level.HARD,

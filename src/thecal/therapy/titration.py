@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pint
 
+from thecal.therapy.compare import above, above_count, below
 from thecal.therapy.drugs import Bound, Drug
 from thecal.therapy.findings import Code, Finding
 from thecal.therapy.proposal import PreviousProgram
@@ -30,7 +31,7 @@ def titration_findings(
     out: list[Finding] = []
     if old_daily is None:
         for lim in drug.limits_for(Bound.START_DOSE_MAX, context):
-            if new_daily > lim.value:
+            if above(new_daily, lim.value):
                 out.append(
                     Finding(
                         lim.level,
@@ -48,7 +49,7 @@ def titration_findings(
     if step.magnitude <= 0:
         return out
     for lim in drug.limits_for(Bound.TITRATION_STEP_MAX, context):
-        if step > lim.value * (1 + 1e-9):
+        if above(step, lim.value):
             out.append(
                 Finding(
                     lim.level,
@@ -64,7 +65,7 @@ def titration_findings(
     if old_daily.magnitude > 0:
         percent = (step / old_daily).to("percent")
         for lim in drug.limits_for(Bound.TITRATION_PERCENT_MAX, context):
-            if percent > lim.value.to("percent") * (1 + 1e-9):
+            if above(percent, lim.value):
                 out.append(
                     Finding(
                         lim.level,
@@ -80,7 +81,7 @@ def titration_findings(
     if previous is not None:
         since = Q_((at - previous.started).total_seconds() / 3600.0, "h")
         for lim in drug.limits_for(Bound.INCREASE_INTERVAL_MIN, context):
-            if since < lim.value:
+            if below(since, lim.value):
                 out.append(
                     Finding(
                         lim.level,
@@ -96,7 +97,7 @@ def titration_findings(
         recent = [t for t in previous.earlier_increases if at - WEEK < t <= at]
         count = len(recent) + 1
         for lim in drug.limits_for(Bound.INCREASES_PER_WEEK_MAX, context):
-            if count > lim.value.to("").magnitude:
+            if above_count(count, lim.value.to("").magnitude):
                 out.append(
                     Finding(
                         lim.level,
