@@ -157,14 +157,16 @@ class TcpTransport:
 class TcpListener:
     """Listens on 127.0.0.1 only (the link is never exposed beyond loopback here)."""
 
-    def __init__(self, port: int = 0, host: str = LOOPBACK) -> None:
+    def __init__(self, port: int = 0, host: str = LOOPBACK, backlog: int = 1024) -> None:
         if host != LOOPBACK:
             raise ValueError(f"the link listens on {LOOPBACK} only, not {host!r}")
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._sock.bind((LOOPBACK, port))
-            self._sock.listen()
+            # A deep kernel queue (capped by net.core.somaxconn) absorbs a burst of connections
+            # while the accept loop sheds them; queued ones cost no descriptor of ours.
+            self._sock.listen(backlog)
         except OSError:
             self._sock.close()
             raise
