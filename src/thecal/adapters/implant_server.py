@@ -204,10 +204,11 @@ def serve_connection(
     poll_s: float = 0.5,
     stop: threading.Event | None = None,
     limits: ConnectionLimits | None = None,
+    on_established: Callable[[], None] | None = None,
 ) -> str:
     """Pump frames between ``transport`` and ``connection`` until either side closes or a
     connection limit is reached (handshake, idle, partial frame: ``limits``); return why it
-    ended.
+    ended. ``on_established`` is called once, when the session is authenticated.
 
     Device access is serialised by ``lock`` (one implant, many connections). Nothing the peer
     sends can end this with an exception: a framing error (the stream cannot be
@@ -218,6 +219,7 @@ def serve_connection(
     serial, peer = connection.handler.serial, connection.responder.peer
     accepted_at = last_frame_at = time.monotonic()
     why = "stopped"
+    announced = False
     try:
         while stop is None or not stop.is_set():
             try:
@@ -237,6 +239,10 @@ def serve_connection(
                 if connection.closed:
                     why = "session closed"
                     break
+                if not announced and connection.responder.established:
+                    announced = True
+                    if on_established is not None:
+                        on_established()
             reason = expiry(
                 limits,
                 time.monotonic(),
@@ -296,6 +302,7 @@ class ImplantServer:
         self.stop = threading.Event()
         self.admission = Admission(self.limits)
         self._admission_lock = threading.Lock()
+        self._live: dict[int, TcpTransport] = {}
         self.accept_errors = 0
         """Accept failures survived (EMFILE and the like), for logs and tests."""
         self.connections: deque[ImplantConnection] = deque(maxlen=64)
@@ -315,24 +322,58 @@ class ImplantServer:
         self.connections.append(conn)
         return conn
 
-    def serve_transport(self, transport: Transport, peer: str = "in-process") -> str:
+    def serve_transport(
+        self,
+        transport: Transport,
+        peer: str = "in-process",
+        on_established: Callable[[], None] | None = None,
+    ) -> str:
         """Serve one connection on this thread; return why it ended."""
         return serve_connection(
-            transport, self.connection(peer), self.lock, stop=self.stop, limits=self.limits
+            transport,
+            self.connection(peer),
+            self.lock,
+            stop=self.stop,
+            limits=self.limits,
+            on_established=on_established,
         )
 
-    def _serve_admitted(self, transport: TcpTransport) -> None:
+    def _serve_admitted(self, transport: TcpTransport, conn: int) -> None:
+        def established() -> None:
+            with self._admission_lock:
+                self.admission.established(conn)
+
         try:
-            self.serve_transport(transport, transport.peer)
+            self.serve_transport(transport, transport.peer, established)
         finally:
             with self._admission_lock:
-                self.admission.release(transport.peer)
+                self.admission.release(conn)
+                self._live.pop(conn, None)
+
+    def _admit(self, transport: TcpTransport) -> int | None:
+        """A slot for ``transport`` (closing an evicted connection), or None if refused."""
+        with self._admission_lock:
+            slot = self.admission.admit(transport.peer)
+            if slot is None:
+                return None
+            self._live[slot.id] = transport
+            victim = None if slot.evict is None else self._live.pop(slot.evict, None)
+        if victim is not None:
+            # Its thread sees the socket closed and ends; its slot is already free.
+            log.info(
+                "serial=%s peer=%s evicted: no session yet, room needed",
+                self.handler.serial,
+                victim.peer,
+            )
+            victim.close()
+        return slot.id
 
     def serve_tcp(self, listener: TcpListener, max_connections: int | None = None) -> None:
         """Accept connections on ``listener`` until :attr:`stop` is set (thread per client).
 
-        A connection beyond the caps (per address, in total) is closed at once, before any
-        handshake or thread. An accept error (out of file descriptors, a peer that reset before
+        A connection beyond the per-address cap is closed at once, before any handshake or
+        thread; at the total cap the oldest connection without a session is evicted to make
+        room (or, if all are authenticated, the newcomer is closed). An accept error (out of file descriptors, a peer that reset before
         it was accepted) is logged and the loop keeps serving, pausing briefly (up to 1 s) while
         the error repeats; only closing the listener ends it."""
         served = 0
@@ -355,18 +396,18 @@ class ImplantServer:
                 continue
             pause = _ACCEPT_PAUSE_S
             served += 1
-            with self._admission_lock:
-                admitted = self.admission.admit(transport.peer)
-            if not admitted:
+            conn = self._admit(transport)
+            if conn is None:
                 transport.close()
                 log.info("serial=%s peer=%s refused: too many connections", serial, transport.peer)
                 continue
-            t = threading.Thread(target=self._serve_admitted, args=(transport,), daemon=True)
+            t = threading.Thread(target=self._serve_admitted, args=(transport, conn), daemon=True)
             try:
                 t.start()
             except RuntimeError as exc:  # no thread left: refuse this one, keep serving
                 with self._admission_lock:
-                    self.admission.release(transport.peer)
+                    self.admission.release(conn)
+                    self._live.pop(conn, None)
                 transport.close()
                 log.warning("serial=%s peer=%s refused: %s", serial, transport.peer, exc)
                 continue

@@ -60,8 +60,24 @@ def peer_address(peer: str) -> str:
     return host
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A slot taken: ``id`` names it; ``evict`` names a connection to close now to make room
+    (the oldest one still without an established session), or None."""
+
+    id: int
+    evict: int | None = None
+
+
 class Admission:
-    """Counts open connections per peer address and in total; refuses beyond the caps.
+    """Counts open connections per peer address and in total, and decides who gets a slot.
+
+    * A peer address at ``max_per_peer`` is refused (whatever its port).
+    * At ``max_total``, the oldest connection that has not completed its handshake is evicted
+      to make room; if every connection is authenticated, the newcomer is refused. Holding
+      slots without a key therefore cannot lock the programmer out: a flood of connections
+      from many addresses pushes out its own oldest members, and the programmer's handshake
+      completes within the time it takes the flood to open ``max_total`` more.
 
     Not thread-safe: the caller serialises calls (the accept loop and the connection threads
     share one lock).
@@ -70,29 +86,53 @@ class Admission:
     def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
         self._open: Counter[str] = Counter()
-        self.total = 0
+        self._address: dict[int, str] = {}
+        self._unauthenticated: dict[int, None] = {}  # insertion order = oldest first
+        self._next_id = 0
         self.refused = 0
         """Connections refused so far (for logs and tests)."""
+        self.evicted = 0
+        """Unauthenticated connections evicted to make room so far."""
 
-    def admit(self, peer: str) -> bool:
-        """Take a slot for ``peer`` if both caps allow it; True if taken."""
+    @property
+    def total(self) -> int:
+        """Connections holding a slot."""
+        return len(self._address)
+
+    def admit(self, peer: str) -> Admitted | None:
+        """Take a slot for ``peer`` if the caps allow it (evicting if need be); None if refused."""
         address = peer_address(peer)
-        if self.total >= self.limits.max_total or self._open[address] >= self.limits.max_per_peer:
+        if self._open[address] >= self.limits.max_per_peer:
             self.refused += 1
-            return False
+            return None
+        victim: int | None = None
+        if self.total >= self.limits.max_total:
+            if not self._unauthenticated:
+                self.refused += 1
+                return None
+            victim = next(iter(self._unauthenticated))
+            self.release(victim)
+            self.evicted += 1
+        self._next_id += 1
+        conn = self._next_id
+        self._address[conn] = address
+        self._unauthenticated[conn] = None
         self._open[address] += 1
-        self.total += 1
-        return True
+        return Admitted(conn, victim)
 
-    def release(self, peer: str) -> None:
-        """Give back the slot taken by :meth:`admit` for ``peer``."""
-        address = peer_address(peer)
-        if self._open[address] <= 0:
+    def established(self, conn: int) -> None:
+        """Connection ``conn`` has an authenticated session: it is never evicted."""
+        self._unauthenticated.pop(conn, None)
+
+    def release(self, conn: int) -> None:
+        """Give back the slot of ``conn`` (no-op if already given back, e.g. evicted)."""
+        address = self._address.pop(conn, None)
+        if address is None:
             return
+        self._unauthenticated.pop(conn, None)
         self._open[address] -= 1
-        if self._open[address] == 0:
+        if self._open[address] <= 0:
             del self._open[address]
-        self.total -= 1
 
     def count(self, peer: str) -> int:
         """Open connections from ``peer``'s address."""
@@ -120,4 +160,4 @@ def expiry(
     return None
 
 
-__all__ = ["Admission", "ConnectionLimits", "expiry", "peer_address"]
+__all__ = ["Admission", "Admitted", "ConnectionLimits", "expiry", "peer_address"]

@@ -53,24 +53,38 @@ def test_caps_must_be_at_least_one(name: str) -> None:
 
 def test_per_peer_cap_counts_the_address_not_the_port() -> None:
     a = Admission(LIMITS)
-    assert a.admit("127.0.0.2:1000")
-    assert a.admit("127.0.0.2:1001")  # 2 = max_per_peer: the cap itself is allowed
-    assert not a.admit("127.0.0.2:1002")  # a third, from a new port, is refused
+    assert a.admit("127.0.0.2:1000") is not None
+    assert a.admit("127.0.0.2:1001") is not None  # 2 = max_per_peer: the cap itself is allowed
+    assert a.admit("127.0.0.2:1002") is None  # a third, from a new port, is refused
     assert a.count("127.0.0.2:9") == 2 and a.refused == 1
-    assert a.admit("127.0.0.3:1000")  # another address has its own allowance
+    assert a.admit("127.0.0.3:1000") is not None  # another address has its own allowance
 
 
-def test_total_cap_and_release() -> None:
+def test_full_implant_evicts_the_oldest_unauthenticated_connection() -> None:
     a = Admission(LIMITS)
-    for peer in ("10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1"):
-        assert a.admit(peer)
-    assert a.total == 3  # = max_total
-    assert not a.admit("10.0.0.4:1")
-    a.release("10.0.0.2:1")
-    assert a.total == 2 and a.count("10.0.0.2:5") == 0
-    assert a.admit("10.0.0.4:1")
-    a.release("10.0.0.9:1")  # never admitted: nothing to give back
+    first = a.admit("10.0.0.1:1")
+    second = a.admit("10.0.0.2:1")
+    third = a.admit("10.0.0.3:1")
+    assert first and second and third and a.total == 3  # = max_total
+    a.established(first.id)  # an authenticated session is never evicted
+    fourth = a.admit("10.0.0.4:1")
+    assert fourth is not None and fourth.evict == second.id  # oldest without a session
+    assert a.total == 3 and a.count("10.0.0.2:1") == 0 and a.evicted == 1
+    a.release(second.id)  # its thread ends later: giving back twice changes nothing
     assert a.total == 3
+
+
+def test_full_implant_of_authenticated_sessions_refuses() -> None:
+    a = Admission(LIMITS)
+    slots = [a.admit(f"10.0.0.{i}:1") for i in range(1, 4)]
+    for slot in slots:
+        assert slot is not None
+        a.established(slot.id)
+    assert a.admit("10.0.0.9:1") is None and a.refused == 1
+    assert slots[1] is not None
+    a.release(slots[1].id)
+    assert a.total == 2
+    assert a.admit("10.0.0.9:1") is not None
 
 
 def test_expiry_edges() -> None:
