@@ -374,8 +374,9 @@ class ImplantServer:
         A connection beyond the per-address cap is closed at once, before any handshake or
         thread; at the total cap the oldest connection without a session is evicted to make
         room (or, if all are authenticated, the newcomer is closed). An accept error (out of
-        file descriptors, a peer that reset before it was accepted) is logged and the loop keeps serving, pausing briefly (up to 1 s) while
-        the error repeats; only closing the listener ends it."""
+        file descriptors, a peer that reset before it was accepted) is logged and the loop
+        keeps serving, pausing briefly (up to 1 s) while the error repeats; only closing the
+        listener ends it."""
         served = 0
         threads: list[threading.Thread] = []
         pause = _ACCEPT_PAUSE_S
