@@ -85,3 +85,20 @@ def test_nurse_bounds_shown_at_preview_and_rechecked_at_confirm(
         now = current_prescription(repo, pid)
     assert now is not None and now.version == version + 1  # only the physician's change
     assert now.plan().schedule.dose == "2 mg/d"
+
+
+def test_nurse_may_not_restart_a_pump_that_ran_dry(client: TestClient, ctx: AppContext) -> None:
+    pid, _ = _patient(ctx)  # overdue: the demo stopped refilling it, the reservoir ran dry
+    with ctx.uow.reader() as repo:
+        before = len(repo.refills_for(pid))
+    login(client, "nurse")
+    token = csrf_of(client, f"/patients/{pid}/refill")
+    form = {"csrf": token, "withdrawn": "3.0 mL", "filled": "20 mL", "drug_lot": "LOT-W1"}
+    r = client.post(f"/patients/{pid}/refill", data=form)
+    assert r.status_code == 200 and 'name="reason:RESTART-TOLERANCE"' in r.text, r.text
+    r = client.post(f"/patients/{pid}/refill",
+                    data={**form, **_reasons(r.text), "step": "confirm"})  # fmt: skip
+    assert r.status_code == 403
+    assert "a physician must give the reason for RESTART-TOLERANCE" in r.text
+    with ctx.uow.reader() as repo:
+        assert len(repo.refills_for(pid)) == before  # nothing stored
