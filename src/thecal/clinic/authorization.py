@@ -12,7 +12,7 @@ from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import PrescriptionVersion, Role, User
 from thecal.clinic.ports import ClinicRepository
 from thecal.therapy.compare import above, above_count, below, equal
-from thecal.therapy.findings import Finding, Overrider, check_overrides
+from thecal.therapy.findings import Finding, Level, Overrider, check_overrides
 from thecal.therapy.overrides import already_decided
 from thecal.therapy.plan import PatientBolusEntry, PlanFile
 from thecal.units import Q_
@@ -39,17 +39,25 @@ def may_give(role: Role) -> frozenset[Overrider]:
     return frozenset()
 
 
-def physician_decided(repo: ClinicRepository, patient_id: str) -> frozenset[str]:
-    """The soft finding codes a physician gave a reason for when setting the prescription in
-    force: the newest program change by a physician, looking past later ones by nurses (who
-    stay within it and only lower doses). Nothing when the newest change by someone not a
-    nurse is not a physician's (an unknown author decides nothing)."""
+def physician_decided(
+    repo: ClinicRepository, patient_id: str
+) -> frozenset[tuple[str, str | None, str | None]]:
+    """The soft findings a physician gave a reason for when setting the prescription in force,
+    as (code, drug, limit) (:func:`~thecal.therapy.overrides.decision_key`): from the newest
+    program change by a physician, looking past later ones by nurses (who stay within it and
+    only lower doses). Nothing when the newest change by someone not a nurse is not a
+    physician's (an unknown author decides nothing)."""
     for change in reversed(repo.program_changes_for(patient_id)):
         author = repo.user_by_name(change.by)
         if author is not None and author.role is Role.NURSE:
             continue
         if author is not None and author.role is Role.PHYSICIAN:
-            return frozenset(code for code, _ in change.overrides)
+            reasoned = {code for code, _ in change.overrides}
+            return frozenset(
+                (f.code, f.drug, f.limit)
+                for f in change.findings
+                if f.level is Level.SOFT and f.code in reasoned
+            )
         return frozenset()
     return frozenset()
 

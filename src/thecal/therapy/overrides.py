@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.findings import Code, Finding, Level, Overrider
+from thecal.units import fmt
 
 # Only a physician, whatever the drug (the finding is only made for opioids today).
 PHYSICIAN_ALWAYS: frozenset[Code] = frozenset({Code.RESTART_AFTER_INTERRUPTION})
@@ -70,18 +71,28 @@ def classify(findings: Iterable[Finding], admixture: Admixture) -> tuple[Finding
     return tuple(out)
 
 
-def already_decided(findings: Iterable[Finding], decided: Collection[str]) -> tuple[Finding, ...]:
-    """``findings`` with those a physician already decided for the prescription in force — its
-    soft finding codes in ``decided`` — open to any clinician: a nurse refilling or lowering an
-    opioid a physician prescribed above a soft limit repeats that decision, she does not make it.
-    ``RESTART-TOLERANCE`` is never decided in advance: each interruption is a new decision."""
+def decision_key(f: Finding) -> tuple[str, str | None, str | None]:
+    """What a recorded decision on ``f`` is about: its code, drug and limit (as display text,
+    the form the clinic stores findings in). The same code against another limit (the patient
+    now recorded as opioid-naive) is a new decision."""
+    return (f.code.value, f.drug, fmt(f.limit) if f.limit is not None else None)
+
+
+def already_decided(
+    findings: Iterable[Finding], decided: Collection[tuple[str, str | None, str | None]]
+) -> tuple[Finding, ...]:
+    """``findings`` with those a physician already decided for the prescription in force —
+    their :func:`decision_key` in ``decided`` — open to any clinician: a nurse refilling or
+    lowering an opioid a physician prescribed above a soft limit repeats that decision, she
+    does not make it. ``RESTART-TOLERANCE`` is never decided in advance: each interruption is a
+    new decision."""
     out = []
     for f in findings:
         carried = (
             f.level is Level.SOFT
             and f.override_by is Overrider.PHYSICIAN
-            and f.code.value in decided
             and f.code not in PHYSICIAN_ALWAYS
+            and decision_key(f) in decided
         )
         out.append(replace(f, override_by=Overrider.CLINICIAN) if carried else f)
     return tuple(out)

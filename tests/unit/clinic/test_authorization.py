@@ -260,8 +260,9 @@ def test_opioid_dose_finding_needs_a_physician_unless_one_decided_it(
     assert out.change.overrides == (
         ("DOSE-DAILY-MAX", "tolerant on oral morphine; registry being corrected"),
     )
+    naive_limit = ("DOSE-DAILY-MAX", "morphine", "1 mg/d")
     with uow.reader() as repo:
-        assert physician_decided(repo, patient_id) == {"DOSE-DAILY-MAX"}
+        assert physician_decided(repo, patient_id) == {naive_limit}
     # ... so the nurse may now refill and lower it further, repeating that decision.
     clock.now = datetime(2024, 3, 3, 9, 0)
     record_refill(uow, clock, library, catalog, NURSE, patient_id,
@@ -269,7 +270,32 @@ def test_opioid_dose_finding_needs_a_physician_unless_one_decided_it(
     _change(uow, clock, library, catalog, NURSE, patient_id, _set("schedule.dose", "2 mg/d"),
             DOSE_DAILY_MAX="per prescription")  # fmt: skip
     with uow.reader() as repo:  # a nurse's change does not hide the physician's decision
-        assert physician_decided(repo, patient_id) == {"DOSE-DAILY-MAX"}
+        assert physician_decided(repo, patient_id) == {naive_limit}
+
+
+def test_a_decision_on_one_limit_does_not_cover_another(
+    uow, clock, library, catalog, patient_id
+) -> None:
+    # The physician prescribes 25 mg/d, above the 20 mg/d caution limit, with a reason.
+    _change(uow, clock, library, catalog, DOCTOR, patient_id, _set("schedule.dose", "25 mg/d"),
+            DOSE_DAILY_MAX="cancer pain, tolerant")  # fmt: skip
+    # 30 d at 0.3 mL/d left 20 - 9 = 11 mL on 2024-02-01; at 25 mg/d = 2.5 mL/d, 3 d later
+    # 11 - 7.5 = 3.5 mL are left. The nurse refills, repeating the physician's decision.
+    clock.now = datetime(2024, 2, 4, 9, 0)
+    record_refill(uow, clock, library, catalog, NURSE, patient_id,
+                  RefillInput(Q_(3.5, "mL"), Q_(20.0, "mL"), "LOT-8",
+                              planned_refill=datetime(2024, 2, 9, 9, 0),
+                              overrides={"DOSE-DAILY-MAX": "per prescription"}))  # fmt: skip
+    # Now recorded as opioid-naive: the same code, against the 1 mg/d limit, is a new decision.
+    _mark_opioid_naive(uow, clock, patient_id)
+    # 5 d x 2.5 mL/d = 12.5 mL delivered from 20 mL: 7.5 mL left.
+    clock.now = datetime(2024, 2, 9, 9, 0)
+    with pytest.raises(OverrideNotAllowed, match="a physician must give the reason for DOSE-DAILY"):
+        record_refill(uow, clock, library, catalog, NURSE, patient_id,
+                      RefillInput(Q_(7.5, "mL"), Q_(20.0, "mL"), "LOT-9",
+                                  planned_refill=datetime(2024, 2, 14, 9, 0),
+                                  overrides={"DOSE-DAILY-MAX": "per prescription"}))  # fmt: skip
+    assert len(uow.state.refills) == 1
 
 
 def test_nurse_still_gives_reasons_for_other_soft_findings(

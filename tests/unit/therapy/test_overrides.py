@@ -133,10 +133,21 @@ def test_every_opioid_dose_code_is_physician_only_for_opioids(library) -> None:
 
 
 def test_a_physicians_earlier_decision_may_be_repeated_but_not_a_restart() -> None:
-    dose = Finding(Level.SOFT, Code.DAILY_DOSE_ABOVE_LIMIT, "m", "s", "morphine",
-                   override_by=Overrider.PHYSICIAN)  # fmt: skip
-    restart = Finding(Level.SOFT, Code.RESTART_AFTER_INTERRUPTION, "m", "s", "morphine",
-                      override_by=Overrider.PHYSICIAN)  # fmt: skip
-    out = already_decided([dose, restart], {"DOSE-DAILY-MAX", "RESTART-TOLERANCE"})
+    def soft(code: Code, limit: str) -> Finding:
+        return Finding(Level.SOFT, code, "m", "s", "morphine", Q_(limit),
+                       override_by=Overrider.PHYSICIAN)  # fmt: skip
+
+    dose, restart = (
+        soft(Code.DAILY_DOSE_ABOVE_LIMIT, "20 mg/d"),
+        soft(Code.RESTART_AFTER_INTERRUPTION, "1 mg/d"),
+    )
+    decided = {
+        ("DOSE-DAILY-MAX", "morphine", "20 mg/d"),
+        ("RESTART-TOLERANCE", "morphine", "1 mg/d"),
+    }
+    out = already_decided([dose, restart], decided)
     assert [f.override_by for f in out] == [Overrider.CLINICIAN, Overrider.PHYSICIAN]
     assert already_decided([dose], set())[0].override_by is Overrider.PHYSICIAN
+    # The same code against another limit (now opioid-naive: 1 mg/d) is a new decision.
+    naive = soft(Code.DAILY_DOSE_ABOVE_LIMIT, "1 mg/d")
+    assert already_decided([naive], decided)[0].override_by is Overrider.PHYSICIAN
