@@ -16,6 +16,7 @@ from thecal.therapy.drugs import Bound, Drug, LimitKind
 from thecal.therapy.entry_error import no_limit_findings, slip_findings
 from thecal.therapy.findings import Code, Finding, Level, blocks, needs_reason, ordered
 from thecal.therapy.library import DrugLibrary
+from thecal.therapy.overrides import classify
 from thecal.therapy.proposal import (
     BolusProposal,
     Interruption,
@@ -52,12 +53,13 @@ class GateResult:
 def check(proposal: Proposal, library: DrugLibrary) -> GateResult:
     """Run every check that applies to ``proposal`` and return the ordered findings."""
     if isinstance(proposal, RefillProposal):
-        found = _refill(proposal, library)
+        found, admixture = _refill(proposal, library), proposal.program.admixture
     elif isinstance(proposal, ProgramProposal):
-        found = _program(proposal, library)
+        found, admixture = _program(proposal, library), proposal.admixture
     else:
-        found = _bolus(proposal, library)
-    return GateResult(ordered(_dedupe(found)))
+        found, admixture = _bolus(proposal, library), proposal.admixture
+    # Each soft finding says who may give its reason (a physician for opioid doses).
+    return GateResult(classify(ordered(_dedupe(found)), admixture))
 
 
 # --- programs --------------------------------------------------------------------------------
