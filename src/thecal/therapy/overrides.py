@@ -7,7 +7,8 @@ prescriber's decision, not a nurse's:
   restarting at the previous dose risks respiratory depression (Ruan et al., Pain Physician
   2010), so only a physician decides the restart dose;
 - any dose finding on an opioid (daily dose, worst case, start dose, titration step, percent,
-  interval and frequency, bolus dose, boluses per day) and a patient bolus of an opioid with the
+  interval and frequency, bolus dose, boluses per day, no dose limits configured) and a patient
+  bolus of an opioid with the
   patient's opioid status unknown: the opioid dose is the prescriber's decision (a nurse works
   within the prescription: Role in :mod:`thecal.clinic.model`).
 
@@ -38,6 +39,7 @@ OPIOID_DOSE: frozenset[Code] = frozenset({
     Code.BOLUS_DOSE_ABOVE_LIMIT,
     Code.BOLUSES_PER_DAY_ABOVE_LIMIT,
     Code.OPIOID_STATUS_UNKNOWN,
+    Code.NO_DOSE_LIMITS,
 })  # fmt: skip
 
 

@@ -4,7 +4,7 @@ the reason for loss of tolerance and opioid dose findings."""
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -101,7 +101,8 @@ def _both(*edits: Edit) -> Edit:
 
 
 MORPHINE = {"drug": "morphine", "concentration": "10 mg/mL"}
-CLONIDINE = {"drug": "clonidine", "concentration": "1 mg/mL"}
+# 100 mcg/mL: the strongest clonidine the shipped library knows to exist (entry-error ceiling).
+CLONIDINE = {"drug": "clonidine", "concentration": "100 mcg/mL"}
 
 # (what the physician prescribed first, or None for morphine 3 mg/d; the nurse's edit;
 #  the refusal's words, or None when within the prescription)
@@ -276,9 +277,14 @@ def test_opioid_dose_finding_needs_a_physician_unless_one_decided_it(
 def test_a_decision_on_one_limit_does_not_cover_another(
     uow, clock, library, catalog, patient_id
 ) -> None:
-    # The physician prescribes 25 mg/d, above the 20 mg/d caution limit, with a reason.
+    # The physician prescribes 25 mg/d, above the 20 mg/d caution limit, with a reason. From
+    # 3 mg/d in one step would be x8.3, which looks like a slip (hard): 3 -> 12 -> 25 mg/d.
+    _change(uow, clock, library, catalog, DOCTOR, patient_id, _set("schedule.dose", "12 mg/d"),
+            TITR_PERCENT_MAX="cancer pain, tolerant")  # fmt: skip
+    clock.now += timedelta(minutes=1)  # 1 min at 1.2 mL/d: 0.0008 mL, below every figure below
     _change(uow, clock, library, catalog, DOCTOR, patient_id, _set("schedule.dose", "25 mg/d"),
-            DOSE_DAILY_MAX="cancer pain, tolerant")  # fmt: skip
+            DOSE_DAILY_MAX="cancer pain, tolerant",
+            TITR_PERCENT_MAX="cancer pain, tolerant")  # fmt: skip
     # 30 d at 0.3 mL/d left 20 - 9 = 11 mL on 2024-02-01; at 25 mg/d = 2.5 mL/d, 3 d later
     # 11 - 7.5 = 3.5 mL are left. The nurse refills, repeating the physician's decision.
     clock.now = datetime(2024, 2, 4, 9, 0)
