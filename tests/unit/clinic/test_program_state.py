@@ -60,8 +60,9 @@ def test_new_concentration_without_a_fill_is_hard(uow, clock, library, catalog) 
     # 25 mg/mL at 3 mg/d = 0.12 mL/d would deliver 0.12 × 10 = 1.2 mg/d.
     patient, _ = setup_patient(uow, clock, library, catalog)
     at = datetime(2024, 1, 12, 9, 0)
-    plan = _with(morphine_plan(), admixture=[{"drug": "morphine", "concentration": "25 mg/mL"}])
-    plan = PlanFile.model_validate(plan.model_dump(exclude_none=True))
+    data = morphine_plan().model_dump(exclude_none=True)
+    data["admixture"] = [{"drug": "morphine", "concentration": "25 mg/mL"}]
+    plan = PlanFile.model_validate(data)
     found = _preview(uow, library, catalog, patient.id, plan, at)
     f = found[Code.RESERVOIR_ADMIXTURE_MISMATCH]
     assert f.level is Level.HARD and "morphine 1.2 mg/d instead of 3 mg/d" in f.message
@@ -72,9 +73,7 @@ def test_new_concentration_without_a_fill_is_hard(uow, clock, library, catalog) 
     )
 
 
-def test_program_change_on_an_empty_reservoir_flags_tolerance(
-    uow, clock, library, catalog
-) -> None:
+def test_program_change_on_an_empty_reservoir_flags_tolerance(uow, clock, library, catalog) -> None:
     patient, _ = setup_patient(uow, clock, library, catalog)  # morphine 3 mg/d = 0.3 mL/d
     clock.now = datetime(2024, 3, 2, 9, 0)
     record_refill(

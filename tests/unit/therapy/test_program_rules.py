@@ -272,7 +272,9 @@ def test_refill_gate_reports_the_drug_change(library: DrugLibrary, catalog: Devi
     assert f.level is Level.SOFT and f.drug == "morphine"  # 12.5 mg/d > 10 mg/d, as above
 
 
-def test_refill_dates_count_the_old_fluid_once(library: DrugLibrary, catalog: DeviceCatalog) -> None:
+def test_refill_dates_count_the_old_fluid_once(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
     # The new fluid leaving the reservoir pushes the old fluid out: the reservoir drains at
     # 0.5 mL/d from the fill either way. Alarm (2 mL) after (20 − 2) ÷ 0.5 = 36 d; empty after
     # 20 ÷ 0.5 = 40 d — the same with or without a drug change (never 0.45 mL less).
