@@ -85,6 +85,11 @@ class PatientSpec(_Model):
         None, description="true if the patient is opioid-naive; unknown if left out"
     )
     spasticity_origin: Literal["spinal", "cerebral"] | None = None
+    cancer_pain: bool | None = Field(
+        None,
+        description="true for cancer pain (opioid titration steps up to 50 %, else 30 %); "
+        "unknown if left out",
+    )
 
 
 class PumpEntry(_Model):
@@ -345,7 +350,9 @@ def resolve(plan: PlanFile, library: DrugLibrary, pumps: Any) -> ResolvedPlan:
     admixture = _admixture(plan.admixture, library, "admixture")
     schedule, rounding = _schedule(plan.schedule, admixture, pump, "schedule")
     bolus = _patient_bolus(plan.patient_bolus, admixture) if plan.patient_bolus else None
-    patient = Patient(plan.patient.opioid_naive, plan.patient.spasticity_origin)
+    patient = Patient(
+        plan.patient.opioid_naive, plan.patient.spasticity_origin, plan.patient.cancer_pain
+    )
     previous = None
     if plan.previous:
         prev_admixture = (

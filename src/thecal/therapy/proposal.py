@@ -23,11 +23,14 @@ class Patient:
 
     opioid_naive: bool | None = None
     spasticity_origin: str | None = None
+    cancer_pain: bool | None = None
 
     def context(self) -> dict[str, str]:
         out: dict[str, str] = {}
         if self.opioid_naive is not None:
             out["opioid_naive"] = "true" if self.opioid_naive else "false"
+        if self.cancer_pain is not None:
+            out["cancer_pain"] = "true" if self.cancer_pain else "false"
         if self.spasticity_origin:
             out["spasticity_origin"] = self.spasticity_origin
         return out
