@@ -28,6 +28,7 @@ from thecal.clinic.model import (
 )
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.program_history import ProgramPeriod, programs_since_fill
+from thecal.therapy.admixture import Admixture, make_admixture
 from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.findings import Code, Finding, Level, needs_reason
 from thecal.therapy.library import DrugLibrary
@@ -41,11 +42,12 @@ from thecal.therapy.plan import (
     ResolvedPlan,
     resolve,
 )
+from thecal.therapy.proposal import ProgramProposal
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.refill_discrepancy import RefillCheck, assess_refill
 from thecal.therapy.reservoir import Fill, expected_volume
 from thecal.therapy.safety_gate import check
-from thecal.units import Dimension, InputError, check_dimension
+from thecal.units import Dimension, InputError, check_dimension, parse_quantity
 
 
 def _text(q: pint.Quantity, unit: str, field_name: str, dim: Dimension) -> str:
@@ -152,6 +154,7 @@ def preview_refill(
         "patient": _patient_spec(patient, plan),
         "fill": FillEntry(volume=_text(entry.filled, "mL", "refill.filled", v), at=at),
         "next_refill": entry.planned_refill,
+        "start": False,  # a maintenance refill of the stored prescription is not a start
         "previous": None,
         "interruption": None,
         "priming": None,
@@ -362,13 +365,60 @@ def preview_program_change(
     update: dict[str, Any] = {"at": at, "patient": _patient_spec(patient, plan)}
     if current is not None:
         update["previous"] = _previous(current.plan(), plan, ())
+    update["start"] = current is None  # the first stored program starts the therapy
     new_plan = plan.model_copy(update=update)
     resolved = resolve(new_plan, library, catalog)
-    findings = tuple(resolved.rounding) + check(resolved.program, library).findings
     revision = revised_refill(repo, library, catalog, patient_id, resolved, at)
+    program = _with_pump_state(repo, library, patient_id, new_plan, resolved, revision, at)
+    findings = tuple(resolved.rounding) + check(program, library).findings
     if revision is not None:
         findings += revision.findings
     return ProgramPreview(new_plan, findings, current, revision)
+
+
+def _with_pump_state(
+    repo: ClinicRepository,
+    library: DrugLibrary,
+    patient_id: str,
+    plan: PlanFile,
+    resolved: ResolvedPlan,
+    revision: RevisedRefill | None,
+    at: datetime,
+) -> ProgramProposal:
+    """The program with what the gate checks it against: the implanted pump's model, what the
+    reservoir holds (the last fill's drugs; none when this change comes with a fill) and when
+    the reservoir is expected to have run dry (the revised forecast, at or before ``at``)."""
+    device = pump_in_place(repo, patient_id)
+    empty = revision.forecast.empty_nominal if revision is not None else None
+    return replace(
+        resolved.program,
+        implanted_model=device.model if device is not None else None,
+        reservoir_admixture=_reservoir_admixture(repo, library, patient_id, plan, at),
+        reservoir_empty_since=empty if empty is not None and empty <= at else None,
+    )
+
+
+def _reservoir_admixture(
+    repo: ClinicRepository, library: DrugLibrary, patient_id: str, plan: PlanFile, at: datetime
+) -> Admixture | None:
+    if plan.fill is not None and plan.fill.at >= at:
+        return None  # filled with this change: the reservoir will hold the new drugs
+    refills = repo.refills_for(patient_id)
+    if refills:
+        pairs = refills[-1].concentrations
+    else:
+        current = current_prescription(repo, patient_id)
+        if current is None or current.plan().fill is None:
+            return None  # nothing recorded in the reservoir
+        pairs = tuple((i.drug, i.concentration) for i in current.plan().admixture)
+    return make_admixture(
+        [
+            (library.get(d, "reservoir.drug"), parse_quantity(c, "reservoir.concentration",
+                                                              Dimension.CONCENTRATION))
+            for d, c in pairs
+        ],
+        "reservoir",
+    )  # fmt: skip
 
 
 def change_program(

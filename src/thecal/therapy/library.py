@@ -39,6 +39,14 @@ class Settings:
     restart_rules: tuple[RestartRule, ...] = ()
     tolerance_source: str = ""
     opioid_naive_source: str = ""
+    # Institution: an interruption shorter than this is not counted (no restart finding). No
+    # shipped value: no intrathecal source gives one (see drugs.toml).
+    restart_min_interruption: pint.Quantity | None = None
+    restart_min_interruption_source: str = ""
+    # Shipped product choice: with no institution minimum, a reduced restart dose is proposed
+    # from this interruption on; shorter ones ask for a clinician's decision without a cut.
+    tolerance_loss_after: pint.Quantity | None = None
+    tolerance_loss_after_source: str = ""
     # Step-change guard: the band (fraction) around each slip factor; None = guard off.
     slip_tolerance: float | None = None
     slip_source: str = ""
@@ -137,6 +145,10 @@ _SETTINGS_KEYS = {
     "restart_rules",
     "tolerance_source",
     "opioid_naive_source",
+    "restart_min_interruption",
+    "restart_min_interruption_source",
+    "tolerance_loss_after",
+    "tolerance_loss_after_source",
     "slip_tolerance",
     "slip_source",
 }
@@ -187,6 +199,8 @@ class _Collector:
             ("discrepancy_threshold", Dimension.VOLUME),
             ("refill_margin", Dimension.TIME),
             ("max_refill_interval", Dimension.TIME),
+            ("restart_min_interruption", Dimension.TIME),
+            ("tolerance_loss_after", Dimension.TIME),
         ):
             if key in raw:
                 q = self.quantity(f"settings.{key}", raw[key], dim)
@@ -201,6 +215,8 @@ class _Collector:
             "max_refill_interval_source",
             "tolerance_source",
             "opioid_naive_source",
+            "restart_min_interruption_source",
+            "tolerance_loss_after_source",
             "slip_source",
         ):
             if key in raw:
@@ -221,6 +237,10 @@ class _Collector:
             self.error("settings.slip_source", "is required with a slip tolerance")
         if out.max_refill_interval is not None and not out.max_refill_interval_source:
             self.error("settings.max_refill_interval_source", "is required with a maximum interval")
+        for key in ("restart_min_interruption", "tolerance_loss_after"):
+            # A layer that sets the value states its own source (never inherits an earlier one).
+            if key in raw and f"{key}_source" not in raw:
+                self.error(f"settings.{key}_source", f"is required with {key}")
         if "restart_rules" in raw:
             out = replace(out, restart_rules=self.restart_rules(raw["restart_rules"]))
         return out

@@ -12,11 +12,13 @@ from thecal.therapy.admixture import Admixture
 from thecal.therapy.compare import above, above_count
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.device_limits import capability_findings
+from thecal.therapy.drug_change import drug_change_at_refill
 from thecal.therapy.drugs import Bound, Drug, LimitKind
 from thecal.therapy.entry_error import no_limit_findings, slip_findings
 from thecal.therapy.findings import Code, Finding, Level, blocks, needs_reason, ordered
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.overrides import classify
+from thecal.therapy.program_context import program_context_findings
 from thecal.therapy.proposal import (
     BolusProposal,
     Interruption,
@@ -148,6 +150,7 @@ def _program(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
     )
     if p.patient_bolus is not None:
         out += _patient_bolus(p.admixture, p.patient_bolus, p.patient, library)
+    out += program_context_findings(p, library)
     return out
 
 
@@ -320,6 +323,7 @@ def _bolus(p: BolusProposal, library: DrugLibrary) -> list[Finding]:
 
 def _refill(p: RefillProposal, library: DrugLibrary) -> list[Finding]:
     out = _program(p.program, library)
+    out += drug_change_at_refill(p.program)
     if p.last_fill is not None and p.withdrawn is not None:
         expected = expected_volume(
             p.last_fill, p.schedule_since_last_fill, p.fill.at, p.reported, p.since_changes
