@@ -139,7 +139,11 @@ NURSE_CASES: dict[str, tuple[Edit | None, Edit, str | None]] = {
         "a patient bolus given differently"),
     "drug added": (None, _set("admixture", [MORPHINE, CLONIDINE]),
                    "adding clonidine to the admixture"),
-    "drug removed": (_set("admixture", [MORPHINE, CLONIDINE]), _set("admixture", [MORPHINE]),
+    # The physician's admixture change comes with a fill (a program whose drugs differ from the
+    # reservoir's is hard without one: PROGRAM-RESERVOIR-ADMIXTURE).
+    "drug removed": (_both(_set("admixture", [MORPHINE, CLONIDINE]),
+                           _set("fill", {"volume": "20 mL", "at": "2024-02-01T09:00:00"})),
+                     _set("admixture", [MORPHINE]),
                      "removing clonidine from the admixture"),
     "concentration changed": (None, _set("admixture", [{**MORPHINE, "concentration": "25 mg/mL"}]),
                               "morphine 25 mg/mL instead of the prescribed 10 mg/mL"),
