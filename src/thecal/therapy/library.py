@@ -42,6 +42,10 @@ class Settings:
     # Step-change guard: the band (fraction) around each slip factor; None = guard off.
     slip_tolerance: float | None = None
     slip_source: str = ""
+    # How far above the reservoir's capacity a withdrawn residual may be read before it is
+    # refused as physically impossible (None: no allowance, the capacity itself is the limit).
+    withdrawn_tolerance: pint.Quantity | None = None
+    withdrawn_tolerance_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ _SETTINGS_KEYS = {
     "opioid_naive_source",
     "slip_tolerance",
     "slip_source",
+    "withdrawn_tolerance",
+    "withdrawn_tolerance_source",
 }
 
 
@@ -187,6 +193,7 @@ class _Collector:
             ("discrepancy_threshold", Dimension.VOLUME),
             ("refill_margin", Dimension.TIME),
             ("max_refill_interval", Dimension.TIME),
+            ("withdrawn_tolerance", Dimension.VOLUME),
         ):
             if key in raw:
                 q = self.quantity(f"settings.{key}", raw[key], dim)
@@ -202,6 +209,7 @@ class _Collector:
             "tolerance_source",
             "opioid_naive_source",
             "slip_source",
+            "withdrawn_tolerance_source",
         ):
             if key in raw:
                 text = self.text(f"settings.{key}", raw[key], required=True)
@@ -221,6 +229,8 @@ class _Collector:
             self.error("settings.slip_source", "is required with a slip tolerance")
         if out.max_refill_interval is not None and not out.max_refill_interval_source:
             self.error("settings.max_refill_interval_source", "is required with a maximum interval")
+        if out.withdrawn_tolerance is not None and not out.withdrawn_tolerance_source:
+            self.error("settings.withdrawn_tolerance_source", "is required with a tolerance")
         if "restart_rules" in raw:
             out = replace(out, restart_rules=self.restart_rules(raw["restart_rules"]))
         return out
