@@ -102,14 +102,17 @@ def assess_refill(proposal: RefillProposal, library: DrugLibrary) -> RefillAsses
     expected = _expected(p)
     if expected is not None:
         out += _ran_empty(p, expected.ran_empty_at, library)
+    impossible: list[Finding] = []
+    if p.withdrawn is not None:
+        check_dimension(p.withdrawn, "refill.withdrawn", Dimension.VOLUME)
+        impossible = _withdrawn_findings(p.withdrawn, capacity, pump, library)
+        out += impossible
     check: RefillCheck | None = None
     if expected is not None and p.withdrawn is not None:
         check = refill_discrepancy.assess_refill(
             expected.volume, p.withdrawn, expected.delivered, pump, library.settings,
             filled=p.filled, confirmed_after_fill=p.confirmed_after_fill,
         )  # fmt: skip
-        impossible = _withdrawn_findings(p.withdrawn, capacity, pump, library)
-        out += impossible
         out += [f for f in check.findings if not (impossible and f.code in _DISCREPANCY_CODES)]
     fill_stop = _fill_findings(p.fill, capacity, pump)
     alarm_stop = _alarm_findings(p.alarm_threshold, capacity, pump)
