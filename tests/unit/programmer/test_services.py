@@ -200,10 +200,12 @@ def test_refill_with_new_concentration_computes_the_bridge_and_next_date(
 ) -> None:
     with rig(catalog, library) as r:
         c = _clinician(r, library, catalog)
+        # Same volume rate at twice the concentration: the dose doubles until the program is
+        # rewritten (5 → 10 mg/d, +100 %), a titration step that needs a reason too.
         report = c.refill(
             Q_("19 mL"),
             Q_("20 mL"),
-            _OPIOID_STATUS_REASON,
+            {**_OPIOID_STATUS_REASON, "TITR-PERCENT-MAX": "program rewritten at half the rate"},
             new_admixture=morphine(library, "20 mg/mL"),
             catheter_volume=Q_("0.2 mL"),  # test input
             internal_volume=Q_("0.25 mL"),  # test input: not public
