@@ -70,3 +70,12 @@ def login(client: TestClient, username: str, password: str | None = None) -> Non
                                     or f"demo-{username}", "csrf": token},
                     follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text
+
+
+def version_of(html: str) -> dict[str, str]:
+    """The hidden patient ``version`` of the confirmation form in ``html`` (a preview page)."""
+    import re
+
+    m = re.search(r'name="version" value="([^"]+)"', html)
+    assert m, html
+    return {"version": m.group(1)}
