@@ -222,6 +222,15 @@ def interrogation_json(v: SnapshotView) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def known_patient(ctx: AppContext, patient_id: str) -> None:
+    """404 unless ``patient_id`` is a patient (checked before the body is looked at)."""
+    try:
+        with ctx.uow.reader() as repo:
+            repo.get_patient(patient_id)
+    except InputError as exc:
+        raise input_error(exc) from None
+
+
 def _patient_interrogations(ctx: AppContext, patient_id: str) -> list[Interrogation]:
     try:
         with ctx.uow.reader() as repo:
@@ -296,6 +305,7 @@ def refill(patient_id: str, body: RefillIn, user: User = Depends(writer),
     refuses, a soft one lacks a reason, or the patient changed since that version."""
     from thecal.therapy.findings import OverrideError
 
+    known_patient(ctx, patient_id)
     try:
         entry = RefillInput(
             quantity(body.withdrawn, "refill.withdrawn", Dimension.VOLUME),
@@ -323,17 +333,14 @@ def program(patient_id: str, body: ProgramIn, user: User = Depends(writer),
     from thecal.adapters.plan_files import validation_error
     from thecal.therapy.findings import OverrideError
 
+    known_patient(ctx, patient_id)
     try:
         plan = PlanFile.model_validate(body.plan)
     except ValidationError as exc:
         raise input_error(validation_error(exc).at("plan")) from None
     if user.role is Role.NURSE:
-        try:
-            with ctx.uow.reader() as repo:
-                repo.get_patient(patient_id)
-                rx = current_prescription(repo, patient_id)
-        except InputError as exc:
-            raise input_error(exc) from None
+        with ctx.uow.reader() as repo:
+            rx = current_prescription(repo, patient_id)
         problem = nurse_bounds_problem(rx.plan() if rx else None, plan)
         if problem:
             raise HTTPException(403, f"nurse: outside the current prescription: {problem}")

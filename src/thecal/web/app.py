@@ -314,6 +314,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         """The reservoir projection from the last fill under the prescriptions since then."""
         try:
             with ctx.uow.reader() as repo:
+                repo.get_patient(patient_id)
                 versions = list(repo.prescriptions_for(patient_id))
                 refills = list(repo.refills_for(patient_id))
             if not versions:
@@ -339,6 +340,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         """Expected vs withdrawn per refill, with discrepancy findings marked."""
         try:
             with ctx.uow.reader() as repo:
+                repo.get_patient(patient_id)  # an unknown patient is 404, not an empty chart
                 refills = list(repo.refills_for(patient_id))
         except InputError as exc:
             raise HTTPException(404, str(exc)) from None
