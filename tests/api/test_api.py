@@ -107,9 +107,11 @@ def test_nurse_program_change_bounds_and_audit(client: TestClient, ctx: AppConte
     same = client.post(
         url,
         json={
-            "plan": plan, "reason": "reprogrammed unchanged", "overrides": {},
+            "plan": plan,
+            "reason": "reprogrammed unchanged",
+            "overrides": {},
             "patient_version": p["version"],
-        },  # fmt: skip
+        },
         headers={"X-CSRF-Token": token},
     )
     assert same.status_code in (201, 409), same.text

@@ -11,8 +11,8 @@ from tests.web.conftest import csrf_of
 from thecal.adapters.data_files import packaged
 from thecal.api.context import AppContext
 from thecal.api.limits import build_web_limits
-from thecal.web.app import create_app
 from thecal.units import InputError
+from thecal.web.app import create_app
 
 ATTACKER = ("203.0.113.7", 40000)  # TEST-NET-3 addresses (RFC 5737)
 NURSE_DESK = ("198.51.100.20", 40001)
@@ -34,7 +34,7 @@ def test_clinic_toml_states_the_throttle_as_product_choices(ctx: AppContext) -> 
         assert source.startswith("product choice")
     data = packaged("clinic.toml")
     del data["web"]["login_failure_window_source"]
-    with pytest.raises(InputError, match="x: web.login_failure_window_source"):
+    with pytest.raises(InputError, match=r"x: web\.login_failure_window_source"):
         build_web_limits("x", data)
 
 

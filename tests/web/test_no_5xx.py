@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import login
+from tests.web.conftest import csrf_of, login
 from thecal.api.context import AppContext
 from thecal.web.app import create_app
 
@@ -72,13 +72,9 @@ def test_no_route_answers_5xx_to_unknown_ids_or_odd_tokens(ctx: AppContext) -> N
 def test_unknown_patient_is_404_on_every_patient_route(ctx: AppContext) -> None:
     client = TestClient(create_app(ctx), raise_server_exceptions=False)
     login(client, "nurse")
-    token = client.post("/api/v1/login",
-                        json={"username": "nurse", "password": "demo-nurse"}).json()["csrf"]  # fmt: skip
-    html = client.get("/login").text  # the web form's token (same session)
-    m = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text) or re.search(
-        r'name="csrf" value="([^"]+)"', html)  # fmt: skip
-    assert m
-    web_token = m.group(1)
+    r = client.post("/api/v1/login", json={"username": "nurse", "password": "demo-nurse"})
+    token = r.json()["csrf"]
+    web_token = csrf_of(client, "/")  # the logout form's token (same session)
     for method, path in _routes(client):
         if "{patient_id}" not in path:
             continue

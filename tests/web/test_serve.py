@@ -8,7 +8,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-
 STARTUP_S = 300.0
 
 

@@ -25,8 +25,8 @@ from thecal.api.security import (
     new_csrf,
     nurse_bounds_problem,
 )
-from thecal.clinic.errors import ConcurrentEditError, NotFoundError, PermissionDenied
 from thecal.clinic.calendar import CalendarEntry, RefillStatus, calendar_page
+from thecal.clinic.errors import ConcurrentEditError, NotFoundError, PermissionDenied
 from thecal.clinic.interrogation import SnapshotView, read_snapshot
 from thecal.clinic.model import Interrogation, RefillRecord, Role, StoredFinding, User
 from thecal.clinic.workflows import (
