@@ -204,9 +204,9 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         try:
             user = ctx.authenticate(username, password, address)
         except LoginThrottled as exc:
-            response = render(request, ctx, "login.html", 429, error=str(exc))
-            response.headers["Retry-After"] = str(exc.retry_after)
-            return response
+            refused = render(request, ctx, "login.html", 429, error=str(exc))
+            refused.headers["Retry-After"] = str(exc.retry_after)
+            return refused
         if user is None:
             return render(request, ctx, "login.html", 401, error="wrong username or password")
         response = RedirectResponse("/", 303)
