@@ -83,10 +83,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _STATE["whole"] or exitstatus != 0 or session.testsfailed:
         return
     missing = missing_codes(EMITTED)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if missing:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         text = ("finding codes never emitted by the test suite (each needs a test that "
                 f"produces it): {', '.join(missing)}")  # fmt: skip
         if reporter is not None:
             reporter.write_line(text, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter is not None:
+        reporter.write_line(f"every finding code was emitted by the suite ({len(Code)} codes)")
