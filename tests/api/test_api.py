@@ -37,6 +37,7 @@ def test_refill_422_names_the_field(client: TestClient) -> None:
         "withdrawn": {"value": 3, "unit": "mg"},
         "filled": {"value": 20, "unit": "mL"},
         "drug_lot": "L1",
+        "patient_version": p["version"],
     }
     r = client.post(
         f"/api/v1/patients/{p['id']}/refills", json=body, headers={"X-CSRF-Token": token}
@@ -45,17 +46,44 @@ def test_refill_422_names_the_field(client: TestClient) -> None:
     assert r.json()["detail"][0]["field"] == "refill.withdrawn"
 
 
-def test_write_without_csrf_and_viewer_refused(client: TestClient) -> None:
+def test_write_without_a_good_csrf_token_refused_for_a_writer(
+    client: TestClient, ctx: AppContext
+) -> None:
+    # A nurse may write: the 403s below come from the CSRF check, not from the role.
+    token = _login(client, "nurse")
+    p = _pump_patient(client)
+    body = {
+        "withdrawn": {"value": 3, "unit": "mg"},  # wrong unit: a write that passes is 422
+        "filled": {"value": 20, "unit": "mL"},
+        "drug_lot": "L1",
+        "patient_version": p["version"],
+    }
+    url = f"/api/v1/patients/{p['id']}/refills"
+    bad = [None, "", token[:-1], token + "x", "x" * 5000, "é" * len(token), token.upper()]
+    for odd in bad:
+        headers = {} if odd is None else {"X-CSRF-Token": odd}
+        r = client.post(url, json=body, headers={k: v.encode() for k, v in headers.items()})
+        assert r.status_code == 403, (odd, r.text)
+        assert "CSRF" in r.json()["detail"]
+    r = client.post(url, json=body, headers={"X-CSRF-Token": token})
+    assert r.status_code == 422  # the same request with the right token reaches the workflow
+    with ctx.uow.reader() as repo:
+        assert repo.get_patient(p["id"]).version == p["version"]  # nothing written
+
+
+def test_viewer_refused_with_a_good_csrf_token(client: TestClient) -> None:
     token = _login(client, "viewer")
     p = _pump_patient(client)
     body = {
         "withdrawn": {"value": 3, "unit": "mL"},
         "filled": {"value": 20, "unit": "mL"},
         "drug_lot": "L1",
+        "patient_version": p["version"],
     }
-    url = f"/api/v1/patients/{p['id']}/refills"
-    assert client.post(url, json=body).status_code == 403  # no CSRF header
-    assert client.post(url, json=body, headers={"X-CSRF-Token": token}).status_code == 403
+    r = client.post(
+        f"/api/v1/patients/{p['id']}/refills", json=body, headers={"X-CSRF-Token": token}
+    )
+    assert r.status_code == 403 and "viewer" in r.json()["detail"]
 
 
 def test_nurse_program_change_bounds_and_audit(client: TestClient, ctx: AppContext) -> None:
@@ -74,12 +102,19 @@ def test_nurse_program_change_bounds_and_audit(client: TestClient, ctx: AppConte
     )
     url = f"/api/v1/patients/{p['id']}/program"
     r = client.post(
-        url, json={"plan": higher, "reason": "more pain"}, headers={"X-CSRF-Token": token}
+        url,
+        json={"plan": higher, "reason": "more pain", "patient_version": p["version"]},
+        headers={"X-CSRF-Token": token},
     )
     assert r.status_code == 403 and "above the prescribed" in r.json()["detail"]
     same = client.post(
         url,
-        json={"plan": plan, "reason": "reprogrammed unchanged", "overrides": {}},
+        json={
+            "plan": plan,
+            "reason": "reprogrammed unchanged",
+            "overrides": {},
+            "patient_version": p["version"],
+        },
         headers={"X-CSRF-Token": token},
     )
     assert same.status_code in (201, 409), same.text

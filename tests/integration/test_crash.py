@@ -76,7 +76,9 @@ while True:
 """
 
 NURSE = User("nina", "Nina Nurse", Role.NURSE)
-LINE_TIMEOUT_S = 15.0  # bounded wait for each marker line from the writer
+# A hang guard, not a speed target: a writer silent this long is stuck (a busy CI machine
+# takes seconds, not minutes). Timing belongs in benchmarks/, never in this test.
+LINE_TIMEOUT_S = 300.0
 
 
 def _start_writer(url: str, pid: str, prefix: str, mode: str) -> tuple[
@@ -145,7 +147,6 @@ def test_sigkill_during_refill_writes_leaves_a_consistent_database(
     patient, _ = setup_patient(uow, clock, library, catalog)
     rng = random.Random(20261123)  # fixed: the kill points are reproducible
     acknowledged: set[str] = set()
-    started = time.monotonic()
     # Rounds alternate: "pause" kills with the refill and audit rows written but not committed;
     # "run" kills a free-running writer at a random point of a refill (possibly mid-commit).
     for round_no, mode in enumerate(["pause", "run", "pause", "run", "run"]):
@@ -199,8 +200,7 @@ def test_sigkill_during_refill_writes_leaves_a_consistent_database(
     engine.dispose()
     verify = subprocess.run(
         [sys.executable, "-m", "thecal.cli.main", "audit", "verify", "--database-url", url],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=LINE_TIMEOUT_S,
     )  # fmt: skip
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "audit log intact" in verify.stdout
-    assert time.monotonic() - started < 20

@@ -88,3 +88,12 @@ def refill_dry_demo_pump(ctx: AppContext, mrn: str = "DEMO-0001") -> None:
     reasons = {f.code.value: "restart decided in clinic (test)" for f in preview.needs_reason}
     entry = RefillInput(Q_(0.0, "mL"), Q_(20.0, "mL"), "LOT-TEST", overrides=reasons)
     record_refill(ctx.uow, ctx.clock, ctx.library, ctx.catalog, physician, pid, entry)
+
+
+def version_of(html: str) -> dict[str, str]:
+    """The hidden patient ``version`` of the confirmation form in ``html`` (a preview page)."""
+    import re
+
+    m = re.search(r'name="version" value="([^"]+)"', html)
+    assert m, html
+    return {"version": m.group(1)}

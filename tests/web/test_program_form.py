@@ -5,7 +5,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import csrf_of, login, refill_dry_demo_pump
+from tests.web.conftest import csrf_of, login, refill_dry_demo_pump, version_of
 from thecal.api.context import AppContext
 from thecal.clinic.workflows import current_prescription
 
@@ -35,7 +35,7 @@ def test_nurse_lowers_the_dose_and_it_is_stored(client: TestClient, ctx: AppCont
     assert "Current vs proposed" in r.text and "daily dose (nominal)" in r.text
     assert "3 mg/d" in r.text and "2.5 mg/d" in r.text  # both sides shown
     r = client.post(f"/patients/{pid}/program",
-                    data={**form, **_reasons(r.text), "step": "confirm"},
+                    data={**form, **_reasons(r.text), **version_of(r.text), "step": "confirm"},
                     follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text
     with ctx.uow.reader() as repo:
@@ -73,8 +73,9 @@ def test_soft_finding_needs_a_reason_and_shows_its_source(
     reasons = _reasons(r.text)
     assert reasons, r.text  # soft findings ask for a reason
     assert re.search(r'class="soft">soft [A-Z0-9-]+: .*?<small>\(.+?\)</small>', r.text, re.S)
-    r = client.post(f"/patients/{pid}/program", data={**form, "step": "confirm"})
-    assert r.status_code == 422  # no reason given: refused, nothing stored
+    r = client.post(f"/patients/{pid}/program",
+                    data={**form, **version_of(r.text), "step": "confirm"})  # fmt: skip
+    assert r.status_code == 422 and "a reason is required" in r.text  # nothing stored
     with ctx.uow.reader() as repo:
         rx = current_prescription(repo, pid)
     assert rx is not None and rx.version == version

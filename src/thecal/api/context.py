@@ -1,17 +1,19 @@
-"""What the API and the web app share: the unit of work, data, clock, secret, limiter and
-session lifetime."""
+"""What the API and the web app share: the unit of work, data, clock, secret, input limits,
+login throttle and session lifetime."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pint
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from thecal.adapters.data_files import packaged
+from thecal.api.limits import WebLimits, build_web_limits
 from thecal.api.security import (
     SESSION_COOKIE,
-    LoginRateLimiter,
+    LoginThrottle,
     Session,
     SessionLifetime,
     SessionSigner,
@@ -27,7 +29,8 @@ from thecal.therapy.library import DrugLibrary
 
 @dataclass
 class AppContext:
-    """``clock`` is the clinic's local time; ``soon`` the calendar's look-ahead window."""
+    """``clock`` is the clinic's local time; ``soon`` the calendar's look-ahead window;
+    ``limits`` the web edge's product choices (default: the packaged ``clinic.toml``)."""
 
     uow: SqlUnitOfWork
     library: DrugLibrary
@@ -37,12 +40,15 @@ class AppContext:
     secret: bytes
     soon: pint.Quantity
     secure_cookies: bool = False
-    limiter: LoginRateLimiter = field(init=False)
+    limits: WebLimits = field(default_factory=lambda: default_web_limits())
+    throttle: LoginThrottle = field(init=False)
     signer: SessionSigner = field(init=False)
     sessions: SessionLifetime = field(init=False)
 
     def __post_init__(self) -> None:
-        self.limiter = LoginRateLimiter(self.clock)
+        self.throttle = LoginThrottle(
+            self.clock, self.limits.login_failures_per_address, self.limits.login_failure_window
+        )
         self.signer = SessionSigner(self.secret)
         self.sessions = SessionLifetime(
             self.clock, _timedelta(self.settings.session_idle_timeout),
@@ -96,9 +102,10 @@ class AppContext:
         return next(v for k, v in response.raw_headers if k == b"set-cookie")
 
     def authenticate(self, username: str, password: str, address: str) -> User | None:
-        """The user when the password matches; raises 429 when rate limited."""
-        if self.limiter.blocked(username, address):
-            raise HTTPException(429, "too many failed logins: wait and try again")
+        """The user when the password matches, else None. Raises
+        :class:`~thecal.api.security.LoginThrottled` while ``address`` (the client's) has too
+        many recent failures — whoever it tries to log in as."""
+        self.throttle.check(address)
         with self.uow.session() as s:
             from thecal.store.repository import SqlRepository
 
@@ -106,15 +113,19 @@ class AppContext:
             stored = repo.password_hash(username)
             user = repo.user_by_name(username)
         if user is None or not verify_password(stored, password):
-            self.limiter.failed(username, address)
+            self.throttle.failed(address)
             return None
-        self.limiter.succeeded(username, address)
         return user
 
 
 def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
+
+
+def default_web_limits() -> WebLimits:
+    """The ``[web]`` limits of the packaged ``clinic.toml``."""
+    return build_web_limits("clinic.toml", packaged("clinic.toml"))
 
 
 def _timedelta(q: pint.Quantity) -> timedelta:

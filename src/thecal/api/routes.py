@@ -3,7 +3,12 @@
 Authentication is the same signed session cookie as the web app (``POST /api/v1/login``);
 writes also need the session's CSRF token in the ``X-CSRF-Token`` header. Bad input → 422
 ``{"detail": [{"field", "message", "expected"}]}`` with the clinic's field names; quantities
-are ``{"value", "unit"}`` with UCUM units.
+are ``{"value", "unit"}`` with UCUM units. An unknown patient or record → 404.
+
+Every write names the patient version it was computed from (``patient_version``, from
+``GET /api/v1/patients/{id}``): missing → 422, someone else wrote for the patient since → 409
+and nothing is saved; the client reloads and decides again. (Every write, web or API, moves
+the version on, so a web form opened before an API write is refused too.)
 """
 
 from datetime import datetime
@@ -13,9 +18,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from pydantic import BaseModel, Field, ValidationError
 
 from thecal.api.context import AppContext, context
-from thecal.api.security import Session, csrf_ok, new_csrf
+from thecal.api.security import LoginThrottled, Session, csrf_ok, new_csrf
 from thecal.clinic.calendar import CalendarEntry, RefillStatus, calendar_page
-from thecal.clinic.errors import PermissionDenied
+from thecal.clinic.errors import ConcurrentEditError, NotFoundError, PermissionDenied
 from thecal.clinic.interrogation import SnapshotView, read_snapshot
 from thecal.clinic.model import Interrogation, RefillRecord, Role, StoredFinding, User
 from thecal.clinic.workflows import (
@@ -29,6 +34,9 @@ from thecal.therapy.plan import PlanFile
 from thecal.units import Dimension, InputError, parse_quantity, ucum_json
 
 router = APIRouter(prefix="/api/v1")
+
+
+VERSION_MAX = 2**31 - 1  # the column is a 32-bit integer
 
 
 class QuantityIn(BaseModel):
@@ -48,20 +56,32 @@ class RefillIn(BaseModel):
     confirmed_after_fill: QuantityIn | None = None
     planned_refill: datetime | None = None
     overrides: dict[str, str] = Field(default_factory=dict)
-    patient_version: int | None = None
+    patient_version: int = Field(ge=1, le=VERSION_MAX)
 
 
 class ProgramIn(BaseModel):
     plan: dict[str, Any]
     reason: str
     overrides: dict[str, str] = Field(default_factory=dict)
-    patient_version: int | None = None
+    patient_version: int = Field(ge=1, le=VERSION_MAX)
 
 
 def input_error(exc: InputError) -> HTTPException:
-    return HTTPException(
-        422, [{"field": exc.field, "message": exc.message, "expected": exc.expected}]
-    )
+    """The clinic's error as HTTP: no such record 404, a concurrent write 409, a role that may
+    not 403, anything else the client sent 422 naming the field."""
+    body = [{"field": exc.field, "message": exc.message, "expected": exc.expected}]
+    if isinstance(exc, NotFoundError):
+        return HTTPException(404, body)
+    if isinstance(exc, ConcurrentEditError):
+        return HTTPException(409, body)
+    if isinstance(exc, PermissionDenied):
+        return HTTPException(403, body)
+    return HTTPException(422, body)
+
+
+def throttled(exc: LoginThrottled) -> HTTPException:
+    """429 with ``Retry-After`` (seconds) and a message saying how long."""
+    return HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
 
 
 def quantity(q: QuantityIn, field: str, dim: Dimension) -> Any:
@@ -95,7 +115,10 @@ def login(body: LoginIn, request: Request, response: Response,
           ctx: AppContext = Depends(context)) -> dict[str, str]:  # fmt: skip
     """Start a session; the answer carries the CSRF token for write requests."""
     address = request.client.host if request.client else "?"
-    user = ctx.authenticate(body.username, body.password, address)
+    try:
+        user = ctx.authenticate(body.username, body.password, address)
+    except LoginThrottled as exc:
+        raise throttled(exc) from None
     if user is None:
         raise HTTPException(401, "wrong username or password")
     session = ctx.new_session(user.username)
@@ -163,7 +186,7 @@ def patient(patient_id: str, _: User = Depends(api_user),
             rx = current_prescription(repo, patient_id)
             refills = repo.refills_for(patient_id)
     except InputError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise input_error(exc) from None
     return {
         "id": p.id, "mrn": p.mrn, "name": p.display_name, "version": p.version,
         "devices": [{"id": d.id, "kind": d.kind.value, "model": d.model, "serial": d.serial,
@@ -193,13 +216,22 @@ def interrogation_json(v: SnapshotView) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def known_patient(ctx: AppContext, patient_id: str) -> None:
+    """404 unless ``patient_id`` is a patient (checked before the body is looked at)."""
+    try:
+        with ctx.uow.reader() as repo:
+            repo.get_patient(patient_id)
+    except InputError as exc:
+        raise input_error(exc) from None
+
+
 def _patient_interrogations(ctx: AppContext, patient_id: str) -> list[Interrogation]:
     try:
         with ctx.uow.reader() as repo:
             repo.get_patient(patient_id)
             return list(repo.interrogations_for(patient_id))
     except InputError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise input_error(exc) from None
 
 
 @router.get("/patients/{patient_id}/interrogations")
@@ -220,7 +252,7 @@ def interrogation(patient_id: str, interrogation_id: str, _: User = Depends(api_
             repo.get_patient(patient_id)
             record = repo.get_interrogation(interrogation_id)
     except InputError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise input_error(exc) from None
     if record.patient_id != patient_id:
         raise HTTPException(404, f"no interrogation {interrogation_id!r} for this patient")
     return {**interrogation_json(read_snapshot(record)), "status": record.status,
@@ -233,7 +265,7 @@ def calendar(
         None, description="statuses to list (repeat the parameter); default: all"
     ),
     limit: int = Query(100, ge=0, le=1000, description="entries per page"),
-    offset: int = Query(0, ge=0, description="entries to skip"),
+    offset: int = Query(0, ge=0, le=10**9, description="entries to skip"),
     _: User = Depends(api_user),
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
@@ -263,10 +295,12 @@ def work(_: User = Depends(api_user), ctx: AppContext = Depends(context)) -> lis
 @router.post("/patients/{patient_id}/refills", status_code=201)
 def refill(patient_id: str, body: RefillIn, user: User = Depends(writer),
            ctx: AppContext = Depends(context)) -> dict[str, Any]:  # fmt: skip
-    """Record a refill done now. 409 with the findings when a hard finding refuses or a soft
-    one lacks a reason; 403 when only a physician may give a reason it needs."""
+    """Record a refill done now, computed from ``patient_version``. 409 when a hard finding
+    refuses, a soft one lacks a reason, or the patient changed since that version; 403 when
+    only a physician may give a reason it needs."""
     from thecal.therapy.findings import OverrideError, OverrideNotAllowed
 
+    known_patient(ctx, patient_id)
     try:
         entry = RefillInput(
             quantity(body.withdrawn, "refill.withdrawn", Dimension.VOLUME),
@@ -292,13 +326,15 @@ def refill(patient_id: str, body: RefillIn, user: User = Depends(writer),
 @router.post("/patients/{patient_id}/program", status_code=201)
 def program(patient_id: str, body: ProgramIn, user: User = Depends(writer),
             ctx: AppContext = Depends(context)) -> dict[str, Any]:  # fmt: skip
-    """Store a new prescription version through the safety gate. 403 when the user may not:
-    a nurse outside the current prescription's bounds, or a reason only a physician may give
+    """Store a new prescription version through the safety gate, computed from
+    ``patient_version`` (409 when the patient changed since). 403 when the user may not: a
+    nurse outside the current prescription's bounds, or a reason only a physician may give
     (the clinic service decides, in the write's transaction); 409 for a hard finding or a
     missing reason."""
     from thecal.adapters.plan_files import validation_error
     from thecal.therapy.findings import OverrideError, OverrideNotAllowed
 
+    known_patient(ctx, patient_id)
     try:
         plan = PlanFile.model_validate(body.plan)
     except ValidationError as exc:

@@ -1,10 +1,11 @@
-"""Passwords (argon2), signed session cookies (HMAC-SHA256) that expire, CSRF tokens, login rate
-limiting and who may write. The clock is injected so tests can move time."""
+"""Passwords (argon2), signed session cookies (HMAC-SHA256) that expire, CSRF tokens, login
+throttling by client address and role rules. The clock is injected so tests can move time."""
 
 import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -85,7 +86,7 @@ class SessionSigner:
             return None
         payload, mac = cookie.rsplit(".", 1)
         good = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(mac, good):
+        if not _same(mac, good):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(payload.encode()))
@@ -154,49 +155,76 @@ def new_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of untrusted text (any characters, any length) with a secret:
+    as UTF-8 bytes, since ``hmac.compare_digest`` refuses non-ASCII ``str``."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def csrf_ok(session: Session | None, token: str | None) -> bool:
-    return session is not None and token is not None and hmac.compare_digest(session.csrf, token)
+    """True when ``token`` is the session's CSRF token; any other text (empty, another length,
+    non-ASCII, garbage) is simply False."""
+    return session is not None and token is not None and _same(token, session.csrf)
 
 
-class LoginRateLimiter:
-    """At most ``max_failures`` failed logins per (username, client address) within
-    ``window``; bounded memory (the least recently used keys are forgotten beyond
-    ``max_keys``). ``clock`` returns the current time."""
+class LoginThrottled(Exception):
+    """Too many failed logins from this client address: wait ``retry_after`` (whole seconds,
+    rounded up) before the next attempt from it."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        minutes = math.ceil(retry_after / 60)
+        super().__init__(
+            "too many failed logins from this address: try again in "
+            f"{minutes} minute{'s' if minutes != 1 else ''}"
+        )
+
+
+class LoginThrottle:
+    """Failed logins slow the client address that makes them, never the account: after
+    ``max_failures`` failures from one address within ``window``, that address is refused
+    (even with a correct password, or guessing would go on) until its oldest failure in the
+    window is ``window`` old. The real user logging in from another address is not affected,
+    so an attacker cannot lock anyone out. A success does not clear the address's failures
+    (an attacker with one valid account could otherwise reset the count). Bounded memory:
+    beyond ``max_addresses`` the least recently failing address is forgotten. ``clock``
+    returns the current time."""
 
     def __init__(
         self,
         clock: Callable[[], datetime],
-        max_failures: int = 5,
-        window: timedelta = timedelta(minutes=15),
-        max_keys: int = 10_000,
+        max_failures: int,
+        window: timedelta,
+        max_addresses: int = 10_000,
     ) -> None:
         self._clock = clock
         self._max = max_failures
         self._window = window
-        self._max_keys = max_keys
-        self._failures: OrderedDict[tuple[str, str], deque[datetime]] = OrderedDict()
+        self._max_addresses = max_addresses
+        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
 
-    def _recent(self, key: tuple[str, str]) -> deque[datetime]:
-        q = self._failures.get(key, deque())
+    def _recent(self, address: str) -> deque[datetime]:
+        q = self._failures.get(address, deque())
         cutoff = self._clock() - self._window
-        while q and q[0] <= cutoff:
+        while q and q[0] <= cutoff:  # a failure exactly ``window`` old no longer counts
             q.popleft()
         return q
 
-    def blocked(self, username: str, address: str) -> bool:
-        return len(self._recent((username, address))) >= self._max
+    def check(self, address: str) -> None:
+        """Raise :class:`LoginThrottled` when ``address`` has ``max_failures`` or more
+        failures within the window."""
+        q = self._recent(address)
+        if len(q) >= self._max:
+            wait = q[len(q) - self._max] + self._window - self._clock()
+            raise LoginThrottled(max(1, math.ceil(wait.total_seconds())))
 
-    def failed(self, username: str, address: str) -> None:
-        key = (username, address)
-        q = self._recent(key)
+    def failed(self, address: str) -> None:
+        q = self._recent(address)
         q.append(self._clock())
-        self._failures[key] = q
-        self._failures.move_to_end(key)
-        while len(self._failures) > self._max_keys:
+        self._failures[address] = q
+        self._failures.move_to_end(address)
+        while len(self._failures) > self._max_addresses:
             self._failures.popitem(last=False)
-
-    def succeeded(self, username: str, address: str) -> None:
-        self._failures.pop((username, address), None)
 
 
 def may_write(user: User) -> bool:

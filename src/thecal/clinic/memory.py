@@ -56,6 +56,15 @@ class MemoryRepository:
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state
         self._who = who
+        self._bumped: set[str] = set()
+
+    def _touch(self, patient_id: str) -> None:
+        # Every write to a patient's records moves its version on, once per transaction (as
+        # the database store does: a form or API client holding the old version is refused).
+        patient = self._s.patients.get(patient_id)
+        if patient is not None and patient_id not in self._bumped:
+            self._s.patients[patient_id] = replace(patient, version=patient.version + 1)
+            self._bumped.add(patient_id)
 
     def _audit(self, action: str, entity: str, entity_id: str) -> None:
         if self._who is None:
@@ -86,6 +95,7 @@ class MemoryRepository:
             raise ConcurrentEditError("patient", patient.id, patient.version)
         new = replace(patient, version=patient.version + 1)
         self._s.patients[patient.id] = new
+        self._bumped.add(patient.id)
         self._audit("update", "patient", patient.id)
         return new
 
@@ -93,6 +103,7 @@ class MemoryRepository:
         return sorted(self._s.patients.values(), key=lambda p: p.mrn)
 
     def add_device(self, device: Device) -> None:
+        self._touch(device.patient_id)
         self._s.devices[device.id] = device
         self._audit("insert", "device", device.id)
 
@@ -103,7 +114,8 @@ class MemoryRepository:
             raise NotFoundError("device", device_id) from None
 
     def update_device(self, device: Device) -> None:
-        self.get_device(device.id)
+        self._touch(self.get_device(device.id).patient_id)
+        self._touch(device.patient_id)
         self._s.devices[device.id] = device
         self._audit("update", "device", device.id)
 
@@ -127,6 +139,7 @@ class MemoryRepository:
         return out if limit is None else out[:limit]
 
     def add_procedure(self, procedure: Procedure) -> None:
+        self._touch(procedure.patient_id)
         self._s.procedures.append(procedure)
         self._audit("insert", "procedure", procedure.id)
 
@@ -137,6 +150,7 @@ class MemoryRepository:
         )
 
     def add_prescription(self, prescription: PrescriptionVersion) -> None:
+        self._touch(prescription.patient_id)
         self._s.prescriptions.append(prescription)
         self._audit("insert", "prescription", prescription.id)
 
@@ -147,12 +161,14 @@ class MemoryRepository:
         )
 
     def add_refill(self, refill: RefillRecord) -> None:
+        self._touch(refill.patient_id)
         self._s.refills.append(refill)
         self._audit("insert", "refill", refill.id)
 
     def revise_refill_forecast(self, refill: RefillRecord) -> None:
         for i, r in enumerate(self._s.refills):
             if r.id == refill.id:
+                self._touch(r.patient_id)
                 self._s.refills[i] = replace(
                     r, refill_by=refill.refill_by, decided_by=refill.decided_by,
                     candidates=refill.candidates,
@@ -213,6 +229,7 @@ class MemoryRepository:
         return rows if limit is None else rows[:limit]
 
     def add_program_change(self, change: ProgramChange) -> None:
+        self._touch(change.patient_id)
         self._s.changes.append(change)
         self._audit("insert", "program_change", change.id)
 
@@ -222,6 +239,7 @@ class MemoryRepository:
         )
 
     def add_interrogation(self, interrogation: Interrogation) -> None:
+        self._touch(interrogation.patient_id)
         self._s.interrogations.append(interrogation)
         self._audit("insert", "interrogation", interrogation.id)
 
@@ -238,12 +256,15 @@ class MemoryRepository:
         return found
 
     def add_alarm(self, alarm: Alarm) -> None:
+        self._touch(alarm.patient_id)
         self._s.alarms[alarm.id] = alarm
         self._audit("insert", "alarm", alarm.id)
 
     def update_alarm(self, alarm: Alarm) -> None:
         if alarm.id not in self._s.alarms:
             raise NotFoundError("alarm", alarm.id)
+        self._touch(self._s.alarms[alarm.id].patient_id)
+        self._touch(alarm.patient_id)
         self._s.alarms[alarm.id] = alarm
         self._audit("update", "alarm", alarm.id)
 
@@ -261,6 +282,7 @@ class MemoryRepository:
         )
 
     def add_complication(self, complication: Complication) -> None:
+        self._touch(complication.patient_id)
         self._s.complications.append(complication)
         self._audit("insert", "complication", complication.id)
 

@@ -34,6 +34,7 @@ from thecal.clinic.model import (
 )
 from thecal.clinic.ports import DueWindow
 from thecal.store import audit
+from thecal.store.patient_version import PatientVersions
 from thecal.store.schema import (
     AlarmRow,
     Base,
@@ -117,6 +118,14 @@ class SqlRepository:
     def __init__(self, session: Session, who: tuple[str, datetime, str] | None) -> None:
         self.session = session
         self._who = who
+        self._versions = PatientVersions()  # every write moves the patient's version on
+
+    def _touch(self, patient_id: str) -> None:
+        """A write to ``patient_id``'s records: bump the patient's version (compare-and-swap
+        against the version this transaction read, see :mod:`thecal.store.patient_version`)."""
+        if self._who is None:
+            raise PermissionError("writes need a transaction (uow.transaction)")
+        self._versions.bump(self.session, patient_id)
 
     def _write(self, action: str, row: Base, entity: str, entity_id: str) -> None:
         if self._who is None:
@@ -194,6 +203,8 @@ class SqlRepository:
         row = self.session.get(PatientRow, patient_id, populate_existing=True)
         if row is None:
             raise NotFoundError("patient", patient_id)
+        if self._who is not None:
+            self._versions.saw(patient_id, row.version)
         return self._patient(row)
 
     def update_patient(self, patient: Patient) -> Patient:
@@ -216,6 +227,7 @@ class SqlRepository:
             raise ConcurrentEditError("patient", patient.id, patient.version)
         row = self.session.get(PatientRow, patient.id, populate_existing=True)
         assert row is not None
+        self._versions.bumped.add(patient.id)  # this write is the transaction's bump
         self._write("update", row, "patient", patient.id)
         return replace(patient, version=patient.version + 1)
 
@@ -244,6 +256,7 @@ class SqlRepository:
         }  # fmt: skip
 
     def add_device(self, device: Device) -> None:
+        self._touch(device.patient_id)
         row = DeviceRow(id=device.id, **self._device_values(device))
         self._write("insert", row, "device", device.id)
         self._sync_schedule(device.patient_id)
@@ -259,6 +272,8 @@ class SqlRepository:
         if row is None:
             raise NotFoundError("device", device.id)
         before = row.patient_id
+        for patient_id in sorted({before, device.patient_id}):
+            self._touch(patient_id)
         for key, value in self._device_values(device).items():
             setattr(row, key, value)
         self._write("update", row, "device", device.id)
@@ -299,6 +314,7 @@ class SqlRepository:
 
     def add_procedure(self, procedure: Procedure) -> None:
         p = procedure
+        self._touch(p.patient_id)
         row = ProcedureRow(
             id=p.id, patient_id=p.patient_id, kind=p.kind.value, performed_on=p.performed_on,
             placed=_json(list(p.placed)), removed=_json(list(p.removed)), notes=p.notes, by=p.by,
@@ -329,6 +345,7 @@ class SqlRepository:
 
     def add_prescription(self, prescription: PrescriptionVersion) -> None:
         p = prescription
+        self._touch(p.patient_id)
         row = PrescriptionRow(
             id=p.id, patient_id=p.patient_id, version=p.version, plan_json=p.plan_json,
             author=p.author, reason=p.reason, created_at=p.created_at,
@@ -350,6 +367,7 @@ class SqlRepository:
 
     def add_refill(self, refill: RefillRecord) -> None:
         r = refill
+        self._touch(r.patient_id)
         row = RefillRow(
             id=r.id, patient_id=r.patient_id, device_id=r.device_id,
             prescription_version=r.prescription_version, performed_at=r.performed_at,
@@ -369,6 +387,7 @@ class SqlRepository:
         row = self.session.get(RefillRow, refill.id)
         if row is None:
             raise NotFoundError("refill", refill.id)
+        self._touch(row.patient_id)
         row.refill_by, row.decided_by = refill.refill_by, refill.decided_by
         row.candidates = _candidates_json(refill)
         self._write("update", row, "refill", refill.id)
@@ -502,6 +521,7 @@ class SqlRepository:
 
     def add_program_change(self, change: ProgramChange) -> None:
         c = change
+        self._touch(c.patient_id)
         row = ProgramChangeRow(
             id=c.id, patient_id=c.patient_id, at=c.at, old_version=c.old_version,
             new_version=c.new_version, by=c.by, reason=c.reason,
@@ -535,6 +555,7 @@ class SqlRepository:
 
     def add_interrogation(self, interrogation: Interrogation) -> None:
         i = interrogation
+        self._touch(i.patient_id)
         row = InterrogationRow(
             id=i.id, patient_id=i.patient_id, device_id=i.device_id, at=i.at,
             status=_json(i.status), log=_json(list(i.log)), by=i.by,
@@ -577,12 +598,15 @@ class SqlRepository:
         }  # fmt: skip
 
     def add_alarm(self, alarm: Alarm) -> None:
+        self._touch(alarm.patient_id)
         self._write("insert", AlarmRow(id=alarm.id, **self._alarm_values(alarm)), "alarm", alarm.id)
 
     def update_alarm(self, alarm: Alarm) -> None:
         row = self.session.get(AlarmRow, alarm.id)
         if row is None:
             raise NotFoundError("alarm", alarm.id)
+        for patient_id in sorted({row.patient_id, alarm.patient_id}):
+            self._touch(patient_id)
         for key, value in self._alarm_values(alarm).items():
             setattr(row, key, value)
         self._write("update", row, "alarm", alarm.id)
@@ -608,6 +632,7 @@ class SqlRepository:
 
     def add_complication(self, complication: Complication) -> None:
         c = complication
+        self._touch(c.patient_id)
         row = ComplicationRow(
             id=c.id, patient_id=c.patient_id, code=c.code.value, occurred_on=c.occurred_on,
             notes=c.notes, device_id=c.device_id, by=c.by,

@@ -19,10 +19,11 @@ from fastapi.templating import Jinja2Templates
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.adapters.plan_files import parse_plan
 from thecal.api.context import AppContext, SessionRefresh, context
-from thecal.api.routes import router, set_session
-from thecal.api.security import Session, csrf_ok, new_csrf
+from thecal.api.limits import BodyLimit, known_ids
+from thecal.api.routes import VERSION_MAX, input_error, router, set_session
+from thecal.api.security import LoginThrottled, Session, csrf_ok, new_csrf
 from thecal.clinic.calendar import RefillStatus, calendar_page
-from thecal.clinic.errors import PermissionDenied
+from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
 from thecal.clinic.interrogation import read_snapshot, record_interrogation
 from thecal.clinic.model import Role, User
 from thecal.clinic.program_history import programs_since_fill
@@ -56,6 +57,24 @@ TEMPLATES.env.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else
 DASHBOARD_STATUSES = (RefillStatus.OVERDUE, RefillStatus.DUE, RefillStatus.DUE_SOON)
 DASHBOARD_ROWS = 25
 CALENDAR_ROWS = 50
+OFFSET_MAX = 10**9  # more rows than any clinic has; a larger offset is 422, not an overflow
+
+
+def form_version(form: Mapping[str, str]) -> int:
+    """The patient version a confirmation form was built from (its hidden ``version``)."""
+    text = form.get("version", "").strip()
+    if not (0 < len(text) <= 10 and text.isascii() and text.isdigit()):
+        raise InputError("patient.version", "is missing or not a version number",
+                         "the form's hidden version: reload the form")  # fmt: skip
+    version = int(text)
+    if not 1 <= version <= VERSION_MAX:
+        raise InputError("patient.version", f"{version} is out of range", "reload the form")
+    return version
+
+
+def write_status(exc: Exception) -> int:
+    """A refused write's status: 409 when someone else wrote for the patient first."""
+    return 409 if isinstance(exc, ConcurrentEditError) else 422
 
 
 def _calendar_query(statuses: Sequence[RefillStatus], offset: int) -> str:
@@ -153,14 +172,24 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
     )  # fmt: skip
     app.state.ctx = ctx
-    app.include_router(router)
+    # Every route: a path id that cannot be a record id is 404 before any query.
+    app.router.dependencies.append(Depends(known_ids))
+    app.include_router(router, dependencies=[Depends(known_ids)])
     # Vendored htmx (static/README.md): no CDN at run time, and every form works without it.
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SessionRefresh)  # each signed-in request moves the idle timeout
+    # Outermost: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimit, limit=ctx.limits.max_request_body_bytes)
 
     @app.exception_handler(LoginRequired)
     def _login(_: Request, __: LoginRequired) -> Response:
         return RedirectResponse("/login", 303)
+
+    @app.exception_handler(InputError)
+    def _clinic_error(_: Request, exc: InputError) -> Response:
+        # A safety net: a clinic error a route did not catch is still 404 / 409 / 403 / 422.
+        http = input_error(exc)
+        return JSONResponse({"detail": http.detail}, http.status_code)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(_: Request, exc: RequestValidationError) -> Response:
@@ -179,8 +208,10 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         address = request.client.host if request.client else "?"
         try:
             user = ctx.authenticate(username, password, address)
-        except HTTPException as exc:
-            return render(request, ctx, "login.html", 429, error=exc.detail)
+        except LoginThrottled as exc:
+            refused = render(request, ctx, "login.html", 429, error=str(exc))
+            refused.headers["Retry-After"] = str(exc.retry_after)
+            return refused
         if user is None:
             return render(request, ctx, "login.html", 401, error="wrong username or password")
         response = RedirectResponse("/", 303)
@@ -213,7 +244,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
 
     @app.get("/calendar", response_class=HTMLResponse)
     def calendar(request: Request, status: list[RefillStatus] | None = Query(None),
-                 offset: int = Query(0, ge=0), user: User = Depends(page_user),
+                 offset: int = Query(0, ge=0, le=OFFSET_MAX), user: User = Depends(page_user),
                  ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         chosen = tuple(status) if status else DASHBOARD_STATUSES
         with ctx.uow.reader() as repo:
@@ -288,6 +319,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         """The reservoir projection from the last fill under the prescriptions since then."""
         try:
             with ctx.uow.reader() as repo:
+                repo.get_patient(patient_id)
                 versions = list(repo.prescriptions_for(patient_id))
                 refills = list(repo.refills_for(patient_id))
             if not versions:
@@ -313,6 +345,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         """Expected vs withdrawn per refill, with discrepancy findings marked."""
         try:
             with ctx.uow.reader() as repo:
+                repo.get_patient(patient_id)  # an unknown patient is 404, not an empty chart
                 refills = list(repo.refills_for(patient_id))
         except InputError as exc:
             raise HTTPException(404, str(exc)) from None
@@ -390,13 +423,13 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
                               error=None, **page)  # fmt: skip
             change_program(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
                            proposed, values["reason"], reasons,
-                           patient_version=int(form.get("version", p.version)))  # fmt: skip
+                           patient_version=form_version(form))  # fmt: skip
         except (PermissionDenied, OverrideNotAllowed) as exc:
             return render(request, ctx, "program.html", 403, rows=[], findings=None,
                           error=_refusal(exc), **page)  # fmt: skip
         except (InputError, OverrideError) as exc:
-            return render(request, ctx, "program.html", 422, rows=[], findings=None,
-                          error=str(exc), **page)  # fmt: skip
+            return render(request, ctx, "program.html", write_status(exc), rows=[],
+                          findings=None, error=str(exc), **page)  # fmt: skip
         return RedirectResponse(f"/patients/{patient_id}", 303)
 
     @app.post("/patients/{patient_id}/interrogate", response_class=HTMLResponse)
@@ -441,8 +474,11 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     @app.get("/patients/{patient_id}/refill", response_class=HTMLResponse)
     def refill_form(patient_id: str, request: Request, user: User = Depends(page_user),
                     ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
+        try:
+            with ctx.uow.reader() as repo:
+                p = repo.get_patient(patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
         return render(request, ctx, "refill.html", user=user, p=p, error=None, outcome=None,
                       form={"withdrawn": "", "filled": "", "drug_lot": ""})  # fmt: skip
 
@@ -479,9 +515,12 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     async def refill_post(patient_id: str, request: Request, user: User = Depends(page_user),
                           ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         form = await write_form(request, ctx, user, "record refills")
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
-            refills = repo.refills_for(patient_id)
+        try:
+            with ctx.uow.reader() as repo:
+                p = repo.get_patient(patient_id)
+                refills = repo.refills_for(patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
         previous = refills[-1] if refills else None
         values = {k: form.get(k, "") for k in ("withdrawn", "filled", "drug_lot")}
         try:
@@ -495,13 +534,13 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
                               outcome=outcome, previous=previous, form=values,
                               reasons=entry.overrides, Level=Level)  # fmt: skip
             record_refill(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
-                          entry, patient_version=int(form.get("version", p.version)))  # fmt: skip
+                          entry, patient_version=form_version(form))  # fmt: skip
         except (PermissionDenied, OverrideNotAllowed) as exc:
             return render(request, ctx, "refill.html", 403, user=user, p=p, error=_refusal(exc),
                           outcome=None, form=values)  # fmt: skip
         except (InputError, OverrideError) as exc:
-            return render(request, ctx, "refill.html", 422, user=user, p=p, error=str(exc),
-                          outcome=None, form=values)  # fmt: skip
+            return render(request, ctx, "refill.html", write_status(exc), user=user, p=p,
+                          error=str(exc), outcome=None, form=values)  # fmt: skip
         return RedirectResponse(f"/patients/{patient_id}", 303)
 
     return app

@@ -78,11 +78,12 @@ def test_viewer_cannot_refill(uow, clock, library, catalog) -> None:
 def test_concurrent_edit_detected(uow, clock, library, catalog) -> None:
     patient, _ = setup_patient(uow, clock, library, catalog)
     clock.now = datetime(2024, 3, 2, 9, 0)
-    # Two nurses opened the refill form on version 1; the first one wins.
-    record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6), patient_version=1)
+    # Two nurses opened the refill form on the same version; the first one wins.
+    v = uow.state.patients[patient.id].version  # setup's writes moved it on from 1
+    record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6), patient_version=v)
     with pytest.raises(ConcurrentEditError):
         record_refill(
-            uow, clock, library, catalog, NURSE, patient.id, _refill(1.6), patient_version=1
+            uow, clock, library, catalog, NURSE, patient.id, _refill(1.6), patient_version=v
         )
     assert len(uow.state.refills) == 1
 
