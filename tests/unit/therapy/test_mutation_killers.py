@@ -2,14 +2,18 @@
 
 Each test pins an edge that the rest of the suite did not reach; the comment names the mutant."""
 
+from dataclasses import FrozenInstanceError, replace
 from datetime import timedelta
 
 import pytest
 
+from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.compare import above, above_count, at_or_above, below, equal
+from thecal.therapy.entry_error import concentration_slip, dose_slip, slip_findings
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.proposal import PreviousProgram
+from thecal.therapy.refill_discrepancy import assess_refill, check_refill
 from thecal.therapy.titration import titration_findings
 from thecal.units import Q_
 
@@ -126,3 +130,139 @@ def test_percent_step_from_a_dose_below_one_unit(library: DrugLibrary) -> None:
     found = titration_findings(baclofen, Q_(1.0, "ug/d"), Q_(0.5, "ug/d"), AT, None, ctx)
     assert [f.code for f in found] == [Code.TITRATION_PERCENT_ABOVE_LIMIT]
     assert found[0].value.to("percent").magnitude == pytest.approx(100.0)  # (1 - 0.5) / 0.5
+
+
+# --- refill discrepancy: band edges, a zero band, the threshold edge ---------------------------
+SYNCHRO_20 = "SynchroMed II 8637-20"  # over-infusion band only: +14.5 %
+PROMETRA_20 = "Prometra II 20 mL"  # ±15 %
+
+
+def test_a_band_edge_hit_through_binary_rounding_is_not_flagged(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    # kills refill_discrepancy _EPS 1e-9 -> 0: 2.5 mL planned, 10 mL expected, 9.6375 withdrawn:
+    # delivered 2.5 + 0.3625 = 2.8625 mL = +14.5 % exactly, but the float error is
+    # 0.1450000000000003: only the relative tolerance keeps the edge unflagged.
+    pump = catalog.pump(SYNCHRO_20)
+    result = assess_refill(Q_(10, "mL"), Q_(9.6375, "mL"), Q_(2.5, "mL"), pump, library.settings)
+    assert result.delivery_error is not None and result.delivery_error > 0.145  # the rounding
+    assert result.findings == ()
+
+
+def test_exactly_on_the_under_delivery_band_edge_is_not_flagged(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    # 10 + 10 - 11.5 = 8.5 mL delivered of 10 = -15 %: on the Prometra band edge, not beyond.
+    # kills `-error > under x (1 + eps)` -> `(1 - eps)` and -> `(0 + eps)`
+    pump = catalog.pump(PROMETRA_20)
+    assert check_refill(Q_(10, "mL"), Q_(11.5, "mL"), Q_(10, "mL"), pump, library.settings) == ()
+    # just beyond: 11.6 mL left -> -16 %; the finding's limit is the negative band, -15 %
+    # (kills removing the unary minus and the x100 -> x101 / x0 of the limit)
+    (f,) = check_refill(Q_(10, "mL"), Q_(11.6, "mL"), Q_(10, "mL"), pump, library.settings)
+    assert f.limit == Q_(-15.0, "percent")
+
+
+def test_a_zero_accuracy_band_allows_an_exact_delivery(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    # With a 0 % band the relative tolerance is 0 x (1 + 1e-9) = 0: an exact delivery (error 0)
+    # is on the edge, not beyond it. kills `error > over x (1 + eps)` -> `>=` and the same for
+    # the under-delivery band.
+    pump = replace(catalog.pump(PROMETRA_20), accuracy_over=0.0, accuracy_under=0.0)
+    exact = assess_refill(Q_(10, "mL"), Q_(10, "mL"), Q_(10, "mL"), pump, library.settings)
+    assert exact.delivery_error == 0.0 and exact.findings == ()
+    over = check_refill(Q_(10, "mL"), Q_(9.9, "mL"), Q_(10, "mL"), pump, library.settings)
+    assert [f.code for f in over] == [Code.DISCREPANCY_OUTSIDE_ACCURACY]  # +1 % > 0 %
+
+
+def test_less_than_one_ml_planned_still_gets_the_band_check(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    # kills `planned.magnitude > 0` -> `> 1`: 0.5 mL planned, 10 expected, 9.8 withdrawn:
+    # delivered 0.5 + 0.2 = 0.7 mL = +40 % > 14.5 % (0.2 mL is under the 2 mL threshold)
+    pump = catalog.pump(SYNCHRO_20)
+    result = assess_refill(Q_(10, "mL"), Q_(9.8, "mL"), Q_(0.5, "mL"), pump, library.settings)
+    assert result.delivery_error == pytest.approx(0.4)
+    assert [f.code for f in result.findings] == [Code.DISCREPANCY_OUTSIDE_ACCURACY]
+
+
+def test_a_discrepancy_exactly_at_the_threshold_is_not_flagged(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    # kills `size <= threshold x (1 + eps)` -> `(1 - eps)`: 12 - 10 = 2 mL = the 2 mL threshold.
+    # 20 mL planned: 18 delivered = -10 %, and the SynchroMed has no under-delivery band.
+    pump = catalog.pump(SYNCHRO_20)
+    assert check_refill(Q_(10, "mL"), Q_(12, "mL"), Q_(20, "mL"), pump, library.settings) == ()
+
+
+def test_the_refill_result_is_immutable(catalog: DeviceCatalog, library: DrugLibrary) -> None:
+    # kills @dataclass(frozen=True) -> frozen=False: a recorded check cannot be edited afterwards
+    pump = catalog.pump(SYNCHRO_20)
+    result = assess_refill(Q_(10, "mL"), Q_(10, "mL"), Q_(10, "mL"), pump, library.settings)
+    with pytest.raises(FrozenInstanceError):
+        result.discrepancy = Q_(0, "mL")  # type: ignore[misc]
+
+
+# --- entry error: the slip a change is named after, the x1000 concentration band ----------------
+SLIP_TOL = 0.5  # the shipped slip_tolerance: bands [F / 1.5, F x 1.5]
+
+
+def test_a_tenfold_dose_is_named_a_decimal_slip() -> None:
+    # kills _DOSE_SLIPS 10.0 -> 11.0: x10 exactly is "like x10", not "like x11"
+    slip = dose_slip(Q_(30, "mg/d"), Q_(3, "mg/d"), SLIP_TOL)
+    assert slip == "x10, like x10 (a decimal point in the wrong place)"
+
+
+def test_a_drop_to_a_fortieth_is_named_after_the_per_hour_slip() -> None:
+    # kills `1 / ratio` -> `2 / ratio` in _nearest: 1/40 on a log scale is nearer 1/24
+    # (ln 40 - ln 24 = 0.51) than 1/100 (ln 100 - ln 40 = 0.92); doubled, 80 would be nearer 100
+    slip = dose_slip(Q_(1, "mg/d"), Q_(40, "mg/d"), SLIP_TOL) or ""
+    assert "like 1/24 (" in slip
+
+
+def test_the_x1000_concentration_band_edges() -> None:
+    # [1000 / 1.5, 1000 x 1.5] = [666.67, 1500]; kills 1000.0 -> 1001.0 ([667.33, 1501.5])
+    assert "x1000" in (concentration_slip(Q_(667, "mg/mL"), Q_(1, "mg/mL"), SLIP_TOL) or "")
+    assert concentration_slip(Q_(1500, "mg/mL"), Q_(1, "mg/mL"), SLIP_TOL)
+    assert concentration_slip(Q_(1501, "mg/mL"), Q_(1, "mg/mL"), SLIP_TOL) is None
+
+
+def test_a_slip_edge_missed_by_binary_rounding_is_still_flagged() -> None:
+    # The dose-slip bound is 10 / 1.5 = 20/3 and the edge is flagged. In floats 3 / 0.45 =
+    # 6.666666666666666 < 20/3 = 6.666666666666667 and 0.3015 / 2.01 = 0.15000000000000002 > 0.15:
+    # only the 1e-12 guards keep these exact edges flagged (kills either 1e-12 -> 0).
+    assert dose_slip(Q_(3, "mg/d"), Q_(0.45, "mg/d"), SLIP_TOL)
+    assert dose_slip(Q_(0.3015, "mg/d"), Q_(2.01, "mg/d"), SLIP_TOL)
+
+
+def test_a_concentration_from_or_to_zero_is_no_ratio() -> None:
+    # kills `not (o > 0 and n > 0)` -> `or`: an old concentration of 0 would divide by zero
+    assert concentration_slip(Q_(25, "mg/mL"), Q_(0, "mg/mL"), SLIP_TOL) is None
+    assert concentration_slip(Q_(0, "mg/mL"), Q_(25, "mg/mL"), SLIP_TOL) is None
+
+
+def test_the_lower_edge_of_a_concentration_band_is_flagged() -> None:
+    # x10 band from 10 / 1.5 = 20/3. 3 / 0.45 = 6.666666666666666 in floats, just under 20/3:
+    # flagged thanks to the (1 - 1e-12) guard (kills `-` -> `+` there).
+    assert "x10" in (concentration_slip(Q_(3, "mg/mL"), Q_(0.45, "mg/mL"), SLIP_TOL) or "")
+    # A ratio equal to the guarded edge itself is inside the band (kills `<=` -> `<`).
+    edge = 10.0 / (1 + SLIP_TOL) * (1 - 1e-12)
+    assert concentration_slip(Q_(edge, "mg/mL"), Q_(1, "mg/mL"), SLIP_TOL)
+
+
+def test_a_drug_added_to_the_admixture_is_no_slip(library: DrugLibrary) -> None:
+    # kills `name in old_daily and name in new_daily` -> `or`: bupivacaine is new (no old dose),
+    # so it has no ratio; morphine 2 -> 2.2 mg/d is x1.1: no slip either.
+    old = mix(library, ("morphine", "10 mg/mL"))
+    new = mix(library, ("morphine", "10 mg/mL"), ("bupivacaine", "5 mg/mL"))
+    found = slip_findings(
+        new,
+        {"morphine": Q_(2.2, "mg/d"), "bupivacaine": Q_(1.1, "mg/d")},
+        old,
+        {"morphine": Q_(2, "mg/d")},
+        Q_(0.22, "mL/d"),
+        Q_(0.2, "mL/d"),
+        library.settings,
+        interrupted=False,
+    )
+    assert found == []
