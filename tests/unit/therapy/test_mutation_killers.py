@@ -12,12 +12,15 @@ from thecal.therapy.compare import above, above_count, at_or_above, below, equal
 from thecal.therapy.entry_error import concentration_slip, dose_slip, slip_findings
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.proposal import PreviousProgram
+from thecal.therapy.proposal import BolusProposal, Patient, PreviousProgram, RefillProposal
 from thecal.therapy.refill_discrepancy import assess_refill, check_refill
+from thecal.therapy.reservoir import Fill
+from thecal.therapy.safety_gate import check
+from thecal.therapy.schedule import Schedule, continuous
 from thecal.therapy.titration import titration_findings
 from thecal.units import Q_
 
-from .gate_helpers import AT, daily, mix
+from .gate_helpers import AT, daily, mix, program
 
 # --- compare: a zero limit ---------------------------------------------------------------------
 # With a non-zero limit the relative tolerance hides `>` vs `>=` (the two differ only when the
@@ -266,3 +269,56 @@ def test_a_drug_added_to_the_admixture_is_no_slip(library: DrugLibrary) -> None:
         interrupted=False,
     )
     assert found == []
+
+
+def test_the_x100_concentration_band_edges() -> None:
+    # [100 / 1.5, 100 x 1.5] = [66.67, 150]; kills 100.0 -> 101.0 ([67.33, 151.5])
+    assert "like x100 (" in (concentration_slip(Q_(67, "mg/mL"), Q_(1, "mg/mL"), SLIP_TOL) or "")
+    assert concentration_slip(Q_(150, "mg/mL"), Q_(1, "mg/mL"), SLIP_TOL)
+    assert concentration_slip(Q_(151, "mg/mL"), Q_(1, "mg/mL"), SLIP_TOL) is None
+
+
+def test_a_hundredfold_dose_is_named_two_decimal_places() -> None:
+    # kills _DOSE_SLIPS 100.0 -> 101.0: x100 exactly is "like x100"
+    slip = dose_slip(Q_(100, "mg/d"), Q_(1, "mg/d"), SLIP_TOL)
+    assert slip == "x100, like x100 (two decimal places out)"
+
+
+# --- safety gate: patient-activated one-off boluses, small fills, the labelling message ----------
+
+
+def _bolus(library: DrugLibrary, catalog: DeviceCatalog, kind: str) -> BolusProposal:
+    m = mix(library, ("morphine", "10 mg/mL"))
+    pump = catalog.pump("SynchroMed II 8637-20")
+    # 0.01 mL x 10 mg/mL = 0.1 mg: a small bolus, so only the opioid-naive rule can fire
+    return BolusProposal(m, Q_("0.01 mL"), Q_("10 min"), pump, AT, Patient(opioid_naive=True), kind)
+
+
+def test_a_patient_activated_opioid_bolus_for_an_opioid_naive_patient_is_refused(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    # kills removing `out += _opioid_bolus(...)` in the bolus path and `kind == "patient"` ->
+    # `!=`: the patient's own bolus of morphine is hard, a clinician's bolus is not this rule
+    patient = check(_bolus(library, catalog, "patient"), library)
+    f = next(f for f in patient.findings if f.code is Code.OPIOID_BOLUS_OPIOID_NAIVE)
+    assert f.level is Level.HARD and patient.blocked
+    clinician = check(_bolus(library, catalog, "clinician"), library)
+    assert Code.OPIOID_BOLUS_OPIOID_NAIVE not in [f.code for f in clinician.findings]
+
+
+def test_a_fill_under_one_ml_is_not_empty(library: DrugLibrary, catalog: DeviceCatalog) -> None:
+    # kills `not fill > 0` -> `not fill > 1`: 0.5 mL is a (small) fill, not "nothing filled"
+    m = mix(library, ("morphine", "10 mg/mL"))
+    prog = program(catalog, m, Schedule(continuous(Q_("0.5 mL/d"))), pump="Prometra II 20 mL")
+    result = check(RefillProposal(prog, Fill(Q_("0.5 mL"), AT)), library)
+    assert Code.FILL_EMPTY not in [f.code for f in result.findings]
+
+
+def test_one_unlabelled_drug_is_named_in_the_singular(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    # kills `len(unlabelled) == 1` -> `!=` (the message would read "hydromorphone are")
+    m = mix(library, ("hydromorphone", "10 mg/mL"))
+    result = check(program(catalog, m, daily(m, "hydromorphone", "1 mg/d")), library)
+    f = next(f for f in result.findings if f.code is Code.NOT_LABELLED_FOR_PUMP)
+    assert "hydromorphone is not labelled for implanted pumps" in f.message
