@@ -322,3 +322,16 @@ def test_one_unlabelled_drug_is_named_in_the_singular(
     result = check(program(catalog, m, daily(m, "hydromorphone", "1 mg/d")), library)
     f = next(f for f in result.findings if f.code is Code.NOT_LABELLED_FOR_PUMP)
     assert "hydromorphone is not labelled for implanted pumps" in f.message
+
+
+def test_the_rounding_guards_are_no_wider_than_rounding() -> None:
+    # The 1e-12 guards absorb binary rounding only: a ratio 1e-10 (relative) outside a band edge
+    # is outside the band (kills each 1e-12 -> 1e-9), and a ratio exactly on the guarded edge is
+    # inside it (kills `<=` -> `<`). Dose bound 10 / 1.5, inverse 0.15; x10 concentration
+    # band [10 / 1.5, 15].
+    bound = 10.0 / (1 + SLIP_TOL)
+    assert dose_slip(Q_(bound * (1 - 1e-10), "mg/d"), Q_(1.0, "mg/d"), SLIP_TOL) is None
+    assert dose_slip(Q_((1 / bound) * (1 + 1e-10), "mg/d"), Q_(1.0, "mg/d"), SLIP_TOL) is None
+    assert dose_slip(Q_((1 / bound) * (1 + 1e-12), "mg/d"), Q_(1.0, "mg/d"), SLIP_TOL)
+    assert concentration_slip(Q_(bound * (1 - 1e-10), "mg/mL"), Q_(1.0, "mg/mL"), SLIP_TOL) is None
+    assert concentration_slip(Q_(15 * (1 + 1e-10), "mg/mL"), Q_(1.0, "mg/mL"), SLIP_TOL) is None
