@@ -335,3 +335,47 @@ def test_the_rounding_guards_are_no_wider_than_rounding() -> None:
     assert dose_slip(Q_((1 / bound) * (1 + 1e-12), "mg/d"), Q_(1.0, "mg/d"), SLIP_TOL)
     assert concentration_slip(Q_(bound * (1 - 1e-10), "mg/mL"), Q_(1.0, "mg/mL"), SLIP_TOL) is None
     assert concentration_slip(Q_(15 * (1 + 1e-10), "mg/mL"), Q_(1.0, "mg/mL"), SLIP_TOL) is None
+
+
+def test_concentration_band_upper_edge_and_small_concentrations() -> None:
+    # 0.45 / 0.03 = 15.000000000000002 in floats, mathematically the x10 band's top edge 15:
+    # flagged thanks to the (1 + 1e-12) guard (kills that 1e-12 -> 0)
+    assert concentration_slip(Q_(0.45, "mg/mL"), Q_(0.03, "mg/mL"), SLIP_TOL)
+    # a ratio exactly on the guarded top edge is inside the band (kills `<=` -> `<`)
+    edge = 10 * (1 + SLIP_TOL) * (1 + 1e-12)
+    assert concentration_slip(Q_(edge, "mg/mL"), Q_(1.0, "mg/mL"), SLIP_TOL)
+    # kills `n > 0` -> `n > 1`: 5 -> 0.5 mg/mL is 1/10, whatever the unit's size
+    assert "1/10" in (concentration_slip(Q_(0.5, "mg/mL"), Q_(5, "mg/mL"), SLIP_TOL) or "")
+
+
+def test_just_beyond_the_band_by_more_than_rounding_is_flagged(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    # 10 + 10 - 8.5499998 = 11.4500002 mL = +14.500002 %: beyond the 14.5 % band by 1.4e-7
+    # (relative), far above the 1e-9 rounding tolerance (kills _EPS 1e-9 -> 1e-6)
+    pump = catalog.pump(SYNCHRO_20)
+    found = check_refill(Q_(10, "mL"), Q_(8.5499998, "mL"), Q_(10, "mL"), pump, library.settings)
+    assert [f.code for f in found] == [Code.DISCREPANCY_OUTSIDE_ACCURACY]
+
+
+def test_a_zero_pocket_fill_threshold_allows_a_fully_confirmed_fill(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    # kills `unaccounted > threshold x (1 + eps)` -> `>=`: with a 0 mL threshold, 20 mL injected
+    # and 20 mL confirmed leaves 0 mL unaccounted: on the edge, not beyond; 0.1 mL is beyond.
+    pump = replace(catalog.pump(SYNCHRO_20), pocket_fill_threshold=Q_(0, "mL"))
+    args = (Q_(10, "mL"), Q_(10, "mL"), Q_(10, "mL"), pump, library.settings)
+    assert check_refill(*args, filled=Q_(20, "mL"), confirmed_after_fill=Q_(20, "mL")) == ()
+    found = check_refill(*args, filled=Q_(20, "mL"), confirmed_after_fill=Q_(19.9, "mL"))
+    assert [f.code for f in found] == [Code.POSSIBLE_POCKET_FILL]
+
+
+def test_a_tenfold_rate_cut_without_an_interruption_is_a_slip(library: DrugLibrary) -> None:
+    # kills `interrupted and new_volume < old_volume` -> `or`: only an interruption excuses a
+    # large decrease. Same morphine dose, pump rate 0.2 -> 0.02 mL/d = 1/10.
+    m = mix(library, ("morphine", "10 mg/mL"))
+    dose = {"morphine": Q_(2, "mg/d")}
+    found = slip_findings(
+        m, dose, m, dose, Q_(0.02, "mL/d"), Q_(0.2, "mL/d"), library.settings, interrupted=False
+    )
+    assert [(f.code, f.level) for f in found] == [(Code.RATE_LOOKS_LIKE_SLIP, Level.HARD)]
