@@ -379,3 +379,95 @@ def test_a_tenfold_rate_cut_without_an_interruption_is_a_slip(library: DrugLibra
         m, dose, m, dose, Q_(0.02, "mL/d"), Q_(0.2, "mL/d"), library.settings, interrupted=False
     )
     assert [(f.code, f.level) for f in found] == [(Code.RATE_LOOKS_LIKE_SLIP, Level.HARD)]
+
+
+def test_a_zero_discrepancy_threshold_allows_an_exact_residual(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    # kills `size <= threshold x (1 + eps)` -> `<`: with a 0 mL threshold an exact residual
+    # (0 mL discrepancy) is on the edge, not above it
+    settings = replace(library.settings, discrepancy_threshold=Q_(0, "mL"))
+    pump = catalog.pump(SYNCHRO_20)
+    assert check_refill(Q_(10, "mL"), Q_(10, "mL"), Q_(10, "mL"), pump, settings) == ()
+
+
+def test_a_residual_under_one_ml_above_expected_reads_as_under_delivery(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    # kills `discrepancy > 0` -> `> 1`: threshold 0.5 mL, 10.8 mL withdrawn of 10 expected:
+    # +0.8 mL left over is under-delivery (the SynchroMed has no under-delivery band:
+    # -8 % raises nothing else)
+    settings = replace(library.settings, discrepancy_threshold=Q_(0.5, "mL"))
+    pump = catalog.pump(SYNCHRO_20)
+    (f,) = check_refill(Q_(10, "mL"), Q_(10.8, "mL"), Q_(10, "mL"), pump, settings)
+    assert f.code is Code.DISCREPANCY_ABOVE_THRESHOLD
+    assert "more than expected was left" in f.message and "under-delivery" in f.message
+
+
+def test_a_decrease_needs_no_observation_after_increase(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    # kills `drug.monitoring and (new drug or increase)` -> `or`: morphine 8 -> 6 mg/d is a
+    # decrease, so no "observe after an increase"; 6 -> 8 mg/d is one
+    m = mix(library, ("morphine", "10 mg/mL"))
+
+    def observe(old: str, new: str) -> bool:
+        prev = PreviousProgram(m, daily(m, "morphine", old), AT - timedelta(days=30))
+        result = check(program(catalog, m, daily(m, "morphine", new), previous=prev), library)
+        return Code.OBSERVE_AFTER_INCREASE in [f.code for f in result.findings]
+
+    assert not observe("8 mg/d", "6 mg/d")
+    assert observe("6 mg/d", "8 mg/d")
+
+
+def test_a_gate_result_is_immutable(library: DrugLibrary, catalog: DeviceCatalog) -> None:
+    # kills GateResult @dataclass(frozen=True) -> frozen=False: findings cannot be edited away
+    m = mix(library, ("morphine", "10 mg/mL"))
+    result = check(program(catalog, m, daily(m, "morphine", "1 mg/d")), library)
+    with pytest.raises(FrozenInstanceError):
+        result.findings = ()  # type: ignore[misc]
+
+
+def test_one_drug_is_no_mixture_and_an_unlabelled_bolus_is_flagged(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    # kills `len(ingredients) > 1` -> `>= 1` / `> 0`: one drug is not "a mixture"
+    m = mix(library, ("hydromorphone", "10 mg/mL"))
+    result = check(program(catalog, m, daily(m, "hydromorphone", "1 mg/d")), library)
+    f = next(f for f in result.findings if f.code is Code.NOT_LABELLED_FOR_PUMP)
+    assert "mixture" not in f.message
+    # kills removing `out += _labelling(...)` from the bolus path: a hydromorphone bolus in an
+    # implanted pump is off-label too
+    pump = catalog.pump("SynchroMed II 8637-20")
+    bolus = BolusProposal(m, Q_("0.01 mL"), Q_("10 min"), pump, AT, Patient(opioid_naive=False))
+    assert Code.NOT_LABELLED_FOR_PUMP in [f.code for f in check(bolus, library).findings]
+
+
+def test_a_small_bolus_does_not_exceed_the_reservoir(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    # kills `reservoir is not None and above(volume, reservoir)` -> `or`: 0.01 mL < 20 mL
+    result = check(_bolus(library, catalog, "clinician"), library)
+    assert Code.FILL_EXCEEDS_RESERVOIR not in [f.code for f in result.findings]
+
+
+def test_a_last_fill_without_a_withdrawn_volume_skips_the_discrepancy(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    # kills `last_fill is not None and withdrawn is not None` -> `or`: the discrepancy needs
+    # both; with only the last fill the check is skipped instead of failing on a missing volume
+    m = mix(library, ("morphine", "10 mg/mL"))
+    prog = program(catalog, m, Schedule(continuous(Q_("0.5 mL/d"))), pump="Prometra II 20 mL")
+    last = Fill(Q_("20 mL"), AT - timedelta(days=20))
+    result = check(RefillProposal(prog, Fill(Q_("20 mL"), AT), last_fill=last), library)
+    discrepancy = {Code.DISCREPANCY_OUTSIDE_ACCURACY, Code.DISCREPANCY_ABOVE_THRESHOLD}
+    assert not discrepancy & {f.code for f in result.findings}
+
+
+def test_an_infinite_ratio_is_a_slip_and_the_exact_guarded_edge_is_flagged() -> None:
+    # kills dose_slip's `return "a value that is not a number"` -> `return None`: an infinite
+    # new dose (finite old) gives an infinite ratio, which must never pass as "no slip"
+    assert dose_slip(Q_(float("inf"), "mg/d"), Q_(5, "mg/d"), SLIP_TOL) is not None
+    # kills `ratio >= bound x (1 - 1e-12)` -> `>`: a ratio exactly on the guarded edge
+    bound = 10.0 / (1.0 + SLIP_TOL)
+    assert dose_slip(Q_(bound * (1 - 1e-12), "mg/d"), Q_(1.0, "mg/d"), SLIP_TOL)
