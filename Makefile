@@ -18,11 +18,12 @@ run: $(STAMP)
 	$(BIN)/thecal serve --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks fuzz
-	$(BIN)/ruff format --check src tests benchmarks fuzz
+	$(BIN)/ruff check src tests benchmarks fuzz tools
+	$(BIN)/ruff format --check src tests benchmarks fuzz tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict tools
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports
