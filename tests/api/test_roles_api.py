@@ -35,7 +35,8 @@ def test_opioid_dose_reason_needs_a_physician(client: TestClient, ctx: AppContex
         repo.update_patient(replace(repo.get_patient(p["id"]), opioid_naive=True))
     url = f"/api/v1/patients/{p['id']}/program"
     body = {"plan": _plan(p, dose="2.5 mg/d"), "reason": "less sedation",
-            "overrides": {"DOSE-DAILY-MAX": "tolerant", "OBSERVE-AFTER-INCREASE": "x"}}  # fmt: skip
+            "overrides": {"DOSE-DAILY-MAX": "tolerant", "OBSERVE-AFTER-INCREASE": "x"},
+            "patient_version": _patient(client)["version"]}  # fmt: skip
     r = client.post(url, json=body, headers={"X-CSRF-Token": token})
     assert r.status_code == 403, r.text
     assert r.json()["detail"] == "a physician must give the reason for DOSE-DAILY-MAX"
@@ -56,7 +57,8 @@ def test_nurse_may_not_add_a_patient_bolus(client: TestClient) -> None:
     plan["patient_bolus"] = {"volume": "0.05 mL", "duration": "10 min", "lockout": "4 h",
                              "max_per_day": 4}  # fmt: skip
     r = client.post(f"/api/v1/patients/{p['id']}/program",
-                    json={"plan": plan, "reason": "breakthrough pain"},
+                    json={"plan": plan, "reason": "breakthrough pain",
+                          "patient_version": p["version"]},
                     headers={"X-CSRF-Token": token})  # fmt: skip
     assert r.status_code == 403
     assert "outside the current prescription: adding a patient bolus" in r.json()["detail"]

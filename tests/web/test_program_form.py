@@ -66,8 +66,9 @@ def test_soft_finding_needs_a_reason_and_shows_its_source(
     pid, version = _patient(ctx)
     login(client, "physician")
     token = csrf_of(client, f"/patients/{pid}/program")
-    # A large increase: the gate reports (at least) a soft finding on the increase.
-    form = {"csrf": token, "dose": "25 mg/d", "reason": "titration"}
+    # 3 -> 5 mg/d is +67 %, above the 50 % opioid step: a soft finding on the increase. (A jump
+    # to 25 mg/d would be x8.3, which looks like a slip: hard.)
+    form = {"csrf": token, "dose": "5 mg/d", "reason": "titration"}
     r = client.post(f"/patients/{pid}/program", data={**form, "step": "preview"})
     assert r.status_code == 200, r.text
     reasons = _reasons(r.text)

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import csrf_of, login, refill_dry_demo_pump
+from tests.web.conftest import csrf_of, login, refill_dry_demo_pump, version_of
 from thecal.api.context import AppContext
 from thecal.clinic.workflows import change_program, current_prescription
 
@@ -39,7 +39,8 @@ def test_only_a_physician_gives_the_reason_for_an_opioid_dose(
     r = client.post(f"/patients/{pid}/program", data={**form, "step": "preview"})
     assert r.status_code == 200 and 'name="reason:DOSE-DAILY-MAX"' in r.text, r.text
     r = client.post(f"/patients/{pid}/program",
-                    data={**form, **_reasons(r.text), "step": "confirm"})  # fmt: skip
+                    data={**form, **_reasons(r.text), **version_of(r.text),
+                          "step": "confirm"})  # fmt: skip
     assert r.status_code == 403
     assert "a physician must give the reason for DOSE-DAILY-MAX" in r.text
     with ctx.uow.reader() as repo:
@@ -51,7 +52,7 @@ def test_only_a_physician_gives_the_reason_for_an_opioid_dose(
     form = {"csrf": token, "dose": "2.5 mg/d", "reason": "tolerant on oral morphine"}
     r = doctor.post(f"/patients/{pid}/program", data={**form, "step": "preview"})
     r = doctor.post(f"/patients/{pid}/program",
-                    data={**form, **_reasons(r.text), "step": "confirm"},
+                    data={**form, **_reasons(r.text), **version_of(r.text), "step": "confirm"},
                     follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text
 
@@ -98,7 +99,8 @@ def test_nurse_may_not_restart_a_pump_that_ran_dry(client: TestClient, ctx: AppC
     r = client.post(f"/patients/{pid}/refill", data=form)
     assert r.status_code == 200 and 'name="reason:RESTART-TOLERANCE"' in r.text, r.text
     r = client.post(f"/patients/{pid}/refill",
-                    data={**form, **_reasons(r.text), "step": "confirm"})  # fmt: skip
+                    data={**form, **_reasons(r.text), **version_of(r.text),
+                          "step": "confirm"})  # fmt: skip
     assert r.status_code == 403
     assert "a physician must give the reason for RESTART-TOLERANCE" in r.text
     with ctx.uow.reader() as repo:
