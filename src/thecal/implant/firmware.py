@@ -419,7 +419,10 @@ class Firmware:
                     "device capabilities",
                 )
             )
-        out += capability_findings(program.schedule.basal, spec)
+        # The firmware refuses on its own hard limits only (the core's info findings are advice).
+        out += [
+            f for f in capability_findings(program.schedule.basal, spec) if f.level is Level.HARD
+        ]
         for ing in program.admixture.ingredients:
             if self.limits.get(ing.drug.name) is None:
                 out.append(

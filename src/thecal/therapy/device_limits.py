@@ -7,6 +7,7 @@ import math
 
 import pint
 
+from thecal.therapy.compare import above, below
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.pump import PumpSpec
 from thecal.therapy.schedule import BasalProgram, DayProgram, FlexStep
@@ -60,7 +61,7 @@ def capability_findings(basal: BasalProgram, pump: PumpSpec) -> list[Finding]:
     for rate in rates.values():
         if rate.magnitude == 0:
             continue  # a 0 rate step is "off" for that period, not a rate to deliver
-        if pump.min_rate is not None and rate < pump.min_rate:
+        if pump.min_rate is not None and below(rate, pump.min_rate):
             out.append(
                 Finding(
                     Level.HARD,
@@ -72,7 +73,7 @@ def capability_findings(basal: BasalProgram, pump: PumpSpec) -> list[Finding]:
                     value=rate,
                 )
             )
-        if pump.max_rate is not None and rate > pump.max_rate:
+        if pump.max_rate is not None and above(rate, pump.max_rate):
             out.append(
                 Finding(
                     Level.HARD,
@@ -84,6 +85,18 @@ def capability_findings(basal: BasalProgram, pump: PumpSpec) -> list[Finding]:
                     value=rate,
                 )
             )
+    if pump.max_rate is None and any(r.magnitude > 0 for r in rates.values()):
+        out.append(
+            Finding(
+                Level.INFO,
+                Code.RATE_RANGE_UNKNOWN,
+                f"The highest rate {pump.model} can deliver is not public, so Thecal cannot "
+                "check this rate against it. Enter pump.max_rate from the pump's labelling.",
+                "Device catalog: the maximum flow rate of this pump is not public (no value is "
+                "guessed)",
+                value=max(rates.values(), key=lambda q: q.to(ML_PER_DAY).magnitude),
+            )
+        )
     if pump.max_steps_per_day is not None:
         most = max(len(d.steps) for d in basal.days)
         if most > pump.max_steps_per_day:

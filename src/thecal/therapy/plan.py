@@ -102,6 +102,11 @@ class PumpEntry(_Model):
         None, description="smallest rate step, from the labelling; rates are rounded down"
     )
     low_reservoir_alarm: Volume | None = Field(None, description="programmed alarm threshold")
+    max_rate: FlowRate | None = Field(
+        None,
+        description="highest rate the pump can deliver, from its labelling; only for a model "
+        "whose catalog entry lacks it (not public for the shipped implanted pumps)",
+    )
 
 
 class CatheterEntry(_Model):
@@ -413,6 +418,7 @@ def _pump_with_entries(spec: PumpSpec, entry: PumpEntry) -> PumpSpec:
         ("internal_volume", Dimension.VOLUME),
         ("rate_resolution", Dimension.FLOW_RATE),
         ("low_reservoir_alarm", Dimension.VOLUME),
+        ("max_rate", Dimension.FLOW_RATE),
     ):
         value = getattr(entry, name)
         if value is not None:
@@ -423,6 +429,12 @@ def _pump_with_entries(spec: PumpSpec, entry: PumpEntry) -> PumpSpec:
             "pump.reservoir",
             f"{spec.model} has a fixed reservoir of "
             f"{spec.reservoir:~P}; enter a reservoir only for external pumps",
+        )
+    if entry.max_rate is not None and spec.max_rate is not None:
+        raise InputError(
+            "pump.max_rate",
+            f"{spec.model}'s highest rate is in the device catalog "
+            f"({spec.max_rate:~P}); enter it only for a pump whose catalog entry lacks it",
         )
     return replace(spec, sources=tuple(sources.items()), **changes)
 

@@ -33,3 +33,26 @@ def test_no_rounding_when_resolution_is_not_public(catalog: DeviceCatalog) -> No
     basal = weekly({}, day_program([(time(0), Q_("0.2513 mL/d"))]))
     rounded, findings = round_basal(basal, catalog.pump("SynchroMed II 8637-20"))
     assert rounded == basal and findings == []
+
+
+def test_rate_range_edges_and_the_unknown_maximum(catalog: DeviceCatalog) -> None:
+    from thecal.therapy.device_limits import capability_findings
+
+    curlin = catalog.pump("Curlin 6000 CMS")  # 0.1-400 mL/h: both ends allowed, just past refused
+    at = [Q_("0.1 mL/h"), Q_("400 mL/h")]
+    past = [Q_(0.1 * (1 - 1e-6), "mL/h"), Q_(400 * (1 + 1e-6), "mL/h")]
+    for rate in at:
+        assert capability_findings(weekly({}, day_program([(time(0), rate)])), curlin) == []
+    codes = [
+        f.code
+        for rate in past
+        for f in capability_findings(weekly({}, day_program([(time(0), rate)])), curlin)
+    ]
+    assert codes == [Code.RATE_BELOW_PUMP_MINIMUM, Code.RATE_ABOVE_PUMP_MAXIMUM]
+    # SynchroMed II: the maximum is not public; the calculation says so and asks for it.
+    basal = weekly({}, day_program([(time(0), Q_("0.5 mL/d"))]))
+    (f,) = capability_findings(basal, catalog.pump("SynchroMed II 8637-20"))
+    assert f.code is Code.RATE_RANGE_UNKNOWN and "pump.max_rate" in f.message
+    entered = replace(catalog.pump("SynchroMed II 8637-20"), max_rate=Q_("0.4 mL/d"))
+    (f,) = capability_findings(basal, entered)
+    assert f.code is Code.RATE_ABOVE_PUMP_MAXIMUM
