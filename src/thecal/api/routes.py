@@ -65,7 +65,7 @@ def input_error(exc: InputError) -> HTTPException:
 
 def quantity(q: QuantityIn, field: str, dim: Dimension) -> Any:
     """``{"value","unit"}`` → Quantity; a bad unit is an InputError naming ``field``."""
-    return parse_quantity(f"{q.value!r} {q.unit}", field, dim)
+    return parse_quantity({"value": q.value, "unit": q.unit}, field, dim)
 
 
 def api_user(request: Request, ctx: AppContext = Depends(context)) -> User:

@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from thecal.clinic.model import Role, User
 from thecal.therapy.plan import PlanFile
-from thecal.units import Q_
+from thecal.units import Dimension, parse_quantity
 
 _HASHER = PasswordHasher()
 SESSION_COOKIE = "thecal_session"
@@ -225,7 +225,9 @@ def nurse_bounds_problem(current: PlanFile | None, new: PlanFile) -> str | None:
         old, value = getattr(cs, attr), getattr(ns, attr)
         if (old is None) != (value is None):
             return f"changing between dose and rate needs a physician ({attr})"
-        if old is not None and value is not None and Q_(value) > Q_(old):
+        dim = Dimension.DOSE_RATE if attr == "dose" else Dimension.FLOW_RATE
+        new_q = None if value is None else parse_quantity(value, f"schedule.{attr}", dim)
+        if old is not None and new_q is not None and new_q > parse_quantity(old, attr, dim):
             return f"schedule.{attr} {value} is above the prescribed {old}"
     if new.patient_bolus is not None and new.patient_bolus != current.patient_bolus:
         return "a new or different patient bolus needs a physician"

@@ -21,6 +21,7 @@ from thecal.adapters.plan_files import parse_plan
 from thecal.api.context import AppContext, SessionRefresh, context
 from thecal.api.routes import router, set_session
 from thecal.api.security import Session, csrf_ok, new_csrf, nurse_bounds_problem
+from thecal.api.strict_json import StrictJSON
 from thecal.clinic.calendar import RefillStatus, calendar_page
 from thecal.clinic.interrogation import read_snapshot, record_interrogation
 from thecal.clinic.model import Role, User
@@ -151,6 +152,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     # Vendored htmx (static/README.md): no CDN at run time, and every form works without it.
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SessionRefresh)  # each signed-in request moves the idle timeout
+    app.add_middleware(StrictJSON)  # NaN / Infinity in a JSON body: 422 before any route
 
     @app.exception_handler(LoginRequired)
     def _login(_: Request, __: LoginRequired) -> Response:
