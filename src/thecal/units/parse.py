@@ -31,8 +31,10 @@ __all__ = ["MAX_EXPONENT", "MAX_LENGTH", "Dimension", "check_dimension", "parse_
 MAX_LENGTH = 64
 """Longest accepted text (characters, before stripping); a unit on its own: the same bound."""
 MAX_EXPONENT = 20
-"""Largest ``|n|`` in ``e<n>``: room for every value a clinician or Thecal's own exact (``repr``)
-output writes, nowhere near float overflow (``1e309`` is infinity)."""
+"""Largest ``|n|`` in ``e<n>``: room for every value a clinician writes and for Thecal's own
+exact (``repr``) output of any value from 1e-20 to 1e20. With :data:`MAX_LENGTH`, every accepted
+magnitude is 0 or within 1e-82..1e82, so products and quotients of a few of them stay finite
+(``1e309`` would be infinity)."""
 
 # One number (ASCII digits only: str.isdigit and float() also take other scripts' digits), an
 # optional exponent, optional blanks, an optional unit of letters with at most one '/'.
