@@ -44,13 +44,15 @@ from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.refill_discrepancy import RefillCheck, assess_refill
 from thecal.therapy.reservoir import Fill, expected_volume
 from thecal.therapy.safety_gate import check
-from thecal.units import Dimension, InputError, check_dimension
+from thecal.units import Dimension, InputError, check_dimension, parse_quantity
 
 
 def _text(q: pint.Quantity, unit: str, field_name: str, dim: Dimension) -> str:
     """A quantity as plan-file text, exactly (repr keeps every digit)."""
     check_dimension(q, field_name, dim)
-    return f"{float(q.to(unit).magnitude)!r} {unit}"
+    text = f"{float(q.to(unit).magnitude)!r} {unit}"
+    parse_quantity(text, field_name, dim)  # the plan model re-reads it: refuse here, by name
+    return text
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,14 @@
 
 from thecal.units.errors import InputError
 from thecal.units.format import fmt
-from thecal.units.parse import MAX_EXPONENT, MAX_LENGTH, check_dimension, parse_quantity
+from thecal.units.parse import (
+    MAX_EXPONENT,
+    MAX_LENGTH,
+    MAX_MAGNITUDE,
+    MIN_MAGNITUDE,
+    check_dimension,
+    parse_quantity,
+)
 from thecal.units.registry import HOUR, ML, ML_PER_DAY, ML_PER_HOUR, Q_, Quantity, ureg
 from thecal.units.table import Dimension
 from thecal.units.ucum import known_unit, to_ucum, ucum_json, unit_from_ucum
@@ -11,6 +18,8 @@ __all__ = [
     "HOUR",
     "MAX_EXPONENT",
     "MAX_LENGTH",
+    "MAX_MAGNITUDE",
+    "MIN_MAGNITUDE",
     "ML",
     "ML_PER_DAY",
     "ML_PER_HOUR",

@@ -6,7 +6,8 @@ expected dimension (``units/table.py``): ``"2.5 mL"``, ``"0.1 mg/h"``, ``"1e-3 m
 Refused, each with an error naming the field and the form to write: NaN and infinity, arithmetic
 (``"2 mL + 3 mL"``, ``"5 mL * 9**9**9"``), decimal commas and thousands separators
 (``"2,5 mL"``, ``"1,000 mg"``), a naked decimal (``".5 mL"``), exponents outside
-±:data:`MAX_EXPONENT`, units off the list (``"4 gallon"``, ``"2 cc"``), negative values unless
+±:data:`MAX_EXPONENT`, magnitudes above :data:`MAX_MAGNITUDE` or (except zero) below
+:data:`MIN_MAGNITUDE`, units off the list (``"4 gallon"``, ``"2 cc"``), negative values unless
 the field allows them, and text longer than :data:`MAX_LENGTH` characters.
 
 The work per value is bounded: the length is checked first, then one linear regular expression
@@ -26,15 +27,26 @@ from thecal.units.errors import InputError
 from thecal.units.registry import Q_, ureg
 from thecal.units.table import DIMENSIONLESS, SHOWN, Dimension, instead, lookup
 
-__all__ = ["MAX_EXPONENT", "MAX_LENGTH", "Dimension", "check_dimension", "parse_quantity"]
+__all__ = [
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_MAGNITUDE",
+    "Dimension",
+    "check_dimension",
+    "parse_quantity",
+]
 
 MAX_LENGTH = 64
 """Longest accepted text (characters, before stripping); a unit on its own: the same bound."""
-MAX_EXPONENT = 20
-"""Largest ``|n|`` in ``e<n>``: room for every value a clinician writes and for Thecal's own
-exact (``repr``) output of any value from 1e-20 to 1e20. With :data:`MAX_LENGTH`, every accepted
-magnitude is 0 or within 1e-82..1e82, so products and quotients of a few of them stay finite
-(``1e309`` would be infinity)."""
+MAX_EXPONENT = 30
+"""Largest ``|n|`` in a written exponent ``e<n>``: ``float()`` of an accepted text can neither
+overflow to infinity (``1e309``) nor underflow to zero (``1e-400``)."""
+MAX_MAGNITUDE = 1e20
+"""Largest accepted magnitude; a nonzero one is at least :data:`MIN_MAGNITUDE`. Far outside
+every clinical value (the safety gate's range checks decide those), this keeps arithmetic on a
+few values finite. Every value in the window, written exactly (``repr``, as plan text and the
+store write it: ``1e-20``, ``1e+20``), reads back: the exponent bound leaves ten decades."""
+MIN_MAGNITUDE = 1e-20
 
 # One number (ASCII digits only: str.isdigit and float() also take other scripts' digits), an
 # optional exponent, optional blanks, an optional unit of letters with at most one '/'.
@@ -180,6 +192,10 @@ def _finite(number: float, field: str, expected: Dimension) -> float:
         f = math.inf
     if not math.isfinite(f):
         raise InputError(field, f"{_shown(number)} is not a finite number", _example(expected))
+    if abs(f) > MAX_MAGNITUDE:
+        raise InputError(field, f"{_shown(number)} is larger than {MAX_MAGNITUDE:g}")
+    if f and abs(f) < MIN_MAGNITUDE:
+        raise InputError(field, f"{_shown(number)} is below {MIN_MAGNITUDE:g}; write 0 for none")
     return f + 0.0  # -0.0 + 0.0 is 0.0: no "-0 mL" downstream
 
 

@@ -10,6 +10,8 @@ import pytest
 from thecal.units import (
     MAX_EXPONENT,
     MAX_LENGTH,
+    MAX_MAGNITUDE,
+    MIN_MAGNITUDE,
     Q_,
     Dimension,
     InputError,
@@ -91,7 +93,7 @@ def test_json_pair_and_dimensionless_numbers() -> None:
 )
 def test_nan_and_infinity_are_refused(text: str) -> None:
     err = refused(text)
-    assert "finite" in err.message or "exponent" in err.message
+    assert "finite" in err.message or "exponent" in err.message  # 1e999: the exponent bound
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 10**400, np.float64("nan")])
@@ -118,12 +120,25 @@ def test_arithmetic_is_refused(text: str) -> None:
 
 
 def test_exponent_bound_is_inclusive() -> None:
-    # The bound exactly is accepted (both signs); one past it is refused, naming the range.
-    assert parse_quantity(f"1e{MAX_EXPONENT} mL", FIELD, V).magnitude == 10.0**MAX_EXPONENT
-    assert parse_quantity(f"1e-{MAX_EXPONENT} mL", FIELD, V).magnitude == 10.0**-MAX_EXPONENT
-    assert parse_quantity(f"1e+0{MAX_EXPONENT} mL", FIELD, V).magnitude == 10.0**MAX_EXPONENT
-    for text in (f"1e{MAX_EXPONENT + 1} mL", f"1e-{MAX_EXPONENT + 1} mL", "1e0021 mL"):
+    # The written exponent's bound exactly is accepted (both signs); one past it is refused.
+    # 1e-10 * 1e30 = 1e20 and 1e10 * 1e-30 = 1e-20: inside the magnitude bounds.
+    assert parse_quantity(f"0.0000000001e{MAX_EXPONENT} mL", FIELD, V).magnitude == 1e20
+    assert parse_quantity(f"10000000000e-{MAX_EXPONENT} mL", FIELD, V).magnitude == 1e-20
+    assert parse_quantity(f"1e-0{MAX_EXPONENT - 10} mL", FIELD, V).magnitude == 1e-20
+    for text in (f"1e{MAX_EXPONENT + 1} mL", f"1e-{MAX_EXPONENT + 1} mL", "1e0031 mL", "1e-400"):
         assert f"-{MAX_EXPONENT}..{MAX_EXPONENT}" in refused(text).message
+
+
+def test_magnitude_bounds_are_inclusive() -> None:
+    assert MAX_MAGNITUDE == 1e20 and MIN_MAGNITUDE == 1e-20
+    for ok in ("1e20 mL", "100000000000000000000 mL", "1e-20 mL", "0 mL", "0.0e-5 mL"):
+        parse_quantity(ok, FIELD, V)
+    parse_quantity({"value": MAX_MAGNITUDE, "unit": "mL"}, FIELD, V)
+    for too_big in ("1.0000001e20 mL", "100000000000000000001000 mL", {"value": 1e21, "unit": "mL"},
+                    {"value": 10**21, "unit": "mL"}):  # fmt: skip
+        assert "larger than 1e+20" in refused(too_big).message
+    for too_small in ("9.9e-21 mL", "0.000000000000000000001 mL", {"value": 5e-324, "unit": "mL"}):
+        assert "below 1e-20; write 0" in refused(too_small).message
 
 
 @pytest.mark.parametrize(
