@@ -46,6 +46,7 @@ def assert_clean(result: Result, field: str, text: str | None = None, dim: Dimen
     if result.exit_code == 2:
         line = result.stderr.splitlines()[0]
         assert re.match(r"error: \S+: ", line) and len(result.stderr.splitlines()) == 1, line
+        assert "expected None" not in line, line
         if text is not None and parser_refuses(text, dim):
             assert line.startswith(f"error: {field}: "), line
         return

@@ -162,7 +162,9 @@ def _from_pair(value: Mapping[Any, Any], field: str, expected: Dimension) -> pin
     magnitude = _finite(number, field + ".value", expected)
     if len(unit) > MAX_LENGTH:
         raise InputError(
-            field + ".unit", f"is too long ({len(unit)} characters; at most {MAX_LENGTH})"
+            field + ".unit",
+            f"is too long ({len(unit)} characters; at most {MAX_LENGTH})",
+            _accepted(expected),
         )
     text = unit.strip()
     if text in ("", "1") and expected is Dimension.DIMENSIONLESS:
@@ -193,9 +195,15 @@ def _finite(number: float, field: str, expected: Dimension) -> float:
     if not math.isfinite(f):
         raise InputError(field, f"{_shown(number)} is not a finite number", _example(expected))
     if abs(f) > MAX_MAGNITUDE:
-        raise InputError(field, f"{_shown(number)} is larger than {MAX_MAGNITUDE:g}")
+        raise InputError(
+            field, f"{_shown(number)} is larger than {MAX_MAGNITUDE:g}", _example(expected)
+        )
     if f and abs(f) < MIN_MAGNITUDE:
-        raise InputError(field, f"{_shown(number)} is below {MIN_MAGNITUDE:g}; write 0 for none")
+        raise InputError(
+            field,
+            f"{_shown(number)} is below {MIN_MAGNITUDE:g}; write 0 for none",
+            _example(expected),
+        )
     return f + 0.0  # -0.0 + 0.0 is 0.0: no "-0 mL" downstream
 
 
@@ -220,12 +228,16 @@ def _unreadable(text: str, field: str, expected: Dimension) -> InputError:
             advice = f"write {whole} (no thousands separator), or {decimal} for a decimal"
         else:
             advice = f"write {decimal} (a point, not a comma, before the decimals)"
-        return InputError(field, f"{text!r}: a comma is not accepted in a number; {advice}")
+        return InputError(
+            field, f"{text!r}: a comma is not accepted in a number; {advice}", _example(expected)
+        )
     if _NOT_FINITE.search(text):
         return InputError(field, f"{text!r} is not a finite number", _example(expected))
     if _NAKED_DECIMAL.match(text):
         fixed = text.replace(".", "0.", 1) if text[0] == "." else text[0] + "0" + text[1:]
-        return InputError(field, f"{text!r}: write {fixed} (a zero before the point)")
+        return InputError(
+            field, f"{text!r}: write {fixed} (a zero before the point)", _example(expected)
+        )
     if "," in text:
         return InputError(field, f"{text!r}: a comma is not accepted here", _example(expected))
     if _ARITHMETIC.search(text[1:]):

@@ -31,6 +31,7 @@ def refused(value: Any, dim: Dimension = V, **kw: Any) -> InputError:
         parse_quantity(value, FIELD, dim, **kw)
     assert err.value.field.startswith(FIELD), err.value
     assert str(err.value).startswith(FIELD)
+    assert err.value.expected, err.value  # a plan file's error says what to write instead
     return err.value
 
 
