@@ -124,15 +124,17 @@ def chromium_page() -> "Iterator[Page]":
             browser.close()
 
 
-def test_nurse_records_a_due_refill_in_chromium(server: Server, tmp_path: Path) -> None:
+def test_physician_records_a_due_refill_in_chromium(server: Server, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     with chromium_page() as page:
-        # Anonymous → login page; log in as the demo nurse.
+        # Anonymous → login page; log in as the demo physician: the demo's overdue pump has run
+        # dry, and only a physician gives the reason to restart it (RESTART-TOLERANCE; the
+        # nurse's refusal is tested in tests/web/test_roles.py).
         page.goto(f"{server.base}/")
         expect(page).to_have_url(f"{server.base}/login")
-        page.locator("input[name=username]").fill("nurse")
-        page.locator("input[name=password]").fill("demo-nurse")
+        page.locator("input[name=username]").fill("physician")
+        page.locator("input[name=password]").fill("demo-physician")
         page.get_by_role("button", name="Log in").click()
         expect(page).to_have_url(f"{server.base}/")
 
@@ -173,7 +175,7 @@ def test_nurse_records_a_due_refill_in_chromium(server: Server, tmp_path: Path) 
             report = uow.verify_audit()
         finally:
             engine.dispose()
-        assert last.drug_lot == "LOT-E2E-1" and last.by == "nurse"
+        assert last.drug_lot == "LOT-E2E-1" and last.by == "physician"
         assert len(last.overrides) == soft  # every soft finding's reason was stored
         assert last.refill_by is not None and last.refill_by > datetime.now()
         assert report.ok, report.problems

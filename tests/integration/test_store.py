@@ -91,7 +91,9 @@ def test_program_change_revises_the_refill_date_and_the_index(
     faster = plan.model_copy(
         update={"schedule": plan.schedule.model_copy(update={"dose": "6 mg/d"})}
     )
-    change_program(uow, clock, library, catalog, DOCTOR, patient.id, faster, "pain 7/10")
+    # 3 -> 6 mg/d doubles the opioid dose: above the 50 % step, a soft finding a doctor explains.
+    change_program(uow, clock, library, catalog, DOCTOR, patient.id, faster, "pain 7/10",
+                   {"TITR-PERCENT-MAX": "pain 7/10 on 3 mg/d for 6 weeks"})  # fmt: skip
     with uow.reader() as repo:
         (stored,) = repo.refills_for(patient.id)
         # 3 mL used in 10 d; 15 mL to the alarm at 0.6 mL/d = 25 d: 04-06 09:00 (was 05-01).

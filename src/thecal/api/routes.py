@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from pydantic import BaseModel, Field, ValidationError
 
 from thecal.api.context import AppContext, context
-from thecal.api.security import Session, csrf_ok, new_csrf, nurse_bounds_problem
+from thecal.api.security import Session, csrf_ok, new_csrf
 from thecal.clinic.calendar import CalendarEntry, RefillStatus, calendar_page
+from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.interrogation import SnapshotView, read_snapshot
 from thecal.clinic.model import Interrogation, RefillRecord, Role, StoredFinding, User
 from thecal.clinic.workflows import (
@@ -263,8 +264,8 @@ def work(_: User = Depends(api_user), ctx: AppContext = Depends(context)) -> lis
 def refill(patient_id: str, body: RefillIn, user: User = Depends(writer),
            ctx: AppContext = Depends(context)) -> dict[str, Any]:  # fmt: skip
     """Record a refill done now. 409 with the findings when a hard finding refuses or a soft
-    one lacks a reason."""
-    from thecal.therapy.findings import OverrideError
+    one lacks a reason; 403 when only a physician may give a reason it needs."""
+    from thecal.therapy.findings import OverrideError, OverrideNotAllowed
 
     try:
         entry = RefillInput(
@@ -277,6 +278,10 @@ def refill(patient_id: str, body: RefillIn, user: User = Depends(writer),
         )  # fmt: skip
         out = record_refill(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
                             entry, patient_version=body.patient_version)  # fmt: skip
+    except PermissionDenied as exc:
+        raise HTTPException(403, exc.message) from None
+    except OverrideNotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
     except OverrideError as exc:
         raise HTTPException(409, str(exc)) from None
     except InputError as exc:
@@ -287,25 +292,25 @@ def refill(patient_id: str, body: RefillIn, user: User = Depends(writer),
 @router.post("/patients/{patient_id}/program", status_code=201)
 def program(patient_id: str, body: ProgramIn, user: User = Depends(writer),
             ctx: AppContext = Depends(context)) -> dict[str, Any]:  # fmt: skip
-    """Store a new prescription version through the safety gate. A nurse stays within the
-    current prescription's bounds (403 otherwise)."""
+    """Store a new prescription version through the safety gate. 403 when the user may not:
+    a nurse outside the current prescription's bounds, or a reason only a physician may give
+    (the clinic service decides, in the write's transaction); 409 for a hard finding or a
+    missing reason."""
     from thecal.adapters.plan_files import validation_error
-    from thecal.therapy.findings import OverrideError
+    from thecal.therapy.findings import OverrideError, OverrideNotAllowed
 
     try:
         plan = PlanFile.model_validate(body.plan)
     except ValidationError as exc:
         raise input_error(validation_error(exc).at("plan")) from None
-    if user.role is Role.NURSE:
-        with ctx.uow.reader() as repo:
-            rx = current_prescription(repo, patient_id)
-        problem = nurse_bounds_problem(rx.plan() if rx else None, plan)
-        if problem:
-            raise HTTPException(403, f"nurse: outside the current prescription: {problem}")
     try:
         out = change_program(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
                              plan, body.reason, body.overrides,
                              patient_version=body.patient_version)  # fmt: skip
+    except PermissionDenied as exc:
+        raise HTTPException(403, exc.message) from None
+    except OverrideNotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
     except OverrideError as exc:
         raise HTTPException(409, str(exc)) from None
     except InputError as exc:

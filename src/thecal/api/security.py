@@ -1,5 +1,5 @@
 """Passwords (argon2), signed session cookies (HMAC-SHA256) that expire, CSRF tokens, login rate
-limiting and role rules. The clock is injected so tests can move time."""
+limiting and who may write. The clock is injected so tests can move time."""
 
 import base64
 import hashlib
@@ -15,8 +15,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from thecal.clinic.model import Role, User
-from thecal.therapy.plan import PlanFile
-from thecal.units import Dimension, parse_quantity
 
 _HASHER = PasswordHasher()
 SESSION_COOKIE = "thecal_session"
@@ -205,30 +203,5 @@ def may_write(user: User) -> bool:
     return user.role is not Role.VIEWER
 
 
-def nurse_bounds_problem(current: PlanFile | None, new: PlanFile) -> str | None:
-    """Why a nurse may not make this program change, or None. A nurse stays within the current
-    prescription: same pump, same admixture (drugs and concentrations), same schedule shape,
-    and a daily dose or rate no higher than prescribed; no new patient bolus and no larger
-    one. Anything else needs a physician."""
-    if current is None:
-        return "there is no current prescription to stay within"
-    if new.pump.model != current.pump.model:
-        return "a different pump model needs a physician"
-    if new.admixture != current.admixture:
-        return "a different admixture needs a physician"
-    cs, ns = current.schedule, new.schedule
-    if (ns.mode, ns.drug, ns.steps, ns.periodic, ns.single) != (
-        cs.mode, cs.drug, cs.steps, cs.periodic, cs.single,
-    ):  # fmt: skip
-        return "a different schedule shape needs a physician"
-    for attr in ("dose", "rate"):
-        old, value = getattr(cs, attr), getattr(ns, attr)
-        if (old is None) != (value is None):
-            return f"changing between dose and rate needs a physician ({attr})"
-        dim = Dimension.DOSE_RATE if attr == "dose" else Dimension.FLOW_RATE
-        new_q = None if value is None else parse_quantity(value, f"schedule.{attr}", dim)
-        if old is not None and new_q is not None and new_q > parse_quantity(old, attr, dim):
-            return f"schedule.{attr} {value} is above the prescribed {old}"
-    if new.patient_bolus is not None and new.patient_bolus != current.patient_bolus:
-        return "a new or different patient bolus needs a physician"
-    return None
+# Who may change what inside a prescription (a nurse's bounds) is the clinic's rule, checked in
+# the write's transaction: thecal.clinic.authorization.

@@ -136,8 +136,9 @@ class PrescriptionVersion:
 
 @dataclass(frozen=True)
 class StoredFinding:
-    """A finding as recorded: level, stable code, message, source, and the limit and value as
-    display text with units (the live :class:`Finding` holds Quantities)."""
+    """A finding as recorded: level, stable code, message, source, the limit and value as
+    display text with units (the live :class:`Finding` holds Quantities), and for a soft one who
+    may give its reason."""
 
     level: Level
     code: str
@@ -146,6 +147,7 @@ class StoredFinding:
     drug: str | None = None
     limit: str | None = None
     value: str | None = None
+    override_by: str | None = None  # soft findings: "physician" or "clinician"
 
     @classmethod
     def of(cls, f: Finding) -> "StoredFinding":
@@ -157,10 +159,11 @@ class StoredFinding:
             f.drug,
             fmt(f.limit) if f.limit is not None else None,
             fmt(f.value) if f.value is not None else None,
+            f.override_by.value if f.level is Level.SOFT else None,
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "level": self.level.value,
             "code": self.code,
             "message": self.message,
@@ -169,6 +172,9 @@ class StoredFinding:
             "limit": self.limit,
             "value": self.value,
         }
+        if self.override_by is not None:
+            out["override_by"] = self.override_by
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "StoredFinding":
@@ -180,6 +186,7 @@ class StoredFinding:
             data.get("drug"),
             data.get("limit"),
             data.get("value"),
+            data.get("override_by"),
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pint
 
+from thecal.clinic.authorization import check_program_change, check_reasons
 from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import (
     Device,
@@ -27,8 +28,9 @@ from thecal.clinic.model import (
 )
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.program_history import ProgramPeriod, programs_since_fill
+from thecal.therapy.admixture import Admixture, make_admixture
 from thecal.therapy.delivery import ReportedBolus
-from thecal.therapy.findings import Code, Finding, Level, check_overrides, needs_reason
+from thecal.therapy.findings import Code, Finding, Level, needs_reason
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import (
     FillEntry,
@@ -40,6 +42,7 @@ from thecal.therapy.plan import (
     ResolvedPlan,
     resolve,
 )
+from thecal.therapy.proposal import ProgramProposal
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.refill_discrepancy import RefillCheck, assess_refill
 from thecal.therapy.reservoir import Fill, expected_volume
@@ -153,6 +156,7 @@ def preview_refill(
         "patient": _patient_spec(patient, plan),
         "fill": FillEntry(volume=_text(entry.filled, "mL", "refill.filled", v), at=at),
         "next_refill": entry.planned_refill,
+        "start": False,  # a maintenance refill of the stored prescription is not a start
         "previous": None,
         "interruption": None,
         "priming": None,
@@ -234,7 +238,8 @@ def record_refill(
 ) -> RefillOutcome:
     """Check and store a refill done now (``clock()``). Raises
     :class:`~thecal.therapy.findings.OverrideError` on a hard finding or a soft one without a
-    reason (nothing is written), :class:`PermissionDenied` for a viewer. With
+    reason (nothing is written) — :class:`~thecal.therapy.findings.OverrideNotAllowed` when
+    only a physician may give a reason it needs — :class:`PermissionDenied` for a viewer. With
     ``patient_version`` (the version the form was built from) a concurrent edit of the patient
     is detected (:class:`ConcurrentEditError`)."""
     if not actor.can_write:
@@ -245,7 +250,7 @@ def record_refill(
             # First: a form built on a stale patient is rejected before anything else.
             repo.update_patient(_with_version(repo.get_patient(patient_id), patient_version))
         outcome = preview_refill(repo, library, catalog, patient_id, entry, at, actor.username)
-        check_overrides(outcome.findings, dict(entry.overrides))
+        check_reasons(repo, actor, patient_id, outcome.findings, entry.overrides)
         repo.add_refill(outcome.record)
     return outcome
 
@@ -349,22 +354,73 @@ def preview_program_change(
     patient_id: str,
     plan: PlanFile,
     at: datetime,
+    actor: User | None = None,
 ) -> ProgramPreview:
     """The plan as it will be stored (starting at ``at``, the current prescription as its
     ``previous``), the gate's findings and the latest refill's revised forecast, without
-    writing."""
+    writing. With ``actor``: raises :class:`PermissionDenied` first when the actor may not make
+    this change (a nurse outside the current prescription: :mod:`thecal.clinic.authorization`)."""
     patient = repo.get_patient(patient_id)
     current = current_prescription(repo, patient_id)
+    if actor is not None:
+        check_program_change(actor, current, plan)
     update: dict[str, Any] = {"at": at, "patient": _patient_spec(patient, plan)}
     if current is not None:
         update["previous"] = _previous(current.plan(), plan, ())
+    update["start"] = current is None  # the first stored program starts the therapy
     new_plan = plan.model_copy(update=update)
     resolved = resolve(new_plan, library, catalog)
-    findings = tuple(resolved.rounding) + check(resolved.program, library).findings
     revision = revised_refill(repo, library, catalog, patient_id, resolved, at)
+    program = _with_pump_state(repo, library, patient_id, new_plan, resolved, revision, at)
+    findings = tuple(resolved.rounding) + check(program, library).findings
     if revision is not None:
         findings += revision.findings
     return ProgramPreview(new_plan, findings, current, revision)
+
+
+def _with_pump_state(
+    repo: ClinicRepository,
+    library: DrugLibrary,
+    patient_id: str,
+    plan: PlanFile,
+    resolved: ResolvedPlan,
+    revision: RevisedRefill | None,
+    at: datetime,
+) -> ProgramProposal:
+    """The program with what the gate checks it against: the implanted pump's model, what the
+    reservoir holds (the last fill's drugs; none when this change comes with a fill) and when
+    the reservoir is expected to have run dry (the revised forecast, at or before ``at``)."""
+    device = pump_in_place(repo, patient_id)
+    empty = revision.forecast.empty_nominal if revision is not None else None
+    return replace(
+        resolved.program,
+        implanted_model=device.model if device is not None else None,
+        reservoir_admixture=_reservoir_admixture(repo, library, patient_id, plan, at),
+        reservoir_empty_since=empty if empty is not None and empty <= at else None,
+    )
+
+
+def _reservoir_admixture(
+    repo: ClinicRepository, library: DrugLibrary, patient_id: str, plan: PlanFile, at: datetime
+) -> Admixture | None:
+    if plan.fill is not None and plan.fill.at >= at:
+        return None  # filled with this change: the reservoir will hold the new drugs
+    refills = repo.refills_for(patient_id)
+    if refills:
+        pairs = refills[-1].concentrations
+    else:
+        current = current_prescription(repo, patient_id)
+        if current is None or current.plan().fill is None:
+            return None  # nothing recorded in the reservoir
+        pairs = tuple((i.drug, i.concentration) for i in current.plan().admixture)
+    return make_admixture(
+        [
+            (library.get(d, "reservoir.drug"), parse_quantity(c, "reservoir.concentration",
+                                                              Dimension.CONCENTRATION))
+            for d, c in pairs
+        ],
+        "reservoir",
+    )  # fmt: skip
 
 
 def change_program(
@@ -382,7 +438,10 @@ def change_program(
 ) -> ProgramOutcome:
     """Check ``plan`` through the safety gate against the current prescription and store it
     as the next prescription version with a :class:`ProgramChange` — one transaction.
-    A reason is required; soft findings each need an override reason; hard ones refuse."""
+    A reason is required; soft findings each need an override reason; hard ones refuse.
+    Inside the transaction: a nurse stays within the current prescription
+    (:class:`~thecal.clinic.authorization.OutsidePrescription`), and only a physician gives
+    the reasons a physician must (:class:`~thecal.therapy.findings.OverrideNotAllowed`)."""
     if not actor.can_write:
         raise PermissionDenied(actor.username, actor.role.value, "change programs")
     if not reason.strip():
@@ -392,9 +451,11 @@ def change_program(
     with uow.transaction(actor.username, at, reason) as repo:
         if patient_version is not None:
             repo.update_patient(_with_version(repo.get_patient(patient_id), patient_version))
-        preview = preview_program_change(repo, library, catalog, patient_id, plan, at)
+        # The bounds and the reasons are checked on the prescription read in this transaction:
+        # one changed since the form was shown is what counts.
+        preview = preview_program_change(repo, library, catalog, patient_id, plan, at, actor)
         new_plan, findings, current = preview.plan, preview.findings, preview.current
-        check_overrides(findings, reasons)
+        check_reasons(repo, actor, patient_id, findings, reasons)
         version = (current.version if current else 0) + 1
         prescription = PrescriptionVersion(
             patient_id, version, new_plan.model_dump_json(exclude_none=True), actor.username,

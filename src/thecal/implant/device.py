@@ -278,11 +278,15 @@ class SimulatedPump:
         self.plant.fill(volume, self._caps.reservoir)
 
     def clinical_refill(self, volume: pint.Quantity) -> RefillOutcome:
-        """Withdraw the residual, fill ``volume``, and record it in the pump."""
+        """Record ``volume`` in the pump; once the firmware has accepted it, withdraw the
+        residual and fill (same simulated instant). A refused refill withdraws and fills
+        nothing (``withdrawn`` and ``filled`` are 0 mL): validate, then act."""
         expected = self.firmware.status(self.spec.model).reservoir_estimate
-        withdrawn = self.withdraw_residual()
-        self.fill_reservoir(volume)
         result = self.refill(volume)
+        if not result.state_changed:
+            return RefillOutcome(expected, 0.0 * _ML, 0.0 * _ML, result)
+        withdrawn = self.withdraw_residual()
+        self.fill_reservoir(volume)  # fits: the firmware accepted 0 < volume <= capacity
         return RefillOutcome(expected, withdrawn, volume, result)
 
     # -- faults -------------------------------------------------------------------------------

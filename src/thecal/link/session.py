@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from thecal.link import crypto
+from thecal.link.admission import peer_address
 from thecal.link.crypto import AeadKey, Direction, RandomBytes
 from thecal.link.errors import (
     AuthenticationError,
@@ -98,9 +99,12 @@ def _no_log(_event: LinkEvent) -> None:
 
 
 class AuthBackoff:
-    """Exponential back-off after failed authentications, kept per peer (implant side).
+    """Exponential back-off after failed authentications, kept per peer address (implant side).
 
-    After ``n`` consecutive failures a peer may not try again until ``min(base_s * 2**(n-1),
+    Peers are keyed by address (:func:`~thecal.link.admission.peer_address`: the host of
+    ``host:port``), not by connection: every new connection has a new source port, and keying
+    by it would let each one escape the back-off. After ``n`` consecutive failures a peer
+    address may not try again until ``min(base_s * 2**(n-1),
     max_s)`` seconds after the last failure. Success clears the peer. At most ``max_peers``
     peers are tracked (least recently failed forgotten first) so the table cannot grow without
     bound.
@@ -118,8 +122,8 @@ class AuthBackoff:
         self._peers: OrderedDict[str, tuple[int, float]] = OrderedDict()
 
     def failures(self, peer: str) -> int:
-        """Consecutive failures recorded for ``peer``."""
-        return self._peers.get(peer, (0, 0.0))[0]
+        """Consecutive failures recorded for ``peer``'s address."""
+        return self._peers.get(peer_address(peer), (0, 0.0))[0]
 
     def delay_s(self, failures: int) -> float:
         """Wait after ``failures`` consecutive failures, in seconds (0 for none)."""
@@ -130,7 +134,7 @@ class AuthBackoff:
 
     def retry_after_s(self, peer: str) -> float:
         """Seconds ``peer`` must still wait (0 if it may try now)."""
-        count, last = self._peers.get(peer, (0, 0.0))
+        count, last = self._peers.get(peer_address(peer), (0, 0.0))
         return max(0.0, last + self.delay_s(count) - self._now())
 
     def check(self, peer: str) -> None:
@@ -142,15 +146,16 @@ class AuthBackoff:
     def record_failure(self, peer: str) -> float:
         """Count one failure; return the new wait in seconds."""
         count = self.failures(peer) + 1
-        self._peers[peer] = (count, self._now())
-        self._peers.move_to_end(peer)
+        address = peer_address(peer)
+        self._peers[address] = (count, self._now())
+        self._peers.move_to_end(address)
         while len(self._peers) > self.max_peers:
             self._peers.popitem(last=False)
         return self.delay_s(count)
 
     def record_success(self, peer: str) -> None:
-        """Forget the peer's failures."""
-        self._peers.pop(peer, None)
+        """Forget the failures of ``peer``'s address."""
+        self._peers.pop(peer_address(peer), None)
 
 
 class SessionState(Enum):

@@ -98,6 +98,9 @@ class TcpTransport:
         self._closed = False
         host, port = sock.getpeername()[:2]
         self.peer = f"{host}:{port}"
+        self.partial_since: float | None = None
+        """Monotonic time the first byte of a not yet complete frame arrived (None if no frame
+        is half-received): the server closes a connection that dribbles a frame (slowloris)."""
 
     def send(self, frame: bytes) -> None:
         """Send one frame."""
@@ -131,10 +134,15 @@ class TcpTransport:
                 self.close()
                 raise TransportClosed("closed by peer")
             try:
-                self._ready.extend(self._decoder.feed(chunk))
+                frames = self._decoder.feed(chunk)
             except LinkError:
                 self.close()
                 raise
+            self._ready.extend(frames)
+            if self._decoder.pending == 0:
+                self.partial_since = None
+            elif frames or self.partial_since is None:
+                self.partial_since = time.monotonic()  # a new frame started in this chunk
         return self._ready.popleft()
 
     def close(self) -> None:
@@ -149,14 +157,16 @@ class TcpTransport:
 class TcpListener:
     """Listens on 127.0.0.1 only (the link is never exposed beyond loopback here)."""
 
-    def __init__(self, port: int = 0, host: str = LOOPBACK) -> None:
+    def __init__(self, port: int = 0, host: str = LOOPBACK, backlog: int = 1024) -> None:
         if host != LOOPBACK:
             raise ValueError(f"the link listens on {LOOPBACK} only, not {host!r}")
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._sock.bind((LOOPBACK, port))
-            self._sock.listen()
+            # A deep kernel queue (capped by net.core.somaxconn) absorbs a burst of connections
+            # while the accept loop sheds them; queued ones cost no descriptor of ours.
+            self._sock.listen(backlog)
         except OSError:
             self._sock.close()
             raise
@@ -173,8 +183,17 @@ class TcpListener:
             conn, _ = self._sock.accept()
         except TimeoutError:
             raise TransportTimeout(f"no connection within {timeout_s} s") from None
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return TcpTransport(conn)
+        try:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return TcpTransport(conn)
+        except OSError:
+            conn.close()  # the peer reset before we looked at it: never leak the descriptor
+            raise
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called (an accept error then ends the accept loop)."""
+        return self._sock.fileno() == -1
 
     def close(self) -> None:
         """Stop listening."""

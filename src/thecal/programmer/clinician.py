@@ -298,6 +298,7 @@ class ClinicianProgrammer:
         self.patient = patient or Patient()
         self.uncertain: Uncertain | None = None
         self._cache = _Cache()
+        self._reservoir: Admixture | None = None  # what this session's refill put in
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -405,9 +406,18 @@ class ClinicianProgrammer:
         return written[-1].at if written else self.status.device_time
 
     def prepare_program(
-        self, pending: Program, earlier_increases: tuple[datetime, ...] = ()
+        self,
+        pending: Program,
+        earlier_increases: tuple[datetime, ...] = (),
+        reservoir: Admixture | None = None,
     ) -> ProgramChange:
-        """Side-by-side diff and the safety gate's findings for ``pending``."""
+        """Side-by-side diff and the safety gate's findings for ``pending``.
+
+        The gate also checks ``pending`` against the interrogated pump model and what the
+        reservoir holds: ``reservoir`` as stated, else what this session's refill put in (not
+        known otherwise: the implant's program names the admixture it was written for, which
+        a refill with a new concentration does not change). A program without a previous one
+        on the implant is a start."""
         st = self.status
         current = st.program
         previous = (
@@ -429,6 +439,9 @@ class ClinicianProgrammer:
             self.patient,
             pending.patient_bolus,
             previous,
+            start=current is None,
+            implanted_model=st.model,
+            reservoir_admixture=reservoir if reservoir is not None else self._reservoir,
         )
         findings = check(proposal, self.library).findings
         return ProgramChange(current, pending, program_diff(current, pending), findings)
@@ -579,6 +592,7 @@ class ClinicianProgrammer:
         reply = self._require(self._send(Op.REFILL, {"volume": quantity_json(fill_volume)}))
         if reply.code:
             raise CommandRefused(reply)
+        self._reservoir = new_admixture or (program.admixture if program is not None else None)
         bridge = None
         notes: list[str] = []
         if changed and program is not None and new_admixture is not None:

@@ -80,9 +80,12 @@ class Op(StrEnum):
     CLOCK_SET = "clock_set"
     POST_MRI_RESUME = "post_mri_resume"
     PATIENT_BOLUS = "patient_bolus"
+    REPLY_PAGE = "reply_page"
 
 
-READ_ONLY_OPS = frozenset({Op.STATUS, Op.INTERROGATE, Op.PROGRAM_READ_STAGED, Op.CLOCK_READ})
+READ_ONLY_OPS = frozenset(
+    {Op.STATUS, Op.INTERROGATE, Op.PROGRAM_READ_STAGED, Op.CLOCK_READ, Op.REPLY_PAGE}
+)
 """No effect on the implant: re-executed on retry, ``issued_at`` optional."""
 DOSING_OPS = frozenset(
     {Op.CLINICIAN_BOLUS, Op.PRIMING_BOLUS, Op.BRIDGE_BOLUS, Op.PATIENT_BOLUS, Op.PROGRAM_COMMIT}
@@ -95,6 +98,7 @@ class ReplyStatus(StrEnum):
     OK = "ok"  # processed (the device may still have refused: see ``processed``/``code``)
     REFUSED = "refused"  # refused before reaching the device (stale, forbidden, ...)
     ERROR = "error"  # malformed command
+    PAGED = "paged"  # the reply is too long for one frame: page 0 here, fetch the rest
 
 
 class RefusalCode(StrEnum):
@@ -108,6 +112,7 @@ class RefusalCode(StrEnum):
     STAGED_MISMATCH = "staged-mismatch"
     DEVICE_REFUSED = "device-refused"
     UNSUPPORTED = "unsupported"
+    NO_SUCH_PAGE = "no-such-page"
 
 
 class CommandError(ValueError):

@@ -62,6 +62,7 @@ from thecal.programmer.commands import (
     status_to_json,
     time_from_json,
 )
+from thecal.programmer.paging import PAGE_OVERHEAD, PagedBody
 from thecal.units import Dimension, InputError, check_dimension
 
 
@@ -77,7 +78,8 @@ class PhysicalAccess(Protocol):
 @dataclass(frozen=True)
 class ServerSettings:
     """``max_command_age``: staleness bound (time); ``journal_size``: stored replies kept;
-    ``page_bytes``: budget for log events in one interrogation reply (frames are ≤ 64 KiB)."""
+    ``page_bytes``: the longest reply sent whole (frames are ≤ 64 KiB): an interrogation fills
+    it with log events, and any longer reply is paged (:mod:`thecal.programmer.paging`)."""
 
     max_command_age: Qty
     journal_size: int = 256
@@ -87,8 +89,9 @@ class ServerSettings:
         check_dimension(self.max_command_age, "max_command_age", Dimension.TIME)
         if self.max_command_age.magnitude <= 0:
             raise InputError("max_command_age", "must be greater than zero", "e.g. '60 s'")
-        if self.journal_size < 1 or not 1_000 <= self.page_bytes <= 60_000:
-            raise ValueError("journal_size >= 1 and 1000 <= page_bytes <= 60000")
+        # 60 000 + the reply envelope and frame overhead stays below the 64 KiB frame.
+        if self.journal_size < 1 or not 2 * PAGE_OVERHEAD <= self.page_bytes <= 60_000:
+            raise ValueError(f"journal_size >= 1 and {2 * PAGE_OVERHEAD} <= page_bytes <= 60000")
 
 
 @dataclass(frozen=True)
@@ -300,17 +303,12 @@ class ImplantCommandHandler:
                     RefusalCode.STAGED_MISMATCH.value,
                     "the staged program is not the one named for commit",
                 )
-            program = staging.program
-            staging.program, staging.digest, staging.document = None, "", {}
-            return self._device_reply(cmd, dev.write_program(program), {"digest": digest})
+            result = dev.write_program(staging.program)
+            if result.state_changed:  # a refused commit changes nothing, not even the staging
+                staging.program, staging.digest, staging.document = None, "", {}
+            return self._device_reply(cmd, result, {"digest": digest})
         if cmd.op is Op.REFILL:
-            volume = quantity_from_json(a.get("volume"), "args.volume")
-            extra: dict[str, Any] = {}
-            if isinstance(dev, PhysicalAccess) and a.get("simulate_needle", True):
-                # Simulator only: the needle withdraws the residual and fills before the record.
-                extra["withdrawn"] = quantity_json(dev.withdraw_residual().to("mL"))
-                dev.fill_reservoir(volume)
-            return self._device_reply(cmd, dev.refill(volume), extra)
+            return self._refill(cmd, a)
         if cmd.op in (Op.CLINICIAN_BOLUS, Op.PRIMING_BOLUS, Op.BRIDGE_BOLUS):
             volume = quantity_from_json(a.get("volume"), "args.volume")
             duration = quantity_from_json(a.get("duration"), "args.duration")
@@ -336,6 +334,27 @@ class ImplantCommandHandler:
         if cmd.op is Op.POST_MRI_RESUME:
             return self._device_reply(cmd, dev.post_mri_resume())
         raise CommandError("op", f"{cmd.op.value} not handled")  # pragma: no cover
+
+    def _refill(self, cmd: Command, a: Any) -> Reply:
+        """Validate, then act: a refused refill leaves the reservoir as it was.
+
+        The firmware decides whether the volume is one the reservoir can hold (and logs a
+        refusal). Only once it has accepted the record does the simulated needle withdraw the
+        residual and fill: the same instant of simulated time, and a fill the firmware accepted
+        (0 < volume ≤ capacity) always fits an emptied reservoir."""
+        volume = quantity_from_json(a.get("volume"), "args.volume")
+        check_dimension(volume, "args.volume", Dimension.VOLUME)
+        needle = a.get("simulate_needle", True)
+        if not isinstance(needle, bool):
+            raise CommandError("args.simulate_needle", "expected true or false")
+        dev = self.device
+        result = dev.refill(volume)
+        extra: dict[str, Any] = {}
+        if result.state_changed and needle and isinstance(dev, PhysicalAccess):
+            # Simulator only: the needle's work (a real implant is refilled by hand).
+            extra["withdrawn"] = quantity_json(dev.withdraw_residual().to("mL"))
+            dev.fill_reservoir(volume)
+        return self._device_reply(cmd, result, extra)
 
     def _status(self, role: Role) -> dict[str, Any]:
         # Patient status is a telemetry-free peek at what a controller may show (no program
@@ -403,6 +422,10 @@ class ImplantConnection:
         self.responder = responder
         self.staging = Staging()
         self._log = logger
+        self.paged: PagedBody | None = None
+        """This session's last reply too long for one frame (its pages are read with
+        ``reply_page``); replaced by the next one, dropped with the session."""
+        self._handles = 0
 
     @property
     def closed(self) -> bool:
@@ -420,6 +443,7 @@ class ImplantConnection:
                 )
             )
         self.staging = Staging()
+        self.paged = None
 
     def receive(self, data: bytes) -> list[bytes]:
         """Handle one received frame; return frames to send."""
@@ -448,7 +472,60 @@ class ImplantConnection:
             self._log(ServerLogRecord(self.handler.serial, r.peer, "error", detail=str(exc)))
             return [r.error_frame(exc.code)]
         reply = self._command(env.body)
-        return [r.seal(response(env.request_id, reply.encode()))]
+        return [r.seal(response(env.request_id, self._fit(reply)))]
+
+    def _fit(self, reply: Reply) -> bytes:
+        """The reply's encoding, or, when longer than a page, its first page (paging)."""
+        body = reply.encode()
+        page_bytes = self.handler.settings.page_bytes
+        if len(body) <= page_bytes:
+            return body
+        self._handles += 1
+        self.paged = PagedBody(self._handles, body, page_bytes)
+        self._log(
+            ServerLogRecord(
+                self.handler.serial,
+                self.responder.peer,
+                "reply",
+                reply.op,
+                reply.command_id,
+                f"paged: {len(body)} bytes in {self.paged.pages} pages",
+            )
+        )
+        return self.paged.first_reply(reply).encode()
+
+    def _page(self, cmd: Command, now: datetime) -> Reply:
+        """Answer ``reply_page {"handle", "page"}`` from this session's paged reply."""
+        handle, page = cmd.args.get("handle"), cmd.args.get("page")
+        paged = self.paged
+        for name, value in (("handle", handle), ("page", page)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                return Reply(
+                    cmd.op.value,
+                    cmd.command_id,
+                    ReplyStatus.ERROR,
+                    now,
+                    RefusalCode.BAD_COMMAND.value,
+                    f"args.{name}: expected an integer",
+                )
+        assert isinstance(handle, int) and isinstance(page, int)
+        if paged is None or handle != paged.handle or not 0 <= page < paged.pages:
+            return Reply(
+                cmd.op.value,
+                cmd.command_id,
+                ReplyStatus.REFUSED,
+                now,
+                RefusalCode.NO_SUCH_PAGE.value,
+                f"no page {page} of reply {handle} in this session",
+            )
+        return Reply(
+            cmd.op.value,
+            cmd.command_id,
+            ReplyStatus.OK,
+            now,
+            processed=True,
+            data={"handle": handle, "page": page, "chunk": paged.chunk(page)},
+        )
 
     def _command(self, body: bytes) -> Reply:
         r, h = self.responder, self.handler
@@ -458,6 +535,10 @@ class ImplantConnection:
         except CommandError as exc:
             self._log(ServerLogRecord(h.serial, r.peer, "error", detail=str(exc)))
             return Reply("", "", ReplyStatus.ERROR, now, RefusalCode.BAD_COMMAND.value, str(exc))
+        if cmd.op is Op.REPLY_PAGE:
+            # The rest of a reply this session was already authorised to receive (any role):
+            # session state, not the device, so nothing to authorise again or journal.
+            return self._page(cmd, now)
         try:
             role = r.authorize(cmd.op.value)
         except PermissionDenied as exc:

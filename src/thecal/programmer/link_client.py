@@ -45,6 +45,7 @@ from thecal.programmer.commands import (
     ReplyStatus,
     decode_reply,
 )
+from thecal.programmer.paging import decode_chunk, join_pages, page_index
 
 log = logging.getLogger("thecal.programmer")
 
@@ -253,6 +254,8 @@ class LinkClient:
             except CommandError as exc:
                 raise self._lost(cmd, f"undecodable reply: {exc}") from exc
             self._device_ref = (reply.device_time, self._now())
+            if reply.status is ReplyStatus.PAGED:
+                reply = self._read_pages(cmd, reply)
             status = reply.code or reply.status.value
             self._record(
                 "receive" if reply.status is ReplyStatus.OK else "refused",
@@ -260,6 +263,27 @@ class LinkClient:
                 f"{status}{' (replayed)' if reply.replayed else ''} {reply.message}".rstrip(),
             )
             return reply
+
+    def _read_pages(self, cmd: Command, first: Reply) -> Reply:
+        """The full reply behind a ``paged`` one: ask for pages 1 … n − 1, join and check them.
+
+        A page that cannot be read leaves the command's reply unknown: :class:`AckLost` (the
+        command ran — for an acting one, re-read the implant's record before dosing again)."""
+        try:
+            index = page_index(first.data)
+            chunks = [index.first]
+            for page in range(1, index.pages):
+                part = self.call(Op.REPLY_PAGE, {"handle": index.handle, "page": page})
+                if part.status is not ReplyStatus.OK or part.data.get("page") != page:
+                    raise CommandError("reply_page", f"page {page}: {part.code} {part.message}")
+                chunks.append(decode_chunk(part.data.get("chunk"), "reply_page.chunk"))
+            reply = decode_reply(join_pages(index, chunks))
+        except CommandError as exc:
+            raise self._lost(cmd, f"paged reply unreadable: {exc}") from exc
+        if reply.command_id != first.command_id or reply.status is ReplyStatus.PAGED:
+            raise self._lost(cmd, "paged reply does not answer this command")
+        self._record("receive", cmd, f"paged reply: {index.size} bytes in {index.pages} pages")
+        return reply
 
     def _lost(self, cmd: Command, why: str) -> AckLost:
         self._record("ack-lost", cmd, why)

@@ -57,7 +57,17 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "spasticity_origin": ("spinal", "cerebral"),
     "fill": ("first", "refill"),
     "dilution": ("diluted", "undiluted"),
+    "cancer_pain": ("true", "false"),
 }
+
+
+class LimitKind(StrEnum):
+    """``clinical``: a dosing limit from labelling or guidelines. ``entry_error``: a ceiling that
+    no intended program reaches, so a value above it is a typing or unit slip (as in the
+    dose-error-reduction libraries of hospital smart pumps); always hard."""
+
+    CLINICAL = "clinical"
+    ENTRY_ERROR = "entry_error"
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,20 @@ class Limit:
     source: str
     when: tuple[tuple[str, str], ...] = ()
     note: str = ""
+    kind: LimitKind = LimitKind.CLINICAL
+    # The earlier (shipped) hard limit this institution limit loosens; its ``source`` then says
+    # so, so that every finding it raises shows both.
+    loosens: "Limit | None" = None
+
+    @property
+    def is_minimum(self) -> bool:
+        return self.bound is Bound.INCREASE_INTERVAL_MIN
+
+    def looser_than(self, other: "Limit") -> bool:
+        """True when this limit lets through a value ``other`` refuses (same bound)."""
+        a = float(self.value.to(other.value.units).magnitude)
+        b = float(other.value.magnitude)
+        return a < b if self.is_minimum else a > b
 
     def applies(self, context: Mapping[str, str]) -> bool:
         return all(context.get(k) == v for k, v in self.when)

@@ -1,6 +1,6 @@
 """Safety findings: level, stable code, a message a nurse understands, the limit, and its source."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -64,11 +64,31 @@ class Code(StrEnum):
     FIRMWARE_MODE_UNSUPPORTED = "FW-MODE"
     FIRMWARE_ROLLING_24H_ABOVE_LIMIT = "FW-ROLLING-24H"
     FIRMWARE_PATIENT_BOLUS_INVALID = "FW-PTB-INVALID"
+    PREVIOUS_PROGRAM_UNKNOWN = "PREVIOUS-UNKNOWN"
+    PUMP_MODEL_MISMATCH = "PROGRAM-PUMP-MODEL"
+    RESERVOIR_ADMIXTURE_MISMATCH = "PROGRAM-RESERVOIR-ADMIXTURE"
+    DRUG_CHANGE_CLEARING = "BRIDGE-DRUG-CHANGE"
+    CONCENTRATION_ENTRY_ERROR = "CONC-ENTRY-CEILING"
+    DAILY_DOSE_ENTRY_ERROR = "DOSE-ENTRY-CEILING"
+    DOSE_LOOKS_LIKE_SLIP = "SLIP-DOSE"
+    CONCENTRATION_LOOKS_LIKE_SLIP = "SLIP-CONCENTRATION"
+    RATE_LOOKS_LIKE_SLIP = "SLIP-RATE"
+    NO_DOSE_LIMITS = "NO-DOSE-LIMITS"
+
+
+class Overrider(StrEnum):
+    """Who may give the reason a soft finding needs. ``physician``: only a physician (loss of
+    opioid tolerance, opioid dose limits — :mod:`thecal.therapy.overrides` decides which);
+    ``clinician``: any clinician allowed to write (a nurse or a physician)."""
+
+    PHYSICIAN = "physician"
+    CLINICIAN = "clinician"
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One reason a proposal is refused, needs a reason, or is worth knowing."""
+    """One reason a proposal is refused, needs a reason, or is worth knowing. ``override_by``
+    says who may give the reason when the finding is soft."""
 
     level: Level
     code: Code
@@ -78,6 +98,7 @@ class Finding:
     limit: pint.Quantity | None = None
     value: pint.Quantity | None = None
     details: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    override_by: Overrider = Overrider.CLINICIAN
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -92,6 +113,8 @@ class Finding:
             out["limit"] = ucum_json(self.limit)
         if self.value is not None:
             out["value"] = ucum_json(self.value)
+        if self.level is Level.SOFT:
+            out["override_by"] = self.override_by.value
         return out
 
 
@@ -114,13 +137,35 @@ class OverrideError(ValueError):
     """An attempt to go ahead without the reasons soft findings require, or past a hard stop."""
 
 
-def check_overrides(findings: Sequence[Finding], reasons: dict[str, str]) -> None:
+class OverrideNotAllowed(OverrideError):
+    """A soft finding whose reason only a physician may give, from someone who may not."""
+
+
+def check_overrides(
+    findings: Sequence[Finding],
+    reasons: dict[str, str],
+    may_give: Collection[Overrider] = frozenset(Overrider),
+) -> None:
     """Raise :class:`OverrideError` unless no hard finding exists and every soft finding's code
-    has a non-blank reason in ``reasons``. Hard stops cannot be overridden."""
+    has a non-blank reason in ``reasons``. Hard stops cannot be overridden.
+
+    ``may_give``: whose reasons the person going ahead may give (a nurse: clinician only). A
+    soft finding that needs someone else raises :class:`OverrideNotAllowed` — with or without
+    a reason in ``reasons``, since that person cannot go ahead either way."""
     hard = [f for f in findings if f.level is Level.HARD]
     if hard:
         raise OverrideError(
             "refused: hard limit cannot be overridden: " + "; ".join(f.code for f in hard)
+        )
+    barred = [f for f in needs_reason(findings) if f.override_by not in may_give]
+    if barred:
+        raise OverrideNotAllowed(
+            "; ".join(
+                f"a {who} must give the reason for "
+                + ", ".join(sorted({f.code.value for f in barred if f.override_by is who}))
+                for who in Overrider
+                if any(f.override_by is who for f in barred)
+            )
         )
     missing = sorted(
         {f.code.value for f in needs_reason(findings) if not reasons.get(f.code.value, "").strip()}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pint
 
-from thecal.therapy.drugs import CONDITIONS, Bound, Drug, DrugClass, Limit
+from thecal.therapy.drugs import CONDITIONS, Bound, Drug, DrugClass, Limit, LimitKind
 from thecal.therapy.findings import Level
 from thecal.units import Dimension, InputError, parse_quantity
 
@@ -39,6 +39,17 @@ class Settings:
     restart_rules: tuple[RestartRule, ...] = ()
     tolerance_source: str = ""
     opioid_naive_source: str = ""
+    # Institution: an interruption shorter than this is not counted (no restart finding). No
+    # shipped value: no intrathecal source gives one (see drugs.toml).
+    restart_min_interruption: pint.Quantity | None = None
+    restart_min_interruption_source: str = ""
+    # Shipped product choice: with no institution minimum, a reduced restart dose is proposed
+    # from this interruption on; shorter ones ask for a clinician's decision without a cut.
+    tolerance_loss_after: pint.Quantity | None = None
+    tolerance_loss_after_source: str = ""
+    # Step-change guard: the band (fraction) around each slip factor; None = guard off.
+    slip_tolerance: float | None = None
+    slip_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,7 +133,7 @@ _DRUG_KEYS = {
     "monitoring",
     "notes",
 }
-_LIMIT_KEYS = {"bound", "value", "level", "source", "when", "note"}
+_LIMIT_KEYS = {"bound", "value", "level", "source", "when", "note", "kind"}
 _SETTINGS_KEYS = {
     "unlabelled_level",
     "unlabelled_source",
@@ -134,6 +145,12 @@ _SETTINGS_KEYS = {
     "restart_rules",
     "tolerance_source",
     "opioid_naive_source",
+    "restart_min_interruption",
+    "restart_min_interruption_source",
+    "tolerance_loss_after",
+    "tolerance_loss_after_source",
+    "slip_tolerance",
+    "slip_source",
 }
 
 
@@ -182,6 +199,8 @@ class _Collector:
             ("discrepancy_threshold", Dimension.VOLUME),
             ("refill_margin", Dimension.TIME),
             ("max_refill_interval", Dimension.TIME),
+            ("restart_min_interruption", Dimension.TIME),
+            ("tolerance_loss_after", Dimension.TIME),
         ):
             if key in raw:
                 q = self.quantity(f"settings.{key}", raw[key], dim)
@@ -196,13 +215,32 @@ class _Collector:
             "max_refill_interval_source",
             "tolerance_source",
             "opioid_naive_source",
+            "restart_min_interruption_source",
+            "tolerance_loss_after_source",
+            "slip_source",
         ):
             if key in raw:
                 text = self.text(f"settings.{key}", raw[key], required=True)
                 if text:
                     out = replace(out, **{key: text})  # type: ignore[arg-type]
+        if "slip_tolerance" in raw:
+            tol = self.quantity(
+                "settings.slip_tolerance", raw["slip_tolerance"], Dimension.DIMENSIONLESS
+            )
+            if tol is not None:
+                # Below 100 %: the x10 band [10 / (1 + t), 10 (1 + t)] must stay clear of x1.
+                if not 0 <= tol.to("").magnitude < 1:
+                    self.error("settings.slip_tolerance", "must be from 0 to below 100 %", "'50 %'")
+                else:
+                    out = replace(out, slip_tolerance=float(tol.to("").magnitude))
+        if out.slip_tolerance is not None and not out.slip_source:
+            self.error("settings.slip_source", "is required with a slip tolerance")
         if out.max_refill_interval is not None and not out.max_refill_interval_source:
             self.error("settings.max_refill_interval_source", "is required with a maximum interval")
+        for key in ("restart_min_interruption", "tolerance_loss_after"):
+            # A layer that sets the value states its own source (never inherits an earlier one).
+            if key in raw and f"{key}_source" not in raw:
+                self.error(f"settings.{key}_source", f"is required with {key}")
         if "restart_rules" in raw:
             out = replace(out, restart_rules=self.restart_rules(raw["restart_rules"]))
         return out
@@ -303,6 +341,12 @@ class _Collector:
             if limit is None:
                 ok = False
                 continue
+            replaced = [old for old in limits if old.key == limit.key]
+            if replaced:
+                limit = self.loosening(f"{where}.limits[{j}]", limit, replaced[0])
+                if limit is None:
+                    ok = False
+                    continue
             limits = [old for old in limits if old.key != limit.key]
             limits.append(limit)
         withdrawal = raw.get("withdrawal_warning", existing.withdrawal_warning if existing else "")
@@ -366,6 +410,36 @@ class _Collector:
         if value is not None and value.magnitude <= 0:
             self.error(f"{path}.value", "must be greater than zero")
             return None
+        kind = LimitKind.CLINICAL
+        if "kind" in raw:
+            try:
+                kind = LimitKind(str(raw["kind"]))
+            except ValueError:
+                self.error(f"{path}.kind", f"got {raw['kind']!r}", "'clinical' or 'entry_error'")
+                return None
+            if kind is LimitKind.ENTRY_ERROR and level is not Level.HARD:
+                self.error(f"{path}.level", "an entry-error ceiling is always hard", "'hard'")
+                return None
         if value is None or level is None or not source:
             return None
-        return Limit(bound, value, level, source, tuple(sorted(when)), str(raw.get("note", "")))
+        return Limit(
+            bound, value, level, source, tuple(sorted(when)), str(raw.get("note", "")), kind
+        )
+
+    def loosening(self, path: str, new: Limit, old: Limit) -> Limit | None:
+        """An institution may tighten any limit. Loosening an earlier layer's hard limit needs
+        a source of its own, and every finding the looser limit raises shows both sources."""
+        if old.level is not Level.HARD or not new.looser_than(old):
+            return new
+        if new.source.strip() == old.source.strip():
+            self.error(
+                f"{path}.source",
+                f"loosens the hard limit {old.value:~P} of an earlier layer with the same source",
+                "the institution's own source for the looser limit",
+            )
+            return None
+        return replace(
+            new,
+            loosens=old,
+            source=f"{new.source} [institution limit, loosened from {old.value:~P}: {old.source}]",
+        )

@@ -6,6 +6,7 @@ strings with units (``"10 mg/mL"``) checked for dimension while parsing, so an e
 field. :func:`resolve` turns a valid plan into core objects (admixture, schedule, proposals).
 """
 
+from dataclasses import replace
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
@@ -84,6 +85,11 @@ class PatientSpec(_Model):
         None, description="true if the patient is opioid-naive; unknown if left out"
     )
     spasticity_origin: Literal["spinal", "cerebral"] | None = None
+    cancer_pain: bool | None = Field(
+        None,
+        description="true for cancer pain (opioid titration steps up to 50 %, else 30 %); "
+        "unknown if left out",
+    )
 
 
 class PumpEntry(_Model):
@@ -223,6 +229,13 @@ class PlanFile(_Model):
 
     title: str = ""
     at: datetime = Field(description="when the program starts (local device time)")
+    start: bool | None = Field(
+        None,
+        description="true: this program starts the therapy (new patient, new drug, first "
+        "program after an implant) and starting-dose limits apply; false: a maintenance "
+        "program or refill (no starting-dose limits); not set: starting-dose limits are shown "
+        "as information only",
+    )
     patient: PatientSpec = Field(default_factory=PatientSpec)
     pump: PumpEntry
     catheter: CatheterEntry | None = None
@@ -337,7 +350,9 @@ def resolve(plan: PlanFile, library: DrugLibrary, pumps: Any) -> ResolvedPlan:
     admixture = _admixture(plan.admixture, library, "admixture")
     schedule, rounding = _schedule(plan.schedule, admixture, pump, "schedule")
     bolus = _patient_bolus(plan.patient_bolus, admixture) if plan.patient_bolus else None
-    patient = Patient(plan.patient.opioid_naive, plan.patient.spasticity_origin)
+    patient = Patient(
+        plan.patient.opioid_naive, plan.patient.spasticity_origin, plan.patient.cancer_pain
+    )
     previous = None
     if plan.previous:
         prev_admixture = (
@@ -367,9 +382,17 @@ def resolve(plan: PlanFile, library: DrugLibrary, pumps: Any) -> ResolvedPlan:
             raise InputError("interruption.end", "is not after interruption.start")
         interruption = Interruption(i.start, i.end, i.cause)
     program = ProgramProposal(
-        admixture, schedule, pump, plan.at, patient, bolus, previous, interruption
+        admixture, schedule, pump, plan.at, patient, bolus, previous, interruption, plan.start
     )
-    return ResolvedPlan(plan, pump, catheter, admixture, program, rounding)
+    resolved = ResolvedPlan(plan, pump, catheter, admixture, program, rounding)
+    if previous is not None and previous.admixture.drug_names != admixture.drug_names:
+        # A drug change: the old fluid in the catheter matters (drug_change_at_refill).
+        try:
+            volume = resolved.catheter_volume()
+        except InputError:
+            volume = None  # the drug-change finding then says the catheter volume is unknown
+        resolved.program = replace(program, catheter_volume=volume)
+    return resolved
 
 
 def _q(text: str, dim: Dimension, field: str = "") -> pint.Quantity:

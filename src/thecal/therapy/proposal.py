@@ -23,11 +23,14 @@ class Patient:
 
     opioid_naive: bool | None = None
     spasticity_origin: str | None = None
+    cancer_pain: bool | None = None
 
     def context(self) -> dict[str, str]:
         out: dict[str, str] = {}
         if self.opioid_naive is not None:
             out["opioid_naive"] = "true" if self.opioid_naive else "false"
+        if self.cancer_pain is not None:
+            out["cancer_pain"] = "true" if self.cancer_pain else "false"
         if self.spasticity_origin:
             out["spasticity_origin"] = self.spasticity_origin
         return out
@@ -63,7 +66,22 @@ class Interruption:
 
 @dataclass(frozen=True)
 class ProgramProposal:
-    """A new program (admixture + schedule + patient bolus) to start at ``at``."""
+    """A new program (admixture + schedule + patient bolus) to start at ``at``.
+
+    ``start``: True when this program starts therapy (new patient, new drug, first program
+    after an implant) — starting-dose limits apply; False for a maintenance program or refill
+    whose previous program is simply not recorded (``previous`` None) — they do not; None = not
+    stated: starting-dose limits are shown as information only. A drug that a recorded
+    ``previous`` program did not hold is always a start.
+
+    Optional context, checked when given (thecal.therapy.program_context):
+    ``reservoir_empty_since`` — the reservoir is expected to have run dry at that time, at or
+    before ``at`` (an interruption: tolerance may be lost); ``implanted_model`` — the model of
+    the pump in the patient (interrogated or registered), which ``pump`` must match;
+    ``reservoir_admixture`` — what the reservoir holds now, which a program without a refill
+    must match; ``catheter_volume`` — the implanted catheter's volume (mL), for the fluid still
+    in the catheter when the drug changes at a refill.
+    """
 
     admixture: Admixture
     schedule: Schedule
@@ -73,6 +91,11 @@ class ProgramProposal:
     patient_bolus: PatientBolus | None = None
     previous: PreviousProgram | None = None
     interruption: Interruption | None = None
+    start: bool | None = None
+    reservoir_empty_since: datetime | None = None
+    implanted_model: str | None = None
+    reservoir_admixture: Admixture | None = None
+    catheter_volume: pint.Quantity | None = None
 
 
 @dataclass(frozen=True)

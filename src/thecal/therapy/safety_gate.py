@@ -12,9 +12,13 @@ from thecal.therapy.admixture import Admixture
 from thecal.therapy.compare import above, above_count
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.device_limits import capability_findings
-from thecal.therapy.drugs import Bound, Drug
+from thecal.therapy.drug_change import drug_change_at_refill
+from thecal.therapy.drugs import Bound, Drug, LimitKind
+from thecal.therapy.entry_error import no_limit_findings, slip_findings
 from thecal.therapy.findings import Code, Finding, Level, blocks, needs_reason, ordered
 from thecal.therapy.library import DrugLibrary
+from thecal.therapy.overrides import classify
+from thecal.therapy.program_context import program_context_findings
 from thecal.therapy.proposal import (
     BolusProposal,
     Interruption,
@@ -51,15 +55,22 @@ class GateResult:
 def check(proposal: Proposal, library: DrugLibrary) -> GateResult:
     """Run every check that applies to ``proposal`` and return the ordered findings."""
     if isinstance(proposal, RefillProposal):
-        found = _refill(proposal, library)
+        found, admixture = _refill(proposal, library), proposal.program.admixture
     elif isinstance(proposal, ProgramProposal):
-        found = _program(proposal, library)
+        found, admixture = _program(proposal, library), proposal.admixture
     else:
-        found = _bolus(proposal, library)
-    return GateResult(ordered(_dedupe(found)))
+        found, admixture = _bolus(proposal, library), proposal.admixture
+    # Each soft finding says who may give its reason (a physician for opioid doses).
+    return GateResult(classify(ordered(_dedupe(found)), admixture))
 
 
 # --- programs --------------------------------------------------------------------------------
+
+_ENTRY_ERROR = "Entry error? "
+_STRONGER = (
+    " Check the label. A stronger solution that your pharmacy really makes must be added to the "
+    "institution's drug library with its source."
+)
 
 
 def _program(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
@@ -80,11 +91,13 @@ def _program(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
         worst = doses.worst_case[drug.name]
         for lim in drug.limits_for(Bound.DAILY_DOSE_MAX, ctx):
             if above(nominal, lim.value):
+                entry_error = lim.kind is LimitKind.ENTRY_ERROR
                 out.append(
                     Finding(
                         lim.level,
-                        Code.DAILY_DOSE_ABOVE_LIMIT,
-                        f"{drug.name} {fmt(nominal)} is above the daily limit of {fmt(lim.value)}"
+                        Code.DAILY_DOSE_ENTRY_ERROR if entry_error else Code.DAILY_DOSE_ABOVE_LIMIT,
+                        (_ENTRY_ERROR if entry_error else "")
+                        + f"{drug.name} {fmt(nominal)} is above the daily limit of {fmt(lim.value)}"
                         + (f" ({lim.note})" if lim.note else "")
                         + _when(lim.describe_when())
                         + ".",
@@ -121,8 +134,23 @@ def _program(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
             out += restart_findings(
                 drug, old.nominal[drug.name], nominal, p.interruption, library.settings
             )
+    out += slip_findings(
+        p.admixture,
+        doses.nominal,
+        p.previous.admixture if p.previous else None,
+        old.nominal if old else None,
+        doses.nominal_volume,
+        old.nominal_volume if old else None,
+        library.settings,
+        interrupted=p.interruption is not None,
+    )
+    out += no_limit_findings(
+        p.admixture,
+        {i.drug.name: _context(p.patient, dilution=i.dilution) for i in p.admixture.ingredients},
+    )
     if p.patient_bolus is not None:
         out += _patient_bolus(p.admixture, p.patient_bolus, p.patient, library)
+    out += program_context_findings(p, library)
     return out
 
 
@@ -168,12 +196,19 @@ def _concentrations(admixture: Admixture, patient: Patient) -> list[Finding]:
         ctx = _context(patient, dilution=ing.dilution)
         for lim in ing.drug.limits_for(Bound.CONCENTRATION_MAX, ctx):
             if above(ing.concentration, lim.value):
+                entry_error = lim.kind is LimitKind.ENTRY_ERROR
                 out.append(
                     Finding(
                         lim.level,
-                        Code.CONCENTRATION_ABOVE_LIMIT,
-                        f"{ing.drug.name} {fmt(ing.concentration)} is above the concentration "
-                        f"limit of {fmt(lim.value)}.",
+                        Code.CONCENTRATION_ENTRY_ERROR
+                        if entry_error
+                        else Code.CONCENTRATION_ABOVE_LIMIT,
+                        (_ENTRY_ERROR if entry_error else "")
+                        + f"{ing.drug.name} {fmt(ing.concentration)} is above the concentration "
+                        f"limit of {fmt(lim.value)}"
+                        + (f" ({lim.note})" if lim.note else "")
+                        + "."
+                        + (_STRONGER if entry_error else ""),
                         lim.source,
                         ing.drug.name,
                         lim.value,
@@ -288,6 +323,7 @@ def _bolus(p: BolusProposal, library: DrugLibrary) -> list[Finding]:
 
 def _refill(p: RefillProposal, library: DrugLibrary) -> list[Finding]:
     out = _program(p.program, library)
+    out += drug_change_at_refill(p.program)
     if p.last_fill is not None and p.withdrawn is not None:
         expected = expected_volume(
             p.last_fill, p.schedule_since_last_fill, p.fill.at, p.reported, p.since_changes

@@ -1,5 +1,5 @@
 """Dose changes against the previous program: step size (absolute and %), time since the last
-change, increases per week, and the starting dose when a drug is new."""
+change, increases per week — and the starting dose, only when the program is a start."""
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -8,7 +8,7 @@ import pint
 
 from thecal.therapy.compare import above, above_count, below
 from thecal.therapy.drugs import Bound, Drug
-from thecal.therapy.findings import Code, Finding
+from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.proposal import PreviousProgram
 from thecal.units import Q_
 from thecal.units import fmt as _fmt
@@ -26,24 +26,11 @@ def titration_findings(
 ) -> list[Finding]:
     """Findings for changing ``drug`` from ``old_daily`` to ``new_daily`` (mass/d) at ``at``.
 
-    ``old_daily`` None means the drug is new (start-dose limits apply). Decreases are never
-    limited here: a lower dose is always allowed by these rules."""
+    ``old_daily`` None means there is no earlier dose to compare with: nothing is checked here
+    (a start is judged by :func:`start_dose_findings`, which knows whether this IS a start).
+    Decreases are never limited here: a lower dose is always allowed by these rules."""
     out: list[Finding] = []
     if old_daily is None:
-        for lim in drug.limits_for(Bound.START_DOSE_MAX, context):
-            if above(new_daily, lim.value):
-                out.append(
-                    Finding(
-                        lim.level,
-                        Code.START_DOSE_ABOVE_LIMIT,
-                        f"Starting {drug.name} at {_fmt(new_daily)} is above the starting dose "
-                        f"limit of {_fmt(lim.value)}.",
-                        lim.source,
-                        drug.name,
-                        lim.value,
-                        new_daily,
-                    )
-                )
         return out
     step = (new_daily - old_daily).to(new_daily.units)
     if step.magnitude <= 0:
@@ -110,4 +97,41 @@ def titration_findings(
                         Q_(count, ""),
                     )
                 )
+    return out
+
+
+def start_dose_findings(
+    drug: Drug, new_daily: pint.Quantity, start: bool | None, context: Mapping[str, str]
+) -> list[Finding]:
+    """Starting-dose limits for ``drug`` at ``new_daily`` (mass/d).
+
+    ``start`` True: this program starts the drug (new patient, new drug, first program after an
+    implant) — each limit at its own level. False: a maintenance program whose previous program
+    is not recorded — none (a refill is not a start). None: not stated — each limit exceeded is
+    shown as information, saying the level it would have at a start. The limit itself is
+    allowed (``above``)."""
+    if start is False:
+        return []
+    out: list[Finding] = []
+    for lim in drug.limits_for(Bound.START_DOSE_MAX, context):
+        if not above(new_daily, lim.value):
+            continue
+        message = (
+            f"Starting {drug.name} at {_fmt(new_daily)} is above the starting dose limit of "
+            f"{_fmt(lim.value)}."
+        )
+        level = lim.level
+        if start is None:
+            level = Level.INFO
+            message = (
+                f"{drug.name} {_fmt(new_daily)} is above the starting dose limit of "
+                f"{_fmt(lim.value)}. It is not recorded whether this program starts the drug: if "
+                f"it does, this is a {lim.level.value} limit."
+            )
+        out.append(
+            Finding(
+                level, Code.START_DOSE_ABOVE_LIMIT, message, lim.source, drug.name, lim.value,
+                new_daily,
+            )
+        )  # fmt: skip
     return out

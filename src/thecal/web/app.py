@@ -20,9 +20,10 @@ from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.adapters.plan_files import parse_plan
 from thecal.api.context import AppContext, SessionRefresh, context
 from thecal.api.routes import router, set_session
-from thecal.api.security import Session, csrf_ok, new_csrf, nurse_bounds_problem
+from thecal.api.security import Session, csrf_ok, new_csrf
 from thecal.api.strict_json import StrictJSON
 from thecal.clinic.calendar import RefillStatus, calendar_page
+from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.interrogation import read_snapshot, record_interrogation
 from thecal.clinic.model import Role, User
 from thecal.clinic.program_history import programs_since_fill
@@ -39,7 +40,7 @@ from thecal.clinic.workflows import (
 from thecal.programmer.clinician import ProgrammerError
 from thecal.programmer.link_client import AckLost, LinkRefused
 from thecal.therapy.delivery import daily_dose
-from thecal.therapy.findings import Level, OverrideError
+from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
 from thecal.therapy.plan import PlanFile, resolve
 from thecal.therapy.reservoir import Fill
 from thecal.units import Dimension, InputError, fmt, parse_quantity
@@ -61,6 +62,11 @@ CALENDAR_ROWS = 50
 def _calendar_query(statuses: Sequence[RefillStatus], offset: int) -> str:
     """The calendar page's query string for ``statuses`` from row ``offset``."""
     return urlencode([("status", s.value) for s in statuses] + [("offset", str(offset))])
+
+
+def _refusal(exc: PermissionDenied | OverrideNotAllowed) -> str:
+    """The form message when the clinic refuses the user (not the input)."""
+    return exc.message if isinstance(exc, PermissionDenied) else str(exc)
 
 
 class LoginRequired(Exception):
@@ -375,15 +381,9 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
                           error="the patient has no prescription to change", **page)  # fmt: skip
         try:
             proposed = _proposed(current, values)
-            if user.role is Role.NURSE:
-                problem = nurse_bounds_problem(current, proposed)
-                if problem:
-                    return render(request, ctx, "program.html", 403, rows=[], findings=None,
-                                  error=f"a nurse stays within the current prescription: "
-                                  f"{problem}", **page)  # fmt: skip
-            with ctx.uow.reader() as repo:
+            with ctx.uow.reader() as repo:  # the clinic decides who may change what
                 preview = preview_program_change(
-                    repo, ctx.library, ctx.catalog, patient_id, proposed, ctx.clock()
+                    repo, ctx.library, ctx.catalog, patient_id, proposed, ctx.clock(), user
                 )
             stored, findings = preview.plan, preview.findings
             rows = program_rows(ctx, current, stored)
@@ -393,6 +393,9 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
             change_program(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
                            proposed, values["reason"], reasons,
                            patient_version=int(form.get("version", p.version)))  # fmt: skip
+        except (PermissionDenied, OverrideNotAllowed) as exc:
+            return render(request, ctx, "program.html", 403, rows=[], findings=None,
+                          error=_refusal(exc), **page)  # fmt: skip
         except (InputError, OverrideError) as exc:
             return render(request, ctx, "program.html", 422, rows=[], findings=None,
                           error=str(exc), **page)  # fmt: skip
@@ -495,6 +498,9 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
                               reasons=entry.overrides, Level=Level)  # fmt: skip
             record_refill(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
                           entry, patient_version=int(form.get("version", p.version)))  # fmt: skip
+        except (PermissionDenied, OverrideNotAllowed) as exc:
+            return render(request, ctx, "refill.html", 403, user=user, p=p, error=_refusal(exc),
+                          outcome=None, form=values)  # fmt: skip
         except (InputError, OverrideError) as exc:
             return render(request, ctx, "refill.html", 422, user=user, p=p, error=str(exc),
                           outcome=None, form=values)  # fmt: skip

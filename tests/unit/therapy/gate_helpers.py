@@ -39,6 +39,8 @@ def program(
     previous: PreviousProgram | None = None,
     **kw: object,
 ) -> ProgramProposal:
+    # Without a previous program the gate tests mean a start (pass start=... to say otherwise).
+    kw.setdefault("start", previous is None)
     return ProgramProposal(
         admixture,
         schedule,

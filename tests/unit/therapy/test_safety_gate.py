@@ -27,15 +27,52 @@ def test_clean_labelled_morphine_program_has_no_blocking_finding(
     assert codes(result) == [Code.OBSERVE_AFTER_INCREASE.value]
 
 
-def test_concentration_above_label(library: DrugLibrary, catalog: DeviceCatalog) -> None:
+def test_concentration_above_the_strongest_that_exists_is_an_entry_error(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
     m = mix(library, ("morphine", "30 mg/mL"))
     f = finding(
         check(program(catalog, m, daily(m, "morphine", "5 mg/d")), library),
-        Code.CONCENTRATION_ABOVE_LIMIT,
+        Code.CONCENTRATION_ENTRY_ERROR,
     )
-    assert f.level is Level.SOFT
+    assert f.level is Level.HARD
     assert f.limit == Q_("25 mg/mL")
     assert "Infumorph" in f.source
+    assert f.message.startswith("Entry error?")
+
+
+def test_concentration_above_an_institution_clinical_limit(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    inst = build_library(
+        [
+            ("shipped", _shipped()),
+            (
+                "inst",
+                {
+                    "drugs": [
+                        {
+                            "name": "morphine",
+                            "limits": [
+                                {
+                                    "bound": "concentration_max",
+                                    "value": "20 mg/mL",
+                                    "level": "soft",
+                                    "source": "Institution ITDD protocol: granuloma risk",
+                                }
+                            ],
+                        }
+                    ]
+                },
+            ),
+        ]
+    )
+    m = mix(inst, ("morphine", "25 mg/mL"))
+    f = finding(
+        check(program(catalog, m, daily(m, "morphine", "5 mg/d")), inst),
+        Code.CONCENTRATION_ABOVE_LIMIT,
+    )
+    assert f.level is Level.SOFT and f.limit == Q_("20 mg/mL")
 
 
 def test_daily_dose_above_limit_opioid_naive(library: DrugLibrary, catalog: DeviceCatalog) -> None:
@@ -417,3 +454,9 @@ def test_findings_are_ordered_hard_soft_info(library: DrugLibrary, catalog: Devi
     ranks = [f.level.rank for f in result.findings]
     assert ranks == sorted(ranks) and len(set(ranks)) == 3
     assert all(f.source for f in result.findings)
+
+
+def _shipped() -> dict[str, object]:
+    from thecal.adapters.data_files import packaged
+
+    return packaged("drugs.toml")
