@@ -5,6 +5,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.web.conftest import refill_dry_demo_pump
 from thecal.api.context import AppContext
 from thecal.store.schema import AuditRow
 
@@ -60,6 +61,8 @@ def test_write_without_csrf_and_viewer_refused(client: TestClient) -> None:
 def test_nurse_program_change_bounds_and_audit(client: TestClient, ctx: AppContext) -> None:
     token = _login(client, "nurse")
     p = _pump_patient(client)
+    refill_dry_demo_pump(ctx, p["mrn"])  # else every change is a restart on an empty pump
+    p = dict(client.get(f"/api/v1/patients/{p['id']}").json())
     plan = p["prescription"]["plan"]
     plan = {k: v for k, v in plan.items() if v is not None}
     dose = plan["schedule"]["dose"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.web.conftest import refill_dry_demo_pump
 from thecal.api.context import AppContext
 
 
@@ -26,6 +27,7 @@ def _plan(p: dict[str, Any], **schedule: str) -> dict[str, Any]:
 
 
 def test_opioid_dose_reason_needs_a_physician(client: TestClient, ctx: AppContext) -> None:
+    refill_dry_demo_pump(ctx)  # else every change is a restart on an empty pump
     token = _login(client, "nurse")
     p = _patient(client)  # morphine 3 mg/d
     # Now recorded as opioid-naive: 2.5 mg/d is above the 1 mg/d opioid-naive limit (soft).

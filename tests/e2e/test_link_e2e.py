@@ -43,6 +43,7 @@ def test_cli_against_served_implant(served: tuple[int, Path, Path], tmp_path: Pa
             "20 mL",
             "--fill",
             "20 mL",
+            *reasons,  # the refill goes through the gate: the same soft finding needs a reason
         ],
     )
     assert res.exit_code == 0, res.output

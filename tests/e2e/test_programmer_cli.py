@@ -66,6 +66,11 @@ def test_priming_bolus_cli(served: tuple[int, Path, Path]) -> None:
 
 def test_refill_cli_new_concentration_shows_bridge(served: tuple[int, Path, Path]) -> None:
     base = ["refill", "--withdrawn", "19.5 mL", "--fill", "20 mL", "--drug", "morphine=20 mg/mL"]
+    # The refill goes through the gate like a program: the opioid status is not recorded and
+    # the program has opioid patient boluses, a soft finding that needs a reason.
+    base += ["--reason", "PTB-OPIOID-STATUS-UNKNOWN=opioid-tolerant, per the referral letter"]
+    # Twice the concentration at the same rate doubles the dose until the program is rewritten.
+    base += ["--reason", "TITR-PERCENT-MAX=program rewritten at half the rate"]
     missing = _run(served, *base)
     assert missing.exit_code == 2 and "--catheter-volume" in missing.output
     # Test inputs: catheter 0.2 mL; SynchroMed internal volume (not public) 0.25 mL.

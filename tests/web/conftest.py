@@ -70,3 +70,21 @@ def login(client: TestClient, username: str, password: str | None = None) -> Non
                                     or f"demo-{username}", "csrf": token},
                     follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text
+
+
+def refill_dry_demo_pump(ctx: AppContext, mrn: str = "DEMO-0001") -> None:
+    """The demo stopped refilling DEMO-0001, so on the test clock its pump has run dry, and any
+    program change for it is a restart (RESTART-TOLERANCE, a physician's decision). Tests of
+    ordinary program changes first have the physician refill it (every soft finding reasoned)."""
+    from thecal.clinic.workflows import RefillInput, preview_refill, record_refill
+
+    with ctx.uow.reader() as repo:
+        pid = next(p.id for p in repo.list_patients() if p.mrn == mrn)
+        physician = repo.user_by_name("physician")
+        preview = preview_refill(repo, ctx.library, ctx.catalog, pid,
+                                 RefillInput(Q_(0.0, "mL"), Q_(20.0, "mL"), "LOT-TEST"),
+                                 ctx.clock(), "physician")  # fmt: skip
+    assert physician is not None
+    reasons = {f.code.value: "restart decided in clinic (test)" for f in preview.needs_reason}
+    entry = RefillInput(Q_(0.0, "mL"), Q_(20.0, "mL"), "LOT-TEST", overrides=reasons)
+    record_refill(ctx.uow, ctx.clock, ctx.library, ctx.catalog, physician, pid, entry)

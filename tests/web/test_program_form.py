@@ -5,12 +5,13 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import csrf_of, login
+from tests.web.conftest import csrf_of, login, refill_dry_demo_pump
 from thecal.api.context import AppContext
 from thecal.clinic.workflows import current_prescription
 
 
 def _patient(ctx: AppContext, mrn: str = "DEMO-0001") -> tuple[str, int]:
+    refill_dry_demo_pump(ctx, mrn)  # a program change on an empty pump would be a restart
     with ctx.uow.reader() as repo:
         p = next(p for p in repo.list_patients() if p.mrn == mrn)
         rx = current_prescription(repo, p.id)

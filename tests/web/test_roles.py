@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import csrf_of, login
+from tests.web.conftest import csrf_of, login, refill_dry_demo_pump
 from thecal.api.context import AppContext
 from thecal.clinic.workflows import change_program, current_prescription
 
@@ -59,6 +59,7 @@ def test_only_a_physician_gives_the_reason_for_an_opioid_dose(
 def test_nurse_bounds_shown_at_preview_and_rechecked_at_confirm(
     client: TestClient, ctx: AppContext
 ) -> None:
+    refill_dry_demo_pump(ctx)  # else every change is a restart on an empty pump
     pid, version = _patient(ctx)  # morphine 3 mg/d
     login(client, "nurse")
     token = csrf_of(client, f"/patients/{pid}/program")

@@ -1,8 +1,9 @@
 """``thecal refill PLAN``: the refill workflow numbers from the plan's [refill] section.
 
-Expected remaining volume (exact integral of the schedule that ran since the last fill, plus the
-boluses the pump reported), the withdrawn volume and the discrepancy with its findings, the new
-fill through the safety gate, and the next refill dates.
+The command builds a refill proposal from the plan and renders the one refill assessment
+(:func:`thecal.therapy.refill_assessment.assess_refill`): expected remaining volume and what it
+was computed from, the discrepancy with its findings, the new fill's program and fill checks,
+and the next refill dates. It computes none of these itself.
 """
 
 from dataclasses import dataclass, replace
@@ -15,43 +16,46 @@ import typer
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.cli import output as o
 from thecal.cli.errors import handles_errors
-from thecal.cli.plan import (
-    PLAN_ARG,
-    forecast_json,
-    gate,
-    refill_forecast,
-    render_forecast,
-    resolve_file,
-)
+from thecal.cli.plan import PLAN_ARG, forecast_json, render_forecast, resolve_file
 from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.findings import Finding, blocks, needs_reason, ordered
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import ResolvedPlan
 from thecal.therapy.proposal import RefillProposal
-from thecal.therapy.refill_dates import RefillForecast
-from thecal.therapy.refill_discrepancy import RefillCheck, assess_refill
-from thecal.therapy.reservoir import ExpectedVolume, Fill, expected_volume
-from thecal.therapy.safety_gate import check
+from thecal.therapy.refill_assessment import ExpectedResidual, RefillAssessment, assess_refill
+from thecal.therapy.refill_discrepancy import RefillCheck
+from thecal.therapy.reservoir import Fill
 from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
 
 
 @dataclass
 class RefillReport:
+    """What ``thecal refill`` shows: the one refill assessment, plus the plan's rate-rounding
+    notes in ``findings``."""
+
     source: str
     resolved: ResolvedPlan
-    last_fill: Fill
-    expected: ExpectedVolume
-    withdrawn: o.Qty
-    filled: o.Qty | None
-    confirmed: o.Qty | None
-    check: RefillCheck
-    new_fill: Fill | None
-    forecast: RefillForecast | None
+    assessment: RefillAssessment
     findings: tuple[Finding, ...]
+
+    @property
+    def expected(self) -> ExpectedResidual:
+        assert self.assessment.expected is not None  # the [refill] section has a last fill
+        return self.assessment.expected
+
+    @property
+    def check(self) -> RefillCheck:
+        assert self.assessment.discrepancy is not None  # and a withdrawn volume
+        return self.assessment.discrepancy
 
 
 def _vol(text: str | None, field: str) -> o.Qty | None:
     return None if text is None else parse_quantity(text, field, Dimension.VOLUME).to("mL")
+
+
+def _first(*values: o.Qty | None) -> o.Qty | None:
+    # Not `a or b`: a volume of 0 mL is falsy but entered.
+    return next((v for v in values if v is not None), None)
 
 
 def build_refill(
@@ -62,7 +66,8 @@ def build_refill(
     filled: str | None = None,
     confirmed: str | None = None,
 ) -> RefillReport:
-    """The refill numbers at ``plan.at`` (the time of the refill). Options override [refill]."""
+    """The refill at ``plan.at`` (the time of the refill), assessed by
+    :func:`~thecal.therapy.refill_assessment.assess_refill`. Options override [refill]."""
     plan = resolved.plan
     entry = plan.refill
     if entry is None:
@@ -82,8 +87,6 @@ def build_refill(
             f"{last.at:%Y-%m-%d %H:%M} is after the refill ({plan.at:%Y-%m-%d %H:%M})",
             "the time of the previous fill, before 'at'",
         )
-    # Since the last fill the previous program ran, when the plan changes it at this refill.
-    ran = resolved.program.previous.schedule if resolved.program.previous else resolved.schedule
     reported = tuple(
         ReportedBolus(
             b.at,
@@ -91,41 +94,29 @@ def build_refill(
         )
         for i, b in enumerate(entry.reported_boluses)
     )
-    expected = expected_volume(last, ran, plan.at, reported)
-    out = _vol(withdrawn, "withdrawn") or _vol(entry.withdrawn, "refill.withdrawn")
-    assert out is not None  # the plan model requires refill.withdrawn
-    injected = _vol(filled, "filled") or _vol(entry.filled, "refill.filled")
-    confirmed_q = _vol(confirmed, "confirmed") or _vol(
-        entry.confirmed_after_fill, "refill.confirmed_after_fill"
-    )
-    result = assess_refill(
-        expected.volume,
-        out,
-        expected.delivered,
-        resolved.pump,
-        library.settings,
-        injected,
-        confirmed_q,
+    out = _first(_vol(withdrawn, "withdrawn"), _vol(entry.withdrawn, "refill.withdrawn"))
+    injected = _first(_vol(filled, "filled"), _vol(entry.filled, "refill.filled"))
+    confirmed_q = _first(
+        _vol(confirmed, "confirmed"),
+        _vol(entry.confirmed_after_fill, "refill.confirmed_after_fill"),
     )
     new_fill = resolved.fill
     if new_fill is None and injected is not None:
         new_fill = Fill(injected, plan.at)
-    fc: RefillForecast | None = None
-    if new_fill is not None:
-        proposal = resolved.refill_proposal or RefillProposal(
-            resolved.program,
-            new_fill,
-            plan.next_refill,
-            _vol(plan.pump.low_reservoir_alarm, "pump.low_reservoir_alarm"),
+    if new_fill is None:
+        raise InputError(
+            "refill.filled", "the refill has no new fill", "refill.filled or a [fill] section"
         )
-        gate_findings = list(check(proposal, library).findings) + list(resolved.rounding)
-        fc = refill_forecast(resolved, library, replace(proposal, fill=new_fill, reported=()))
-    else:
-        gate_findings = list(gate(resolved, library))
-    findings = ordered(_dedupe([*result.findings, *gate_findings]))
-    return RefillReport(
-        source, resolved, last, expected, out, injected, confirmed_q, result, new_fill, fc, findings
+    base = resolved.refill_proposal or RefillProposal(
+        resolved.program, new_fill, plan.next_refill, resolved.alarm_threshold
     )
+    proposal = replace(
+        base, fill=new_fill, reported=reported, last_fill=last, withdrawn=out,
+        filled=injected, confirmed_after_fill=confirmed_q,
+    )  # fmt: skip
+    assessment = assess_refill(proposal, library)
+    findings = ordered(_dedupe([*assessment.findings, *resolved.rounding]))
+    return RefillReport(source, resolved, assessment, findings)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -140,37 +131,38 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 
 def refill_json(r: RefillReport) -> dict[str, Any]:
-    c = r.check
+    a, c, e = r.assessment, r.check, r.expected
+    p = a.proposal
     return {
         "notice": NOT_A_MEDICAL_DEVICE,
         "plan": r.source,
         "at": o.when(r.resolved.plan.at),
         "last_fill": {
-            "volume": o.q(r.last_fill.volume),
-            "at": o.when(r.last_fill.at),
-            "first_fill": r.last_fill.first_fill,
+            "volume": o.q(e.last_fill.volume),
+            "at": o.when(e.last_fill.at),
+            "first_fill": e.last_fill.first_fill,
         },
-        "expected_remaining": o.q(r.expected.volume),
-        "delivered_expected": o.q(r.expected.delivered),
-        "programmed_since_fill": o.q(r.expected.programmed),
-        "ran_empty_at": o.when(r.expected.ran_empty_at),
-        "withdrawn": o.q(r.withdrawn),
+        "expected_remaining": o.q(e.volume),
+        "expected_from": e.basis,
+        "delivered_expected": o.q(e.delivered),
+        "programmed_since_fill": o.q(e.programmed),
+        "ran_empty_at": o.when(e.ran_empty_at),
+        "withdrawn": o.q(p.withdrawn),
         "discrepancy": o.q(c.discrepancy),
         "actual_delivered": o.q(c.actual_delivered),
         "delivery_error": None
         if c.delivery_error_percent is None
         else o.q(Q_(c.delivery_error_percent, "percent")),
-        "filled": o.q(r.filled),
-        "confirmed_after_fill": o.q(r.confirmed),
+        "filled": o.q(p.filled),
+        "confirmed_after_fill": o.q(p.confirmed_after_fill),
         "unaccounted_after_fill": o.q(c.unaccounted_after_fill),
-        "new_fill": None
-        if r.new_fill is None
-        else {
-            "volume": o.q(r.new_fill.volume),
-            "at": o.when(r.new_fill.at),
-            "first_fill": r.new_fill.first_fill,
+        "reservoir_capacity": o.q(a.capacity),
+        "new_fill": {
+            "volume": o.q(p.fill.volume),
+            "at": o.when(p.fill.at),
+            "first_fill": p.fill.first_fill,
         },
-        "next_refill": forecast_json(r.forecast) if r.forecast else None,
+        "next_refill": forecast_json(a.forecast) if a.forecast else None,
         "findings": o.findings_json(r.findings),
         "blocked": blocks(r.findings),
         "needs_reason": [f.code.value for f in needs_reason(r.findings)],
@@ -184,40 +176,44 @@ def _stamp(t: datetime | None) -> str:
 def render_refill(r: RefillReport, notice: bool = True) -> None:
     out = o.console()
     plan = r.resolved.plan
+    a, c, e = r.assessment, r.check, r.expected
+    p = a.proposal
     out.print(f"[bold]{o.text(plan.title or r.source)}[/bold]")
     if notice:
         o.notice(out)
     o.heading(out, f"Refill at {_stamp(plan.at)} ({r.resolved.pump.model})")
     t = o.table("", "")
-    t.add_row("last fill", f"{fmt(r.last_fill.volume)} at {_stamp(r.last_fill.at)}")
-    t.add_row("delivered since (expected)", fmt(r.expected.delivered))
-    t.add_row("expected remaining", fmt(r.expected.volume))
-    t.add_row("withdrawn", fmt(r.withdrawn))
-    sign = "more" if r.check.discrepancy.magnitude > 0 else "less"
+    t.add_row("last fill", f"{fmt(e.last_fill.volume)} at {_stamp(e.last_fill.at)}")
+    t.add_row("delivered since (expected)", fmt(e.delivered))
+    t.add_row("expected remaining", fmt(e.volume))
+    t.add_row("  computed from", o.text(e.basis))
+    if p.withdrawn is not None:
+        t.add_row("withdrawn", fmt(p.withdrawn))
+    sign = "more" if c.discrepancy.magnitude > 0 else "less"
     t.add_row(
         "discrepancy",
-        f"{r.check.discrepancy.magnitude:+.4g} mL ({sign} left than expected)"
-        if r.check.discrepancy.magnitude
+        f"{c.discrepancy.magnitude:+.4g} mL ({sign} left than expected)"
+        if c.discrepancy.magnitude
         else "0 mL",
     )
-    t.add_row("actual delivered", fmt(r.check.actual_delivered))
-    if r.check.delivery_error_percent is not None:
-        t.add_row("delivery error", f"{r.check.delivery_error_percent:+.1f} %")
-    if r.filled is not None:
-        t.add_row("filled", fmt(r.filled))
-    if r.confirmed is not None:
-        t.add_row("confirmed after fill", fmt(r.confirmed))
-    if r.check.unaccounted_after_fill is not None:
-        t.add_row("unaccounted after fill", fmt(r.check.unaccounted_after_fill))
+    t.add_row("actual delivered", fmt(c.actual_delivered))
+    if c.delivery_error_percent is not None:
+        t.add_row("delivery error", f"{c.delivery_error_percent:+.1f} %")
+    if p.filled is not None:
+        t.add_row("filled", fmt(p.filled))
+    if p.confirmed_after_fill is not None:
+        t.add_row("confirmed after fill", fmt(p.confirmed_after_fill))
+    if c.unaccounted_after_fill is not None:
+        t.add_row("unaccounted after fill", fmt(c.unaccounted_after_fill))
     out.print(t)
-    if r.expected.ran_empty_at is not None:
+    if e.ran_empty_at is not None:
         out.print(
             f"  [bold red]The reservoir was expected to run EMPTY at "
-            f"{_stamp(r.expected.ran_empty_at)}[/bold red]: delivery stopped; opioid tolerance "
+            f"{_stamp(e.ran_empty_at)}[/bold red]: delivery stopped; opioid tolerance "
             "may be lost. Add an [interruption] to the plan so the restart is checked."
         )
-    if r.forecast is not None:
-        render_forecast(out, r.forecast, "Next refill")
+    if a.forecast is not None:
+        render_forecast(out, a.forecast, "Next refill")
     o.heading(out, "Findings")
     o.show_findings(out, r.findings)
     out.print()

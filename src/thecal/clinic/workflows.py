@@ -43,9 +43,10 @@ from thecal.therapy.plan import (
     resolve,
 )
 from thecal.therapy.proposal import ProgramProposal
+from thecal.therapy.refill_assessment import RefillAssessment, assess_refill
 from thecal.therapy.refill_dates import RefillForecast, forecast
-from thecal.therapy.refill_discrepancy import RefillCheck, assess_refill
-from thecal.therapy.reservoir import Fill, expected_volume
+from thecal.therapy.refill_discrepancy import RefillCheck
+from thecal.therapy.reservoir import Fill
 from thecal.therapy.safety_gate import check
 from thecal.units import Dimension, InputError, check_dimension, parse_quantity
 
@@ -80,9 +81,10 @@ class RefillOutcome:
 
     record: RefillRecord
     check: RefillCheck
-    forecast: RefillForecast
+    forecast: RefillForecast | None
     findings: tuple[Finding, ...]
     periods: tuple[ProgramPeriod, ...] = ()
+    assessment: RefillAssessment | None = None
 
     @property
     def needs_reason(self) -> tuple[Finding, ...]:
@@ -181,22 +183,11 @@ def preview_refill(
     stated = resolved.refill_proposal
     assert stated is not None  # fill and refill were set
     proposal = replace(stated, since_schedule=history.schedule, since_changes=history.changes)
-    assert proposal.last_fill is not None
-    findings = check(proposal, library).findings
-    expected = expected_volume(
-        proposal.last_fill, proposal.schedule_since_last_fill, at, proposal.reported,
-        proposal.since_changes,
-    )  # fmt: skip
-    numbers = assess_refill(
-        expected.volume, proposal.withdrawn if proposal.withdrawn is not None else entry.withdrawn,
-        expected.delivered, resolved.pump, library.settings,
-        proposal.filled, proposal.confirmed_after_fill,
-    )  # fmt: skip
-    fc = forecast(
-        proposal.fill, resolved.schedule, resolved.pump, proposal.alarm_threshold,
-        resolved.program.patient_bolus, resolved.admixture, library, proposal.reported,
-        planned_refill=entry.planned_refill,
-    )  # fmt: skip
+    # The one refill assessment: this workflow only stores and shows its numbers.
+    assessment = assess_refill(proposal, library)
+    findings = assessment.findings
+    expected, numbers, fc = assessment.expected, assessment.discrepancy, assessment.forecast
+    assert expected is not None and numbers is not None  # last fill and withdrawn were set
     soft = {f.code.value for f in needs_reason(findings)}
     record = RefillRecord(
         patient_id=patient_id,
@@ -210,19 +201,20 @@ def preview_refill(
         drug_lot=entry.drug_lot,
         concentrations=tuple((i.drug, i.concentration) for i in plan.admixture),
         by=by,
-        refill_by=fc.refill_by,
-        decided_by=fc.decided_by,
+        refill_by=fc.refill_by if fc else None,
+        decided_by=fc.decided_by if fc else "no forecast: the fill or the alarm is not possible",
         confirmed_after_fill=(
             entry.confirmed_after_fill.to("mL") if entry.confirmed_after_fill is not None else None
         ),
         planned_refill=entry.planned_refill,
         candidates=tuple(
-            RefillCandidateRecord(c.at, c.kind.value, c.reason, c.source) for c in fc.candidates
+            RefillCandidateRecord(c.at, c.kind.value, c.reason, c.source)
+            for c in (fc.candidates if fc else ())
         ),
         findings=tuple(StoredFinding.of(f) for f in findings),
         overrides=tuple(sorted((k, r.strip()) for k, r in entry.overrides.items() if k in soft)),
     )
-    return RefillOutcome(record, numbers, fc, findings, history.periods)
+    return RefillOutcome(record, numbers, fc, findings, history.periods, assessment)
 
 
 def record_refill(
@@ -307,7 +299,8 @@ def revised_refill(
     record = replace(
         last, refill_by=fc.refill_by, decided_by=fc.decided_by,
         candidates=tuple(
-            RefillCandidateRecord(c.at, c.kind.value, c.reason, c.source) for c in fc.candidates
+            RefillCandidateRecord(c.at, c.kind.value, c.reason, c.source)
+            for c in (fc.candidates if fc else ())
         ),
     )  # fmt: skip
     findings = list(fc.findings)

@@ -9,9 +9,10 @@ applies the fill and the program, schedules the faults and actions on the engine
 
 Clinical actions go through the therapy core as they would in a clinic: every program is checked
 by the safety gate before it is sent (a hard finding means it is never sent); every refill is a
-:class:`RefillProposal` with the last fill and the residual actually withdrawn, so the gate's
-refill checks (discrepancy, accuracy band, reservoir ran empty -> loss-of-tolerance restart)
-judge the numbers the nurse would have.
+:class:`RefillProposal` with the last fill and the residual actually withdrawn, judged by the one
+refill assessment (:func:`thecal.therapy.refill_assessment.assess_refill`, the gate's refill
+path: discrepancy, accuracy band, reservoir ran empty -> loss-of-tolerance restart, physical
+impossibility), so it judges the numbers the nurse would have.
 
 Pure like the engine: no I/O, no wall clock. Numbers come from the scenario, the catalog or the
 library; none is hard-coded here.
@@ -61,6 +62,7 @@ from thecal.therapy.plan import (
     resolve,
 )
 from thecal.therapy.pump import PumpKind
+from thecal.therapy.refill_assessment import RefillAssessment, assess_refill
 from thecal.therapy.safety_gate import check
 from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
 
@@ -673,6 +675,7 @@ class _Runner:
         last_ml, last_at, first = self.last_fill
         now = pump.now
         findings: tuple[Finding, ...] = ()
+        assessment: RefillAssessment | None = None
         cur = self.program
         if cur is not None and last_ml > 0:
             reported = [
@@ -703,12 +706,18 @@ class _Runner:
             )
             proposal = resolved.refill_proposal
             assert proposal is not None  # the plan has a [fill]
-            findings = check(proposal, self.library).findings
+            # The one refill assessment (what the gate runs): this action only reports it.
+            assessment = assess_refill(proposal, self.library)
+            findings = assessment.findings
         values: Values = (
             ("expected_by_pump", expected_fw),
             ("withdrawn", Q_(withdrawn, "mL")),
             ("filled", volume),
         )
+        if assessment is not None and assessment.expected is not None:
+            values += (("expected_by_schedule", assessment.expected.volume),)
+        if assessment is not None and assessment.discrepancy is not None:
+            values += (("discrepancy", assessment.discrepancy.discrepancy),)
         withdrew = fmt(Q_(withdrawn_now, "mL"))
         if self.withdrawn_since_fill:
             withdrew += (

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from thecal.devices.protocol import DeviceStatus, EventKind, LogEvent, Program
+from thecal.devices.protocol import AlarmCondition, DeviceStatus, EventKind, LogEvent, Program
 from thecal.programmer.commands import (
     DOSING_OPS,
     Command,
@@ -42,10 +42,16 @@ from thecal.therapy.bridge_bolus import BridgeBolus, bridge_bolus
 from thecal.therapy.delivery import DeliveryModel, daily_dose, hours
 from thecal.therapy.findings import Finding, check_overrides
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.proposal import BolusProposal, Patient, PreviousProgram, ProgramProposal
+from thecal.therapy.proposal import (
+    BolusProposal,
+    Patient,
+    PreviousProgram,
+    ProgramProposal,
+    RefillProposal,
+)
 from thecal.therapy.pump import PumpKind, PumpSpec
-from thecal.therapy.refill_dates import RefillForecast, forecast
-from thecal.therapy.refill_discrepancy import check_refill
+from thecal.therapy.refill_assessment import RefillAssessment, assess_refill
+from thecal.therapy.refill_dates import RefillForecast
 from thecal.therapy.reservoir import Fill
 from thecal.therapy.safety_gate import check
 from thecal.units import Q_, Dimension, InputError, check_dimension, fmt
@@ -160,6 +166,7 @@ class RefillReport:
     forecast: RefillForecast | None = None
     admixture_changed: bool = False
     notes: tuple[str, ...] = ()
+    assessment: RefillAssessment | None = None
 
 
 @dataclass(frozen=True)
@@ -546,8 +553,12 @@ class ClinicianProgrammer:
         planned_refill: datetime | None = None,
         internal_volume: Qty | None = None,
     ) -> RefillReport:
-        """Record a refill: discrepancy findings → record the fill → bridge bolus if the
-        admixture changed (computed, delivered only by :meth:`bolus`) → next refill date.
+        """Record a refill: the one refill assessment (:func:`~thecal.therapy.
+        refill_assessment.assess_refill`, as the gate runs it: the program that runs from the
+        new fill, ran-empty restart, fill, withdrawn and alarm checks, discrepancy against the
+        implant's own estimate, next refill date) → a hard finding refuses, each soft one needs
+        a reason in ``reasons`` (:class:`~thecal.therapy.findings.OverrideError`) → record the
+        fill → bridge bolus if the admixture changed (computed, delivered only by :meth:`bolus`).
 
         ``withdrawn``, ``fill_volume`` (mL). ``new_admixture``: the drugs and concentrations
         now in the reservoir (None: unchanged). When they differ from the implant's program,
@@ -580,14 +591,15 @@ class ClinicianProgrammer:
                     "is not public",
                     "the pump tubing volume from the labelling, e.g. '0.25 mL'",
                 )
-        expected = st.reservoir_estimate.to("mL")
-        last = self._last_fill()
-        findings: tuple[Finding, ...] = ()
-        if last is not None:
-            delivered = (last.volume - expected).to("mL")
-            findings = check_refill(
-                expected, withdrawn, delivered, spec, self.library.settings, filled=fill_volume
+        if program is None:
+            raise ProgrammerError(
+                "the implant has no program: a refill is checked against the program that runs "
+                "from it; write a program first"
             )
+        assessment = assess_refill(self._refill_proposal(withdrawn, fill_volume,
+                                                         new_admixture, planned_refill),
+                                   self.library)  # fmt: skip
+        findings = assessment.findings
         check_overrides(findings, dict(reasons or {}))
         reply = self._require(self._send(Op.REFILL, {"volume": quantity_json(fill_volume)}))
         if reply.code:
@@ -613,22 +625,52 @@ class ClinicianProgrammer:
                 "The implant's program still names the old admixture: write a program with the "
                 "new concentration (thecal programmer program) so its dose and limits are right."
             )
-        fc = None
-        if program is not None:
-            fc = forecast(
-                Fill(fill_volume, reply.device_time),
-                program.schedule,
-                spec,
-                program.low_reservoir_threshold,
-                program.patient_bolus,
-                new_admixture or program.admixture,
-                self.library,
-                planned_refill=planned_refill,
-            )
         self.interrogate()
+        expected = assessment.expected.volume if assessment.expected else st.reservoir_estimate
         return RefillReport(
-            expected, withdrawn, fill_volume, findings, reply, bridge, fc, changed, tuple(notes)
+            expected, withdrawn, fill_volume, findings, reply, bridge, assessment.forecast,
+            changed, tuple(notes), assessment,
+        )  # fmt: skip
+
+    def _refill_proposal(
+        self,
+        withdrawn: Qty,
+        fill_volume: Qty,
+        new_admixture: Admixture | None,
+        planned_refill: datetime | None,
+    ) -> RefillProposal:
+        """The refill as the gate sees it: the implant's program running on with the drugs now
+        in the reservoir, the last fill from the log, and the implant's own residual estimate
+        (it counts every bolus it gave) with the time its empty alarm was raised, if it was."""
+        st, spec = self.status, self.spec
+        program = st.program
+        assert program is not None  # checked by refill()
+        previous = PreviousProgram(
+            program.admixture, program.schedule, self._previous_started(), program.patient_bolus
         )
+        running = ProgramProposal(
+            new_admixture or program.admixture, program.schedule, spec, st.device_time,
+            self.patient, program.patient_bolus, previous,
+        )  # fmt: skip
+        last = self._last_fill()
+        empty_at = None
+        if last is not None:
+            empty_at = next(
+                (
+                    e.at
+                    for e in self._cache.events
+                    if e.kind is EventKind.ALARM_RAISED
+                    and e.alarm is AlarmCondition.EMPTY_RESERVOIR
+                    and e.at >= last.at
+                ),
+                None,
+            )
+        return RefillProposal(
+            running, Fill(fill_volume, st.device_time), planned_refill,
+            program.low_reservoir_threshold, last_fill=last, withdrawn=withdrawn,
+            filled=fill_volume, device_estimate=st.reservoir_estimate.to("mL"),
+            device_empty_at=empty_at,
+        )  # fmt: skip
 
     # -- alarms, clock, MRI ---------------------------------------------------------------
 

@@ -50,6 +50,10 @@ class Settings:
     # Step-change guard: the band (fraction) around each slip factor; None = guard off.
     slip_tolerance: float | None = None
     slip_source: str = ""
+    # How far above the reservoir's capacity a withdrawn residual may be read before it is
+    # refused as physically impossible (None: no allowance, the capacity itself is the limit).
+    withdrawn_tolerance: pint.Quantity | None = None
+    withdrawn_tolerance_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,8 @@ _SETTINGS_KEYS = {
     "tolerance_loss_after_source",
     "slip_tolerance",
     "slip_source",
+    "withdrawn_tolerance",
+    "withdrawn_tolerance_source",
 }
 
 
@@ -201,6 +207,7 @@ class _Collector:
             ("max_refill_interval", Dimension.TIME),
             ("restart_min_interruption", Dimension.TIME),
             ("tolerance_loss_after", Dimension.TIME),
+            ("withdrawn_tolerance", Dimension.VOLUME),
         ):
             if key in raw:
                 q = self.quantity(f"settings.{key}", raw[key], dim)
@@ -218,6 +225,7 @@ class _Collector:
             "restart_min_interruption_source",
             "tolerance_loss_after_source",
             "slip_source",
+            "withdrawn_tolerance_source",
         ):
             if key in raw:
                 text = self.text(f"settings.{key}", raw[key], required=True)
@@ -241,6 +249,8 @@ class _Collector:
             # A layer that sets the value states its own source (never inherits an earlier one).
             if key in raw and f"{key}_source" not in raw:
                 self.error(f"settings.{key}_source", f"is required with {key}")
+        if out.withdrawn_tolerance is not None and not out.withdrawn_tolerance_source:
+            self.error("settings.withdrawn_tolerance_source", "is required with a tolerance")
         if "restart_rules" in raw:
             out = replace(out, restart_rules=self.restart_rules(raw["restart_rules"]))
         return out

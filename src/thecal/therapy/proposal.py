@@ -118,7 +118,12 @@ class RefillProposal:
     the discrepancy is checked. ``reported`` are patient boluses the device logged since the
     last fill; ``since_schedule`` is the program that ran from then (default: the previous
     program, else the new one) and ``since_changes`` the reprogrammings after it, in time order
-    (a titration between refills)."""
+    (a titration between refills).
+
+    ``device_estimate``: the residual the implant itself estimates (mL), when a programmer reads
+    it at the refill; it is then the expected volume (the implant counts every bolus it gave,
+    which a schedule integral cannot know), and ``device_empty_at`` is when the implant raised
+    its empty-reservoir alarm since the last fill (None: it did not)."""
 
     program: ProgramProposal
     fill: Fill
@@ -131,6 +136,8 @@ class RefillProposal:
     confirmed_after_fill: pint.Quantity | None = None
     since_schedule: Schedule | None = None
     since_changes: tuple[ScheduleChange, ...] = ()
+    device_estimate: pint.Quantity | None = None
+    device_empty_at: datetime | None = None
 
     @property
     def schedule_since_last_fill(self) -> Schedule:

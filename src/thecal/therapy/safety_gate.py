@@ -4,7 +4,6 @@ that each name their limit, the value, and the source of the rule."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 import pint
 
@@ -12,7 +11,6 @@ from thecal.therapy.admixture import Admixture
 from thecal.therapy.compare import above, above_count
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.device_limits import capability_findings
-from thecal.therapy.drug_change import drug_change_at_refill
 from thecal.therapy.drugs import Bound, Drug, LimitKind
 from thecal.therapy.entry_error import no_limit_findings, slip_findings
 from thecal.therapy.findings import Code, Finding, Level, blocks, needs_reason, ordered
@@ -21,16 +19,13 @@ from thecal.therapy.overrides import classify
 from thecal.therapy.program_context import program_context_findings
 from thecal.therapy.proposal import (
     BolusProposal,
-    Interruption,
     Patient,
     ProgramProposal,
     Proposal,
     RefillProposal,
 )
 from thecal.therapy.pump import PumpSpec
-from thecal.therapy.refill_dates import forecast, stability_findings
-from thecal.therapy.refill_discrepancy import check_refill
-from thecal.therapy.reservoir import expected_volume, reservoir_capacity
+from thecal.therapy.refill_assessment import assess_refill
 from thecal.therapy.restart import restart_findings
 from thecal.therapy.schedule import PatientBolus
 from thecal.therapy.titration import titration_findings
@@ -55,7 +50,8 @@ class GateResult:
 def check(proposal: Proposal, library: DrugLibrary) -> GateResult:
     """Run every check that applies to ``proposal`` and return the ordered findings."""
     if isinstance(proposal, RefillProposal):
-        found, admixture = _refill(proposal, library), proposal.program.admixture
+        found = list(assess_refill(proposal, library).findings)
+        admixture = proposal.program.admixture
     elif isinstance(proposal, ProgramProposal):
         found, admixture = _program(proposal, library), proposal.admixture
     else:
@@ -315,94 +311,6 @@ def _bolus(p: BolusProposal, library: DrugLibrary) -> list[Finding]:
                 value=p.volume,
             )
         )
-    return out
-
-
-# --- refills ---------------------------------------------------------------------------------
-
-
-def _refill(p: RefillProposal, library: DrugLibrary) -> list[Finding]:
-    out = _program(p.program, library)
-    out += drug_change_at_refill(p.program)
-    if p.last_fill is not None and p.withdrawn is not None:
-        expected = expected_volume(
-            p.last_fill, p.schedule_since_last_fill, p.fill.at, p.reported, p.since_changes
-        )
-        out += _ran_empty(p, expected.ran_empty_at, library)
-        out += check_refill(
-            expected.volume,
-            p.withdrawn,
-            expected.delivered,
-            p.program.pump,
-            library.settings,
-            filled=p.filled,
-            confirmed_after_fill=p.confirmed_after_fill,
-        )
-    pump = p.program.pump
-    capacity = reservoir_capacity(pump)  # unknown (external bag not entered) → InputError
-    empty = not p.fill.volume.magnitude > 0  # NaN is not > 0: refused, never filled
-    if empty or above(p.fill.volume, capacity):
-        out.append(
-            Finding(
-                Level.HARD,
-                Code.FILL_EMPTY if empty else Code.FILL_EXCEEDS_RESERVOIR,
-                f"A fill of {fmt(p.fill.volume)} is not possible: "
-                + (
-                    "nothing would be filled."
-                    if empty
-                    else f"the reservoir of {pump.model} holds {fmt(capacity)}. Check the pump "
-                    "model and the volume in the syringe."
-                ),
-                pump.source("reservoir"),
-                limit=capacity,
-                value=p.fill.volume,
-            )
-        )
-        return out
-    if p.fill.first_fill:
-        for ing in p.program.admixture.ingredients:
-            for lim in ing.drug.limits_for(Bound.REFILL_INTERVAL_MAX, {"fill": "first"}):
-                out.append(
-                    Finding(
-                        Level.INFO,
-                        Code.FIRST_FILL_RINSE,
-                        f"First fill of a new pump with {ing.drug.name}: follow the labelled rinse "
-                        f"procedure, and replace this fill within {fmt(lim.value)}.",
-                        lim.source,
-                        ing.drug.name,
-                        lim.value,
-                    )
-                )
-    fc = forecast(
-        p.fill,
-        p.program.schedule,
-        p.program.pump,
-        p.alarm_threshold,
-        p.program.patient_bolus,
-        p.program.admixture,
-        library,
-        reported=p.reported,
-    )
-    if p.planned_refill is not None:
-        out += stability_findings(fc, p.planned_refill)
-    return out
-
-
-def _ran_empty(p: RefillProposal, empty_at: datetime | None, library: DrugLibrary) -> list[Finding]:
-    """A reservoir expected to have run dry before this refill is an interruption: restarting
-    the old opioid dose may meet a patient who lost tolerance (Ruan 2010, seed 003)."""
-    prog = p.program
-    if empty_at is None or prog.interruption is not None or empty_at >= p.fill.at:
-        return []
-    gap = Interruption(empty_at, p.fill.at, "reservoir expected to have run empty before refill")
-    old_admixture = prog.previous.admixture if prog.previous else prog.admixture
-    old = daily_dose(p.schedule_before_refill(empty_at), old_admixture).nominal
-    new = daily_dose(prog.schedule, prog.admixture).nominal
-    out: list[Finding] = []
-    for ing in prog.admixture.ingredients:
-        name = ing.drug.name
-        if name in old:
-            out += restart_findings(ing.drug, old[name], new[name], gap, library.settings)
     return out
 
 

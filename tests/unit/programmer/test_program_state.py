@@ -15,7 +15,11 @@ def test_program_must_match_the_concentration_just_filled(
     with rig(catalog, library) as r:
         c = r.clinician(library, catalog)
         c.refill(
-            Q_("19 mL"), Q_("20 mL"), {}, new_admixture=morphine(library, "20 mg/mL"),
+            # Doubling the concentration at the same rate doubles the dose until the program is
+            # rewritten (+100 % > 50 %): the refill goes through the gate and needs reasons.
+            Q_("19 mL"), Q_("20 mL"),
+            {"TITR-PERCENT-MAX": "program rewritten next", "PTB-OPIOID-STATUS-UNKNOWN": "tolerant"},
+            new_admixture=morphine(library, "20 mg/mL"),
             catheter_volume=Q_("0.2 mL"), internal_volume=Q_("0.25 mL"),  # test inputs
         )  # fmt: skip
         # The reservoir now holds 20 mg/mL: a program still written for 10 mg/mL is refused.

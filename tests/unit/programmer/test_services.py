@@ -169,6 +169,10 @@ def test_priming_bolus_goes_out_as_a_priming_command(
 
 # -- refill ----------------------------------------------------------------------------------------
 
+# The refill goes through the gate: the rig's patient has no recorded opioid status and the
+# program has morphine patient boluses, a soft finding that needs a reason (as a program does).
+_OPIOID_STATUS_REASON = {"PTB-OPIOID-STATUS-UNKNOWN": "opioid-tolerant, per the referral letter"}
+
 
 def test_refill_with_new_concentration_requires_bridge_inputs_before_recording(
     catalog: DeviceCatalog, library: DrugLibrary
@@ -196,10 +200,12 @@ def test_refill_with_new_concentration_computes_the_bridge_and_next_date(
 ) -> None:
     with rig(catalog, library) as r:
         c = _clinician(r, library, catalog)
+        # Same volume rate at twice the concentration: the dose doubles until the program is
+        # rewritten (5 → 10 mg/d, +100 %), a titration step that needs a reason too.
         report = c.refill(
             Q_("19 mL"),
             Q_("20 mL"),
-            {},
+            {**_OPIOID_STATUS_REASON, "TITR-PERCENT-MAX": "program rewritten at half the rate"},
             new_admixture=morphine(library, "20 mg/mL"),
             catheter_volume=Q_("0.2 mL"),  # test input
             internal_volume=Q_("0.25 mL"),  # test input: not public
@@ -228,7 +234,7 @@ def test_refill_same_admixture_needs_no_bridge_inputs(
         assert not admixture_changed(c.status.program.admixture, same)  # type: ignore[union-attr]
         # The same concentration in another unit is not a change: 10 mg/mL = 10000 mcg/mL.
         assert not admixture_changed(same, morphine(library, "10000 mcg/mL"))
-        report = c.refill(Q_("19 mL"), Q_("20 mL"), new_admixture=same)
+        report = c.refill(Q_("19 mL"), Q_("20 mL"), _OPIOID_STATUS_REASON, new_admixture=same)
         assert not report.admixture_changed and report.bridge is None and not report.notes
         assert report.forecast is not None and report.forecast.refill_by is not None
 
