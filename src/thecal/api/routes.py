@@ -86,7 +86,7 @@ def throttled(exc: LoginThrottled) -> HTTPException:
 
 def quantity(q: QuantityIn, field: str, dim: Dimension) -> Any:
     """``{"value","unit"}`` → Quantity; a bad unit is an InputError naming ``field``."""
-    return parse_quantity(f"{q.value!r} {q.unit}", field, dim)
+    return parse_quantity({"value": q.value, "unit": q.unit}, field, dim)
 
 
 def api_user(request: Request, ctx: AppContext = Depends(context)) -> User:

@@ -6,6 +6,7 @@ serve``). See ``docs/programmer.md``. Register with::
     app.add_typer(programmer.ptm_app, name="ptm")
 """
 
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,9 @@ EXIT_REFUSED = 3
 
 @contextmanager
 def _client(port: int, key: Path, role: Role, ack_timeout: float) -> Iterator[LinkClient]:
+    # typer reads "nan" and "inf" as floats.
+    if not (math.isfinite(ack_timeout) and ack_timeout > 0):
+        raise InputError("--ack-timeout", f"{ack_timeout!r} must be finite and above 0", "seconds")
     try:
         cred = read_key_file(key, "clinician" if role is Role.CLINICIAN else "patient")
     except KeyFileError as exc:

@@ -6,6 +6,7 @@
 """
 
 import logging
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def serve_cmd(
     max_connections: int | None = typer.Option(None, "--max-connections", hidden=True),
 ) -> None:
     """Run a virtual implant as a telemetry server (simulated clock = wall time × scale)."""
+    # typer reads "nan" and "inf" as floats.
+    if not (math.isfinite(time_scale) and time_scale > 0):
+        raise InputError("--time-scale", f"{time_scale!r} must be finite and above 0", "e.g. 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     library = load_library(o.state(ctx).library)
     catalog = load_catalog()

@@ -8,6 +8,8 @@ change is checked against. The web and the API only show the refusal.
 
 from collections.abc import Mapping, Sequence
 
+import pint
+
 from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import PrescriptionVersion, Role, User
 from thecal.clinic.ports import ClinicRepository
@@ -15,7 +17,9 @@ from thecal.therapy.compare import above, above_count, below, equal
 from thecal.therapy.findings import Finding, Level, Overrider, check_overrides
 from thecal.therapy.overrides import already_decided
 from thecal.therapy.plan import PatientBolusEntry, PlanFile
-from thecal.units import Q_
+from thecal.units import Dimension, parse_quantity
+
+C, T = Dimension.CONCENTRATION, Dimension.TIME
 
 
 class OutsidePrescription(PermissionDenied):
@@ -118,6 +122,11 @@ def _pump(current: PlanFile, new: PlanFile) -> str | None:
     return None
 
 
+def _q(text: str, dim: Dimension) -> pint.Quantity:
+    # Plan text, validated already; through the one parser all the same (never pint's Q_(text)).
+    return parse_quantity(text, "plan", dim)
+
+
 def _admixture(current: PlanFile, new: PlanFile) -> str | None:
     old = {i.drug.casefold(): i.concentration for i in current.admixture}
     now = {i.drug.casefold(): i.concentration for i in new.admixture}
@@ -127,7 +136,7 @@ def _admixture(current: PlanFile, new: PlanFile) -> str | None:
     if removed:
         return f"removing {', '.join(removed)} from the admixture needs a physician"
     for drug, conc in now.items():
-        if not equal(Q_(conc), Q_(old[drug])):
+        if not equal(_q(conc, C), _q(old[drug], C)):
             return (
                 f"{drug} {conc} instead of the prescribed {old[drug]}: a different "
                 "concentration needs a physician"
@@ -153,7 +162,8 @@ def _schedule(current: PlanFile, new: PlanFile) -> str | None:
         old, value = getattr(cs, attr), getattr(ns, attr)
         if (old is None) != (value is None):
             return f"changing between dose and rate needs a physician (schedule.{attr})"
-        if old is not None and value is not None and above(Q_(value), Q_(old)):
+        dim = Dimension.DOSE_RATE if attr == "dose" else Dimension.FLOW_RATE
+        if old is not None and value is not None and above(_q(value, dim), _q(old, dim)):
             return f"schedule.{attr} {value} is above the prescribed {old}"
     return None
 
@@ -172,15 +182,16 @@ def _bolus_larger(old: PatientBolusEntry, now: PatientBolusEntry) -> str | None:
         return "a patient bolus given differently (volume, dose or drug) needs a physician"
     kind = "volume" if now.volume is not None else "dose"
     amount, prescribed = getattr(now, kind), getattr(old, kind)
-    if above(Q_(amount), Q_(prescribed)):
+    dim = Dimension.VOLUME if kind == "volume" else Dimension.MASS
+    if above(_q(amount, dim), _q(prescribed, dim)):
         return f"patient_bolus.{kind} {amount} is above the prescribed {prescribed}"
     if above_count(now.max_per_day, old.max_per_day):
         return (
             f"patient_bolus.max_per_day {now.max_per_day} is above the prescribed {old.max_per_day}"
         )
-    if below(Q_(now.lockout), Q_(old.lockout)):
+    if below(_q(now.lockout, T), _q(old.lockout, T)):
         return f"patient_bolus.lockout {now.lockout} is shorter than the prescribed {old.lockout}"
-    if below(Q_(now.duration), Q_(old.duration)):
+    if below(_q(now.duration, T), _q(old.duration, T)):
         return (
             f"patient_bolus.duration {now.duration} is shorter than the prescribed "
             f"{old.duration} (a faster bolus)"

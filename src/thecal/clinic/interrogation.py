@@ -6,6 +6,7 @@ programmer service over the link); this only records what was read.
 API): times, reservoir, alarms and events as typed values, tolerant of a snapshot written by
 an older or different programmer (a missing or unreadable part becomes None / empty)."""
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from thecal.clinic.model import Interrogation, User
 from thecal.clinic.ports import Clock, UnitOfWork
 from thecal.clinic.workflows import pump_in_place
 from thecal.programmer.commands import quantity_from_json
-from thecal.units import Q_, InputError, fmt
+from thecal.units import Q_, InputError, fmt, known_unit
 
 
 def record_interrogation(
@@ -135,10 +136,13 @@ def _value_text(value: Any) -> str:
     """``[name, magnitude, unit]`` (a pint unit) → ``name 1.2 mL``; anything else as text."""
     if isinstance(value, list | tuple) and len(value) == 3:
         name, magnitude, unit = value
-        try:
-            return f"{name} {fmt(Q_(float(magnitude), str(unit)))}"
-        except Exception:  # pint's parser raises many kinds on an odd unit: show it as stored
+        # A unit from the allow-list only (one lookup): stored text never reaches pint's parser.
+        known = known_unit(unit) if isinstance(unit, str) else None
+        number = isinstance(magnitude, int | float) and not isinstance(magnitude, bool)
+        # False for NaN, infinity and an integer beyond float range alike.
+        if known is None or not number or not abs(magnitude) <= sys.float_info.max:
             return f"{name} {magnitude} {unit}"
+        return f"{name} {fmt(Q_(float(magnitude), known))}"
     return str(value)
 
 

@@ -54,7 +54,9 @@ from thecal.units import Dimension, InputError, check_dimension, parse_quantity
 def _text(q: pint.Quantity, unit: str, field_name: str, dim: Dimension) -> str:
     """A quantity as plan-file text, exactly (repr keeps every digit)."""
     check_dimension(q, field_name, dim)
-    return f"{float(q.to(unit).magnitude)!r} {unit}"
+    text = f"{float(q.to(unit).magnitude)!r} {unit}"
+    parse_quantity(text, field_name, dim)  # the plan model re-reads it: refuse here, by name
+    return text
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ No I/O, no clock: decoding is strict and raises :class:`CommandError` naming wha
 
 import hashlib
 import json
-import re
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -54,7 +54,7 @@ from thecal.therapy.schedule import (
     Schedule,
     SingleBolus,
 )
-from thecal.units import Q_, InputError, to_ucum
+from thecal.units import Q_, InputError, to_ucum, unit_from_ucum
 
 COMMAND_VERSION = 1
 
@@ -125,43 +125,14 @@ class CommandError(ValueError):
 
 # --- quantities ------------------------------------------------------------------------------
 
-_FROM_UCUM: dict[str, str] = {
-    "mg": "milligram",
-    "ug": "microgram",
-    "g": "gram",
-    "mL": "milliliter",
-    "uL": "microliter",
-    "L": "liter",
-    "d": "day",
-    "h": "hour",
-    "min": "minute",
-    "s": "second",
-    "wk": "week",
-    "a": "year",
-    "mo": "month",
-    "cm": "centimeter",
-    "mm": "millimeter",
-    "%": "percent",
-}
-_TOKEN = re.compile(r"^([A-Za-z%]+)(\d*)$")
 
-
-def pint_unit(ucum: str, field: str = "unit") -> str:
-    """The pint spelling of a UCUM code produced by :func:`thecal.units.to_ucum`."""
-    if ucum == "1":
-        return "dimensionless"
-    parts = ucum.split("/")
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        for token in part.split("."):
-            if i == 0 and token == "1" and len(parts) > 1:
-                continue
-            m = _TOKEN.match(token)
-            if m is None or m.group(1) not in _FROM_UCUM:
-                raise CommandError(field, f"unknown UCUM unit {ucum!r}")
-            power = int(m.group(2) or "1") * (1 if i == 0 else -1)
-            out.append(f"{_FROM_UCUM[m.group(1)]} ** {power}")
-    return " * ".join(out) if out else "dimensionless"
+def pint_unit(ucum: str, field: str = "unit") -> pint.Unit:
+    """The pint unit of a UCUM code produced by :func:`thecal.units.to_ucum` (the units
+    allow-list; anything else is refused, never evaluated)."""
+    unit = unit_from_ucum(ucum)
+    if unit is None:
+        raise CommandError(field, f"unknown UCUM unit {ucum[:32]!r}")
+    return unit
 
 
 def quantity_json(q: Qty) -> dict[str, Any]:
@@ -176,7 +147,11 @@ def quantity_from_json(value: Any, field: str) -> Qty:
     mag, unit = value["value"], value["unit"]
     if isinstance(mag, bool) or not isinstance(mag, int | float) or not isinstance(unit, str):
         raise CommandError(field, "value must be a number and unit a string")
-    if mag != mag or mag in (float("inf"), float("-inf")):
+    try:
+        finite = math.isfinite(mag)
+    except OverflowError:  # an integer beyond float range
+        finite = False
+    if not finite:
         raise CommandError(field, "value must be finite")
     q = Q_(float(mag), pint_unit(unit, field))
     # Keep the sender's UCUM spelling so a re-encoding is byte-identical.
@@ -226,6 +201,26 @@ def _int(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise CommandError(field, "expected an integer")
     return value
+
+
+def _float(value: Any, field: str) -> float:
+    """A finite JSON number (an integer beyond float range, NaN and infinity are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CommandError(field, "expected a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise CommandError(field, "must be finite") from None
+    if not math.isfinite(number):
+        raise CommandError(field, "must be finite")
+    return number
+
+
+def _event_value(value: Any, field: str) -> tuple[str, float, str]:
+    row = _list(value, field)
+    if len(row) != 3:
+        raise CommandError(field, "expected [name, value, unit]")
+    return _str(row[0], field + ".name"), _float(row[1], field), _str(row[2], field + ".unit")
 
 
 def _bool(value: Any, field: str) -> bool:
@@ -507,15 +502,15 @@ def event_from_json(value: Any, serial: str, field: str = "event") -> LogEvent:
     except ValueError as exc:
         raise CommandError(field, str(exc)) from None
     values = tuple(
-        (_str(v[0], "name"), float(v[1]), _str(v[2], "unit"))
-        for v in _list(row[5], field + ".values")
+        _event_value(v, f"{field}.values[{i}]")
+        for i, v in enumerate(_list(row[5], field + ".values"))
     )
     return LogEvent(
         serial,
         _int(row[0], field + ".seq"),
         kind,
-        float(row[2]),
-        float(row[3]),
+        _float(row[2], field + ".sim_hours"),
+        _float(row[3], field + ".device_hours"),
         _str(row[4], field + ".message"),
         values,
         alarm,

@@ -3,15 +3,23 @@
 from thecal.units.errors import InputError
 from thecal.units.format import fmt
 from thecal.units.parse import (
-    Dimension,
+    MAX_EXPONENT,
+    MAX_LENGTH,
+    MAX_MAGNITUDE,
+    MIN_MAGNITUDE,
     check_dimension,
     parse_quantity,
 )
 from thecal.units.registry import HOUR, ML, ML_PER_DAY, ML_PER_HOUR, Q_, Quantity, ureg
-from thecal.units.ucum import to_ucum, ucum_json
+from thecal.units.table import Dimension
+from thecal.units.ucum import known_unit, to_ucum, ucum_json, unit_from_ucum
 
 __all__ = [
     "HOUR",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_MAGNITUDE",
+    "MIN_MAGNITUDE",
     "ML",
     "ML_PER_DAY",
     "ML_PER_HOUR",
@@ -21,8 +29,10 @@ __all__ = [
     "Quantity",
     "check_dimension",
     "fmt",
+    "known_unit",
     "parse_quantity",
     "to_ucum",
     "ucum_json",
+    "unit_from_ucum",
     "ureg",
 ]

@@ -5,6 +5,7 @@ from typing import Any
 import pint
 
 from thecal.units.registry import ureg
+from thecal.units.table import DIMENSIONLESS, UNITS, lookup
 
 # Canonical output units by dimension, and their UCUM spelling. Order: preferred first.
 _UCUM: dict[str, str] = {
@@ -48,10 +49,30 @@ def to_ucum(quantity: pint.Quantity) -> str:
     return out
 
 
+def unit_from_ucum(code: str) -> pint.Unit | None:
+    """The pint unit of a UCUM code from the allow-list (``ug/d``, ``mL/h``, ``1``), else None.
+
+    The inverse of :func:`to_ucum` for every unit a value may carry; one dictionary lookup, so
+    a code from a frame or a request never reaches pint's expression parser."""
+    if code == "1":
+        return DIMENSIONLESS
+    found = lookup(code) if len(code) <= 32 else None
+    return None if found is None else found[1]
+
+
+def known_unit(text: str) -> pint.Unit | None:
+    """:func:`unit_from_ucum`, or the pint name of an allowed unit (``milliliter``,
+    ``milligram / day``) as older logs stored it; None for anything else."""
+    return unit_from_ucum(text) or _BY_NAME.get(text)
+
+
+_BY_NAME = {str(unit): unit for _, unit in UNITS.values()}
+
+
 def ucum_json(quantity: pint.Quantity, unit: str | None = None, digits: int = 6) -> dict[str, Any]:
     """``{"value": …, "unit": "<UCUM>"}``, optionally converted to ``unit`` (a pint unit string)."""
     q = quantity.to(unit) if unit else quantity
     return {"value": round(float(q.magnitude), digits), "unit": to_ucum(q)}
 
 
-__all__ = ["to_ucum", "ucum_json", "ureg"]
+__all__ = ["known_unit", "to_ucum", "ucum_json", "unit_from_ucum", "ureg"]

@@ -22,6 +22,7 @@ from thecal.api.context import AppContext, SessionRefresh, context
 from thecal.api.limits import BodyLimit, known_ids
 from thecal.api.routes import VERSION_MAX, input_error, router, set_session
 from thecal.api.security import LoginThrottled, Session, csrf_ok, new_csrf
+from thecal.api.strict_json import StrictJSON
 from thecal.clinic.calendar import RefillStatus, calendar_page
 from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
 from thecal.clinic.interrogation import read_snapshot, record_interrogation
@@ -178,7 +179,8 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     # Vendored htmx (static/README.md): no CDN at run time, and every form works without it.
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SessionRefresh)  # each signed-in request moves the idle timeout
-    # Outermost: an oversized body is refused before anything reads it.
+    app.add_middleware(StrictJSON)  # NaN / Infinity in a JSON body: 422 before any route
+    # Outermost (added last): an oversized body is refused before anything reads it.
     app.add_middleware(BodyLimit, limit=ctx.limits.max_request_body_bytes)
 
     @app.exception_handler(LoginRequired)

@@ -3,7 +3,7 @@ import pytest
 from thecal.units import Dimension, InputError, parse_quantity, to_ucum
 
 
-@pytest.mark.parametrize("text", ["2.5 mcg/d", "2.5 ug/d", "2.5 µg/d", "2.5 microgram/day"])
+@pytest.mark.parametrize("text", ["2.5 mcg/d", "2.5 ug/d", "2.5 µg/d", "2.5 μg/d", "2.5 mcg / day"])
 def test_microgram_spellings_are_one_unit(text: str) -> None:
     q = parse_quantity(text, "dose", Dimension.DOSE_RATE)
     assert q.to("ug/d").magnitude == pytest.approx(2.5)

@@ -1,0 +1,130 @@
+"""Adversarial quantities through the JSON API (refill and program POSTs): 201, 409 (findings)
+or 422 naming the field; never a 500; JSON NaN / Infinity / 1e999 in a body are 422 before
+any route; whatever is stored reads back with finite numbers only."""
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from tests.quantity_inputs import all_finite, numbers, quantity_text, strict_loads
+from thecal.api.context import AppContext
+from thecal.api.strict_json import non_finite_problem
+from thecal.units import Dimension, InputError, parse_quantity
+from thecal.units.table import UNITS
+
+FUZZ = settings(max_examples=25, deadline=None)
+units = st.sampled_from([*UNITS, "gallon", "L", "cc", "mL ** 9", "1", ""])
+
+
+def refused(text: str, dim: Dimension) -> bool:
+    try:
+        parse_quantity(text, "x", dim)
+    except InputError:
+        return True
+    return False
+
+
+def _login(client: TestClient, who: str) -> str:
+    r = client.post("/api/v1/login", json={"username": who, "password": f"demo-{who}"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["csrf"])
+
+
+def _patient(client: TestClient) -> dict[str, Any]:
+    cal = client.get("/api/v1/calendar").json()
+    pid = next(e["patient_id"] for e in cal["entries"] if e["due"])
+    return dict(client.get(f"/api/v1/patients/{pid}").json())
+
+
+def _post(client: TestClient, url: str, token: str, body: Any) -> Any:
+    # allow_nan: send what an attacker sends (Python's json writes NaN and Infinity literals).
+    headers = {"X-CSRF-Token": token, "Content-Type": "application/json"}
+    return client.post(url, content=json.dumps(body, allow_nan=True), headers=headers)
+
+
+def _stored_is_finite(client: TestClient, pid: str) -> None:
+    r = client.get(f"/api/v1/patients/{pid}")
+    assert r.status_code == 200 and all_finite(strict_loads(r.text))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"withdrawn": {"value": NaN, "unit": "mL"}}', b'{"x": Infinity}', b'{"x": -Infinity}',
+     b'{"x": [1e999]}', b'{"x": {"y": -1e400}}'],
+)  # fmt: skip
+def test_non_finite_json_literals_are_refused_before_any_route(
+    client: TestClient, raw: bytes
+) -> None:
+    token = _login(client, "nurse")
+    url = f"/api/v1/patients/{_patient(client)['id']}/refills"
+    r = client.post(url, content=raw, headers={"X-CSRF-Token": token,
+                                               "Content-Type": "application/json"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body"
+    assert non_finite_problem(raw) is not None
+    assert non_finite_problem(b'{"x": 1e308, "y": "NaN"}') is None  # finite; a string is text
+    assert non_finite_problem(b"not json") is None  # the route's own parser answers that
+
+
+def test_refill(client: TestClient, ctx: AppContext) -> None:
+    token = _login(client, "nurse")
+    p = _patient(client)
+    url = f"/api/v1/patients/{p['id']}/refills"
+
+    @FUZZ
+    @given(st.one_of(numbers, st.sampled_from(["nan", "inf", "2.5", "1e999"])), units,
+           st.sampled_from(["withdrawn", "filled", "confirmed_after_fill"]))  # fmt: skip
+    @example(float("nan"), "mL", "withdrawn")
+    @example("NaN", "mL", "withdrawn")
+    @example(4, "gallon", "withdrawn")
+    @example(5, "mL * 9**9**9", "withdrawn")
+    @example(-1, "mL", "filled")
+    def fuzz(value: Any, unit: str, name: str) -> None:
+        body: dict[str, Any] = {"withdrawn": {"value": 1.5, "unit": "mL"}, "drug_lot": "LOT-API",
+                                "filled": {"value": 20, "unit": "mL"}}  # fmt: skip
+        body[name] = {"value": value, "unit": unit}
+        r = _post(client, url, token, body)
+        assert r.status_code in (201, 409, 422), r.text
+        if r.status_code == 422:
+            field = r.json()["detail"][0]["field"]
+            # "body": a non-finite literal; else the field: "refill.withdrawn.value" (parser),
+            # "withdrawn.value" (the request model), "fill.volume" (a later range check).
+            assert field == "body" or name in field or field.startswith("fill"), r.text
+        _stored_is_finite(client, p["id"])
+
+    fuzz()
+
+
+def test_program(client: TestClient, ctx: AppContext) -> None:
+    token = _login(client, "physician")
+    p = _patient(client)
+    url = f"/api/v1/patients/{p['id']}/program"
+    plan = {k: v for k, v in p["prescription"]["plan"].items() if v is not None}
+    key = "dose" if plan["schedule"].get("dose") else "rate"
+    units = ["mg/d", "mcg/d"] if key == "dose" else ["mL/d", "mL/h"]
+    dim = Dimension.DOSE_RATE if key == "dose" else Dimension.FLOW_RATE
+
+    @FUZZ
+    @given(st.one_of(quantity_text(units), numbers))
+    @example("nan mg/d")
+    @example("inf mL/d")
+    @example(float("inf"))
+    @example("2,5 mg/d")
+    def fuzz(value: Any) -> None:
+        body = {"plan": dict(plan, schedule=dict(plan["schedule"], **{key: value})),
+                "reason": "fuzz"}  # fmt: skip
+        r = _post(client, url, token, body)
+        assert r.status_code in (201, 409, 422), r.text
+        if r.status_code == 422:
+            field = r.json()["detail"][0]["field"]
+            assert field, r.text
+            if isinstance(value, str) and refused(value, dim):  # else a later check, named
+                assert field == f"plan.schedule.{key}", r.text
+            if not isinstance(value, str):  # a number (or a NaN literal) where text belongs
+                assert field in ("body", f"plan.schedule.{key}"), r.text
+        _stored_is_finite(client, p["id"])
+
+    fuzz()
