@@ -40,6 +40,10 @@ def _patient(client: TestClient) -> dict[str, Any]:
     return dict(client.get(f"/api/v1/patients/{pid}").json())
 
 
+def _version(client: TestClient, pid: str) -> int:
+    return int(client.get(f"/api/v1/patients/{pid}").json()["version"])
+
+
 def _post(client: TestClient, url: str, token: str, body: Any) -> Any:
     # allow_nan: send what an attacker sends (Python's json writes NaN and Infinity literals).
     headers = {"X-CSRF-Token": token, "Content-Type": "application/json"}
@@ -86,6 +90,7 @@ def test_refill(client: TestClient, ctx: AppContext) -> None:
         body: dict[str, Any] = {"withdrawn": {"value": 1.5, "unit": "mL"}, "drug_lot": "LOT-API",
                                 "filled": {"value": 20, "unit": "mL"}}  # fmt: skip
         body[name] = {"value": value, "unit": unit}
+        body["patient_version"] = _version(client, p["id"])  # each stored write moves it on
         r = _post(client, url, token, body)
         assert r.status_code in (201, 409, 422), r.text
         if r.status_code == 422:
@@ -115,7 +120,7 @@ def test_program(client: TestClient, ctx: AppContext) -> None:
     @example("2,5 mg/d")
     def fuzz(value: Any) -> None:
         body = {"plan": dict(plan, schedule=dict(plan["schedule"], **{key: value})),
-                "reason": "fuzz"}  # fmt: skip
+                "reason": "fuzz", "patient_version": _version(client, p["id"])}  # fmt: skip
         r = _post(client, url, token, body)
         assert r.status_code in (201, 409, 422), r.text
         if r.status_code == 422:
