@@ -30,7 +30,7 @@ from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.program_history import ProgramPeriod, programs_since_fill
 from thecal.therapy.admixture import Admixture, make_admixture
 from thecal.therapy.delivery import ReportedBolus
-from thecal.therapy.findings import Code, Finding, Level, needs_reason
+from thecal.therapy.findings import Code, Finding, Level, Verdict, needs_reason
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import (
     FillEntry,
@@ -75,7 +75,7 @@ class RefillInput:
 
 
 @dataclass(frozen=True)
-class RefillOutcome:
+class RefillOutcome(Verdict):
     """``periods``: which prescription version ran when since the last fill (the expected
     residual integrates each at its own rate)."""
 
@@ -85,10 +85,6 @@ class RefillOutcome:
     findings: tuple[Finding, ...]
     periods: tuple[ProgramPeriod, ...] = ()
     assessment: RefillAssessment | None = None
-
-    @property
-    def needs_reason(self) -> tuple[Finding, ...]:
-        return needs_reason(self.findings)
 
 
 def current_prescription(repo: ClinicRepository, patient_id: str) -> PrescriptionVersion | None:

@@ -137,6 +137,23 @@ def needs_reason(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     return tuple(f for f in findings if f.level is Level.SOFT)
 
 
+class Verdict:
+    """What every decision record says from its ``findings``: whether it is refused
+    (``blocked``) and which soft findings need a recorded reason (``needs_reason``)."""
+
+    findings: tuple[Finding, ...]
+
+    @property
+    def blocked(self) -> bool:
+        """A hard finding: refused, and it cannot be overridden."""
+        return blocks(self.findings)
+
+    @property
+    def needs_reason(self) -> tuple[Finding, ...]:
+        """Soft findings: each needs a recorded reason before going ahead."""
+        return needs_reason(self.findings)
+
+
 class OverrideError(ValueError):
     """An attempt to go ahead without the reasons soft findings require, or past a hard stop."""
 

@@ -19,7 +19,7 @@ from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.proposal import Interruption, ProgramProposal
-from thecal.therapy.restart import restart_findings
+from thecal.therapy.restart import restart_findings_for
 from thecal.therapy.titration import start_dose_findings
 from thecal.units import fmt
 
@@ -129,9 +129,4 @@ def _ran_empty(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
         if p.previous is not None
         else new  # no earlier program recorded: the restart is at this program's dose
     )
-    out: list[Finding] = []
-    for ing in p.admixture.ingredients:
-        name = ing.drug.name
-        if name in old:
-            out += restart_findings(ing.drug, old[name], new[name], gap, library.settings)
-    return out
+    return restart_findings_for(p.admixture, old, new, gap, library.settings)

@@ -28,7 +28,7 @@ from thecal.therapy.compare import above, at_or_above
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.drug_change import drug_change_at_refill
 from thecal.therapy.drugs import Bound
-from thecal.therapy.findings import Code, Finding, Level, blocks, needs_reason, ordered
+from thecal.therapy.findings import Code, Finding, Level, Verdict, ordered
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.overrides import classify
 from thecal.therapy.proposal import Interruption, RefillProposal
@@ -36,7 +36,7 @@ from thecal.therapy.pump import PumpSpec
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.refill_discrepancy import RefillCheck
 from thecal.therapy.reservoir import Fill, expected_volume, reservoir_capacity
-from thecal.therapy.restart import restart_findings
+from thecal.therapy.restart import restart_findings_for
 from thecal.units import Q_, Dimension, InputError, check_dimension, fmt
 
 # Discrepancy findings say nothing when the withdrawn volume itself cannot be right.
@@ -66,7 +66,7 @@ class ExpectedResidual:
 
 
 @dataclass(frozen=True)
-class RefillAssessment:
+class RefillAssessment(Verdict):
     """Everything a refill screen shows. ``expected`` is None without a last fill;
     ``discrepancy`` is None without a last fill and a withdrawn volume; ``forecast`` is None when
     the fill or the alarm threshold is physically impossible (a hard finding says which).
@@ -78,16 +78,6 @@ class RefillAssessment:
     discrepancy: RefillCheck | None
     forecast: RefillForecast | None
     findings: tuple[Finding, ...]
-
-    @property
-    def blocked(self) -> bool:
-        """A hard finding: the refill is refused and cannot be overridden."""
-        return blocks(self.findings)
-
-    @property
-    def needs_reason(self) -> tuple[Finding, ...]:
-        """Soft findings: each needs a recorded reason before going ahead."""
-        return needs_reason(self.findings)
 
 
 def assess_refill(proposal: RefillProposal, library: DrugLibrary) -> RefillAssessment:
@@ -194,12 +184,7 @@ def _ran_empty(p: RefillProposal, empty_at: datetime | None, library: DrugLibrar
     old_admixture = prog.previous.admixture if prog.previous else prog.admixture
     old = daily_dose(p.schedule_before_refill(empty_at), old_admixture).nominal
     new = daily_dose(prog.schedule, prog.admixture).nominal
-    out: list[Finding] = []
-    for ing in prog.admixture.ingredients:
-        name = ing.drug.name
-        if name in old:
-            out += restart_findings(ing.drug, old[name], new[name], gap, library.settings)
-    return out
+    return restart_findings_for(prog.admixture, old, new, gap, library.settings)
 
 
 def _withdrawn_findings(

@@ -17,10 +17,12 @@ How long an interruption must last before tolerance is lost has no intrathecal s
 Edges: an interruption exactly as long as a minimum counts (``at_or_above``).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pint
 
+from thecal.therapy.admixture import Admixture
 from thecal.therapy.compare import above, at_or_above, below
 from thecal.therapy.drugs import Bound, Drug
 from thecal.therapy.findings import Code, Finding, Level
@@ -177,3 +179,20 @@ def _rule_for(duration: pint.Quantity, rules: tuple[RestartRule, ...]) -> Restar
         if at_or_above(duration, rule.min_interruption):
             chosen = rule
     return chosen
+
+
+def restart_findings_for(
+    admixture: Admixture,
+    old: Mapping[str, pint.Quantity],
+    new: Mapping[str, pint.Quantity],
+    gap: Interruption,
+    settings: Settings,
+) -> list[Finding]:
+    """:func:`restart_findings` for every drug of ``admixture`` that ran before ``gap``
+    (``old``/``new``: nominal daily dose per drug name, mass/d)."""
+    out: list[Finding] = []
+    for ing in admixture.ingredients:
+        name = ing.drug.name
+        if name in old:
+            out += restart_findings(ing.drug, old[name], new[name], gap, settings)
+    return out

@@ -13,7 +13,7 @@ from thecal.therapy.delivery import daily_dose
 from thecal.therapy.device_limits import capability_findings
 from thecal.therapy.drugs import Bound, Drug, LimitKind
 from thecal.therapy.entry_error import no_limit_findings, slip_findings
-from thecal.therapy.findings import Code, Finding, Level, blocks, needs_reason, ordered
+from thecal.therapy.findings import Code, Finding, Level, Verdict, ordered
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.overrides import classify
 from thecal.therapy.program_context import program_context_findings
@@ -33,18 +33,8 @@ from thecal.units import Q_, fmt
 
 
 @dataclass(frozen=True)
-class GateResult:
+class GateResult(Verdict):
     findings: tuple[Finding, ...]
-
-    @property
-    def blocked(self) -> bool:
-        """A hard finding: the proposal is refused and cannot be overridden."""
-        return blocks(self.findings)
-
-    @property
-    def needs_reason(self) -> tuple[Finding, ...]:
-        """Soft findings: each needs a recorded reason before going ahead."""
-        return needs_reason(self.findings)
 
 
 def check(proposal: Proposal, library: DrugLibrary) -> GateResult:
