@@ -57,7 +57,8 @@ def at_or_above(value: pint.Quantity, ceiling: pint.Quantity) -> bool:
 
 
 def above_count(count: float, maximum: float) -> bool:
-    """``above`` for plain counts (boluses per day, increases per week)."""
+    """``above`` for plain numbers: counts (boluses per day, increases per week) and
+    fractions (an accuracy band of 0.145)."""
     if not _finite(float(count), float(maximum)):
         return True
     return float(count) > float(maximum) + REL_TOL * max(abs(maximum), abs(count))

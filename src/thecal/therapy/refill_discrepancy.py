@@ -26,14 +26,14 @@ from dataclasses import dataclass
 
 import pint
 
+from thecal.therapy.compare import above, above_count
 from thecal.therapy.findings import Code, Finding, Level, ordered
 from thecal.therapy.library import Settings
 from thecal.therapy.pump import PumpSpec
 from thecal.units import Q_, Dimension, InputError, check_dimension, fmt
 
-# Relative tolerance on band comparisons: a result exactly on a band edge (14.5 %) must not be
-# flagged because of binary rounding.
-_EPS = 1e-9
+# Band and threshold comparisons go through thecal.therapy.compare: a result exactly on an edge
+# (14.5 %, 2 mL) is not flagged, whatever the binary rounding.
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def assess_refill(
         threshold = pump.require(
             "pocket_fill_threshold", pocket_fill_threshold, "refill.pocket_fill_threshold"
         ).to("mL")
-        if unaccounted.magnitude > threshold.magnitude * (1 + _EPS):
+        if above(unaccounted, threshold):
             findings.append(Finding(
                 Level.HARD, Code.POSSIBLE_POCKET_FILL,
                 f"Possible pocket fill: {fmt(injected)} was injected but only {fmt(confirmed)} "
@@ -144,7 +144,7 @@ def _accuracy_findings(
     """Only the bands the catalog provides (SynchroMed: over-infusion only)."""
     found: list[Finding] = []
     pct = error * 100.0
-    if pump.accuracy_over is not None and error > pump.accuracy_over * (1 + _EPS):
+    if pump.accuracy_over is not None and above_count(error, pump.accuracy_over):
         found.append(Finding(
             Level.SOFT, Code.DISCREPANCY_OUTSIDE_ACCURACY,
             f"Residual lower than expected: {fmt(out)} withdrawn, {fmt(expected)} expected. The "
@@ -156,7 +156,7 @@ def _accuracy_findings(
             pump.source("accuracy_over"),
             limit=Q_(pump.accuracy_over * 100.0, "percent"), value=Q_(pct, "percent"),
         ))  # fmt: skip
-    if pump.accuracy_under is not None and -error > pump.accuracy_under * (1 + _EPS):
+    if pump.accuracy_under is not None and above_count(-error, pump.accuracy_under):
         found.append(Finding(
             Level.SOFT, Code.DISCREPANCY_OUTSIDE_ACCURACY,
             f"Residual higher than expected: {fmt(out)} withdrawn, {fmt(expected)} expected. "
@@ -184,7 +184,7 @@ def _threshold_findings(
         )  # fmt: skip
     threshold = threshold.to("mL")
     size = abs(discrepancy.magnitude)
-    if size <= threshold.magnitude * (1 + _EPS):
+    if not above(Q_(size, "mL"), threshold):
         return []
     if discrepancy.magnitude > 0:
         what = (

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import pint
 
+from thecal.therapy.compare import above
 from thecal.therapy.delivery import DeliveryModel, ReportedBolus
 from thecal.therapy.pump import PumpSpec
 from thecal.therapy.schedule import PatientBolus, Schedule
@@ -76,8 +77,8 @@ def check_fill(
     if volume.magnitude <= 0:
         raise InputError("fill.volume", f"{fmt(volume)} is not a fill", "a volume > 0 mL")
     capacity = reservoir_capacity(pump, reservoir_override)
-    # A relative tolerance only so that a full 20 mL fill typed as '20.0 mL' is never refused.
-    if volume.to("mL").magnitude > capacity.magnitude * (1 + 1e-9):
+    # compare.above allows the capacity itself: a full 20 mL fill is never refused.
+    if above(volume, capacity):
         raise InputError(
             "fill.volume",
             f"{fmt(volume.to('mL'))} does not fit the {fmt(capacity)} reservoir of {pump.model}; "
