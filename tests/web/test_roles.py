@@ -38,6 +38,8 @@ def test_only_a_physician_gives_the_reason_for_an_opioid_dose(
     form = {"csrf": token, "dose": "2.5 mg/d", "reason": "less sedation"}
     r = client.post(f"/patients/{pid}/program", data={**form, "step": "preview"})
     assert r.status_code == 200 and 'name="reason:DOSE-DAILY-MAX"' in r.text, r.text
+    # The preview already says whose decision the reason is, before the nurse confirms.
+    assert "Reason (required, a physician's decision)" in r.text
     r = client.post(f"/patients/{pid}/program",
                     data={**form, **_reasons(r.text), **version_of(r.text),
                           "step": "confirm"})  # fmt: skip
