@@ -110,7 +110,9 @@ def _program(p: ProgramProposal, library: DrugLibrary) -> list[Finding]:
                 )
         old_daily = _old_daily(drug, old.nominal if old else None, p)
         out += titration_findings(drug, nominal, old_daily, p.at, p.previous, ctx)
-        if drug.monitoring and (old_daily is None or above(nominal, old_daily)):
+        # A first dose or an increase: not a maintenance program whose predecessor is unknown.
+        first = old_daily is None and p.start is not False
+        if drug.monitoring and (first or (old_daily is not None and above(nominal, old_daily))):
             out.append(
                 Finding(
                     Level.INFO, Code.OBSERVE_AFTER_INCREASE, drug.monitoring, drug.source, drug.name
