@@ -35,6 +35,7 @@ test: lint typecheck contracts pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/forecast_fleet.py
+	$(BIN)/python benchmarks/cli_startup.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

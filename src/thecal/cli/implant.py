@@ -12,7 +12,6 @@ import typer
 
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.adapters.data_files import load_catalog, load_library
-from thecal.adapters.plot import plot_scenario
 from thecal.adapters.scenario_files import find_scenario, scenario_names, scenario_title
 from thecal.cli import output as o
 from thecal.cli.errors import handles_errors
@@ -233,6 +232,9 @@ def simulate_cmd(
     span = None if until is None else parse_quantity(until, "until", Dimension.TIME)
     result = run_scenario(sc, load_library(st.library), load_catalog(), span, seed)
     if plot is not None:
+        # matplotlib costs ~0.4 s to import: only when a plot is asked for.
+        from thecal.adapters.plot import plot_scenario
+
         plot_scenario(result, plot)
     if st.json or json_out:
         data = result_json(label, result)

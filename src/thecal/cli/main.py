@@ -9,21 +9,108 @@ from pathlib import Path
 import typer
 
 from thecal import NOT_A_MEDICAL_DEVICE
-from thecal.cli import clinic, convert, demo, implant, library, plan, programmer, refill, serve, web
-from thecal.cli.output import State
+from thecal.cli.lazy import Lazy, lazy_group
+from thecal.cli.state import State
+
+# Sub-commands are imported when used (see thecal.cli.lazy): `thecal --help` must not import
+# pint, SQLAlchemy, FastAPI or matplotlib. Each help line is the command's own first line.
+plan_app = typer.Typer(
+    help="Check and show plan files.",
+    no_args_is_help=True,
+    cls=lazy_group(
+        {
+            "check": Lazy(
+                "thecal.cli.plan:check_cmd",
+                "Run the safety gate on a plan (the program, and the refill if the plan has a "
+                "[fill]).",
+            ),
+            "show": Lazy(
+                "thecal.cli.plan:show_cmd",
+                "Show doses, refill dates, bridge/priming boluses and findings of a plan.",
+            ),
+            "schema": Lazy(
+                "thecal.cli.plan:schema_cmd",
+                "Print the plan file's JSON Schema (docs/schema/plan.schema.json is this output).",
+            ),
+        }
+    ),
+)
+library_app = typer.Typer(
+    help="Drug library files.",
+    no_args_is_help=True,
+    cls=lazy_group(
+        {
+            "check": Lazy(
+                "thecal.cli.library:check_cmd",
+                "Validate a drug library and report EVERY error with its location "
+                "(file: path.in.file).",
+            )
+        }
+    ),
+)
+implant_app = typer.Typer(
+    help="Simulate the virtual implant.",
+    no_args_is_help=True,
+    cls=lazy_group(
+        {
+            "simulate": Lazy(
+                "thecal.cli.implant:simulate_cmd",
+                "Run a scenario on the virtual implant and print the log, final status and "
+                "findings.",
+            ),
+            "list": Lazy(
+                "thecal.cli.implant:list_cmd",
+                "The scenarios shipped with Thecal (run one with 'thecal implant simulate NAME').",
+            ),
+            "provision": Lazy(
+                "thecal.cli.serve:provision_cmd",
+                "Create an implant secret (manufacture) and optionally its role credentials.",
+            ),
+            "serve": Lazy(
+                "thecal.cli.serve:serve_cmd",
+                "Run a virtual implant as a telemetry server (simulated clock = wall time × "
+                "scale).",
+            ),
+        }
+    ),
+)
 
 app = typer.Typer(
     help="Thecal: intrathecal pump therapy calculations. " + NOT_A_MEDICAL_DEVICE,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=lazy_group(
+        {
+            "refill": Lazy(
+                "thecal.cli.refill:refill_cmd",
+                "Refill workflow: expected volume, discrepancy, new fill, next refill dates.",
+            ),
+            "convert": Lazy(
+                "thecal.cli.convert:convert_cmd",
+                "Estimate an equivalent dose RANGE between routes or drugs (an estimate only).",
+            ),
+            "demo": Lazy(
+                "thecal.cli.demo:demo_cmd",
+                "Print the seed cases' calculations from the shipped example plans.",
+            ),
+            "serve": Lazy(
+                "thecal.cli.web:serve_cmd",
+                "Run the clinic web app (and /api/v1) — not a certified medical device.",
+            ),
+            "plan": Lazy(plan_app, "Check and show plan files."),
+            "library": Lazy(library_app, "Drug library files."),
+            "implant": Lazy(implant_app, "Simulate the virtual implant."),
+            "programmer": Lazy(
+                "thecal.cli.programmer:programmer_app", "Clinician programmer (telemetry link)."
+            ),
+            "ptm": Lazy("thecal.cli.programmer:ptm_app", "Patient controller (telemetry link)."),
+            "db": Lazy("thecal.cli.clinic:db_app", "The clinic database."),
+            "audit": Lazy("thecal.cli.clinic:audit_app", "The audit log of every write."),
+            "clinic": Lazy("thecal.cli.clinic:clinic_app", "Clinic registry and refill calendar."),
+        }
+    ),
 )
-plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
-library_app = typer.Typer(help="Drug library files.", no_args_is_help=True)
-app.add_typer(plan_app, name="plan")
-app.add_typer(library_app, name="library")
-implant_app = typer.Typer(help="Simulate the virtual implant.", no_args_is_help=True)
-app.add_typer(implant_app, name="implant")
 
 
 @app.callback()
@@ -40,25 +127,6 @@ def main(
 ) -> None:
     """Thecal: intrathecal pump therapy calculations (reference software)."""
     ctx.obj = State(list(library_files), json_out)
-
-
-plan_app.command("check")(plan.check_cmd)
-plan_app.command("show")(plan.show_cmd)
-plan_app.command("schema")(plan.schema_cmd)
-library_app.command("check")(library.check_cmd)
-app.command("refill")(refill.refill_cmd)
-app.command("convert")(convert.convert_cmd)
-app.command("demo")(demo.demo_cmd)
-app.command("serve")(web.serve_cmd)
-implant_app.command("simulate")(implant.simulate_cmd)
-implant_app.command("list")(implant.list_cmd)
-implant_app.command("provision")(serve.provision_cmd)
-implant_app.command("serve")(serve.serve_cmd)
-app.add_typer(programmer.programmer_app, name="programmer")
-app.add_typer(programmer.ptm_app, name="ptm")
-app.add_typer(clinic.db_app, name="db")
-app.add_typer(clinic.audit_app, name="audit")
-app.add_typer(clinic.clinic_app, name="clinic")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,7 @@ brackets ("[applies when opioid_naive=true]") that Rich would otherwise read as 
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeAlias
 
 import pint
@@ -19,6 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from thecal import NOT_A_MEDICAL_DEVICE
+from thecal.cli.state import State as State  # re-exported: commands read o.State
+from thecal.cli.state import state as state
 from thecal.therapy.findings import Finding, Level
 from thecal.units import InputError, fmt, ucum_json
 
@@ -28,19 +28,6 @@ Qty: TypeAlias = pint.Quantity[Any]
 EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_BLOCKED = 3
-
-
-@dataclass
-class State:
-    """Global options (set by the top-level callback, read by every command)."""
-
-    library: list[Path] = field(default_factory=list)
-    json: bool = False
-
-
-def state(ctx: typer.Context) -> State:
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, State) else State()
 
 
 def console() -> Console:
