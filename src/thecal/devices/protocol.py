@@ -242,7 +242,6 @@ class EventKind(StrEnum):
     DELIVERY_PAUSED = "delivery paused"
     DELIVERY_RESUMED = "delivery resumed"
     CLOCK_SET = "clock set"
-    INTERROGATED = "interrogated"
 
 
 @dataclass(frozen=True)
