@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from thecal.clinic.model import Role, User
-
 _HASHER = PasswordHasher()
 SESSION_COOKIE = "thecal_session"
 
@@ -225,10 +223,6 @@ class LoginThrottle:
         self._failures.move_to_end(address)
         while len(self._failures) > self._max_addresses:
             self._failures.popitem(last=False)
-
-
-def may_write(user: User) -> bool:
-    return user.role is not Role.VIEWER
 
 
 # Who may change what inside a prescription (a nurse's bounds) is the clinic's rule, checked in

@@ -1,6 +1,6 @@
-"""A synthetic demo clinic: the seed cases as synthetic patients and ~20 generated patients with
-refill histories, plus one demo user per role. Everything here is SYNTHETIC demo data — names
-say so, and the doses are the shipped example plans' illustrative values.
+"""A synthetic demo clinic: the published case reports as synthetic patients and ~20 generated
+patients with refill histories, plus one demo user per role. Everything here is SYNTHETIC demo
+data — names say so, and the doses are the shipped example plans' illustrative values.
 
 Pure: plans come in through ``example`` (an adapter reads the packaged example files), time is
 ``today``, randomness is a seeded :class:`random.Random`. Every write goes through the clinic's
@@ -163,9 +163,13 @@ def _refills(c: _Ctx, patient: Patient, until: date) -> None:
 
 
 def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
-    # Seed 000: a morphine pump reaching end of service replaced in a calcified pocket, the old
-    # catheter segment spliced; a spinal cord stimulator record replaced too (illustrative).
-    p = Patient("SEED-000", "Seed 000 Synthetic (calcified pump pocket)", 1952, False)
+    # Case report, Pain Medicine Case Reports 2024;8(6) ("Intraoperative Findings of Pathologic
+    # Calcification Surrounding an Intrathecal Pain Pump"): a morphine pump reaching end of
+    # service replaced in a calcified pocket, the old catheter segment spliced; a spinal cord
+    # stimulator record replaced too (illustrative).
+    p = Patient(
+        "SEED-000", "Synthetic: calcified pump pocket (Pain Med Case Rep 2024)", 1952, False
+    )
     _add_patient(c, p, date(2009, 3, 10))
     old_pump = Device(p.id, DeviceKind.PUMP, "Prometra II 20 mL", date(2009, 3, 10), "DEMO-P0")
     cath = Device(p.id, DeviceKind.CATHETER, "Prometra catheter", date(2009, 3, 10),
@@ -187,8 +191,9 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
     _prescribe(c, p, example("seed000-catheter-splice"), date(2023, 2, 14))
     _refills(c, p, c.today)
 
-    # Seed 001: a haemodialysis patient whose SCS pulse generator is relocated (records only).
-    p = Patient("SEED-001", "Seed 001 Synthetic (dialysis, IPG relocation)", 1965)
+    # Published case report of severe focal ectopic calcification of an abdominal IPG pocket in a
+    # long-term haemodialysis patient: the pulse generator is relocated (records only).
+    p = Patient("SEED-001", "Synthetic: dialysis, IPG pocket calcification (case report)", 1965)
     _add_patient(c, p, date(2018, 4, 2))
     ipg = Device(p.id, DeviceKind.STIMULATOR, "SCS IPG (record)", date(2018, 4, 2), "DEMO-S2")
     lead = Device(p.id, DeviceKind.LEAD, "SCS lead (record)", date(2018, 4, 2))
@@ -202,11 +207,14 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
                                            "ectopic calcification of the IPG pocket (dialysis)",
                                            moved.id, "physician"))  # fmt: skip
 
-    # Seed 003: two cancer-pain patients, an intrathecal trial then an implanted pump.
+    # Chai et al., Pain Physician 2013;16:E107-E111: two cancer-pain patients, an intrathecal
+    # trial then an implanted pump.
     for n in (1, 2):
         implant = example(f"seed003-case{n}-implant")
         on = implant.at.date()
-        p = Patient(f"SEED-003-{n}", f"Seed 003 Synthetic case {n} (cancer pain)", 1960 + n, False)
+        p = Patient(
+            f"SEED-003-{n}", f"Synthetic: cancer pain, case {n} (Chai 2013)", 1960 + n, False
+        )
         _add_patient(c, p, on - timedelta(days=14))
         trial = Device(p.id, DeviceKind.TRIAL_PUMP, "external trial pump (record)",
                        on - timedelta(days=14))  # fmt: skip
@@ -262,9 +270,9 @@ def load_demo(
     generated: int = 20,
     seed: int = 5,
 ) -> tuple[DemoLogin, ...]:
-    """Fill an empty clinic with the demo users, the seed cases and ``generated`` synthetic
-    patients whose refill histories run up to ``today``. Returns the demo logins (the caller
-    stores their password hashes)."""
+    """Fill an empty clinic with the demo users, the case-report patients and ``generated``
+    synthetic patients whose refill histories run up to ``today``. Returns the demo logins (the
+    caller stores their password hashes)."""
     c = _Ctx(uow, library, catalog, _Clock(_at(today)), DEMO_LOGINS[0].user,
              DEMO_LOGINS[1].user, random.Random(seed), today)  # fmt: skip
     with uow.transaction("setup", _at(date(2009, 1, 1), 0), DEMO_REASON) as repo:

@@ -1,12 +1,15 @@
 """Elective pump replacement planning — one tested function for the replace-by date (a wrong
-replace-by date was a Class I recall, FDA Z-1338-2012; devices.md §5).
+replace-by date was a Class I recall, FDA Z-1338-2012).
 
-From the implant date and the catalog's battery life (devices.md: 5–7 years depending on flow)
+From the implant date and the catalog's battery life (5–7 years depending on flow, Medtronic)
 the earliest end of service is ``implanted_on + battery_life_min``: the conservative date. The
-replacement is planned ``settings.replacement_lead`` before it (devices.md: ~6 months ahead).
+replacement is planned ``settings.replacement_lead`` before it (Medtronic: ~6 months ahead).
 An elective-replacement-indicator alarm overrides the estimate: the pump stops within
-``eri_to_eos`` of it (devices.md: 90 days). Nothing here is a hard-coded device number: a pump
+``eri_to_eos`` of it (Medtronic: 90 days). Nothing here is a hard-coded device number: a pump
 whose catalog entry lacks the battery life gets status UNKNOWN and says so.
+
+Medtronic: "Drug pump
+replacement", https://www.medtronic.com/uk-en/patients/treatments-therapies/drug-pump-chronic-pain/living-with/drug-pumps-replacement.html
 """
 
 import math

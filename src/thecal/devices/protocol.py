@@ -1,6 +1,6 @@
 """The device protocol: what a programmer can ask of any pump, real or simulated.
 
-Patterns (shared/reference/software.md): a device sits behind a protocol with *capabilities*
+Patterns (open insulin-pump projects): a device sits behind a protocol with *capabilities*
 (LoopKit ``PumpManager``, AndroidAPS ``Pump``); every command returns a result that says whether
 it was *processed* and whether the device *state changed*; the device keeps an append-only,
 sequence-numbered event log keyed by its serial, so a replaced device never merges into the old
@@ -28,7 +28,7 @@ from thecal.units import Q_
 
 
 class Mode(StrEnum):
-    """Delivery modes a device may support (devices.md: SynchroMed modes, Curlin modes)."""
+    """Delivery modes a device may support (SynchroMed II patient pages; Curlin 4000 manual)."""
 
     CONTINUOUS = "continuous"
     FLEX = "flex"
@@ -104,7 +104,8 @@ class AlarmCondition(IntEnum):
 
 
 class AlarmPriority(IntEnum):
-    """FDA/UPenn generic PCA pump model levels (software.md): 4 = empty reservoir and hardware
+    """FDA/UPenn Generic PCA pump reference model levels (Arney et al., UPenn MS-CIS-08-31,
+    2009): 4 = empty reservoir and hardware
     errors; 3 = occlusion / over-infusion; 2 = low reservoir; 1 = warnings."""
 
     WARNING = 1
@@ -241,7 +242,6 @@ class EventKind(StrEnum):
     DELIVERY_PAUSED = "delivery paused"
     DELIVERY_RESUMED = "delivery resumed"
     CLOCK_SET = "clock set"
-    INTERROGATED = "interrogated"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The alarm engine: numbered conditions with priorities, repeats, acknowledgement, tones.
 
-Rules (FDA/UPenn generic PCA pump model, software.md; SynchroMed behaviour, devices.md §1):
+Rules (FDA/UPenn Generic PCA pump reference model, Arney et al., UPenn MS-CIS-08-31, 2009;
+SynchroMed II behaviour, Medtronic patient information and safety advisories):
 
 * every active alarm is kept and reported, highest priority first; none is dropped;
 * an unacknowledged alarm repeats at its class interval (non-critical: the catalog's sourced

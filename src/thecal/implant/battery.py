@@ -1,7 +1,8 @@
 """Battery model: a charge budget drained by quiescent current, by each stroke and by each
 telemetry session, giving flow-dependent ERI and end-of-service (EOS) times.
 
-What is sourced (devices.md §1): life 5-7 years depending on flow, at most 7; the pump stops
+What is sourced (Medtronic, "Drug pump replacement" patient page): life 5-7 years depending
+on flow, at most 7; the pump stops
 within 90 days after ERI. What is NOT public: capacity, quiescent current, charge per stroke,
 charge per telemetry session. So the drain parameters are *derived* from the sourced life bounds
 plus two calibration inputs (catalog fields marked CALIBRATION, or entered):

@@ -1,6 +1,7 @@
 """Simulated pumps: firmware + plant + simulated clock behind :class:`ImplantDevice`.
 
-Three kinds share the engine and differ where the devices differ (devices.md):
+Three kinds share the engine and differ where the devices differ (the labelling and manuals
+cited in the device catalog, ``thecal/data/devices.toml``):
 
 * :class:`PeristalticPump` (SynchroMed-like): motor strokes; motor stall detected (critical
   alarm); MRI stops the rotor, delivery returns after a 2-24 h delay and, if the pump was

@@ -404,7 +404,9 @@ class Firmware:
                     f"The low-reservoir alarm threshold {fmt(thr)} is refused: it must be above "
                     f"0 mL (the alarm can never be switched off) and below the reservoir "
                     f"({fmt(self.caps.reservoir)}).",
-                    "FDA/UPenn generic PCA pump model (shared/reference/software.md)",
+                    "FDA/UPenn Generic PCA pump reference model (Arney et al., Generic "
+                    "Infusion Pump Hazard Analysis and Safety Requirements, UPenn MS-CIS-08-31, "
+                    "2009): critical alarms can be configured but never switched off",
                     limit=self.caps.reservoir,
                     value=thr,
                 )

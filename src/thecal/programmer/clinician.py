@@ -707,7 +707,8 @@ class ClinicianProgrammer:
         A valve-gated pump must be emptied (a magnet opens both valves and dumps the
         reservoir): ``emptied`` is the clinician's statement that the whole reservoir was
         withdrawn; without it the checklist is not ready (:func:`mri_ready`). A pump is never
-        programmed to "stopped" as MRI preparation (devices.md §1): one that is stopped by a
+        programmed to "stopped" as MRI preparation (Medtronic SynchroMed II MRI guidelines; TGA
+        recall notice): one that is stopped by a
         clinician is flagged, not ready. Active alarms are listed: a peristaltic pump that is
         alarming when the scan starts resumes only after a post-MRI interrogation."""
         self.interrogate()

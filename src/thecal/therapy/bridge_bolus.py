@@ -20,7 +20,7 @@ from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.pump import PumpSpec
 from thecal.units import Q_, Dimension, InputError, check_dimension, fmt, ureg
 
-# devices.md §1, "bridge bolus" row.
+# Bridge bolus at a concentration change: intrathecal baclofen best practices (Saulino 2016).
 BRIDGE_SOURCE = "ITB best practices (Saulino 2016)"
 
 _REL_TOL = 1e-9

@@ -1,7 +1,7 @@
 """Route conversion (oral, IV, epidural, intrathecal morphine; IT morphine ↔ IT hydromorphone).
 
 A conversion is always an ESTIMATE and always a range, never one authoritative number. The ratios
-are data (``thecal/data/conversions.toml``, each with its source, from clinical.md §6); this
+are data (``thecal/data/conversions.toml``, each with its original source); this
 module is pure and takes the already-parsed data.
 
 How the range is built: every sourced ratio is an edge between two (route, drug) points,

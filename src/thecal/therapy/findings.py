@@ -1,7 +1,7 @@
 """Safety findings: level, stable code, a message a nurse understands, the limit, and its source."""
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -101,7 +101,6 @@ class Finding:
     drug: str | None = None
     limit: pint.Quantity | None = None
     value: pint.Quantity | None = None
-    details: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     override_by: Overrider = Overrider.CLINICIAN
 
     def to_json(self) -> dict[str, Any]:

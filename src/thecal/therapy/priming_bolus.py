@@ -1,10 +1,11 @@
 """Priming bolus: moving drug to the catheter tip after implant or catheter revision.
 
-After an implant, or a revision (seed 000: a calcified catheter segment spliced out and replaced
-by a new one), part of the fluid path holds no drug. At the basal rate the drug would take hours
-to days to reach the tip; a priming bolus delivers that volume first. The programmer's
-priming-volume calculation was recalled (2013/2016), so the volume is always shown with its
-formula. Labelling warns that drug and non-drug fluid mix at priming flow rates.
+After an implant, or a revision (a calcified catheter segment spliced out and replaced by a new
+one, as in the case report in Pain Medicine Case Reports 2024;8(6)), part of the fluid path holds
+no drug. At the basal rate the drug would take hours to days to reach the tip; a priming bolus
+delivers that volume first. The programmer's priming-volume calculation was recalled (2013/2016),
+so the volume is always shown with its formula. Labelling warns that drug and non-drug fluid mix
+at priming flow rates.
 
 Catheter volume per cm and the pump's internal volume come from the catalog when public
 (Prometra catheter: 0.0026 mL/cm, Prometra II manual p.33) and are required inputs otherwise.
@@ -18,9 +19,9 @@ from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.pump import CatheterSpec, PumpSpec
 from thecal.units import Dimension, InputError, check_dimension, fmt
 
-# devices.md §1, "priming bolus" row.
+# Priming bolus after implant or catheter revision (Medtronic labelling).
 PRIMING_SOURCE = "Medtronic reference guide; FDA recall notices"
-# devices.md §5: the priming-volume recall and its lesson.
+# The programmer's priming-volume recall (FDA recall notices 2013/2016) and its lesson.
 PRIMING_RECALL_SOURCE = (
     "FDA recall notices: priming volume miscalculated (recall 2013/2016); priming and bridge "
     "volumes computed from recorded catheter length and model, shown with the formula"

@@ -176,7 +176,7 @@ def _expected(p: RefillProposal) -> ExpectedResidual | None:
 
 def _ran_empty(p: RefillProposal, empty_at: datetime | None, library: DrugLibrary) -> list[Finding]:
     """A reservoir expected to have run dry before this refill is an interruption: restarting
-    the old opioid dose may meet a patient who lost tolerance (Ruan 2010, seed 003)."""
+    the old opioid dose may meet a patient who lost tolerance (Ruan et al., Pain Physician 2010)."""
     prog = p.program
     if empty_at is None or prog.interruption is not None or empty_at >= p.fill.at:
         return []

@@ -3,7 +3,8 @@ stability limit, and the institution's maximum interval — with every candidate
 
 The reservoir dates come from the exact inverse of the delivery integral
 (:meth:`DeliveryModel.time_to_deliver`); the worst case assumes every allowed patient bolus is
-taken, as the valve-gated pump's controller does for its own refill date (devices.md §2, PTC).
+taken, as the valve-gated pump's controller does for its own refill date (Prometra patient
+therapy controller guide, p.5).
 The pump's accuracy band is not added to the worst case: the institution's refill margin
 (``settings.refill_margin``) is the place for that slack.
 """

@@ -1,5 +1,5 @@
 """Refill checks: compare the volume withdrawn with the volume expected, then the volume injected
-with the volume confirmed in the reservoir (devices.md, "refill checks").
+with the volume confirmed in the reservoir (ASRA 2017 poster; Maino 2017 for pocket fill).
 
 Sign conventions (all volumes in mL):
 

@@ -1,4 +1,5 @@
-"""Restarting after an interruption: opioid tolerance may be lost (Ruan 2010, seed 003).
+"""Restarting after an interruption: opioid tolerance may be lost (Ruan et al., Pain Physician
+2010).
 
 A restart at the previous opioid dose needs a clinician's decision; the software proposes
 re-titration from a lower dose using the institution's rules, or, with none configured, from the

@@ -285,8 +285,6 @@ def _bolus_dose(drug: Drug, dose: pint.Quantity, ctx: dict[str, str]) -> list[Fi
 
 def _bolus(p: BolusProposal, library: DrugLibrary) -> list[Finding]:
     out: list[Finding] = []
-    if p.kind == "patient":
-        out += _opioid_bolus(p.admixture, p.patient, library, "Patient-activated")
     out += _labelling(p.admixture, p.pump, library)
     for drug, dose in p.admixture.doses(p.volume).items():
         ing = p.admixture.ingredient(drug)

@@ -14,7 +14,7 @@ from thecal.units import Q_
 from .conftest import DOCTOR, setup_patient
 
 SETTINGS = build_clinic_settings(
-    "test", {"replacement_lead": "6 mo", "replacement_lead_source": "devices.md",
+    "test", {"replacement_lead": "6 mo", "replacement_lead_source": "Medtronic",
              "session_idle_timeout": "30 min", "session_idle_timeout_source": "800-63B",
              "session_max_age": "12 h", "session_max_age_source": "800-63B"},
 )  # fmt: skip

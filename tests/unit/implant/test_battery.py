@@ -1,4 +1,4 @@
-"""Battery: ERI after 5-7 years at typical flows (devices.md §1), pump stops 90 days later."""
+"""Battery: ERI after 5-7 years at typical flows (Medtronic), pump stops 90 days later."""
 
 import pytest
 

@@ -48,7 +48,7 @@ def test_alarm_test_sounds_the_tones_and_is_logged(
         reply = c.alarm_test()
         result = result_from_json(reply.data["result"])
         assert reply.processed and not reply.state_changed
-        # SynchroMed: a critical and a non-critical tone (devices.md §1: two-tone 3 s, one-tone).
+        # SynchroMed: a critical and a non-critical tone (Medtronic: two-tone 3 s, one-tone).
         assert len(result.tones) == 2
         assert _kinds(r.dev, EventKind.ALARM_TEST) == before + 1
 

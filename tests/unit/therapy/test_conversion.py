@@ -31,7 +31,7 @@ def test_oral_300_mg_to_intrathecal_spans_the_sourced_ratios(data: dict[str, Any
     # Sourced oral : IT ratios, 300 mg/d ÷ ratio:
     #   Krames 300 : 1                  → 1 mg/d
     #   observed 12 : 1 … 125 : 1      → 25 … 2.4 mg/d
-    #   seed 003 100 : 1 … 200 : 1     → 3 … 1.5 mg/d
+    #   Chai 2013 100 : 1 … 200 : 1    → 3 … 1.5 mg/d
     #   oral : IV 3 × IV : IT 100      → 300 : 1 → 1 mg/d (and via epidural 3 × 10 × 10)
     # Range = 1 … 25 mg/d.
     assert e.low.to("mg/d").magnitude == pytest.approx(1.0)
@@ -40,7 +40,7 @@ def test_oral_300_mg_to_intrathecal_spans_the_sourced_ratios(data: dict[str, Any
     assert "estimate" in e.summary.casefold()
     assert "1 mg/d to 25 mg/d" in e.summary
     sources = " | ".join(r.source for r in e.ratios)
-    for src in ("PMID 15055516", "openanesthesia", "seed 003", "standard"):
+    for src in ("PMID 15055516", "openanesthesia", "Pain Physician 2013", "standard"):
         assert src in sources
     assert all(r.source.strip() for r in e.ratios)
     # Each path's own range lies inside the estimate.
