@@ -74,7 +74,9 @@ def test_non_finite_json_literals_are_refused_before_any_route(
 
 
 def test_refill(client: TestClient, ctx: AppContext) -> None:
-    token = _login(client, "nurse")
+    # The physician: the due demo pump ran dry, and only a physician gives the restart reason
+    # (a nurse's valid refill would be a 403 here, which is not what this test is about).
+    token = _login(client, "physician")
     p = _patient(client)
     url = f"/api/v1/patients/{p['id']}/refills"
 
