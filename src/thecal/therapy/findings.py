@@ -126,6 +126,18 @@ def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: f.level.rank))
 
 
+def deduplicated(findings: Iterable[Finding]) -> list[Finding]:
+    """``findings`` without repeats (same code, message, drug and source), first kept."""
+    seen: set[tuple[str, str, str | None, str]] = set()
+    out: list[Finding] = []
+    for f in findings:
+        key = (f.code.value, f.message, f.drug, f.source)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
 def blocks(findings: Sequence[Finding]) -> bool:
     """True when any finding is hard: the proposal is refused."""
     return any(f.level is Level.HARD for f in findings)

@@ -17,7 +17,6 @@ Physical impossibility is hard, with the physical fact as its source:
   stops).
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,7 +27,7 @@ from thecal.therapy.compare import above, at_or_above
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.drug_change import drug_change_at_refill
 from thecal.therapy.drugs import Bound
-from thecal.therapy.findings import Code, Finding, Level, Verdict, ordered
+from thecal.therapy.findings import Code, Finding, Level, Verdict, deduplicated, ordered
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.overrides import classify
 from thecal.therapy.proposal import Interruption, RefillProposal
@@ -119,7 +118,7 @@ def assess_refill(proposal: RefillProposal, library: DrugLibrary) -> RefillAsses
         )  # fmt: skip
         out += fc.findings
     # Each soft finding says who may give its reason (a physician for opioid doses, restarts).
-    found = classify(ordered(_dedupe(out)), p.program.admixture)
+    found = classify(ordered(deduplicated(out)), p.program.admixture)
     return RefillAssessment(p, capacity, expected, check, fc, found)
 
 
@@ -278,14 +277,3 @@ def _first_fill(p: RefillProposal) -> list[Finding]:
         for ing in p.program.admixture.ingredients
         for lim in ing.drug.limits_for(Bound.REFILL_INTERVAL_MAX, {"fill": "first"})
     ]
-
-
-def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str, str | None, str]] = set()
-    out: list[Finding] = []
-    for f in findings:
-        key = (f.code.value, f.message, f.drug, f.source)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out

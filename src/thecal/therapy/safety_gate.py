@@ -2,7 +2,6 @@
 or the programmer — passes through :func:`check`, which returns ordered findings (hard first)
 that each name their limit, the value, and the source of the rule."""
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pint
@@ -13,7 +12,7 @@ from thecal.therapy.delivery import daily_dose
 from thecal.therapy.device_limits import capability_findings
 from thecal.therapy.drugs import Bound, Drug, LimitKind
 from thecal.therapy.entry_error import no_limit_findings, slip_findings
-from thecal.therapy.findings import Code, Finding, Level, Verdict, ordered
+from thecal.therapy.findings import Code, Finding, Level, Verdict, deduplicated, ordered
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.overrides import classify
 from thecal.therapy.program_context import program_context_findings
@@ -47,7 +46,7 @@ def check(proposal: Proposal, library: DrugLibrary) -> GateResult:
     else:
         found, admixture = _bolus(proposal, library), proposal.admixture
     # Each soft finding says who may give its reason (a physician for opioid doses).
-    return GateResult(classify(ordered(_dedupe(found)), admixture))
+    return GateResult(classify(ordered(deduplicated(found)), admixture))
 
 
 # --- programs --------------------------------------------------------------------------------
@@ -315,14 +314,3 @@ def _context(patient: Patient, **extra: str) -> dict[str, str]:
 
 def _when(conditions: str) -> str:
     return f" [applies when {conditions}]" if conditions else ""
-
-
-def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str, str | None, str]] = set()
-    out: list[Finding] = []
-    for f in findings:
-        key = (f.code.value, f.message, f.drug, f.source)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
