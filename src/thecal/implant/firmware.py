@@ -37,17 +37,15 @@ from thecal.implant.alarms import AlarmConfig, AlarmEngine
 from thecal.implant.battery import BatteryCalibration
 from thecal.implant.clock import EventQueue
 from thecal.implant.firmware_daily import daily_finding, straddle
-from thecal.implant.firmware_delivery import STROKE_EPS, Hold, Ramp, Segment, new_segment
+from thecal.implant.firmware_delivery import ML, STROKE_EPS, Hold, Ramp, Segment, new_segment
 from thecal.implant.limits import FirmwareLimits, VolumeLimit
 from thecal.therapy.delivery import DeliveryModel, at_hours
 from thecal.therapy.findings import Finding
 from thecal.therapy.pump import PumpSpec
 from thecal.therapy.schedule import Schedule, continuous
-from thecal.units import Q_, Dimension, InputError, check_dimension, ureg
+from thecal.units import Q_, Dimension, InputError, check_dimension
 
 __all__ = ["Firmware", "Hold", "require_positive_volume"]
-
-_ML = ureg.Unit("mL")  # parsed once (see firmware_delivery.ML)
 
 
 class Firmware:
@@ -73,8 +71,8 @@ class Firmware:
         self.limits = limits
         self.queue = queue
         self.motor = motor
-        self.stroke = float(capabilities.stroke_volume.to(_ML).magnitude)
-        self.capacity = float(capabilities.reservoir.to(_ML).magnitude)
+        self.stroke = float(capabilities.stroke_volume.to(ML).magnitude)
+        self.capacity = float(capabilities.reservoir.to(ML).magnitude)
         self.stops_when_empty = stops_when_empty
         self.log: list[LogEvent] = []
         self.now = start_h
@@ -291,9 +289,9 @@ class Firmware:
             delivering=self.delivering,
             holds=tuple(sorted(self.holds)),
             program=self.program,
-            reservoir_estimate=Q_(max(est, 0.0), _ML),
+            reservoir_estimate=Q_(max(est, 0.0), ML),
             low_reservoir_threshold=self.program.low_reservoir_threshold if self.program else None,
-            delivered_total=Q_(self.strokes * self.stroke, _ML),
+            delivered_total=Q_(self.strokes * self.stroke, ML),
             alarms=self.alarms.states(),
             eri_at=at_hours(self.eri_h) if self.eri_h is not None else None,
             eos_at=at_hours(self.eos_h) if self.eos_h is not None else None,
@@ -304,7 +302,7 @@ class Firmware:
 
 def require_positive_volume(value: pint.Quantity, field: str) -> float:
     check_dimension(value, field, Dimension.VOLUME)
-    ml = float(value.to(_ML).magnitude)
+    ml = float(value.to(ML).magnitude)
     if ml <= 0:
         raise InputError(field, "must be greater than zero", "e.g. '0.0025 mL'")
     return ml
