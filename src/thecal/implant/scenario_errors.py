@@ -8,9 +8,15 @@ keys that depend on the kind (after any error in the values themselves).
 """
 
 import typing
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import (
+    BaseModel,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 _NEEDS_HINT = {("mri", "duration"): " (the scan time, e.g. '1 h')"}
@@ -21,6 +27,18 @@ def _variants(union: Any) -> dict[str, type[BaseModel]]:
     return {
         typing.get_args(m.model_fields["kind"].annotation)[0]: m for m in typing.get_args(union)
     }
+
+
+def _value_errors(variants: dict[str, type[BaseModel]], key: str, value: Any) -> list[Any]:
+    """A value's own errors, for a key this kind does not use (they come first, as before)."""
+    model = next(m for m in variants.values() if key in m.model_fields)
+    info = model.model_fields[key]
+    try:
+        kind = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        TypeAdapter(kind).validate_python(value)
+    except ValidationError as exc:
+        return [dict(e, loc=(key, *e["loc"])) for e in exc.errors()]
+    return []
 
 
 def _value_error(loc: tuple[int | str, ...], message: str, value: Any) -> InitErrorDetails:
@@ -62,6 +80,7 @@ def readable_errors(union: Any, name: str, keys: tuple[str, ...]) -> WrapValidat
             key = loc[0] if len(loc) == 1 else None
             if e["type"] == "extra_forbidden" and key in keys:
                 unused.append(str(key))
+                fields.extend(_value_errors(variants, str(key), e["input"]))
             elif e["type"] == "extra_forbidden" and key is not None:
                 fields.append(
                     _value_error(
