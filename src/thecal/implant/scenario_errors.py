@@ -35,7 +35,7 @@ def _value_errors(variants: dict[str, type[BaseModel]], key: str, value: Any) ->
     info = model.model_fields[key]
     try:
         kind = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
-        TypeAdapter(kind).validate_python(value)
+        TypeAdapter(kind).validate_python(value)  # type: ignore[arg-type]
     except ValidationError as exc:
         return [dict(e, loc=(key, *e["loc"])) for e in exc.errors()]
     return []
@@ -94,7 +94,7 @@ def readable_errors(union: Any, name: str, keys: tuple[str, ...]) -> WrapValidat
                     InitErrorDetails(
                         type=e["type"], loc=loc, input=e["input"], ctx=e.get("ctx", {})
                     )
-                )  # type: ignore[typeddict-item]
+                )
         if fields:
             return fields
         if unused:

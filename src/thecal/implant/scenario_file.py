@@ -344,8 +344,22 @@ ActionKind = Literal[
 
 # Every key some kind uses, in the documented order: the "unknown key" hint lists them all.
 _FAULT_KEYS = ("kind", "at", "fraction", "duration", "recovery", "note")
-_ACTION_KEYS = ("kind", "at", "every", "until", "count", "volume", "duration", "admixture")
-_ACTION_KEYS += ("schedule", "patient_bolus", "low_reservoir_alarm", "per_day", "alarm", "note")
+_ACTION_KEYS: tuple[str, ...] = (
+    "kind",
+    "at",
+    "every",
+    "until",
+    "count",
+    "volume",
+    "duration",
+    "admixture",
+    "schedule",
+    "patient_bolus",
+    "low_reservoir_alarm",
+    "per_day",
+    "alarm",
+    "note",
+)
 
 FaultEntry = Annotated[
     Annotated[_FaultUnion, Field(discriminator="kind")],
