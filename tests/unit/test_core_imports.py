@@ -37,8 +37,10 @@ _ALLOWED_NAMES = {
     "therapy": "pint numpy pydantic thecal.units",
     "devices": "pint thecal.units thecal.therapy",
     # random: scenarios and the plant's noise use a seeded random.Random passed in (ruff bans
-    # the global generator's functions in the cores).
-    "implant": "pint numpy pydantic random thecal.units thecal.therapy thecal.devices",
+    # the global generator's functions in the cores); pydantic_core: pydantic's own error types,
+    # for the scenario file's readable errors.
+    "implant": "pint numpy pydantic pydantic_core random thecal.units thecal.therapy"
+    " thecal.devices",
     # json/base64/binascii/hashlib/secrets: the command layer's wire encoding, digests and
     # nonces; logging: link security events (rejected frames, lost acks), handled at the edge.
     "programmer": "pint base64 binascii hashlib json logging secrets"

@@ -101,7 +101,7 @@ def _field(model: type[BaseModel], loc: Sequence[int | str]) -> FieldInfo | None
     for part in loc:
         if isinstance(part, int):
             continue
-        sub = _model_in(current)
+        sub = _model_in(current, part)
         if sub is None or part not in sub.model_fields:
             return None
         info = sub.model_fields[part]
@@ -109,11 +109,12 @@ def _field(model: type[BaseModel], loc: Sequence[int | str]) -> FieldInfo | None
     return info
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def _model_in(annotation: Any, key: str | None = None) -> type[BaseModel] | None:
+    """The first model in ``annotation`` (with the field ``key``, in a union of models)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+        return annotation if key is None or key in annotation.model_fields else None
     for arg in typing.get_args(annotation):
-        found = _model_in(arg)
+        found = _model_in(arg, key)
         if found is not None:
             return found
     return None
