@@ -101,8 +101,10 @@ _STYLE = {
 def calendar_cmd(
     ctx: typer.Context,
     today: str | None = typer.Option(None, "--today", metavar="DATE", help="YYYY-MM-DD"),
-    soon: str = typer.Option(
-        "7 d", "--soon", help="look-ahead window for 'due soon' (a display preference)"
+    soon: str | None = typer.Option(
+        None,
+        "--soon",
+        help="look-ahead window for 'due soon' (default: clinic.toml due_soon_window)",
     ),
     status: list[RefillStatus] = typer.Option(
         [], "--status", help="statuses to list (repeatable); default: all"
@@ -120,7 +122,13 @@ def calendar_cmd(
         day = date.fromisoformat(today) if today else datetime.now().date()
     except ValueError:
         raise InputError("--today", f"got {today!r}", "a date YYYY-MM-DD") from None
-    window = parse_quantity(soon, "--soon", Dimension.TIME)
+    if soon is None:
+        from thecal.adapters.data_files import packaged
+        from thecal.clinic.settings import build_clinic_settings
+
+        window = build_clinic_settings("clinic.toml", packaged("clinic.toml")).due_soon_window
+    else:
+        window = parse_quantity(soon, "--soon", Dimension.TIME)
     engine = make_engine(database_url(database))
     try:
         upgrade(engine)

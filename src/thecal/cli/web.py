@@ -85,7 +85,6 @@ def serve_cmd(
     from thecal.clinic.settings import build_clinic_settings
     from thecal.store.migrate import upgrade
     from thecal.store.uow import SqlUnitOfWork
-    from thecal.units import Q_
     from thecal.web.app import create_app
 
     url = database_url(database)
@@ -96,10 +95,10 @@ def serve_cmd(
             typer.echo(f"  {role:9} user {username!r} password {password!r}")
     engine = make_engine(url)
     upgrade(engine)
+    clinic = build_clinic_settings("clinic.toml", packaged("clinic.toml"))
     ctx = AppContext(
-        SqlUnitOfWork(engine), load_library(), load_catalog(),
-        build_clinic_settings("clinic.toml", packaged("clinic.toml")), datetime.now,
-        install_secret(), Q_(7.0, "d"),
+        SqlUnitOfWork(engine), load_library(), load_catalog(), clinic, datetime.now,
+        install_secret(), clinic.due_soon_window,
     )  # fmt: skip
     typer.echo(f"Thecal clinic on http://{host}:{port} (Ctrl-C stops it)", err=False)
     uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")

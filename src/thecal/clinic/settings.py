@@ -13,7 +13,8 @@ from thecal.units import Dimension, InputError, parse_quantity
 class ClinicSettings:
     """``replacement_lead`` (time): how long before a pump's earliest end of battery life its
     elective replacement is planned; ``session_idle_timeout`` and ``session_max_age`` (time):
-    when a web/API session ends. Each with the source of that number."""
+    when a web/API session ends; ``due_soon_window`` (time): the refill calendar's look-ahead
+    (due soon up to and including today + window). Each with the source of that number."""
 
     replacement_lead: pint.Quantity
     replacement_lead_source: str
@@ -23,6 +24,8 @@ class ClinicSettings:
     session_idle_timeout_source: str
     session_max_age: pint.Quantity
     session_max_age_source: str
+    due_soon_window: pint.Quantity
+    due_soon_window_source: str
 
 
 def _duration(origin: str, data: Mapping[str, Any], name: str,
@@ -49,4 +52,7 @@ def build_clinic_settings(origin: str, data: Mapping[str, Any]) -> ClinicSetting
     if idle > max_age:
         raise InputError(f"{origin}: session_idle_timeout", f"{idle:~P} is longer than "
                          f"session_max_age {max_age:~P}", "at most session_max_age")  # fmt: skip
-    return ClinicSettings(lead, lead_source, idle, idle_source, max_age, max_age_source)
+    soon, soon_source = _duration(origin, data, "due_soon_window", "7 d")
+    return ClinicSettings(
+        lead, lead_source, idle, idle_source, max_age, max_age_source, soon, soon_source
+    )

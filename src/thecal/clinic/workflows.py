@@ -408,7 +408,7 @@ def _reservoir_admixture(
                                                               Dimension.CONCENTRATION))
             for d, c in pairs
         ],
-        "reservoir",
+        "reservoir", library.settings.max_admixture_drugs,
     )  # fmt: skip
 
 

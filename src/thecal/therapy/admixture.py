@@ -7,6 +7,8 @@ import pint
 from thecal.therapy.drugs import Drug
 from thecal.units import Dimension, InputError, check_dimension
 
+# Shipped default of drugs.toml [settings] max_admixture_drugs (a product choice; the source
+# text is there). Plans use the library's value, so an institution may change it.
 MAX_DRUGS = 4
 
 
@@ -64,11 +66,14 @@ class Admixture:
 
 
 def make_admixture(
-    ingredients: list[tuple[Drug, pint.Quantity]], field: str = "admixture"
+    ingredients: list[tuple[Drug, pint.Quantity]],
+    field: str = "admixture",
+    max_drugs: int = MAX_DRUGS,
 ) -> Admixture:
-    """Check 1–4 distinct drugs with positive concentrations (mass/volume)."""
-    if not 1 <= len(ingredients) <= MAX_DRUGS:
-        raise InputError(field, f"has {len(ingredients)} drugs", f"1 to {MAX_DRUGS} drugs")
+    """Check 1 to ``max_drugs`` distinct drugs (exactly ``max_drugs`` accepted, one more
+    refused) with positive concentrations (mass/volume)."""
+    if not 1 <= len(ingredients) <= max_drugs:
+        raise InputError(field, f"has {len(ingredients)} drugs", f"1 to {max_drugs} drugs")
     seen: set[str] = set()
     out: list[Ingredient] = []
     for i, (drug, conc) in enumerate(ingredients):

@@ -10,8 +10,10 @@ from typing import Any
 
 import pint
 
+from thecal.therapy.admixture import MAX_DRUGS
 from thecal.therapy.drugs import CONDITIONS, Bound, Drug, DrugClass, Limit, LimitKind
 from thecal.therapy.findings import Level
+from thecal.therapy.schedule import MAX_STEPS_PER_DAY
 from thecal.units import Dimension, InputError, parse_quantity
 
 
@@ -54,6 +56,13 @@ class Settings:
     # refused as physically impossible (None: no allowance, the capacity itself is the limit).
     withdrawn_tolerance: pint.Quantity | None = None
     withdrawn_tolerance_source: str = ""
+    # Plan-format limits (product choices, shipped in drugs.toml with their reasons): the most
+    # drugs in one admixture and the most flex steps in one day program; at the limit is
+    # accepted, one more refused. Defaults equal the shipped values for callers without a library.
+    max_admixture_drugs: int = MAX_DRUGS
+    max_admixture_drugs_source: str = ""
+    max_flex_steps_per_day: int = MAX_STEPS_PER_DAY
+    max_flex_steps_per_day_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,10 @@ _SETTINGS_KEYS = {
     "slip_source",
     "withdrawn_tolerance",
     "withdrawn_tolerance_source",
+    "max_admixture_drugs",
+    "max_admixture_drugs_source",
+    "max_flex_steps_per_day",
+    "max_flex_steps_per_day_source",
 }
 
 
@@ -226,6 +239,8 @@ class _Collector:
             "tolerance_loss_after_source",
             "slip_source",
             "withdrawn_tolerance_source",
+            "max_admixture_drugs_source",
+            "max_flex_steps_per_day_source",
         ):
             if key in raw:
                 text = self.text(f"settings.{key}", raw[key], required=True)
@@ -251,6 +266,17 @@ class _Collector:
                 self.error(f"settings.{key}_source", f"is required with {key}")
         if out.withdrawn_tolerance is not None and not out.withdrawn_tolerance_source:
             self.error("settings.withdrawn_tolerance_source", "is required with a tolerance")
+        for key in ("max_admixture_drugs", "max_flex_steps_per_day"):
+            if key in raw:
+                value = raw[key]
+                # bool is an int in Python: refuse it explicitly.
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    self.error(f"settings.{key}", f"got {value!r}", "a whole number >= 1")
+                else:
+                    out = replace(out, **{key: value})  # type: ignore[arg-type]
+                # A layer that sets the value states its own source (never inherits one).
+                if f"{key}_source" not in raw:
+                    self.error(f"settings.{key}_source", f"is required with {key}")
         if "restart_rules" in raw:
             out = replace(out, restart_rules=self.restart_rules(raw["restart_rules"]))
         return out

@@ -244,7 +244,9 @@ class PlanFile(_Model):
     patient: PatientSpec = Field(default_factory=PatientSpec)
     pump: PumpEntry
     catheter: CatheterEntry | None = None
-    admixture: list[IngredientEntry] = Field(min_length=1, max_length=4)
+    # The most drugs is the library's max_admixture_drugs (checked in resolve): not fixed here,
+    # so an institution may change it.
+    admixture: list[IngredientEntry] = Field(min_length=1)
     schedule: ScheduleEntry
     patient_bolus: PatientBolusEntry | None = None
     fill: FillEntry | None = None
@@ -353,7 +355,8 @@ def resolve(plan: PlanFile, library: DrugLibrary, pumps: Any) -> ResolvedPlan:
         else None
     )
     admixture = _admixture(plan.admixture, library, "admixture")
-    schedule, rounding = _schedule(plan.schedule, admixture, pump, "schedule")
+    max_steps = library.settings.max_flex_steps_per_day
+    schedule, rounding = _schedule(plan.schedule, admixture, pump, "schedule", max_steps)
     bolus = _patient_bolus(plan.patient_bolus, admixture) if plan.patient_bolus else None
     patient = Patient(
         plan.patient.opioid_naive, plan.patient.spasticity_origin, plan.patient.cancer_pain
@@ -366,7 +369,7 @@ def resolve(plan: PlanFile, library: DrugLibrary, pumps: Any) -> ResolvedPlan:
             else admixture
         )
         prev_schedule, _ = _schedule(
-            plan.previous.schedule, prev_admixture, pump, "previous.schedule"
+            plan.previous.schedule, prev_admixture, pump, "previous.schedule", max_steps
         )
         prev_bolus = (
             _patient_bolus(plan.previous.patient_bolus, prev_admixture, "previous.patient_bolus")
@@ -446,7 +449,7 @@ def _admixture(entries: list[IngredientEntry], library: DrugLibrary, field: str)
         pairs.append(
             (drug, _q(e.concentration, Dimension.CONCENTRATION, f"{field}[{i}].concentration"))
         )
-    return make_admixture(pairs, field)
+    return make_admixture(pairs, field, library.settings.max_admixture_drugs)
 
 
 def _flow(
@@ -470,7 +473,7 @@ def _volume(admixture: Admixture, amount: Amount, field: str) -> pint.Quantity:
 
 
 def _schedule(
-    entry: ScheduleEntry, admixture: Admixture, pump: PumpSpec, field: str
+    entry: ScheduleEntry, admixture: Admixture, pump: PumpSpec, field: str, max_steps: int
 ) -> tuple[Schedule, list[Finding]]:
     basal: BasalProgram
     if entry.mode == "continuous":
@@ -491,8 +494,8 @@ def _schedule(
         for name in WEEKDAYS:
             steps = by_day.get(name)
             if steps is not None:
-                days[name] = day_program(steps, f"{field}.steps[days={name}]")
-        default = day_program(common, f"{field}.steps") if common else None
+                days[name] = day_program(steps, f"{field}.steps[days={name}]", max_steps)
+        default = day_program(common, f"{field}.steps", max_steps) if common else None
         basal = weekly(days, default)
     basal, rounding = round_basal(basal, pump)
     periodic: list[PeriodicBolus] = []

@@ -13,6 +13,9 @@ import pint
 from thecal.units import HOUR, ML, ML_PER_DAY, Q_, Dimension, InputError, check_dimension
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Shipped default of drugs.toml [settings] max_flex_steps_per_day (a product choice; the
+# source text is there). Plans use the library's value; each pump's own limit is checked
+# separately (devices.toml max_steps_per_day).
 MAX_STEPS_PER_DAY = 24
 
 
@@ -112,14 +115,16 @@ def continuous(rate: pint.Quantity, field: str = "schedule.rate") -> BasalProgra
 
 
 def day_program(
-    steps: list[tuple[time, pint.Quantity]], field: str = "schedule.steps"
+    steps: list[tuple[time, pint.Quantity]],
+    field: str = "schedule.steps",
+    max_steps: int = MAX_STEPS_PER_DAY,
 ) -> DayProgram:
     """Flex steps for one day. The first must start at 00:00 so every minute has a rate;
-    starts strictly increase; at most 24 steps a day."""
+    starts strictly increase; at most ``max_steps`` steps a day (one more is refused)."""
     if not steps:
         raise InputError(field, "has no steps", "at least one step starting at 00:00")
-    if len(steps) > MAX_STEPS_PER_DAY:
-        raise InputError(field, f"has {len(steps)} steps", f"at most {MAX_STEPS_PER_DAY} a day")
+    if len(steps) > max_steps:
+        raise InputError(field, f"has {len(steps)} steps", f"at most {max_steps} a day")
     ordered = sorted(steps, key=lambda s: s[0])
     if ordered[0][0] != time(0, 0):
         raise InputError(f"{field}[0].start", f"starts at {ordered[0][0]:%H:%M}", "'00:00'")

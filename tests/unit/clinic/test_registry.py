@@ -16,7 +16,8 @@ from .conftest import DOCTOR, setup_patient
 SETTINGS = build_clinic_settings(
     "test", {"replacement_lead": "6 mo", "replacement_lead_source": "Medtronic",
              "session_idle_timeout": "30 min", "session_idle_timeout_source": "800-63B",
-             "session_max_age": "12 h", "session_max_age_source": "800-63B"},
+             "session_max_age": "12 h", "session_max_age_source": "800-63B",
+             "due_soon_window": "7 d", "due_soon_window_source": "product choice"},
 )  # fmt: skip
 
 
