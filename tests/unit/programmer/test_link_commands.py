@@ -75,9 +75,11 @@ def test_link_loss_mid_program_write_keeps_old_program(
         staged = client.call(Op.PROGRAM_STAGE, {"program": program_to_json(new)})
         assert staged.ok
         client.transport.close()  # the link drops before the commit
-        deadline = time.monotonic() + 3
+        # A hang guard while the server notices the closed link, not a speed check.
+        deadline = time.monotonic() + 60
         while r.server.connections[-1].staging.program is not None:
-            assert time.monotonic() < deadline
+            if time.monotonic() > deadline:
+                pytest.fail("the server kept the staged program 60 s after the link dropped")
             time.sleep(0.01)
         assert program_to_json(r.dev.peek().program) == old  # type: ignore[arg-type]
         # A new session cannot commit the old session's staged program.
