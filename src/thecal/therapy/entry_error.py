@@ -120,7 +120,6 @@ def slip_findings(
                         "hour) before programming.",
                         settings.slip_source,
                         name,
-                        old_daily[name],
                         new_daily[name],
                     )
                 )
@@ -137,7 +136,6 @@ def slip_findings(
                     "the pharmacy really makes belongs in the drug library.",
                     settings.slip_source,
                     name,
-                    old_ing.concentration,
                     ing.concentration,
                 )
             )
@@ -151,7 +149,6 @@ def slip_findings(
                     "number and its time base (mL/d or mL/h).",
                     settings.slip_source,
                     None,
-                    old_volume,
                     new_volume,
                 )
             )
@@ -163,15 +160,9 @@ def _listed(drug: Drug, concentration: pint.Quantity) -> bool:
 
 
 def _finding(
-    code: Code,
-    message: str,
-    source: str,
-    drug: str | None,
-    old: pint.Quantity,
-    new: pint.Quantity,
+    code: Code, message: str, source: str, drug: str | None, new: pint.Quantity
 ) -> Finding:
     # The previous value is in the message; ``limit`` stays empty: the old value is no limit.
-    del old
     return Finding(Level.HARD, code, message, source, drug, None, new)
 
 
