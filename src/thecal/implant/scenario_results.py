@@ -1,4 +1,5 @@
-"""What a scenario run returns: the merged log, the clinical actions' reports, the samples."""
+"""What a scenario run returns: the merged log (and how it is merged), the clinical actions'
+reports, the samples."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,6 +7,7 @@ from datetime import datetime
 import pint
 
 from thecal.devices.protocol import ALARMS, AlarmCondition, DeviceStatus, EventKind
+from thecal.implant.device import SimulatedPump
 from thecal.implant.plant import PlantTruth
 from thecal.therapy.findings import Finding, blocks
 
@@ -110,3 +112,31 @@ def alarm_periods(log: tuple[LogEntry, ...], end: datetime) -> tuple[AlarmPeriod
     for c, t in open_.items():
         out.append(AlarmPeriod(c, ALARMS[c].critical, t, None))
     return tuple(sorted(out, key=lambda p: (p.start, p.condition)))
+
+
+def merge_log(pump: SimulatedPump, scenario: list[tuple[int, LogEntry]]) -> tuple[LogEntry, ...]:
+    """Device entries in sequence, each scenario entry placed after the device entries that
+    existed when it was written (so a cause comes before its effects)."""
+    out: list[LogEntry] = []
+    pending = iter(scenario)
+    nxt = next(pending, None)
+    for e in pump.events():
+        while nxt is not None and nxt[0] < e.seq:
+            out.append(nxt[1])
+            nxt = next(pending, None)
+        out.append(
+            LogEntry(
+                e.sim_time,
+                "device",
+                e.kind.value,
+                e.message,
+                e.seq,
+                e.at,
+                e.alarm,
+                tuple(e.quantities().items()),
+            )
+        )
+    while nxt is not None:
+        out.append(nxt[1])
+        nxt = next(pending, None)
+    return tuple(out)

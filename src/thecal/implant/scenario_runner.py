@@ -37,6 +37,7 @@ from thecal.implant.scenario_results import (
     TimeSeries,
     Values,
     alarm_periods,
+    merge_log,
 )
 from thecal.therapy.findings import Finding, ordered
 from thecal.therapy.library import DrugLibrary
@@ -279,7 +280,7 @@ class Runner:
 
     def _result(self) -> ScenarioResult:
         pump = self.pump
-        log = _merge(pump, self.scenario_log)
+        log = merge_log(pump, self.scenario_log)
         mL = "mL"
         series = TimeSeries(
             tuple(self.times),
@@ -318,34 +319,6 @@ def _ignore_pump(run: Callable[[], None]) -> Callable[[SimulatedPump], None]:
         run()
 
     return action
-
-
-def _merge(pump: SimulatedPump, scenario: list[tuple[int, LogEntry]]) -> tuple[LogEntry, ...]:
-    """Device entries in sequence, each scenario entry placed after the device entries that
-    existed when it was written (so a cause comes before its effects)."""
-    out: list[LogEntry] = []
-    pending = iter(scenario)
-    nxt = next(pending, None)
-    for e in pump.events():
-        while nxt is not None and nxt[0] < e.seq:
-            out.append(nxt[1])
-            nxt = next(pending, None)
-        out.append(
-            LogEntry(
-                e.sim_time,
-                "device",
-                e.kind.value,
-                e.message,
-                e.seq,
-                e.at,
-                e.alarm,
-                tuple(e.quantities().items()),
-            )
-        )
-    while nxt is not None:
-        out.append(nxt[1])
-        nxt = next(pending, None)
-    return tuple(out)
 
 
 def _patient(p: PatientSpec) -> dict[str, str]:
