@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from thecal.clinic import workflows
+from thecal.clinic import refill_workflow
 from thecal.clinic.memory import MemoryUnitOfWork
 from thecal.clinic.workflows import RefillInput, preview_refill, record_refill
 from thecal.devices.catalog import DeviceCatalog
@@ -34,13 +34,13 @@ def test_clinic_refill_findings_are_the_gates(
     patient, _ = setup_patient(uow, clock, library, catalog)
     clock.now = datetime(2024, 3, 2, 9, 0)
     seen: list[RefillProposal] = []
-    real = workflows.assess_refill
+    real = refill_workflow.assess_refill
 
     def spy(proposal: RefillProposal, lib: Any) -> RefillAssessment:
         seen.append(proposal)
         return real(proposal, lib)
 
-    monkeypatch.setattr(workflows, "assess_refill", spy)
+    monkeypatch.setattr(refill_workflow, "assess_refill", spy)
     with uow.reader() as repo:
         out = preview_refill(repo, library, catalog, patient.id, _entry("25 mL"), clock(), "n")
     (proposal,) = seen

@@ -1,0 +1,205 @@
+"""The refill workflow: the nurse's entry turned into the refill the therapy core assesses
+(the last fill, each prescription version since, the fill now), the stored record with its
+numbers and forecast, and the transaction that refuses hard findings and requires a reason
+for every soft one.
+
+``preview_refill`` computes everything without writing (the confirmation screen);
+``record_refill`` runs the same computation inside the transaction and stores it.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import pint
+
+from thecal.clinic.authorization import check_reasons
+from thecal.clinic.errors import PermissionDenied
+from thecal.clinic.model import RefillCandidateRecord, RefillRecord, StoredFinding, User
+from thecal.clinic.patient_context import (
+    current_prescription,
+    patient_spec,
+    pump_in_place,
+    with_version,
+)
+from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
+from thecal.clinic.program_history import ProgramPeriod, programs_since_fill
+from thecal.therapy.delivery import ReportedBolus
+from thecal.therapy.findings import Finding, Verdict, needs_reason
+from thecal.therapy.library import DrugLibrary
+from thecal.therapy.plan import FillEntry, RefillEntry, ReportedBolusEntry, resolve
+from thecal.therapy.refill_assessment import RefillAssessment, assess_refill
+from thecal.therapy.refill_dates import RefillForecast
+from thecal.therapy.refill_discrepancy import RefillCheck
+from thecal.units import Dimension, InputError, check_dimension, parse_quantity
+
+
+def _text(q: pint.Quantity, unit: str, field_name: str, dim: Dimension) -> str:
+    """A quantity as plan-file text, exactly (repr keeps every digit)."""
+    check_dimension(q, field_name, dim)
+    text = f"{float(q.to(unit).magnitude)!r} {unit}"
+    parse_quantity(text, field_name, dim)  # the plan model re-reads it: refuse here, by name
+    return text
+
+
+@dataclass(frozen=True)
+class RefillInput:
+    """What the nurse enters (volumes in mL): withdrawn from the reservoir, filled into it,
+    optionally confirmed afterwards; the drug lot; the next appointment; patient boluses the
+    device reported since the last fill; and a reason per soft finding code."""
+
+    withdrawn: pint.Quantity
+    filled: pint.Quantity
+    drug_lot: str
+    confirmed_after_fill: pint.Quantity | None = None
+    planned_refill: datetime | None = None
+    reported: tuple[ReportedBolus, ...] = ()
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefillOutcome(Verdict):
+    """``periods``: which prescription version ran when since the last fill (the expected
+    residual integrates each at its own rate)."""
+
+    record: RefillRecord
+    check: RefillCheck
+    forecast: RefillForecast | None
+    findings: tuple[Finding, ...]
+    periods: tuple[ProgramPeriod, ...] = ()
+    assessment: RefillAssessment | None = None
+
+
+def preview_refill(
+    repo: ClinicRepository,
+    library: DrugLibrary,
+    catalog: Any,
+    patient_id: str,
+    entry: RefillInput,
+    at: datetime,
+    by: str,
+) -> RefillOutcome:
+    """Every number and finding of a refill at ``at`` without writing anything.
+
+    The last fill is the patient's last recorded refill (else the prescription's ``fill``);
+    since then each prescription version ran from when it was written until the next
+    (:func:`programs_since_fill`), and the current one runs after the refill. ``catalog`` is
+    the device catalog.
+    Raises :class:`InputError` when the patient has no prescription, no pump in place or no
+    known last fill."""
+    patient = repo.get_patient(patient_id)
+    prescription = current_prescription(repo, patient_id)
+    if prescription is None:
+        raise InputError("prescription", "the patient has no prescription", "a prescription")
+    device = pump_in_place(repo, patient_id)
+    if device is None:
+        raise InputError("device", "the patient has no drug pump in place", "an implanted pump")
+    plan = prescription.plan()
+    refills = repo.refills_for(patient_id)
+    if refills:
+        last = refills[-1]
+        last_fill = FillEntry(volume=_text(last.filled, "mL", "refill.filled", Dimension.VOLUME),
+                              at=last.performed_at)  # fmt: skip
+    elif plan.fill is not None:
+        last_fill = plan.fill
+    else:
+        raise InputError(
+            "refill.last_fill", "no earlier fill is recorded for this patient",
+            "a prescription with [fill] or an earlier refill",
+        )  # fmt: skip
+    if at < last_fill.at:
+        raise InputError("refill.at", f"{at:%Y-%m-%d %H:%M} is before the last fill")
+    v = Dimension.VOLUME
+    now_plan = plan.model_copy(update={
+        "at": at,
+        "patient": patient_spec(patient, plan),
+        "fill": FillEntry(volume=_text(entry.filled, "mL", "refill.filled", v), at=at),
+        "next_refill": entry.planned_refill,
+        "start": False,  # a maintenance refill of the stored prescription is not a start
+        "previous": None,
+        "interruption": None,
+        "priming": None,
+        "refill": RefillEntry(
+            last_fill=last_fill,
+            withdrawn=_text(entry.withdrawn, "mL", "refill.withdrawn", v),
+            filled=_text(entry.filled, "mL", "refill.filled", v),
+            confirmed_after_fill=(
+                _text(entry.confirmed_after_fill, "mL", "refill.confirmed_after_fill", v)
+                if entry.confirmed_after_fill is not None else None
+            ),
+            reported_boluses=[
+                ReportedBolusEntry(at=r.at, volume=_text(r.volume, "mL", "refill.reported", v))
+                for r in entry.reported
+            ],
+        ),
+    })  # fmt: skip
+    resolved = resolve(now_plan, library, catalog)
+    history = programs_since_fill(
+        repo.prescriptions_for(patient_id), last_fill.at, at, library, catalog
+    )
+    stated = resolved.refill_proposal
+    assert stated is not None  # fill and refill were set
+    proposal = replace(stated, since_schedule=history.schedule, since_changes=history.changes)
+    # The one refill assessment: this workflow only stores and shows its numbers.
+    assessment = assess_refill(proposal, library)
+    findings = assessment.findings
+    expected, numbers, fc = assessment.expected, assessment.discrepancy, assessment.forecast
+    assert expected is not None and numbers is not None  # last fill and withdrawn were set
+    soft = {f.code.value for f in needs_reason(findings)}
+    record = RefillRecord(
+        patient_id=patient_id,
+        device_id=device.id,
+        prescription_version=prescription.version,
+        performed_at=at,
+        expected_remaining=expected.volume,
+        withdrawn=entry.withdrawn.to("mL"),
+        discrepancy=numbers.discrepancy,
+        filled=entry.filled.to("mL"),
+        drug_lot=entry.drug_lot,
+        concentrations=tuple((i.drug, i.concentration) for i in plan.admixture),
+        by=by,
+        refill_by=fc.refill_by if fc else None,
+        decided_by=fc.decided_by if fc else "no forecast: the fill or the alarm is not possible",
+        confirmed_after_fill=(
+            entry.confirmed_after_fill.to("mL") if entry.confirmed_after_fill is not None else None
+        ),
+        planned_refill=entry.planned_refill,
+        candidates=tuple(
+            RefillCandidateRecord(c.at, c.kind.value, c.reason, c.source)
+            for c in (fc.candidates if fc else ())
+        ),
+        findings=tuple(StoredFinding.of(f) for f in findings),
+        overrides=tuple(sorted((k, r.strip()) for k, r in entry.overrides.items() if k in soft)),
+    )
+    return RefillOutcome(record, numbers, fc, findings, history.periods, assessment)
+
+
+def record_refill(
+    uow: UnitOfWork,
+    clock: Clock,
+    library: DrugLibrary,
+    catalog: Any,
+    actor: User,
+    patient_id: str,
+    entry: RefillInput,
+    *,
+    patient_version: int | None = None,
+) -> RefillOutcome:
+    """Check and store a refill done now (``clock()``). Raises
+    :class:`~thecal.therapy.findings.OverrideError` on a hard finding or a soft one without a
+    reason (nothing is written) — :class:`~thecal.therapy.findings.OverrideNotAllowed` when
+    only a physician may give a reason it needs — :class:`PermissionDenied` for a viewer. With
+    ``patient_version`` (the version the form was built from) a concurrent edit of the patient
+    is detected (:class:`ConcurrentEditError`)."""
+    if not actor.can_write:
+        raise PermissionDenied(actor.username, actor.role.value, "record refills")
+    at = clock()
+    with uow.transaction(actor.username, at, "refill") as repo:
+        if patient_version is not None:
+            # First: a form built on a stale patient is rejected before anything else.
+            repo.update_patient(with_version(repo.get_patient(patient_id), patient_version))
+        outcome = preview_refill(repo, library, catalog, patient_id, entry, at, actor.username)
+        check_reasons(repo, actor, patient_id, outcome.findings, entry.overrides)
+        repo.add_refill(outcome.record)
+    return outcome
