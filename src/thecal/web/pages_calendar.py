@@ -1,0 +1,55 @@
+"""The refill calendar pages: the dashboard (what is due, open alarms, pump replacements) and
+the paged calendar filtered by refill status."""
+
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from thecal.api.context import AppContext, context
+from thecal.clinic.calendar import RefillStatus, calendar_page
+from thecal.clinic.model import User
+from thecal.clinic.replacement import replacement_plans
+from thecal.units import fmt
+from thecal.web.pages_common import page_user, render
+
+DASHBOARD_STATUSES = (RefillStatus.OVERDUE, RefillStatus.DUE, RefillStatus.DUE_SOON)
+DASHBOARD_ROWS = 25
+CALENDAR_ROWS = 50
+OFFSET_MAX = 10**9  # more rows than any clinic has; a larger offset is 422, not an overflow
+
+
+def _calendar_query(statuses: Sequence[RefillStatus], offset: int) -> str:
+    """The calendar page's query string for ``statuses`` from row ``offset``."""
+    return urlencode([("status", s.value) for s in statuses] + [("offset", str(offset))])
+
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, user: User = Depends(page_user),
+              ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+    today = ctx.today()
+    with ctx.uow.reader() as repo:
+        # Counts for the whole clinic, rows for the first page only (100,000 patients).
+        page = calendar_page(repo, today, ctx.soon, DASHBOARD_STATUSES, DASHBOARD_ROWS)
+        alarms = repo.open_alarms()
+        specs = {s.model: s for s in ctx.catalog.pumps}
+        plans = replacement_plans(repo, specs, today, ctx.settings, limit=10)
+        shown = {a.patient_id for a in alarms} | {r.patient_id for r in plans}
+        names = {pid: repo.get_patient(pid).display_name for pid in shown}
+    return render(request, ctx, "dashboard.html", user=user, today=today, page=page,
+                  alarms=alarms, names=names, plans=plans)  # fmt: skip
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar(request: Request, status: list[RefillStatus] | None = Query(None),
+             offset: int = Query(0, ge=0, le=OFFSET_MAX), user: User = Depends(page_user),
+             ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+    chosen = tuple(status) if status else DASHBOARD_STATUSES
+    with ctx.uow.reader() as repo:
+        page = calendar_page(repo, ctx.today(), ctx.soon, chosen, CALENDAR_ROWS, offset)
+    return render(request, ctx, "calendar.html", user=user, page=page, soon=fmt(ctx.soon),
+                  query=_calendar_query)  # fmt: skip

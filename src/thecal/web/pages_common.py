@@ -1,0 +1,93 @@
+"""What every page shares: the templates and ``render``, the sign-in dependency, the CSRF and
+role checks on forms that write, the hidden patient version, and how a refused write reads
+(its status and its message)."""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from thecal import NOT_A_MEDICAL_DEVICE
+from thecal.api.context import AppContext, context
+from thecal.api.routes import VERSION_MAX, set_session
+from thecal.api.security import Session, csrf_ok, new_csrf
+from thecal.clinic.calendar import RefillStatus
+from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
+from thecal.clinic.model import Role, User
+from thecal.therapy.findings import OverrideNotAllowed
+from thecal.units import InputError, fmt
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.globals["NOTICE"] = NOT_A_MEDICAL_DEVICE
+TEMPLATES.env.globals["RefillStatus"] = RefillStatus
+TEMPLATES.env.filters["q"] = lambda q: fmt(q) if q is not None else "—"
+TEMPLATES.env.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "—"
+
+
+def form_version(form: Mapping[str, str]) -> int:
+    """The patient version a confirmation form was built from (its hidden ``version``)."""
+    text = form.get("version", "").strip()
+    if not (0 < len(text) <= 10 and text.isascii() and text.isdigit()):
+        raise InputError("patient.version", "is missing or not a version number",
+                         "the form's hidden version: reload the form")  # fmt: skip
+    version = int(text)
+    if not 1 <= version <= VERSION_MAX:
+        raise InputError("patient.version", f"{version} is out of range", "reload the form")
+    return version
+
+
+def write_status(exc: Exception) -> int:
+    """A refused write's status: 409 when someone else wrote for the patient first."""
+    return 409 if isinstance(exc, ConcurrentEditError) else 422
+
+
+def refusal(exc: PermissionDenied | OverrideNotAllowed) -> str:
+    """The form message when the clinic refuses the user (not the input)."""
+    return exc.message if isinstance(exc, PermissionDenied) else str(exc)
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def page_user(request: Request, ctx: AppContext = Depends(context)) -> User:
+    user = ctx.user_of(request)
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def render(request: Request, ctx: AppContext, name: str, status: int = 200,
+           **values: Any) -> HTMLResponse:  # fmt: skip
+    """Render ``name``; an anonymous visitor gets a session holding a CSRF token."""
+    session = ctx.session_of(request) or Session(None, new_csrf())
+    values.setdefault("user", ctx.user_of(request))
+    response = TEMPLATES.TemplateResponse(
+        request, name, {"csrf": session.csrf, **values}, status_code=status
+    )
+    if ctx.session_of(request) is None:
+        set_session(response, ctx, session)
+    return response
+
+
+def check_csrf(request: Request, ctx: AppContext, token: str) -> None:
+    if not csrf_ok(ctx.session_of(request), token):
+        raise HTTPException(403, "missing or wrong CSRF token: reload the form")
+
+
+def check_write(request: Request, ctx: AppContext, user: User, token: str, action: str) -> None:
+    """Every form that writes: a valid CSRF token, and a role that may write (not a viewer)."""
+    check_csrf(request, ctx, token)
+    if user.role is Role.VIEWER:
+        raise HTTPException(403, f"{user.username} (viewer) may not {action}")
+
+
+async def write_form(request: Request, ctx: AppContext, user: User, action: str) -> dict[str, str]:
+    """The submitted form as text fields, after :func:`check_write`."""
+    raw = await request.form()
+    form = {k: str(v) for k, v in raw.items()}
+    check_write(request, ctx, user, form.get("csrf", ""), action)
+    return form

@@ -1,0 +1,129 @@
+"""The patient pages that only read: the patient's record and timeline, one stored
+interrogation, and the reservoir and refill-history charts (SVG)."""
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
+
+from thecal.api.context import AppContext, context
+from thecal.clinic.interrogation import read_snapshot
+from thecal.clinic.model import User
+from thecal.clinic.program_history import programs_since_fill
+from thecal.clinic.workflows import current_prescription, pump_in_place
+from thecal.therapy.findings import Level
+from thecal.therapy.plan import resolve
+from thecal.therapy.reservoir import Fill
+from thecal.units import InputError
+from thecal.web import charts
+from thecal.web.implants import ImplantLink, reachable
+from thecal.web.pages_common import page_user, render
+
+
+def _svg(text: str) -> Response:
+    return Response(text, media_type="image/svg+xml",
+                    headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
+    """The patient pages; ``links`` tells whether the patient's implant can be interrogated."""
+    router = APIRouter()
+
+    @router.get("/patients/{patient_id}", response_class=HTMLResponse)
+    def patient_page(patient_id: str, request: Request, user: User = Depends(page_user),
+                     ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        try:
+            with ctx.uow.reader() as repo:
+                p = repo.get_patient(patient_id)
+                devices = repo.devices_for(patient_id)
+                rx = current_prescription(repo, patient_id)
+                refills = repo.refills_for(patient_id)
+                timeline: list[tuple[datetime, str, str]] = []
+                for pr in repo.procedures_for(patient_id):
+                    timeline.append((datetime.combine(pr.performed_on, datetime.min.time()),
+                                     f"procedure: {pr.kind.value}", pr.notes))  # fmt: skip
+                for ch in repo.program_changes_for(patient_id):
+                    timeline.append((ch.at, f"program change v{ch.old_version} → "
+                                     f"v{ch.new_version} by {ch.by}", ch.reason))  # fmt: skip
+                for a in repo.alarms_for(patient_id):
+                    timeline.append((a.raised_at, f"alarm {a.code} ({a.level})", a.message))
+                for c in repo.complications_for(patient_id):
+                    timeline.append((datetime.combine(c.occurred_on, datetime.min.time()),
+                                     f"complication: {c.code.value}", c.notes))  # fmt: skip
+                # Newest first, like the refill history.
+                stored = reversed(repo.interrogations_for(patient_id))
+                snapshots = [read_snapshot(i) for i in stored]
+                for v in snapshots:
+                    timeline.append((v.interrogation.at, f"interrogation of "
+                                     f"{v.serial or 'the pump'} by {v.interrogation.by}",
+                                     v.summary))  # fmt: skip
+                pump = pump_in_place(repo, patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
+        timeline.sort(key=lambda t: t[0], reverse=True)
+        link = reachable(links, pump.serial) if pump is not None else None
+        return render(request, ctx, "patient.html", user=user, p=p, devices=devices,
+                      plan=rx.plan() if rx else None, rx=rx, refills=list(reversed(refills)),
+                      timeline=timeline, Level=Level, reachable=link is not None,
+                      pump=pump, interrogations=snapshots)  # fmt: skip
+
+    @router.get("/patients/{patient_id}/interrogations/{interrogation_id}",
+             response_class=HTMLResponse)  # fmt: skip
+    def interrogation_page(patient_id: str, interrogation_id: str, request: Request,
+                           user: User = Depends(page_user),
+                           ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """One stored interrogation: the status snapshot, its alarms and the log events read."""
+        try:
+            with ctx.uow.reader() as repo:
+                p = repo.get_patient(patient_id)
+                record = repo.get_interrogation(interrogation_id)
+        except InputError:
+            raise HTTPException(404, "no such patient or interrogation") from None
+        if record.patient_id != patient_id:  # another patient's record: not under this URL
+            raise HTTPException(404, "no such interrogation for this patient")
+        raw = json.dumps({"status": record.status, "log": list(record.log)}, indent=2,
+                         sort_keys=True, ensure_ascii=False, default=str)  # fmt: skip
+        return render(request, ctx, "interrogation_record.html", user=user, p=p,
+                      v=read_snapshot(record), raw=raw)  # fmt: skip
+
+    @router.get("/patients/{patient_id}/charts/reservoir.svg")
+    def reservoir_chart(patient_id: str, _: User = Depends(page_user),
+                        ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """The reservoir projection from the last fill under the prescriptions since then."""
+        try:
+            with ctx.uow.reader() as repo:
+                repo.get_patient(patient_id)
+                versions = list(repo.prescriptions_for(patient_id))
+                refills = list(repo.refills_for(patient_id))
+            if not versions:
+                raise HTTPException(404, "no prescription")
+            resolved = resolve(versions[-1].plan(), ctx.library, ctx.catalog)
+            # The last fill: the last recorded refill, else the prescription's [fill].
+            last = refills[-1] if refills else None
+            fill = Fill(last.filled.to("mL"), last.performed_at) if last else resolved.fill
+            if fill is None:
+                raise HTTPException(404, "no fill recorded")
+            # A titration since the fill changes the slope from then on.
+            since = programs_since_fill(
+                versions, fill.at, max(fill.at, ctx.clock()), ctx.library, ctx.catalog
+            )  # fmt: skip
+            projection = charts.reservoir_projection(resolved, fill, ctx.library, since=since)
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return _svg(charts.reservoir_svg(projection))
+
+    @router.get("/patients/{patient_id}/charts/refills.svg")
+    def refills_chart(patient_id: str, _: User = Depends(page_user),
+                      ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """Expected vs withdrawn per refill, with discrepancy findings marked."""
+        try:
+            with ctx.uow.reader() as repo:
+                repo.get_patient(patient_id)  # an unknown patient is 404, not an empty chart
+                refills = list(repo.refills_for(patient_id))
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return _svg(charts.refill_history_svg(refills))
+
+    return router
