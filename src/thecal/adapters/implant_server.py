@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from thecal.adapters.data_files import load_link_settings
 from thecal.adapters.plan_files import load_plan
 from thecal.devices.catalog import DeviceCatalog
 from thecal.devices.protocol import Program
@@ -207,13 +208,14 @@ def serve_connection(
     on_established: Callable[[], None] | None = None,
 ) -> str:
     """Pump frames between ``transport`` and ``connection`` until either side closes or a
-    connection limit is reached (handshake, idle, partial frame: ``limits``); return why it
-    ended. ``on_established`` is called once, when the session is authenticated.
+    connection limit is reached (handshake, idle, partial frame: ``limits``, default the
+    shipped ``link.toml``); return why it ended. ``on_established`` is called once, when the
+    session is authenticated.
 
     Device access is serialised by ``lock`` (one implant, many connections). Nothing the peer
     sends can end this with an exception: a framing error (the stream cannot be
     resynchronised) closes the connection with one warning and no traceback."""
-    limits = limits or ConnectionLimits()
+    limits = limits or load_link_settings().connection
     # Poll often enough that each limit is enforced within a quarter of its length.
     poll = min(poll_s, limits.handshake_s / 4, limits.frame_s / 4, limits.idle_s / 4)
     serial, peer = connection.handler.serial, connection.responder.peer
@@ -295,9 +297,11 @@ class ImplantServer:
         self.handler = handler
         self._secret = implant_secret
         self._now = now
-        self.limits = limits or ConnectionLimits()
+        settings = load_link_settings()
+        self.limits = limits or settings.connection
         self.timeouts = timeouts
-        self.backoff = AuthBackoff(now)
+        b = settings.backoff
+        self.backoff = AuthBackoff(now, base_s=b.base_s, max_s=b.max_s, max_peers=b.max_peers)
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.admission = Admission(self.limits)
@@ -426,17 +430,23 @@ def make_server(
     pump: SimulatedPump,
     library: DrugLibrary,
     implant_secret: bytes,
-    max_command_age: Qty,
+    max_command_age: Qty | None = None,
     time_scale: float = 1.0,
     *,
     now: Callable[[], float] = time.monotonic,
     limits: ConnectionLimits | None = None,
 ) -> ImplantServer:
-    """A server for ``pump`` whose clock follows wall time × ``time_scale``."""
+    """A server for ``pump`` whose clock follows wall time × ``time_scale``. Limits not given
+    (``max_command_age``, ``limits``) are the shipped ``link.toml`` product choices."""
+    settings = load_link_settings()
     handler = ImplantCommandHandler(
         pump,
         library.get,
-        ServerSettings(max_command_age),
+        ServerSettings(
+            max_command_age if max_command_age is not None else settings.max_command_age,
+            journal_size=settings.journal_size,
+            page_bytes=settings.page_bytes,
+        ),
         logger=command_logger,
         advance=ScaledClock(pump, time_scale, now),
     )
