@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from thecal.devices.catalog import DeviceCatalog, build_catalog
-from thecal.link.settings import LinkSettings, build_link_settings
 from thecal.therapy.library import DrugLibrary, LibraryError, build_library
 from thecal.units import InputError
 
@@ -49,11 +48,6 @@ def load_library(extra: list[Path] | None = None) -> DrugLibrary:
 
 def load_catalog() -> DeviceCatalog:
     return build_catalog("thecal/data/devices.toml", packaged("devices.toml"))
-
-
-def load_link_settings() -> LinkSettings:
-    """The implant side's link limits shipped in ``thecal/data/link.toml`` (product choices)."""
-    return build_link_settings("thecal/data/link.toml", packaged("link.toml"))
 
 
 def check_library_file(path: Path | None = None) -> tuple[DrugLibrary | None, list[InputError]]:
@@ -108,7 +102,6 @@ __all__ = [
     "load_catalog",
     "load_conversions",
     "load_library",
-    "load_link_settings",
     "packaged",
     "packaged_text",
     "read_toml",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from thecal.adapters.data_files import load_link_settings
+from thecal.adapters.link_settings import load_link_settings
 from thecal.adapters.plan_files import load_plan
 from thecal.devices.catalog import DeviceCatalog
 from thecal.devices.protocol import Program

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from thecal.adapters.data_files import load_link_settings
-from thecal.link.settings import build_link_settings
+from thecal.adapters.link_settings import build_link_settings, load_link_settings
 from thecal.units import Q_, InputError
 
 ORIGIN = "link.toml"

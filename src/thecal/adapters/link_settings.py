@@ -1,15 +1,17 @@
-"""The implant side's link limits as data (``thecal/data/link.toml``), pure: no file access.
+"""The implant side's link limits as data (``thecal/data/link.toml``).
 
 Every number there is a product choice with its reason beside it (``<name>_source``); this
 module checks each one (finite, positive, the right unit, a whole number where a count is meant,
 a source present) and builds the objects the link and the command layer take. Errors name the
-field as ``<origin>: <table>.<name>``."""
+field as ``<origin>: <table>.<name>``. (The link layer imports only the standard library and
+cryptography, so the parsing of these quantities lives here, at the edge.)"""
 
 from dataclasses import dataclass
 from typing import Any
 
 import pint
 
+from thecal.adapters.data_files import packaged
 from thecal.link.admission import ConnectionLimits
 from thecal.units import Dimension, InputError, parse_quantity
 
@@ -33,7 +35,7 @@ class LinkSettings:
 
     connection: ConnectionLimits
     backoff: BackoffSettings
-    max_command_age: pint.Quantity
+    max_command_age: pint.Quantity[Any]
     journal_size: int
     page_bytes: int
     sources: dict[str, str]
@@ -53,7 +55,7 @@ def _source(origin: str, table: dict[str, Any], where: str, name: str) -> str:
     return source
 
 
-def _time(origin: str, table: dict[str, Any], where: str, name: str) -> pint.Quantity:
+def _time(origin: str, table: dict[str, Any], where: str, name: str) -> pint.Quantity[Any]:
     raw = table.get(name)
     field = f"{origin}: {where}.{name}"
     if not isinstance(raw, str):
@@ -75,7 +77,7 @@ def build_link_settings(origin: str, data: dict[str, Any]) -> LinkSettings:
     """The link limits from a parsed ``link.toml``; :class:`InputError` names the field."""
     sources: dict[str, str] = {}
 
-    def time(table: dict[str, Any], where: str, name: str) -> pint.Quantity:
+    def time(table: dict[str, Any], where: str, name: str) -> pint.Quantity[Any]:
         sources[f"{where}.{name}"] = _source(origin, table, where, name)
         return _time(origin, table, where, name)
 
@@ -113,4 +115,9 @@ def build_link_settings(origin: str, data: dict[str, Any]) -> LinkSettings:
     )
 
 
-__all__ = ["BackoffSettings", "LinkSettings", "build_link_settings"]
+def load_link_settings() -> LinkSettings:
+    """The implant side's link limits shipped in ``thecal/data/link.toml`` (product choices)."""
+    return build_link_settings("thecal/data/link.toml", packaged("link.toml"))
+
+
+__all__ = ["BackoffSettings", "LinkSettings", "build_link_settings", "load_link_settings"]
