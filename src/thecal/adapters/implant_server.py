@@ -50,7 +50,7 @@ from thecal.programmer.implant_server import (
 )
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import resolve
-from thecal.therapy.plan_file import typed_ingredients, typed_patient_bolus, typed_schedule
+from thecal.therapy.plan_file_typed import typed_ingredients, typed_patient_bolus, typed_schedule
 from thecal.therapy.plan_model import FillSettings, Plan, PumpSettings
 from thecal.units import Dimension, InputError, parse_quantity
 

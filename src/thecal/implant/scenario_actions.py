@@ -43,7 +43,7 @@ from thecal.implant.scenario_file import (
 from thecal.implant.scenario_gate import refill, set_program
 from thecal.implant.scenario_quantities import check_fraction, fraction, micro, ml, optional
 from thecal.implant.scenario_results import Values
-from thecal.therapy.plan_file import typed_ingredients, typed_patient_bolus, typed_schedule
+from thecal.therapy.plan_file_typed import typed_ingredients, typed_patient_bolus, typed_schedule
 from thecal.therapy.plan_model import PatientBolusSettings
 from thecal.therapy.pump import PumpKind
 from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity

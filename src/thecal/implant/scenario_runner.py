@@ -40,12 +40,8 @@ from thecal.implant.scenario_results import (
 )
 from thecal.therapy.findings import Finding, ordered
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan_file import (
-    PatientSpec,
-    typed_ingredients,
-    typed_patient_bolus,
-    typed_schedule,
-)
+from thecal.therapy.plan_file import PatientSpec
+from thecal.therapy.plan_file_typed import typed_ingredients, typed_patient_bolus, typed_schedule
 from thecal.therapy.plan_model import PumpSettings
 from thecal.therapy.proposal import RefillProposal
 from thecal.therapy.refill_assessment import RefillAssessment, assess_refill
