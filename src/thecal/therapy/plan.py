@@ -17,6 +17,28 @@ from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.device_limits import round_basal
 from thecal.therapy.findings import Finding
 from thecal.therapy.library import DrugLibrary
+
+# The file DTO moved to plan_file (issue 11); its names stay importable from here.
+from thecal.therapy.plan_file import (
+    Amount,
+    CatheterEntry,
+    FillEntry,
+    IngredientEntry,
+    InterruptionEntry,
+    PatientBolusEntry,
+    PatientSpec,
+    PeriodicEntry,
+    PlanFile,
+    PreviousEntry,
+    PrimingEntry,
+    PumpEntry,
+    RefillEntry,
+    ReportedBolusEntry,
+    ScheduleEntry,
+    SingleEntry,
+    StepEntry,
+    plan_json_schema,
+)
 from thecal.therapy.plan_model import (
     FillSettings,
     Ingredient,
@@ -52,6 +74,29 @@ from thecal.therapy.schedule import (
     weekly,
 )
 from thecal.units import InputError
+
+__all__ = [
+    "Amount",
+    "CatheterEntry",
+    "FillEntry",
+    "IngredientEntry",
+    "InterruptionEntry",
+    "PatientBolusEntry",
+    "PatientSpec",
+    "PeriodicEntry",
+    "PlanFile",
+    "PreviousEntry",
+    "PrimingEntry",
+    "PumpEntry",
+    "RefillEntry",
+    "ReportedBolusEntry",
+    "ResolvedPlan",
+    "ScheduleEntry",
+    "SingleEntry",
+    "StepEntry",
+    "plan_json_schema",
+    "resolve",
+]
 
 _Amount = PeriodicDose | SingleDose | PatientBolusSettings
 
