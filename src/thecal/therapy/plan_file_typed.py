@@ -129,8 +129,15 @@ def typed_fill(e: FillEntry, where: str = "fill") -> tm.FillSettings:
 
 def to_typed(p: PlanFile) -> tm.Plan:
     """``p`` as a typed plan (:meth:`PlanFile.to_typed`)."""
-    entered = {n: _oq(getattr(p.pump, n), f"pump.{n}", d) for n, d in tm.PUMP_QUANTITIES}
-    pump = tm.PumpSettings(model=p.pump.model, **entered)  # type: ignore[arg-type]
+    pe = p.pump
+    pump = tm.PumpSettings(
+        model=pe.model,
+        reservoir=_oq(pe.reservoir, "pump.reservoir", V),
+        internal_volume=_oq(pe.internal_volume, "pump.internal_volume", V),
+        rate_resolution=_oq(pe.rate_resolution, "pump.rate_resolution", Dimension.FLOW_RATE),
+        low_reservoir_alarm=_oq(pe.low_reservoir_alarm, "pump.low_reservoir_alarm", V),
+        max_rate=_oq(pe.max_rate, "pump.max_rate", Dimension.FLOW_RATE),
+    )
     c = p.catheter
     catheter = (
         tm.CatheterSettings(

@@ -9,7 +9,6 @@ no part in equality. Text never appears here: the DTO module reads and writes it
 """
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any, Literal
@@ -83,6 +82,16 @@ class PatientFacts:
             )  # fmt: skip
 
 
+# The pump values a user may enter (labelling values the catalog lacks), with their dimension.
+PUMP_QUANTITIES = (
+    ("reservoir", Dimension.VOLUME),
+    ("internal_volume", Dimension.VOLUME),
+    ("rate_resolution", Dimension.FLOW_RATE),
+    ("low_reservoir_alarm", Dimension.VOLUME),
+    ("max_rate", Dimension.FLOW_RATE),
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PumpSettings:
     """The pump model from the device catalog and the values entered for it."""
@@ -99,15 +108,6 @@ class PumpSettings:
         _instance(self.model, f"{self.where}.model", str, "a pump model from the device catalog")
         for name, dim in PUMP_QUANTITIES:
             _optional(getattr(self, name), f"{self.where}.{name}", dim)
-
-
-PUMP_QUANTITIES = (
-    ("reservoir", Dimension.VOLUME),
-    ("internal_volume", Dimension.VOLUME),
-    ("rate_resolution", Dimension.FLOW_RATE),
-    ("low_reservoir_alarm", Dimension.VOLUME),
-    ("max_rate", Dimension.FLOW_RATE),
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -361,15 +361,15 @@ class Plan:
         _instance(self.at, "at", datetime, "a date-time")
         if not self.admixture:
             raise InputError("admixture", "is empty", "at least one drug and its concentration")
+        # Sections are the typed ones (a file DTO passed here by mistake is refused by name).
+        for i, item in enumerate(self.admixture):
+            _instance(item, f"admixture[{i}]", Ingredient, "an Ingredient")
+        for name, kind in _SECTIONS:
+            value = getattr(self, name)
+            if value is not None:
+                _instance(value, name, kind, kind.__name__)
         if self.next_refill is not None:
             _instance(self.next_refill, "next_refill", datetime, "a date-time")
-
-
-def ingredients(pairs: Sequence[tuple[str, pint.Quantity]], where: str) -> tuple[Ingredient, ...]:
-    """``(drug, concentration)`` pairs as ingredients, each error naming ``where[i]``."""
-    return tuple(
-        Ingredient(drug=d, concentration=c, where=f"{where}[{i}]") for i, (d, c) in enumerate(pairs)
-    )
 
 
 def volume_ml(value_ml: float, where: str) -> pint.Quantity:
@@ -377,3 +377,17 @@ def volume_ml(value_ml: float, where: str) -> pint.Quantity:
     if not math.isfinite(value_ml):
         raise InputError(where, f"{value_ml!r} mL is not a finite number", "a volume")
     return quantity(Q_(value_ml, "mL"), where, Dimension.VOLUME)
+
+
+_SECTIONS: tuple[tuple[str, type], ...] = (
+    ("patient", PatientFacts),
+    ("pump", PumpSettings),
+    ("schedule", ScheduleSettings),
+    ("catheter", CatheterSettings),
+    ("patient_bolus", PatientBolusSettings),
+    ("fill", FillSettings),
+    ("previous", PreviousSettings),
+    ("interruption", InterruptionSettings),
+    ("refill", RefillSettings),
+    ("priming", PrimingSettings),
+)

@@ -23,7 +23,9 @@ from thecal.therapy.plan_model import (
     InterruptionSettings,
     PatientBolusSettings,
     PatientFacts,
+    PeriodicDose,
     Plan,
+    PreviousSettings,
     PumpSettings,
     RefillSettings,
     ReportedBolusSettings,
@@ -140,6 +142,85 @@ def test_typed_plan_resolves_as_the_same_file(
                 "volume": f"{bolus!r} mL", "duration": "10 min",
                 "lockout": f"{lockout_h} h", "max_per_day": max_per_day,
             }  # fmt: skip
+        return parse_plan(doc).to_typed()
+
+    assert typed() == from_file()
+    assert _outcome(typed, library, catalog) == _outcome(from_file, library, catalog)
+
+
+@FAST
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(0, 23), magnitudes, st.booleans()),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda s: s[0],
+    ),
+    every_h=st.integers(min_value=1, max_value=48),
+    bolus_mcg=magnitudes,
+    prev_rate=magnitudes,
+    gap_h=st.integers(min_value=1, max_value=72),
+)
+def test_flex_previous_and_interruption_resolve_as_the_same_file(
+    library: DrugLibrary,
+    catalog: DeviceCatalog,
+    steps: list[tuple[int, float, bool]],
+    every_h: int,
+    bolus_mcg: float,
+    prev_rate: float,
+    gap_h: int,
+) -> None:
+    # Flex steps by rate (mL/h) or daily dose (mcg/d), a periodic bolus by dose (mcg), the
+    # program before (by rate, mL/d) and an interruption ending at `at`.
+    started, stop = AT - timedelta(days=30), AT - timedelta(hours=gap_h)
+    # A day program starts at 00:00 (else both forms give the same error, which tests less).
+    steps = [(0, *steps[0][1:]), *(s for s in steps[1:] if s[0] != 0)]
+
+    def typed() -> Plan:
+        flex = tuple(
+            FlexStep(start=time(h), **({"dose": Q_(v, "mcg/d")} if d else {"rate": Q_(v, "mL/h")}))
+            for h, v, d in steps
+        )
+        return Plan(
+            at=AT,
+            pump=PumpSettings(model=PUMP),
+            admixture=(Ingredient(drug="baclofen", concentration=Q_(500, "mcg/mL")),),
+            schedule=ScheduleSettings(
+                mode="flex",
+                steps=flex,
+                periodic=(
+                    PeriodicDose(
+                        dose=Q_(bolus_mcg, "mcg"),
+                        every=Q_(every_h, "h"),
+                        duration=Q_(15, "min"),
+                        first=AT,
+                    ),
+                ),
+            ),
+            previous=PreviousSettings(
+                started=started, schedule=ScheduleSettings(rate=Q_(prev_rate, "mL/d"))
+            ),
+            interruption=InterruptionSettings(start=stop, end=AT),
+        )
+
+    def from_file() -> Plan:
+        doc: dict[str, Any] = {
+            "at": AT,
+            "pump": {"model": PUMP},
+            "admixture": [{"drug": "baclofen", "concentration": "500 mcg/mL"}],
+            "schedule": {
+                "mode": "flex",
+                "steps": [
+                    {"start": f"{h:02d}:00", **({"dose": f"{v!r} mcg/d"} if d else {
+                        "rate": f"{v!r} mL/h"})}
+                    for h, v, d in steps
+                ],
+                "periodic": [{"dose": f"{bolus_mcg!r} mcg", "every": f"{every_h} h",
+                              "duration": "15 min", "first": AT}],
+            },
+            "previous": {"started": started, "schedule": {"rate": f"{prev_rate!r} mL/d"}},
+            "interruption": {"start": stop, "end": AT},
+        }  # fmt: skip
         return parse_plan(doc).to_typed()
 
     assert typed() == from_file()
