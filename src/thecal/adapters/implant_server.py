@@ -50,7 +50,9 @@ from thecal.programmer.implant_server import (
     ServerSettings,
 )
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan import FillEntry, PlanFile, PumpEntry, resolve
+from thecal.therapy.plan import resolve
+from thecal.therapy.plan_file_typed import typed_ingredients, typed_patient_bolus, typed_schedule
+from thecal.therapy.plan_model import FillSettings, Plan, PumpSettings
 from thecal.units import Dimension, InputError, parse_quantity
 
 log = logging.getLogger("thecal.implant")
@@ -91,28 +93,38 @@ class DeviceInputs:
     low_reservoir_alarm: Qty | None = None
 
 
-def load_source(path: Path) -> tuple[PlanFile, DeviceInputs | None]:
+def load_source(path: Path) -> tuple[Plan, DeviceInputs | None]:
     """A plan file, or a scenario file read as a plan (its device, program and initial fill;
     faults and actions are not replayed by the server). Scenario files carry device inputs."""
     with path.open("rb") as handle:
         doc = tomllib.load(handle)
     if "device" not in doc:
-        return load_plan(path), None
+        return load_plan(path).to_typed(), None
     from thecal.adapters.scenario_files import load_scenario
 
     sc = load_scenario(path)
     d = sc.device
-    plan = PlanFile(
+    T, V = Dimension.TIME, Dimension.VOLUME
+    alarm = d.low_reservoir_alarm
+    plan = Plan(
         title=sc.title,
         at=sc.start,
-        patient=sc.patient,
-        pump=PumpEntry(model=d.model, low_reservoir_alarm=d.low_reservoir_alarm),
-        admixture=sc.admixture,
-        schedule=sc.schedule,
-        patient_bolus=sc.patient_bolus,
-        fill=FillEntry(volume=sc.fill.volume, at=sc.start, first_fill=sc.fill.first_fill),
+        patient=sc.patient.to_typed(),
+        pump=PumpSettings(
+            model=d.model,
+            low_reservoir_alarm=(
+                parse_quantity(alarm, "device.low_reservoir_alarm", V) if alarm else None
+            ),
+        ),
+        admixture=typed_ingredients(sc.admixture, "admixture"),
+        schedule=typed_schedule(sc.schedule),
+        patient_bolus=typed_patient_bolus(sc.patient_bolus) if sc.patient_bolus else None,
+        fill=FillSettings(
+            volume=parse_quantity(sc.fill.volume, "fill.volume", V),
+            at=sc.start,
+            first_fill=sc.fill.first_fill,
+        ),
     )
-    T, V = Dimension.TIME, Dimension.VOLUME
     inputs = DeviceInputs(
         d.serial,
         parse_quantity(d.critical_alarm_repeat, "device.critical_alarm_repeat", T),
@@ -125,7 +137,7 @@ def load_source(path: Path) -> tuple[PlanFile, DeviceInputs | None]:
 
 
 def implant_from_plan(
-    plan: PlanFile, library: DrugLibrary, catalog: DeviceCatalog, inputs: DeviceInputs
+    plan: Plan, library: DrugLibrary, catalog: DeviceCatalog, inputs: DeviceInputs
 ) -> SimulatedPump:
     """A virtual implant running ``plan``'s program, filled with its ``fill`` (if any), its
     clock starting at the plan's ``at``."""
@@ -145,10 +157,8 @@ def implant_from_plan(
         pump.fill_reservoir(fill.volume)
         pump.refill(fill.volume)
     threshold = inputs.low_reservoir_alarm
-    if threshold is None and plan.pump.low_reservoir_alarm:
-        threshold = parse_quantity(
-            plan.pump.low_reservoir_alarm, "pump.low_reservoir_alarm", Dimension.VOLUME
-        )
+    if threshold is None:
+        threshold = plan.pump.low_reservoir_alarm
     if threshold is None:
         threshold = spec.low_reservoir_alarm
     if threshold is None:
