@@ -49,7 +49,6 @@ def calendar(request: Request, status: list[RefillStatus] | None = Query(None),
              offset: int = Query(0, ge=0, le=OFFSET_MAX), user: User = Depends(page_user),
              ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     chosen = tuple(status) if status else DASHBOARD_STATUSES
-    with ctx.uow.reader() as repo:
-        page = calendar_page(repo, ctx.today(), ctx.soon, chosen, CALENDAR_ROWS, offset)
+    page = ctx.services.calendar(statuses=chosen, limit=CALENDAR_ROWS, offset=offset)
     return render(request, ctx, "calendar.html", user=user, page=page, soon=fmt(ctx.soon),
                   query=_calendar_query)  # fmt: skip

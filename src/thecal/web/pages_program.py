@@ -11,10 +11,10 @@ from thecal.adapters.plan_files import parse_plan
 from thecal.api.context import AppContext, context
 from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import User
-from thecal.clinic.workflows import change_program, current_prescription, preview_program_change
+from thecal.clinic.workflows import current_prescription
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
-from thecal.therapy.plan import PlanFile, resolve
+from thecal.therapy.plan import PlanFile
 from thecal.units import InputError, fmt
 from thecal.web.pages_common import (
     form_version,
@@ -45,7 +45,7 @@ def program_rows(ctx: AppContext, current: PlanFile | None,
         pb = plan.patient_bolus
         out["patient bolus"] = "none" if pb is None else (
             f"{pb.dose or pb.volume}, lockout {pb.lockout}, max {pb.max_per_day}/d")  # fmt: skip
-        r = resolve(plan, ctx.library, ctx.catalog)
+        r = ctx.services.resolve(plan)
         d = daily_dose(r.schedule, r.admixture, r.program.patient_bolus)
         out["volume per day (nominal)"] = fmt(d.nominal_volume)
         for drug, q in d.nominal.items():
@@ -125,18 +125,17 @@ async def program_post(patient_id: str, request: Request, user: User = Depends(p
                       error="the patient has no prescription to change", **page)  # fmt: skip
     try:
         proposed = _proposed(current, values)
-        with ctx.uow.reader() as repo:  # the clinic decides who may change what
-            preview = preview_program_change(
-                repo, ctx.library, ctx.catalog, patient_id, proposed, ctx.clock(), user
-            )
+        # The clinic decides who may change what.
+        preview = ctx.services.preview_program_change(actor=user, patient_id=patient_id,
+                                                      plan=proposed)  # fmt: skip
         stored, findings = preview.plan, preview.findings
         rows = program_rows(ctx, current, stored)
         if form.get("step") != "confirm":
             return render(request, ctx, "program.html", rows=rows, findings=findings,
                           error=None, **page)  # fmt: skip
-        change_program(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
-                       proposed, values["reason"], reasons,
-                       patient_version=form_version(form))  # fmt: skip
+        ctx.services.change_program(actor=user, patient_id=patient_id, plan=proposed,
+                                    reason=values["reason"], overrides=reasons,
+                                    patient_version=form_version(form))  # fmt: skip
     except (PermissionDenied, OverrideNotAllowed) as exc:
         return render(request, ctx, "program.html", 403, rows=[], findings=None,
                       error=refusal(exc), **page)  # fmt: skip
