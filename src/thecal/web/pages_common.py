@@ -3,6 +3,7 @@ role checks on forms that write, the hidden patient version, and how a refused w
 (its status and its message)."""
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +98,17 @@ _TITLES = {
     405: "Not allowed here", 409: "Changed by someone else", 413: "Too large",
     422: "Cannot use this input", 429: "Too many attempts",
 }  # fmt: skip
+_PLAIN = {
+    404: "there is no page at this address",
+    405: "this address does not take this kind of request",
+}
 
 
 def error_page(request: Request, status: int, message: str,
                headers: Mapping[str, str] | None = None) -> HTMLResponse:  # fmt: skip
     """A web route's error as an HTML page (with the banner every page has), never raw JSON."""
+    if message == HTTPStatus(status).phrase:  # the framework's bare "Not Found": say what it means
+        message = _PLAIN.get(status, message)
     ctx: AppContext = request.app.state.ctx
     session = ctx.session_of(request)
     user = ctx.user_of(request) if session is not None else None
