@@ -20,6 +20,7 @@ from thecal.clinic.calendar import CalendarPage, RefillStatus, calendar_page
 from thecal.clinic.errors import NotFoundError, PermissionDenied
 from thecal.clinic.interrogation import record_interrogation
 from thecal.clinic.model import (
+    Alarm,
     Device,
     Interrogation,
     Patient,
@@ -36,6 +37,7 @@ from thecal.clinic.program_workflow import (
     preview_program_change,
 )
 from thecal.clinic.refill_workflow import RefillInput, RefillOutcome, preview_refill, record_refill
+from thecal.clinic.replacement import ReplacementPlan, replacement_plans
 from thecal.clinic.settings import ClinicSettings
 from thecal.clinic.worklist import WorkItem, worklist
 from thecal.devices.catalog import DeviceCatalog
@@ -55,6 +57,18 @@ class PatientRecord:
     devices: tuple[Device, ...]
     prescription: PrescriptionVersion | None
     refills: tuple[RefillRecord, ...]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The dashboard's read, one transaction: a page of the calendar, the open alarms, the
+    most urgent pump replacements and the names of the patients these mention."""
+
+    today: date
+    page: CalendarPage
+    alarms: tuple[Alarm, ...]
+    plans: tuple[ReplacementPlan, ...]
+    names: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -133,6 +147,21 @@ class ClinicServices(Generic[U]):
         """One page of the refill calendar today (counts for the whole clinic)."""
         with self.uow.reader() as repo:
             return calendar_page(repo, self.today(), self.due_soon, statuses, limit, offset)
+
+    def dashboard(
+        self, *, statuses: Sequence[RefillStatus], rows: int, replacements: int
+    ) -> Dashboard:
+        """Counts for the whole clinic and the first ``rows`` calendar entries of ``statuses``,
+        open alarms and the first ``replacements`` pump replacement plans."""
+        today = self.today()
+        with self.uow.reader() as repo:
+            page = calendar_page(repo, today, self.due_soon, statuses, rows)
+            alarms = tuple(repo.open_alarms())
+            specs = {s.model: s for s in self.catalog.pumps}
+            plans = replacement_plans(repo, specs, today, self.settings, limit=replacements)
+            shown = {a.patient_id for a in alarms} | {r.patient_id for r in plans}
+            names = {pid: repo.get_patient(pid).display_name for pid in shown}
+        return Dashboard(today, page, alarms, plans, names)
 
     def worklist(self) -> tuple[WorkItem, ...]:
         """Open alarms, findings of latest refills and overdue refills, most severe first."""

@@ -11,7 +11,6 @@ from thecal.adapters.plan_files import parse_plan
 from thecal.api.context import AppContext, context
 from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import User
-from thecal.clinic.workflows import current_prescription
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
 from thecal.therapy.plan import PlanFile
@@ -92,11 +91,10 @@ router = APIRouter()
 def program_form(patient_id: str, request: Request, user: User = Depends(page_user),
                  ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     try:
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
-            rx = current_prescription(repo, patient_id)
+        record = ctx.services.patient_record(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
+    p, rx = record.patient, record.prescription
     plan = rx.plan() if rx else None
     rows = program_rows(ctx, plan, plan) if plan else []
     return render(request, ctx, "program.html", user=user, p=p, rx=rx, plan=plan,
@@ -109,11 +107,10 @@ async def program_post(patient_id: str, request: Request, user: User = Depends(p
                        ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     form = await write_form(request, ctx, user, "change programs")
     try:
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
-            rx = current_prescription(repo, patient_id)
+        record = ctx.services.patient_record(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
+    p, rx = record.patient, record.prescription
     current = rx.plan() if rx else None
     values = {k: form.get(k, "") for k in _program_values(None)}
     reasons = {k[len("reason:"):]: v.strip() for k, v in form.items()

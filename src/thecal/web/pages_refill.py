@@ -42,8 +42,7 @@ router = APIRouter()
 def refill_form(patient_id: str, request: Request, user: User = Depends(page_user),
                 ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     try:
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
+        p = ctx.services.patient(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
     return render(request, ctx, "refill.html", user=user, p=p, error=None, outcome=None,
@@ -62,8 +61,7 @@ async def refill_preview(patient_id: str, request: Request, user: User = Depends
     form = {k: str(v) for k, v in raw.items()}
     check_csrf(request, ctx, form.get("csrf", ""))
     try:
-        with ctx.uow.reader() as repo:
-            repo.get_patient(patient_id)
+        ctx.services.patient(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
     outcome, error = None, None
@@ -83,12 +81,10 @@ async def refill_post(patient_id: str, request: Request, user: User = Depends(pa
                       ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     form = await write_form(request, ctx, user, "record refills")
     try:
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
-            refills = repo.refills_for(patient_id)
+        record = ctx.services.patient_record(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
-    previous = refills[-1] if refills else None
+    p, previous = record.patient, record.refills[-1] if record.refills else None
     values = {k: form.get(k, "") for k in ("withdrawn", "filled", "drug_lot")}
     try:
         entry = _refill_entry(values["withdrawn"], values["filled"], values["drug_lot"],
