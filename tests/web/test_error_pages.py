@@ -87,3 +87,13 @@ def test_api_errors_stay_json(client: TestClient) -> None:
     assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
     r = client.get("/api/v1/calendar", params={"offset": "-1"})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "offset"
+
+
+def test_an_oversized_form_is_an_html_413_and_an_oversized_api_body_json(
+    client: TestClient, ctx: AppContext
+) -> None:
+    big = b"username=nurse&password=" + b"x" * ctx.limits.max_request_body_bytes
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert "larger than" in _html_error(client.post("/login", content=big, headers=form), 413)
+    r = client.post("/api/v1/login", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/json"

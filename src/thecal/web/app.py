@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.api.context import AppContext, SessionRefresh
@@ -78,7 +79,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     app.add_middleware(SessionRefresh)  # each signed-in request moves the idle timeout
     app.add_middleware(StrictJSON)  # NaN / Infinity in a JSON body: 422 before any route
     # Outermost (added last): an oversized body is refused before anything reads it.
-    app.add_middleware(BodyLimit, limit=ctx.limits.max_request_body_bytes)
+    app.add_middleware(BodyLimit, limit=ctx.limits.max_request_body_bytes, answer=_refusal)
 
     @app.exception_handler(LoginRequired)
     def _login(_: Request, __: LoginRequired) -> Response:
@@ -114,6 +115,15 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     for page_router in pages:
         app.include_router(page_router, include_in_schema=False)
     return app
+
+
+def _refusal(scope: Scope, status: int, message: str) -> Response:
+    """A body the edge refused before any route (too large, a bad length): JSON for the API,
+    the HTML error page for a page."""
+    request = Request(scope)
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status)
+    return error_page(request, status, message)
 
 
 def _is_api(request: Request) -> bool:
