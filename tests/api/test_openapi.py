@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 # What each API operation documents besides its success: (method, path) → error codes.
 EXPECTED_ERRORS = {
-    ("post", "/api/v1/login"): {401, 422, 429},
+    ("post", "/api/v1/login"): {401, 413, 422, 429},
     ("post", "/api/v1/logout"): {401, 403},
     ("get", "/api/v1/patients"): {401},
     ("get", "/api/v1/patients/{patient_id}"): {401, 404},
@@ -16,8 +16,8 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/patients/{patient_id}/interrogations/{interrogation_id}"): {401, 404},
     ("get", "/api/v1/calendar"): {401, 422},
     ("get", "/api/v1/worklist"): {401},
-    ("post", "/api/v1/patients/{patient_id}/refills"): {401, 403, 404, 409, 422},
-    ("post", "/api/v1/patients/{patient_id}/program"): {401, 403, 404, 409, 422},
+    ("post", "/api/v1/patients/{patient_id}/refills"): {401, 403, 404, 409, 413, 422},
+    ("post", "/api/v1/patients/{patient_id}/program"): {401, 403, 404, 409, 413, 422},
 }
 
 

@@ -33,6 +33,7 @@ _WHAT = {
     404: "No such patient or record",
     409: "Someone else wrote for the patient since patient_version, a hard finding refuses, "
     "or a soft finding lacks its reason; nothing was saved",
+    413: "The request body is larger than the clinic's limit (clinic.toml [web])",
     422: "Invalid input, naming the field",
     429: "Too many failed logins from this address; Retry-After says how long (seconds)",
 }

@@ -18,7 +18,7 @@ class LoginIn(BaseModel):
     password: str
 
 
-@router.post("/login", response_model=LoginOut, responses=responses(401, 422, 429))
+@router.post("/login", response_model=LoginOut, responses=responses(401, 413, 422, 429))
 def login(body: LoginIn, request: Request, response: Response,
           ctx: AppContext = Depends(context)) -> LoginOut:  # fmt: skip
     """Start a session; the answer carries the CSRF token for write requests."""

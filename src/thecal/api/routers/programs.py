@@ -29,7 +29,7 @@ class ProgramIn(BaseModel):
 
 @router.post("/patients/{patient_id}/program", status_code=201, response_model=ProgramOut,
              response_model_exclude_unset=True,
-             responses=responses(401, 403, 404, 409, 422))  # fmt: skip
+             responses=responses(401, 403, 404, 409, 413, 422))  # fmt: skip
 def program(patient_id: str, body: ProgramIn, user: User = Depends(writer),
             svc: ClinicServices[Any] = Depends(services)) -> dict[str, Any]:  # fmt: skip
     """Store a new prescription version through the safety gate, computed from

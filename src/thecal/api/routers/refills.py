@@ -40,7 +40,7 @@ def known_patient(svc: ClinicServices[Any], patient_id: str) -> None:
 
 @router.post("/patients/{patient_id}/refills", status_code=201, response_model=RefillOut,
              response_model_exclude_unset=True,
-             responses=responses(401, 403, 404, 409, 422))  # fmt: skip
+             responses=responses(401, 403, 404, 409, 413, 422))  # fmt: skip
 def refill(patient_id: str, body: RefillIn, user: User = Depends(writer),
            svc: ClinicServices[Any] = Depends(services)) -> dict[str, Any]:  # fmt: skip
     """Record a refill done now, computed from ``patient_version``. 409 when a hard finding
