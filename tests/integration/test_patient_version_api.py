@@ -9,16 +9,14 @@ from sqlalchemy import Engine
 
 from tests.unit.clinic.conftest import FakeClock, setup_patient
 from tests.web.conftest import csrf_of, version_of
-from thecal.adapters.data_files import packaged
+from thecal.adapters.composition import build_services
 from thecal.api.context import AppContext
 from thecal.api.security import hash_password
 from thecal.clinic.model import Role, User
-from thecal.clinic.settings import build_clinic_settings
 from thecal.clinic.workflows import current_prescription
 from thecal.store.migrate import upgrade
 from thecal.store.repository import SqlRepository
 from thecal.store.uow import SqlUnitOfWork
-from thecal.units import Q_
 from thecal.web.app import create_app
 
 REFILL = {
@@ -38,8 +36,9 @@ def _app(engine: Engine, library, catalog) -> tuple[AppContext, str]:
             repo.add_user(User(name, name.title(), role))
             repo.set_password_hash(name, hash_password(f"pw-{name}"))
     clock.now = datetime(2024, 3, 2, 9, 0)
-    settings = build_clinic_settings("clinic.toml", packaged("clinic.toml"))
-    ctx = AppContext(uow, library, catalog, settings, clock, b"s", Q_(7.0, "d"))
+    services = build_services(engine=engine, clock=clock, library=library, catalog=catalog,
+                              migrate=False)  # fmt: skip
+    ctx = AppContext(services, b"s")
     return ctx, patient.id
 
 

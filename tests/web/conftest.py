@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from thecal.adapters.data_files import load_catalog, load_library, packaged
+from thecal.adapters.composition import build_services
+from thecal.adapters.data_files import load_catalog, load_library
 from thecal.api.context import AppContext
 from thecal.cli.web import load_demo_clinic
-from thecal.clinic.settings import build_clinic_settings
 from thecal.store.database import make_engine
-from thecal.store.uow import SqlUnitOfWork
 from thecal.units import Q_
 from thecal.web.app import create_app
 
@@ -41,11 +40,9 @@ def ctx(template_db: Path, tmp_path: Path) -> Iterator[AppContext]:
     path = tmp_path / "clinic.sqlite3"
     shutil.copy(template_db, path)
     engine = make_engine(f"sqlite:///{path}")
-    yield AppContext(
-        SqlUnitOfWork(engine), load_library(), load_catalog(),
-        build_clinic_settings("clinic.toml", packaged("clinic.toml")),
-        Clock(datetime(2026, 11, 23, 10, 0)), b"test-secret", Q_(7.0, "d"),
-    )  # fmt: skip
+    services = build_services(engine=engine, clock=Clock(datetime(2026, 11, 23, 10, 0)),
+                              library=load_library(), catalog=load_catalog())  # fmt: skip
+    yield AppContext(services, b"test-secret")
     engine.dispose()
 
 

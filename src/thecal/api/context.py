@@ -1,5 +1,5 @@
-"""What the API and the web app share: the unit of work, data, clock, secret, input limits,
-login throttle and session lifetime."""
+"""What the API and the web app share: the clinic services (from the composition root), the
+session secret, input limits, login throttle and session lifetime."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from thecal.api.security import (
     verify_password,
 )
 from thecal.clinic.model import User
+from thecal.clinic.services import ClinicServices
 from thecal.clinic.settings import ClinicSettings
 from thecal.devices.catalog import DeviceCatalog
 from thecal.store.uow import SqlUnitOfWork
@@ -29,16 +30,13 @@ from thecal.therapy.library import DrugLibrary
 
 @dataclass
 class AppContext:
-    """``clock`` is the clinic's local time; ``soon`` the calendar's look-ahead window;
-    ``limits`` the web edge's product choices (default: the packaged ``clinic.toml``)."""
+    """What the web edge adds to the clinic ``services`` (built by the composition root,
+    :func:`thecal.adapters.composition.build_services`): the session secret, cookie flags,
+    ``limits`` (the web edge's product choices, default: the packaged ``clinic.toml``), the
+    login throttle and the session lifetime."""
 
-    uow: SqlUnitOfWork
-    library: DrugLibrary
-    catalog: DeviceCatalog
-    settings: ClinicSettings
-    clock: Callable[[], datetime]
+    services: ClinicServices[SqlUnitOfWork]
     secret: bytes
-    soon: pint.Quantity
     secure_cookies: bool = False
     limits: WebLimits = field(default_factory=lambda: default_web_limits())
     throttle: LoginThrottle = field(init=False)
@@ -54,6 +52,32 @@ class AppContext:
             self.clock, _timedelta(self.settings.session_idle_timeout),
             _timedelta(self.settings.session_max_age),
         )  # fmt: skip
+
+    # The services' parts, for the edge's own reads (sessions, pages that only read).
+    @property
+    def uow(self) -> SqlUnitOfWork:
+        return self.services.uow
+
+    @property
+    def library(self) -> DrugLibrary:
+        return self.services.library
+
+    @property
+    def catalog(self) -> DeviceCatalog:
+        return self.services.catalog
+
+    @property
+    def settings(self) -> ClinicSettings:
+        return self.services.settings
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.services.clock
+
+    @property
+    def soon(self) -> pint.Quantity:
+        """The calendar's look-ahead window (a time)."""
+        return self.services.due_soon
 
     def today(self) -> date:
         return self.clock().date()
@@ -121,6 +145,11 @@ class AppContext:
 def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
+
+
+def services(request: Request) -> ClinicServices[SqlUnitOfWork]:
+    """The app's clinic services (a route dependency)."""
+    return context(request).services
 
 
 def default_web_limits() -> WebLimits:

@@ -3,12 +3,13 @@ the request body size (413 before the body is read) and the login throttle's num
 record ids in URLs (anything that cannot be an id is 404 before it reaches the database)."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from fastapi import HTTPException, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from thecal.units import Dimension, InputError, parse_quantity
@@ -84,15 +85,25 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body larger than {limit} bytes")
 
 
+Refusal = Callable[[Scope, int, str], Response]
+"""How :class:`BodyLimit` answers a refused request: (scope, status, message) → response. The
+web app answers its pages with an HTML page, the API with JSON (the default)."""
+
+
+def _json_refusal(_: Scope, status: int, message: str) -> Response:
+    return JSONResponse({"detail": message}, status)
+
+
 class BodyLimit:
     """ASGI middleware: a request whose ``Content-Length`` is above ``limit`` bytes is answered
     413 without reading any of its body; a body without a length (chunked) is counted as it
     arrives and refused (413) as soon as it passes ``limit`` — the rest is never read.
     A ``Content-Length`` that is not a number is 400."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, answer: Refusal | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.answer = answer or _json_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,11 +113,11 @@ class BodyLimit:
         if lengths:
             text = lengths[0].decode("latin-1").strip()
             if not text.isascii() or not text.isdigit() or len(set(lengths)) > 1:
-                await JSONResponse({"detail": "bad Content-Length"}, 400)(scope, receive, send)
+                await self.answer(scope, 400, "bad Content-Length")(scope, receive, send)
                 return
             if int(text) > self.limit:
                 too_big = BodyTooLarge(self.limit)
-                await JSONResponse({"detail": too_big.detail}, 413)(scope, receive, send)
+                await self.answer(scope, 413, too_big.detail)(scope, receive, send)
                 return
         seen = 0
 
@@ -131,4 +142,4 @@ class BodyLimit:
         except BodyTooLarge as exc:  # raised outside a route (e.g. another middleware)
             if started:
                 raise
-            await JSONResponse({"detail": exc.detail}, 413)(scope, receive, send)
+            await self.answer(scope, 413, exc.detail)(scope, receive, send)

@@ -6,6 +6,7 @@ user's data directory (created on first use). Exit codes: 0 done; 1 the audit ch
 verify; 2 invalid input.
 """
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -13,10 +14,9 @@ import typer
 
 from thecal.cli import output as o
 from thecal.cli.errors import handles_errors
-from thecal.clinic.calendar import CalendarEntry, RefillStatus, calendar_page
+from thecal.clinic.calendar import CalendarEntry, RefillStatus
 from thecal.store.database import DATABASE_URL_ENV, database_url, make_engine
 from thecal.store.migrate import current_revision, upgrade
-from thecal.store.uow import SqlUnitOfWork
 from thecal.units import Dimension, InputError, parse_quantity
 
 db_app = typer.Typer(help="The clinic database.", no_args_is_help=True)
@@ -59,12 +59,10 @@ def verify_cmd(
 ) -> None:
     """Recompute the audit log's hash chain. Exit 0 when intact, 1 when a row was modified,
     deleted or inserted. Record the printed head hash elsewhere to anchor the chain."""
-    engine = make_engine(database_url(database))
-    try:
-        upgrade(engine)
-        report = SqlUnitOfWork(engine).verify_audit()
-    finally:
-        engine.dispose()
+    from thecal.adapters import composition
+
+    with composition.open_services(database_url(database)) as services:
+        report = services.uow.verify_audit()
     if json_out:
         o.emit_json({"ok": report.ok, "rows": report.rows, "head": report.head,
                      "problems": list(report.problems)})  # fmt: skip
@@ -122,20 +120,17 @@ def calendar_cmd(
         day = date.fromisoformat(today) if today else datetime.now().date()
     except ValueError:
         raise InputError("--today", f"got {today!r}", "a date YYYY-MM-DD") from None
-    if soon is None:
-        from thecal.adapters.data_files import packaged
-        from thecal.clinic.settings import build_clinic_settings
+    window = None if soon is None else parse_quantity(soon, "--soon", Dimension.TIME)
+    from thecal.adapters import composition
 
-        window = build_clinic_settings("clinic.toml", packaged("clinic.toml")).due_soon_window
-    else:
-        window = parse_quantity(soon, "--soon", Dimension.TIME)
-    engine = make_engine(database_url(database))
-    try:
-        upgrade(engine)
-        with SqlUnitOfWork(engine).reader() as repo:
-            page = calendar_page(repo, day, window, status or tuple(RefillStatus), limit, offset)
-    finally:
-        engine.dispose()
+    with composition.open_services(database_url(database)) as services:
+        # --today and --soon stand in for the services' clock and clinic.toml's window.
+        at = datetime.combine(day, services.clock().time())
+        chosen = replace(
+            services, clock=lambda: at, soon=window if window is not None else services.soon
+        )
+        page = chosen.calendar(statuses=status or tuple(RefillStatus), limit=limit,
+                               offset=offset)  # fmt: skip
     entries = page.entries
     counts = {s.value: n for s, n in page.counts.items()}
     if as_json:

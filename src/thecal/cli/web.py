@@ -12,7 +12,7 @@ from datetime import date, datetime
 import typer
 
 from thecal.cli.errors import handles_errors
-from thecal.store.database import database_url, default_database_path, make_engine
+from thecal.store.database import database_url, default_database_path
 
 SECRET_ENV = "THECAL_SECRET_KEY"
 
@@ -36,19 +36,16 @@ def install_secret() -> bytes:
 def load_demo_clinic(url: str, today: date, generated: int = 20) -> list[tuple[str, str, str]]:
     """Load the demo clinic into the (upgraded) database at ``url`` when it has no patients;
     returns (username, role, password) of the demo users (empty when data was there)."""
-    from thecal.adapters.data_files import example_plan, load_catalog, load_library
+    from thecal.adapters import composition
+    from thecal.adapters.data_files import example_plan
     from thecal.adapters.plan_files import parse_plan
     from thecal.api.security import hash_password
     from thecal.clinic.demo import DEMO_LOGINS, DEMO_REASON, load_demo
-    from thecal.store.migrate import upgrade
     from thecal.store.repository import SqlRepository
-    from thecal.store.uow import SqlUnitOfWork
     from thecal.therapy.plan_file import PlanFile
 
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        uow = SqlUnitOfWork(engine)
+    with composition.open_services(url) as services:
+        uow = services.uow
         with uow.reader() as repo:
             empty = not repo.list_patients()
         if empty:
@@ -56,14 +53,12 @@ def load_demo_clinic(url: str, today: date, generated: int = 20) -> list[tuple[s
             def example(name: str) -> PlanFile:
                 return parse_plan(example_plan(f"{name}.toml"))
 
-            load_demo(uow, load_library(), load_catalog(), example, today, generated)
+            load_demo(uow, services.library, services.catalog, example, today, generated)
             with uow.session() as session, session.begin():
                 repo = SqlRepository(session, ("setup", datetime.now(), DEMO_REASON))
                 for login in DEMO_LOGINS:
                     repo.set_password_hash(login.user.username, hash_password(login.password))
                 session.commit()
-    finally:
-        engine.dispose()
     return [(x.user.username, x.user.role.value, x.password) for x in DEMO_LOGINS]
 
 
@@ -80,11 +75,8 @@ def serve_cmd(
     """Run the clinic web app (and /api/v1) — not a certified medical device."""
     import uvicorn
 
-    from thecal.adapters.data_files import load_catalog, load_library, packaged
+    from thecal.adapters import composition
     from thecal.api.context import AppContext
-    from thecal.clinic.settings import build_clinic_settings
-    from thecal.store.migrate import upgrade
-    from thecal.store.uow import SqlUnitOfWork
     from thecal.web.app import create_app
 
     url = database_url(database)
@@ -93,12 +85,7 @@ def serve_cmd(
         typer.echo("demo logins (synthetic clinic):")
         for username, role, password in logins:
             typer.echo(f"  {role:9} user {username!r} password {password!r}")
-    engine = make_engine(url)
-    upgrade(engine)
-    clinic = build_clinic_settings("clinic.toml", packaged("clinic.toml"))
-    ctx = AppContext(
-        SqlUnitOfWork(engine), load_library(), load_catalog(), clinic, datetime.now,
-        install_secret(), clinic.due_soon_window,
-    )  # fmt: skip
+    # The composition root: the one place the clinic services are built.
+    ctx = AppContext(composition.build_services(url, clock=datetime.now), install_secret())
     typer.echo(f"Thecal clinic on http://{host}:{port} (Ctrl-C stops it)", err=False)
     uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")

@@ -6,9 +6,9 @@ program had run since the last fill."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from thecal.clinic.model import PrescriptionVersion
+from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import ResolvedPlan, resolve
@@ -42,7 +42,7 @@ def programs_since_fill(
     last_fill: datetime,
     at: datetime,
     library: DrugLibrary,
-    catalog: Any,
+    catalog: DeviceCatalog,
     then: tuple[datetime, ResolvedPlan] | None = None,
 ) -> ProgramsSinceFill:
     """The prescriptions in force between ``last_fill`` and ``at``. A version takes effect when

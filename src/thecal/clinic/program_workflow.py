@@ -30,6 +30,7 @@ from thecal.clinic.patient_context import (
 )
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.program_history import programs_since_fill
+from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.admixture import Admixture, make_admixture
 from thecal.therapy.findings import Code, Finding, Level, needs_reason
 from thecal.therapy.library import DrugLibrary
@@ -64,7 +65,7 @@ class RevisedRefill:
 def revised_refill(
     repo: ClinicRepository,
     library: DrugLibrary,
-    catalog: Any,
+    catalog: DeviceCatalog,
     patient_id: str,
     resolved: ResolvedPlan,
     at: datetime,
@@ -134,7 +135,7 @@ class ProgramPreview:
 def preview_program_change(
     repo: ClinicRepository,
     library: DrugLibrary,
-    catalog: Any,
+    catalog: DeviceCatalog,
     patient_id: str,
     plan: PlanFile,
     at: datetime,
@@ -211,7 +212,7 @@ def change_program(
     uow: UnitOfWork,
     clock: Clock,
     library: DrugLibrary,
-    catalog: Any,
+    catalog: DeviceCatalog,
     actor: User,
     patient_id: str,
     plan: PlanFile,

@@ -10,7 +10,6 @@ for every soft one.
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 import pint
 
@@ -25,6 +24,7 @@ from thecal.clinic.patient_context import (
 )
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.program_history import ProgramPeriod, programs_since_fill
+from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.findings import Finding, Verdict, needs_reason
 from thecal.therapy.library import DrugLibrary
@@ -77,7 +77,7 @@ class RefillOutcome(Verdict):
 def preview_refill(
     repo: ClinicRepository,
     library: DrugLibrary,
-    catalog: Any,
+    catalog: DeviceCatalog,
     patient_id: str,
     entry: RefillInput,
     at: datetime,
@@ -185,7 +185,7 @@ def record_refill(
     uow: UnitOfWork,
     clock: Clock,
     library: DrugLibrary,
-    catalog: Any,
+    catalog: DeviceCatalog,
     actor: User,
     patient_id: str,
     entry: RefillInput,

@@ -14,11 +14,14 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.api.context import AppContext, SessionRefresh
+from thecal.api.errors import input_error
 from thecal.api.limits import BodyLimit, known_ids
-from thecal.api.routes import input_error, router
+from thecal.api.routes import router
 from thecal.api.strict_json import StrictJSON
 from thecal.units import InputError
 from thecal.web import pages_auth, pages_calendar, pages_program, pages_refill
@@ -29,6 +32,7 @@ from thecal.web.pages_common import (
     LoginRequired,
     check_csrf,
     check_write,
+    error_page,
     form_version,
     page_user,
     render,
@@ -75,29 +79,62 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     app.add_middleware(SessionRefresh)  # each signed-in request moves the idle timeout
     app.add_middleware(StrictJSON)  # NaN / Infinity in a JSON body: 422 before any route
     # Outermost (added last): an oversized body is refused before anything reads it.
-    app.add_middleware(BodyLimit, limit=ctx.limits.max_request_body_bytes)
+    app.add_middleware(BodyLimit, limit=ctx.limits.max_request_body_bytes, answer=_refusal)
 
     @app.exception_handler(LoginRequired)
     def _login(_: Request, __: LoginRequired) -> Response:
         return RedirectResponse("/login", 303)
 
+    @app.exception_handler(StarletteHTTPException)
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        # The API answers JSON; a page (or an unknown path outside /api/) an HTML page.
+        if _is_api(request):
+            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        return error_page(request, exc.status_code, _text(exc.detail), exc.headers)
+
     @app.exception_handler(InputError)
-    def _clinic_error(_: Request, exc: InputError) -> Response:
+    def _clinic_error(request: Request, exc: InputError) -> Response:
         # A safety net: a clinic error a route did not catch is still 404 / 409 / 403 / 422.
         http = input_error(exc)
-        return JSONResponse({"detail": http.detail}, http.status_code)
+        if _is_api(request):
+            return JSONResponse({"detail": http.detail}, http.status_code)
+        return error_page(request, http.status_code, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    def _invalid(_: Request, exc: RequestValidationError) -> Response:
+    def _invalid(request: Request, exc: RequestValidationError) -> Response:
         detail = [{"field": ".".join(str(p) for p in e["loc"][1:]), "message": e["msg"],
                    "expected": None} for e in exc.errors()]  # fmt: skip
-        return JSONResponse({"detail": detail}, 422)
+        if _is_api(request):
+            return JSONResponse({"detail": detail}, 422)
+        return error_page(request, 422, "; ".join(f"{d['field']}: {d['message']}" for d in detail))
 
     # The pages, in the order they were always declared; each gets known_ids from app.router.
-    app.include_router(pages_auth.router)
-    app.include_router(pages_calendar.router)
-    app.include_router(patients_router(links))
-    app.include_router(pages_program.router)
-    app.include_router(interrogate_router(links))
-    app.include_router(pages_refill.router)
+    # HTML only: kept out of the OpenAPI, which lists the JSON API alone.
+    pages = (pages_auth.router, pages_calendar.router, patients_router(links),
+             pages_program.router, interrogate_router(links), pages_refill.router)  # fmt: skip
+    for page_router in pages:
+        app.include_router(page_router, include_in_schema=False)
     return app
+
+
+def _refusal(scope: Scope, status: int, message: str) -> Response:
+    """A body the edge refused before any route (too large, a bad length): JSON for the API,
+    the HTML error page for a page."""
+    request = Request(scope)
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status)
+    return error_page(request, status, message)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path == "/api/v1" or request.url.path.startswith("/api/")
+
+
+def _text(detail: object) -> str:
+    """An HTTP error's detail as one line for a person (the clinic's field list joined)."""
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{d.get('field')}: {d.get('message')}" if isinstance(d, dict) else str(d)
+            for d in detail
+        )
+    return str(detail)

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from thecal.api.context import AppContext, context
-from thecal.clinic.calendar import RefillStatus, calendar_page
+from thecal.clinic.calendar import RefillStatus
 from thecal.clinic.model import User
-from thecal.clinic.replacement import replacement_plans
 from thecal.units import fmt
 from thecal.web.pages_common import page_user, render
 
@@ -31,17 +30,10 @@ router = APIRouter()
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, user: User = Depends(page_user),
               ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
-    today = ctx.today()
-    with ctx.uow.reader() as repo:
-        # Counts for the whole clinic, rows for the first page only (100,000 patients).
-        page = calendar_page(repo, today, ctx.soon, DASHBOARD_STATUSES, DASHBOARD_ROWS)
-        alarms = repo.open_alarms()
-        specs = {s.model: s for s in ctx.catalog.pumps}
-        plans = replacement_plans(repo, specs, today, ctx.settings, limit=10)
-        shown = {a.patient_id for a in alarms} | {r.patient_id for r in plans}
-        names = {pid: repo.get_patient(pid).display_name for pid in shown}
-    return render(request, ctx, "dashboard.html", user=user, today=today, page=page,
-                  alarms=alarms, names=names, plans=plans)  # fmt: skip
+    # Counts for the whole clinic, rows for the first page only (100,000 patients).
+    d = ctx.services.dashboard(statuses=DASHBOARD_STATUSES, rows=DASHBOARD_ROWS, replacements=10)
+    return render(request, ctx, "dashboard.html", user=user, today=d.today, page=d.page,
+                  alarms=d.alarms, names=d.names, plans=d.plans)  # fmt: skip
 
 
 @router.get("/calendar", response_class=HTMLResponse)
@@ -49,7 +41,6 @@ def calendar(request: Request, status: list[RefillStatus] | None = Query(None),
              offset: int = Query(0, ge=0, le=OFFSET_MAX), user: User = Depends(page_user),
              ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     chosen = tuple(status) if status else DASHBOARD_STATUSES
-    with ctx.uow.reader() as repo:
-        page = calendar_page(repo, ctx.today(), ctx.soon, chosen, CALENDAR_ROWS, offset)
+    page = ctx.services.calendar(statuses=chosen, limit=CALENDAR_ROWS, offset=offset)
     return render(request, ctx, "calendar.html", user=user, page=page, soon=fmt(ctx.soon),
                   query=_calendar_query)  # fmt: skip

@@ -3,6 +3,7 @@ role checks on forms that write, the hidden patient version, and how a refused w
 (its status and its message)."""
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,11 @@ from fastapi.templating import Jinja2Templates
 
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.api.context import AppContext, context
-from thecal.api.routes import VERSION_MAX, set_session
+from thecal.api.deps import VERSION_MAX, set_session
 from thecal.api.security import Session, csrf_ok, new_csrf
 from thecal.clinic.calendar import RefillStatus
 from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
-from thecal.clinic.model import Role, User
+from thecal.clinic.model import User
 from thecal.therapy.findings import OverrideNotAllowed
 from thecal.units import InputError, fmt
 
@@ -79,10 +80,9 @@ def check_csrf(request: Request, ctx: AppContext, token: str) -> None:
 
 
 def check_write(request: Request, ctx: AppContext, user: User, token: str, action: str) -> None:
-    """Every form that writes: a valid CSRF token, and a role that may write (not a viewer)."""
+    """Every form that writes: a valid CSRF token. Whether ``user`` may ``action`` is the
+    clinic services' decision (:class:`PermissionDenied`, shown as 403 by the page)."""
     check_csrf(request, ctx, token)
-    if user.role is Role.VIEWER:
-        raise HTTPException(403, f"{user.username} (viewer) may not {action}")
 
 
 async def write_form(request: Request, ctx: AppContext, user: User, action: str) -> dict[str, str]:
@@ -91,3 +91,28 @@ async def write_form(request: Request, ctx: AppContext, user: User, action: str)
     form = {k: str(v) for k, v in raw.items()}
     check_write(request, ctx, user, form.get("csrf", ""), action)
     return form
+
+
+_TITLES = {
+    400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
+    405: "Not allowed here", 409: "Changed by someone else", 413: "Too large",
+    422: "Cannot use this input", 429: "Too many attempts",
+}  # fmt: skip
+_PLAIN = {
+    404: "there is no page at this address",
+    405: "this address does not take this kind of request",
+}
+
+
+def error_page(request: Request, status: int, message: str,
+               headers: Mapping[str, str] | None = None) -> HTMLResponse:  # fmt: skip
+    """A web route's error as an HTML page (with the banner every page has), never raw JSON."""
+    if message == HTTPStatus(status).phrase:  # the framework's bare "Not Found": say what it means
+        message = _PLAIN.get(status, message)
+    ctx: AppContext = request.app.state.ctx
+    session = ctx.session_of(request)
+    user = ctx.user_of(request) if session is not None else None
+    values = {"csrf": session.csrf if session else "", "user": user, "status": status,
+              "title": _TITLES.get(status, "Error"), "message": message}  # fmt: skip
+    return TEMPLATES.TemplateResponse(request, "error.html", values, status_code=status,
+                                      headers=dict(headers or {}))  # fmt: skip

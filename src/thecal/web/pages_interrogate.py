@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from thecal.api.context import AppContext, context
-from thecal.clinic.interrogation import record_interrogation
-from thecal.clinic.model import User
-from thecal.clinic.workflows import pump_in_place
-from thecal.programmer.clinician import ProgrammerError
+from thecal.clinic.errors import PermissionDenied
+from thecal.clinic.model import Device, User
+from thecal.clinic.services import ImplantReading
+from thecal.programmer.clinician import InterrogationReport, ProgrammerError
 from thecal.programmer.link_client import AckLost, LinkRefused
 from thecal.units import InputError
 from thecal.web.implants import ImplantLink, interrogate, reachable, snapshot
@@ -28,25 +28,32 @@ def interrogate_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                          ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         """Interrogate the patient's implant over the link and store the snapshot."""
         check_write(request, ctx, user, csrf, "interrogate")
+        svc = ctx.services
         try:
-            with ctx.uow.reader() as repo:
-                p = repo.get_patient(patient_id)
-                pump = pump_in_place(repo, patient_id)
+            p = svc.patient(patient_id=patient_id)
+            pump = svc.pump_in_place(patient_id=patient_id)
         except InputError:
             raise HTTPException(404, "no such patient") from None
         link = reachable(links, pump.serial) if pump is not None else None
         if pump is None or link is None:
             raise HTTPException(404, "this patient's implant is not reachable")
         page: dict[str, Any] = {"user": user, "p": p, "pump": pump}
-        try:
-            report = interrogate(link, ctx.library, ctx.catalog)
+
+        def read(_: Device) -> ImplantReading[InterrogationReport]:
+            assert link is not None  # checked above
+            report = interrogate(link, svc.library, svc.catalog)
             status, log = snapshot(report)
-            stored = record_interrogation(ctx.uow, ctx.clock, user, patient_id,
-                                          report.status.serial, status, log)  # fmt: skip
+            return ImplantReading(report, report.status.serial, status, log)
+
+        try:
+            # The services refuse a viewer before the implant is contacted.
+            reading, stored = svc.interrogate(actor=user, patient_id=patient_id, read=read)
+        except PermissionDenied as exc:
+            raise HTTPException(403, exc.message) from None
         except (InputError, ProgrammerError, AckLost, LinkRefused, OSError) as exc:
             return render(request, ctx, "interrogation.html", 502, report=None,
                           stored=None, error=f"interrogation failed: {exc}", **page)  # fmt: skip
-        return render(request, ctx, "interrogation.html", report=report, stored=stored,
+        return render(request, ctx, "interrogation.html", report=reading.report, stored=stored,
                       error=None, **page)  # fmt: skip
 
     return router

@@ -75,14 +75,13 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                            user: User = Depends(page_user),
                            ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         """One stored interrogation: the status snapshot, its alarms and the log events read."""
+        svc = ctx.services
         try:
-            with ctx.uow.reader() as repo:
-                p = repo.get_patient(patient_id)
-                record = repo.get_interrogation(interrogation_id)
+            p = svc.patient(patient_id=patient_id)
+            # Another patient's record is not under this URL: 404 too.
+            record = svc.interrogation(patient_id=patient_id, interrogation_id=interrogation_id)
         except InputError:
             raise HTTPException(404, "no such patient or interrogation") from None
-        if record.patient_id != patient_id:  # another patient's record: not under this URL
-            raise HTTPException(404, "no such interrogation for this patient")
         raw = json.dumps({"status": record.status, "log": list(record.log)}, indent=2,
                          sort_keys=True, ensure_ascii=False, default=str)  # fmt: skip
         return render(request, ctx, "interrogation_record.html", user=user, p=p,
@@ -118,10 +117,8 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
     def refills_chart(patient_id: str, _: User = Depends(page_user),
                       ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         """Expected vs withdrawn per refill, with discrepancy findings marked."""
-        try:
-            with ctx.uow.reader() as repo:
-                repo.get_patient(patient_id)  # an unknown patient is 404, not an empty chart
-                refills = list(repo.refills_for(patient_id))
+        try:  # an unknown patient is 404, not an empty chart
+            refills = list(ctx.services.patient_record(patient_id=patient_id).refills)
         except InputError as exc:
             raise HTTPException(404, str(exc)) from None
         return _svg(charts.refill_history_svg(refills))

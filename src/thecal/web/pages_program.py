@@ -11,10 +11,8 @@ from thecal.adapters.plan_files import parse_plan
 from thecal.api.context import AppContext, context
 from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import User
-from thecal.clinic.workflows import change_program, current_prescription, preview_program_change
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
-from thecal.therapy.plan import resolve
 from thecal.therapy.plan_file import PlanFile
 from thecal.units import InputError, fmt
 from thecal.web.pages_common import (
@@ -46,7 +44,7 @@ def program_rows(ctx: AppContext, current: PlanFile | None,
         pb = plan.patient_bolus
         out["patient bolus"] = "none" if pb is None else (
             f"{pb.dose or pb.volume}, lockout {pb.lockout}, max {pb.max_per_day}/d")  # fmt: skip
-        r = resolve(plan.to_typed(), ctx.library, ctx.catalog)
+        r = ctx.services.resolve(plan)
         d = daily_dose(r.schedule, r.admixture, r.program.patient_bolus)
         out["volume per day (nominal)"] = fmt(d.nominal_volume)
         for drug, q in d.nominal.items():
@@ -93,11 +91,10 @@ router = APIRouter()
 def program_form(patient_id: str, request: Request, user: User = Depends(page_user),
                  ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     try:
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
-            rx = current_prescription(repo, patient_id)
+        record = ctx.services.patient_record(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
+    p, rx = record.patient, record.prescription
     plan = rx.plan() if rx else None
     rows = program_rows(ctx, plan, plan) if plan else []
     return render(request, ctx, "program.html", user=user, p=p, rx=rx, plan=plan,
@@ -110,11 +107,10 @@ async def program_post(patient_id: str, request: Request, user: User = Depends(p
                        ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     form = await write_form(request, ctx, user, "change programs")
     try:
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
-            rx = current_prescription(repo, patient_id)
+        record = ctx.services.patient_record(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
+    p, rx = record.patient, record.prescription
     current = rx.plan() if rx else None
     values = {k: form.get(k, "") for k in _program_values(None)}
     reasons = {k[len("reason:"):]: v.strip() for k, v in form.items()
@@ -126,18 +122,17 @@ async def program_post(patient_id: str, request: Request, user: User = Depends(p
                       error="the patient has no prescription to change", **page)  # fmt: skip
     try:
         proposed = _proposed(current, values)
-        with ctx.uow.reader() as repo:  # the clinic decides who may change what
-            preview = preview_program_change(
-                repo, ctx.library, ctx.catalog, patient_id, proposed, ctx.clock(), user
-            )
+        # The clinic decides who may change what.
+        preview = ctx.services.preview_program_change(actor=user, patient_id=patient_id,
+                                                      plan=proposed)  # fmt: skip
         stored, findings = preview.plan, preview.findings
         rows = program_rows(ctx, current, stored)
         if form.get("step") != "confirm":
             return render(request, ctx, "program.html", rows=rows, findings=findings,
                           error=None, **page)  # fmt: skip
-        change_program(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
-                       proposed, values["reason"], reasons,
-                       patient_version=form_version(form))  # fmt: skip
+        ctx.services.change_program(actor=user, patient_id=patient_id, plan=proposed,
+                                    reason=values["reason"], overrides=reasons,
+                                    patient_version=form_version(form))  # fmt: skip
     except (PermissionDenied, OverrideNotAllowed) as exc:
         return render(request, ctx, "program.html", 403, rows=[], findings=None,
                       error=refusal(exc), **page)  # fmt: skip

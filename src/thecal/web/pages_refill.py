@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from thecal.api.context import AppContext, context
 from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import User
-from thecal.clinic.workflows import RefillInput, preview_refill, record_refill
+from thecal.clinic.workflows import RefillInput
 from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
 from thecal.units import Dimension, InputError, parse_quantity
 from thecal.web.pages_common import (
@@ -42,8 +42,7 @@ router = APIRouter()
 def refill_form(patient_id: str, request: Request, user: User = Depends(page_user),
                 ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     try:
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
+        p = ctx.services.patient(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
     return render(request, ctx, "refill.html", user=user, p=p, error=None, outcome=None,
@@ -62,17 +61,14 @@ async def refill_preview(patient_id: str, request: Request, user: User = Depends
     form = {k: str(v) for k, v in raw.items()}
     check_csrf(request, ctx, form.get("csrf", ""))
     try:
-        with ctx.uow.reader() as repo:
-            repo.get_patient(patient_id)
+        ctx.services.patient(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
     outcome, error = None, None
     try:
         entry = _refill_entry(form.get("withdrawn", ""), form.get("filled", ""),
                               form.get("drug_lot", ""), form, lot_required=False)  # fmt: skip
-        with ctx.uow.reader() as repo:
-            outcome = preview_refill(repo, ctx.library, ctx.catalog, patient_id, entry,
-                                     ctx.clock(), user.username)  # fmt: skip
+        outcome = ctx.services.preview_refill(actor=user, patient_id=patient_id, entry=entry)
     except InputError as exc:
         error = str(exc)
     values = {"outcome": outcome, "error": error, "live": True}
@@ -85,25 +81,22 @@ async def refill_post(patient_id: str, request: Request, user: User = Depends(pa
                       ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
     form = await write_form(request, ctx, user, "record refills")
     try:
-        with ctx.uow.reader() as repo:
-            p = repo.get_patient(patient_id)
-            refills = repo.refills_for(patient_id)
+        record = ctx.services.patient_record(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
-    previous = refills[-1] if refills else None
+    p, previous = record.patient, record.refills[-1] if record.refills else None
     values = {k: form.get(k, "") for k in ("withdrawn", "filled", "drug_lot")}
     try:
         entry = _refill_entry(values["withdrawn"], values["filled"], values["drug_lot"],
                               form)  # fmt: skip
         if form.get("step") != "confirm":
-            with ctx.uow.reader() as repo:
-                outcome = preview_refill(repo, ctx.library, ctx.catalog, patient_id, entry,
-                                         ctx.clock(), user.username)  # fmt: skip
+            outcome = ctx.services.review_refill(actor=user, patient_id=patient_id,
+                                                 entry=entry)  # fmt: skip
             return render(request, ctx, "refill.html", user=user, p=p, error=None,
                           outcome=outcome, previous=previous, form=values,
                           reasons=entry.overrides, Level=Level)  # fmt: skip
-        record_refill(ctx.uow, ctx.clock, ctx.library, ctx.catalog, user, patient_id,
-                      entry, patient_version=form_version(form))  # fmt: skip
+        ctx.services.record_refill(actor=user, patient_id=patient_id, entry=entry,
+                                   patient_version=form_version(form))  # fmt: skip
     except (PermissionDenied, OverrideNotAllowed) as exc:
         return render(request, ctx, "refill.html", 403, user=user, p=p, error=refusal(exc),
                       outcome=None, form=values)  # fmt: skip
