@@ -51,7 +51,9 @@ ARGS: dict[Op, st.SearchStrategy[dict[str, Any]]] = {
     ),
     Op.PROGRAM_READ_STAGED: _NONE,
     Op.PROGRAM_COMMIT: st.fixed_dictionaries({"digest": st.text(max_size=64)}),
-    Op.REFILL: st.fixed_dictionaries({"volume": _VOLUME}, optional={"simulate_needle": st.booleans()}),
+    Op.REFILL: st.fixed_dictionaries(
+        {"volume": _VOLUME}, optional={"simulate_needle": st.booleans()}
+    ),
     Op.CLINICIAN_BOLUS: _BOLUS,
     Op.PRIMING_BOLUS: _BOLUS,
     Op.BRIDGE_BOLUS: _BOLUS,

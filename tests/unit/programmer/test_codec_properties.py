@@ -22,6 +22,7 @@ from thecal.programmer.commands import (
 )
 from thecal.programmer.operations import OPERATION_MODELS
 
+
 @settings(max_examples=300, deadline=None)
 @given(commands())
 def test_encode_decode_round_trip(cmd: Command) -> None:
