@@ -143,7 +143,8 @@ def command_error(exc: ValidationError, whole: str, *, strip_tag: bool = False) 
     if kind == "json_invalid":
         return CommandError(whole, "not UTF-8 JSON")
     if kind == "union_tag_invalid":
-        return CommandError("op", f"unknown operation {str(value.get('op'))[:32]!r}")
+        op = value.get("op") if isinstance(value, dict) else value
+        return CommandError("op", f"unknown operation {str(op)[:32]!r}")
     if kind == "union_tag_not_found":
         return CommandError("op", "missing")
     if not loc:

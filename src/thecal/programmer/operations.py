@@ -283,27 +283,24 @@ AnyOperation: TypeAlias = Annotated[
 _OPERATION: TypeAdapter[AnyOperation] = TypeAdapter(AnyOperation)
 
 OPERATION_MODELS: dict[Op, type[Operation]] = {
-    Op(m.model_fields["op"].annotation.__args__[0]): m  # type: ignore[union-attr]
-    for m in (
-        StatusOp,
-        InterrogateOp,
-        ProgramStageOp,
-        ProgramReadStagedOp,
-        ProgramCommitOp,
-        RefillOp,
-        ClinicianBolusOp,
-        PrimingBolusOp,
-        BridgeBolusOp,
-        AcknowledgeAlarmOp,
-        AlarmTestOp,
-        ClockReadOp,
-        ClockSetOp,
-        PostMriResumeOp,
-        PatientBolusOp,
-        ReplyPageOp,
-    )
+    Op.STATUS: StatusOp,
+    Op.INTERROGATE: InterrogateOp,
+    Op.PROGRAM_STAGE: ProgramStageOp,
+    Op.PROGRAM_READ_STAGED: ProgramReadStagedOp,
+    Op.PROGRAM_COMMIT: ProgramCommitOp,
+    Op.REFILL: RefillOp,
+    Op.CLINICIAN_BOLUS: ClinicianBolusOp,
+    Op.PRIMING_BOLUS: PrimingBolusOp,
+    Op.BRIDGE_BOLUS: BridgeBolusOp,
+    Op.ACKNOWLEDGE_ALARM: AcknowledgeAlarmOp,
+    Op.ALARM_TEST: AlarmTestOp,
+    Op.CLOCK_READ: ClockReadOp,
+    Op.CLOCK_SET: ClockSetOp,
+    Op.POST_MRI_RESUME: PostMriResumeOp,
+    Op.PATIENT_BOLUS: PatientBolusOp,
+    Op.REPLY_PAGE: ReplyPageOp,
 }
-"""The model of each operation (every :class:`Op` has one: tested)."""
+"""The model of each operation (every :class:`Op` has one, and decodes to it: tested)."""
 
 
 def decode_command(body: bytes) -> Operation:

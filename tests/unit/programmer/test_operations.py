@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unit.programmer.helpers import rig
 from tests.unit.programmer.op_strategies import ARGS, JSON, commands
+from thecal.devices.catalog import DeviceCatalog
 from thecal.programmer.commands import (
     DOSING_OPS,
     MAX_COMMAND_ID_LEN,
@@ -17,6 +19,7 @@ from thecal.programmer.commands import (
     Command,
     CommandError,
     Op,
+    RefusalCode,
     Reply,
     ReplyStatus,
     decode_command,
@@ -30,6 +33,7 @@ from thecal.programmer.operations import (
     RefillOp,
     WireQuantity,
 )
+from thecal.therapy.library import DrugLibrary
 
 T = datetime(2024, 1, 1, 8, 0, 3, 120000)
 BOLUS = {"volume": {"value": 0.05, "unit": "mL"}, "duration": {"value": 1.0, "unit": "h"}}
@@ -170,3 +174,21 @@ def test_building_a_command_with_a_bad_id_is_a_command_error() -> None:
     with pytest.raises(CommandError) as info:
         Command(Op.STATUS, "x" * 65, None)
     assert info.value.field == "id"
+
+
+def test_implant_answers_a_malformed_bolus_naming_it_without_effect(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    with rig(catalog, library) as r:
+        client, _ = r.connect()
+        client.call(Op.STATUS)  # learn the device clock (issued_at)
+        events = len(r.dev.events(0))
+        args = {**BOLUS, "volume": {"value": 0.05, "unit": "mg"}}  # a mass, not a volume
+        reply = client.call(Op.CLINICIAN_BOLUS, args)
+        sent = client.sent[-1]
+        assert reply.status is ReplyStatus.ERROR and reply.code == RefusalCode.BAD_COMMAND
+        assert (reply.op, reply.command_id) == ("clinician_bolus", sent.command_id)
+        assert reply.message.startswith("args.volume:")
+        assert len(r.dev.events(0)) == events  # nothing reached the device
+        assert sent.command_id not in r.handler.executions
+        assert all(e["id"] != sent.command_id for e in r.handler.journal())
