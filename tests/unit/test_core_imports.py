@@ -42,8 +42,9 @@ _ALLOWED_NAMES = {
     "implant": "pint numpy pydantic pydantic_core random thecal.units thecal.therapy"
     " thecal.devices",
     # json/base64/binascii/hashlib/secrets: the command layer's wire encoding, digests and
-    # nonces; logging: link security events (rejected frames, lost acks), handled at the edge.
-    "programmer": "pint base64 binascii hashlib json logging secrets"
+    # nonces; pydantic: the command envelope's models; logging: link security events (rejected
+    # frames, lost acks), handled at the edge.
+    "programmer": "pint pydantic base64 binascii hashlib json logging secrets"
     " thecal.units thecal.therapy thecal.devices thecal.link",
     # random: the demo clinic's seeded random.Random; sys: sys.float_info only; uuid: record ids.
     "clinic": "pint random sys uuid thecal.units thecal.therapy thecal.devices thecal.programmer",

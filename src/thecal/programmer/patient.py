@@ -12,6 +12,7 @@ from typing import Any
 
 from thecal.programmer.commands import Op, Qty, Reply, ReplyStatus, quantity_from_json
 from thecal.programmer.link_client import AckLost, CommandChannel
+from thecal.programmer.pending import PendingCommand
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,13 @@ _MESSAGES = {
 class PatientController:
     def __init__(self, channel: CommandChannel) -> None:
         self.channel = channel
-        self.uncertain_id: str | None = None
+        self.uncertain: PendingCommand | None = None
+        """The request whose acknowledgement was lost, until the implant's journal settles it."""
+
+    @property
+    def uncertain_id(self) -> str | None:
+        """The uncertain request's command id (None when nothing is uncertain)."""
+        return None if self.uncertain is None else self.uncertain.command_id
 
     def status(self) -> PatientStatus:
         """The implant's status as a patient may see it; settles an uncertain request."""
@@ -67,22 +74,19 @@ class PatientController:
             raise PermissionError(reply.message or reply.code)
         d: dict[str, Any] = dict(reply.data)
         settled = None
-        if self.uncertain_id is not None:
+        pending = self.uncertain
+        if pending is not None:
             # Only the implant's record of *this* command settles it: any other entry (or none)
             # says nothing about whether our request ran.
-            entry = next(
-                (
-                    j
-                    for j in d.get("journal", [])
-                    if isinstance(j, dict) and j.get("id") == self.uncertain_id
-                ),
-                None,
-            )
+            journal = d.get("journal", [])
+            entry = pending.journal_entry(journal if isinstance(journal, list) else [])
             if entry is not None:
                 settled = SettledRequest(
-                    self.uncertain_id, bool(entry.get("state_changed")), str(entry.get("code", ""))
+                    pending.command_id,
+                    bool(entry.get("state_changed")),
+                    str(entry.get("code", "")),
                 )
-                self.uncertain_id = None
+                self.uncertain = None
         ptb = d.get("patient_bolus")
         return PatientStatus(
             bool(d["delivering"]),
@@ -91,13 +95,13 @@ class PatientController:
             int(d["patient_boluses_last_24h"]),
             None if ptb is None else int(ptb["max_per_day"]),
             None if ptb is None else quantity_from_json(ptb["lockout"], "lockout"),
-            self.uncertain_id is not None,
+            self.uncertain is not None,
             settled,
         )
 
     def request_bolus(self) -> PatientBolusOutcome:
         """Ask the implant for a patient bolus."""
-        if self.uncertain_id is not None:
+        if self.uncertain is not None:
             return PatientBolusOutcome(
                 False,
                 "uncertain",
@@ -106,7 +110,7 @@ class PatientController:
         try:
             reply = self.channel.call(Op.PATIENT_BOLUS)
         except AckLost as exc:
-            self.uncertain_id = exc.command.command_id
+            self.uncertain = PendingCommand.of(exc.command)
             return PatientBolusOutcome(
                 False, "uncertain", "No answer from the pump: check the status before retrying."
             )

@@ -1,4 +1,5 @@
-"""Property tests of the command codec: a valid command survives encode → decode unchanged, and
+"""Property tests of the command codec: a valid command survives encode → decode unchanged (as
+its operation's model, re-encoded byte for byte), and
 no input — random bytes, random JSON, mutated valid commands and replies — makes the decoders
 raise anything but :class:`CommandError`."""
 
@@ -10,55 +11,26 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unit.programmer.op_strategies import JSON, TIMES, commands
 from thecal.programmer.commands import (
-    MAX_COMMAND_ID_LEN,
-    READ_ONLY_OPS,
     Command,
     CommandError,
-    Op,
     Reply,
     ReplyStatus,
     decode_command,
     decode_reply,
 )
-
-_SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**53), max_value=2**53)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20)
-)
-JSON = st.recursive(
-    _SCALARS,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
-TIMES = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1))
-IDS = st.text(
-    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E),
-    min_size=1,
-    max_size=MAX_COMMAND_ID_LEN,
-)
-
-
-@st.composite
-def commands(draw: st.DrawFn) -> Command:
-    op = draw(st.sampled_from(list(Op)))
-    # issued_at is required for every operation that acts; read-only ones may leave it out.
-    issued = draw(st.none() | TIMES) if op in READ_ONLY_OPS else draw(TIMES)
-    args = draw(st.dictionaries(st.text(max_size=10), JSON, max_size=5))
-    return Command(op, draw(IDS), issued, args)
+from thecal.programmer.operations import OPERATION_MODELS
 
 
 @settings(max_examples=300, deadline=None)
 @given(commands())
 def test_encode_decode_round_trip(cmd: Command) -> None:
+    # Decoded into its operation's model (typed args), and canonical: the bytes are identical.
     back = decode_command(cmd.encode())
-    assert back == cmd
-    assert back.encode() == cmd.encode()  # canonical: the bytes are identical too
+    assert type(back) is OPERATION_MODELS[cmd.op]
+    assert (back.op, back.command_id, back.issued_at) == (cmd.op, cmd.command_id, cmd.issued_at)
+    assert back.encode() == cmd.encode()
 
 
 def _decode_only_raises_command_error(body: bytes) -> None:
