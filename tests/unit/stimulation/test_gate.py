@@ -37,9 +37,7 @@ def test_the_top_of_the_patient_range_is_checked_too() -> None:
     edge = _mA_for_k(1.5)
     at = check(program(area(amplitude="1 mA", patient_max=f"{edge!r} mA"), ipg=ETERNA))
     assert Code.STIM_PATIENT_SHANNON_K_ABOVE_LIMIT not in codes(at) and not at.blocked
-    past = check(
-        program(area(amplitude="1 mA", patient_max=f"{edge * 1.000001!r} mA"), ipg=ETERNA)
-    )
+    past = check(program(area(amplitude="1 mA", patient_max=f"{edge * 1.000001!r} mA"), ipg=ETERNA))
     assert Code.STIM_PATIENT_SHANNON_K_ABOVE_LIMIT in codes(past) and past.blocked
     assert Code.STIM_SHANNON_K_ABOVE_LIMIT not in codes(past)  # 1 mA itself is fine
 
@@ -109,8 +107,10 @@ def test_voltage_mode_range_needs_voltage_max() -> None:
     missing = [f for f in result.findings if f.code is Code.STIM_INPUT_MISSING]
     assert any("ipg.voltage_max" in f.message for f in missing)
     ranged = check(
-        program(area(mode="voltage", amplitude="4 V", impedance="800 Ohm"),
-                ipg={"model": "Eterna", "voltage_max": "3.9 V"})  # fmt: skip
+        program(
+            area(mode="voltage", amplitude="4 V", impedance="800 Ohm"),
+            ipg={"model": "Eterna", "voltage_max": "3.9 V"},
+        )
     )
     assert Code.STIM_AMPLITUDE_OUT_OF_RANGE in codes(ranged) and ranged.blocked
 
