@@ -148,3 +148,43 @@ def test_group_help_lines_match_and_import_nothing_heavy(
     assert imported_after(run_cli("stimulation", "--help")) == set()
     loaded = imported_after(run_cli("stimulation", "check", str(EXAMPLE)))
     assert "pint" in loaded and loaded.isdisjoint((*HEAVY, "thecal.store", "thecal.web"))
+
+
+BATTERY = """
+[ipg]
+model = "Proclaim XR"
+capacity = "300 mAh"
+cell_voltage = "3 V"
+efficiency = "60 %"
+quiescent_power = "20 uW"
+[[leads]]
+name = "P"
+model = "Penta"
+contact_area = "6 mm2"
+[[areas]]
+name = "x"
+amplitude = "3 mA"
+pulse_width = "200 us"
+rate = "40 Hz"
+impedance = "700 Ohm"
+contacts = [
+  {{ lead = "P", index = 0, polarity = "cathode" }},
+  {{ lead = "P", index = 1, polarity = "anode" }},
+]
+"""
+
+
+def test_battery_projection(run: Run, run_json: RunJson, tmp_path: Path) -> None:
+    # E = (3 mA)^2 x 700 Ohm x 200 us = 1.26 uJ; x 40 Hz = 50.4 uW; / 0.6 = 84 uW; + 20 = 104 uW.
+    # 300 mAh x 3 V = 3240 J; / 104 uW = 3.115e7 s = 360.6 d.
+    path = write(tmp_path, text=BATTERY)
+    code, data = run_json("stimulation", "check", path)
+    assert code == 0
+    assert data["battery"]["kind"] == "primary"
+    assert data["battery"]["drain"] == {"value": 104.0, "unit": "uW"}
+    assert data["battery"]["stored_energy"] == {"value": 3240.0, "unit": "J"}
+    assert data["areas"][0]["energy_per_pulse"] == {"value": 1.26, "unit": "uJ"}
+    # 0.6 uC / 0.06 cm2 = 10 uC/cm2; k = 1 + log10 0.6 = 0.778.
+    assert data["areas"][0]["contacts"][0]["charge_density"] == {"value": 10.0, "unit": "uC/cm2"}
+    flat = " ".join(run("stimulation", "check", path).stdout.split())
+    assert "projected longevity: 360.6 d" in flat and "drain 104 µW" in flat

@@ -116,6 +116,12 @@ def _contacts_table(out: Console, title: str, contacts: tuple[ContactCharge, ...
     out.print(t)
 
 
+def _span(t: o.Qty) -> str:
+    """'360.6 d', or '4.2 years (1534 d)' beyond a year."""
+    years = float(t.to("year").magnitude)
+    return o.dur(t) if years < 1 else f"{years:.1f} years ({o.dur(t)})"
+
+
 def render(out: Console, source: str, check: StimulationCheck) -> None:
     out.print(f"[bold]{o.text(check.program.title or source)}[/bold]")
     o.notice(out)
@@ -146,9 +152,9 @@ def render(out: Console, source: str, check: StimulationCheck) -> None:
     b = check.battery
     if b is not None:
         o.heading(out, "Battery")
-        out.print(f"  drain {fmt(b.drain, 3)}, full cell {fmt(b.stored, 3)}")
+        out.print(f"  drain {fmt(b.drain, 3)}, full cell {fmt(b.stored, 4)}")
         what = "projected longevity" if b.kind is BatteryKind.PRIMARY else "recharge interval"
-        span = "no drain" if b.time_to_empty is None else o.dur(b.time_to_empty)
+        span = "no drain" if b.time_to_empty is None else _span(b.time_to_empty)
         out.print(f"  {what}: {span}")
     o.heading(out, "Findings")
     o.show_findings(out, check.findings)

@@ -6,7 +6,7 @@ every error names its field (``areas[0].contacts[1].fraction``).
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from thecal.stimulation.program import MAX_AREAS
 from thecal.units import Dimension, InputError, parse_quantity
@@ -17,7 +17,7 @@ D = Dimension
 def _checked(*dimensions: Dimension) -> AfterValidator:
     """Keep the text; refuse one that is none of ``dimensions`` (the first names the form)."""
 
-    def check(value: str) -> str:
+    def check(value: Any) -> Any:
         for dim in dimensions[1:]:
             try:
                 parse_quantity(value, "", dim)
@@ -31,6 +31,13 @@ def _checked(*dimensions: Dimension) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def _not_bool(value: Any) -> Any:
+    """``true`` is not a share (pydantic would read it as 1.0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"got {value!r} (expected a share such as '60 %' or 0.6)")
+    return value
 
 
 def _doc(*dimensions: Dimension) -> Any:
@@ -50,7 +57,10 @@ Rate = Annotated[str, _checked(D.FREQUENCY), _doc(D.FREQUENCY)]
 Impedance = Annotated[str, _checked(D.IMPEDANCE), _doc(D.IMPEDANCE)]
 Charge = Annotated[str, _checked(D.CHARGE), _doc(D.CHARGE)]
 Power = Annotated[str, _checked(D.POWER), _doc(D.POWER)]
-Fraction = Annotated[str, _checked(D.DIMENSIONLESS), _doc(D.DIMENSIONLESS)]
+# A share may be written '60 %' or 0.6 (a plain number is a fraction of 1).
+Fraction = Annotated[
+    str | float, BeforeValidator(_not_bool), _checked(D.DIMENSIONLESS), _doc(D.DIMENSIONLESS)
+]
 
 
 class _Model(BaseModel):

@@ -140,3 +140,18 @@ def test_ipg_values_the_catalog_has_are_not_overridden_in_the_file() -> None:
     assert e.field == "ipg.efficiency"
     e = error(program(ipg={"model": "Eterna", "available_voltage": "0 V"}))
     assert e.field == "ipg.available_voltage"
+
+
+def test_a_fraction_may_be_a_plain_number() -> None:
+    contacts = [
+        {"lead": "L1", "index": 1, "polarity": "cathode", "fraction": 0.25},
+        {"lead": "L1", "index": 3, "polarity": "cathode", "fraction": "75 %"},
+        {"lead": "case", "polarity": "anode", "fraction": 1},
+    ]
+    result = check(program(area(contacts=contacts)))
+    currents = [c.current.to("mA").magnitude for c in result.areas[0].programmed]
+    assert currents == pytest.approx([1.25, 3.75])  # 25 % and 75 % of 5 mA
+    contacts[0]["fraction"] = True
+    assert error(program(area(contacts=contacts))).field == "areas[0].contacts[0].fraction"
+    contacts[0]["fraction"] = float("nan")
+    assert error(program(area(contacts=contacts))).field == "areas[0].contacts[0].fraction"
