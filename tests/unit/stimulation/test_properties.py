@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 from thecal.stimulation.battery import stored_energy, time_to_empty
 from thecal.stimulation.compliance import delivered_current
 from thecal.stimulation.program import Area, ContactSetting, Mode, Polarity, Waveform, WaveformKind
-from thecal.units import Q_
+from thecal.therapy.findings import Code
+from thecal.units import Q_, InputError
 
-from .helpers import SHIPPED, check
+from .helpers import RING, SHIPPED, area, check, codes
 
 PROPS = settings(max_examples=60, deadline=None)
 
@@ -134,3 +135,37 @@ def test_primary_longevity_is_the_closed_form_of_the_drain(
         assert (
             time_to_empty(stored_energy(Q_(mah, "mAh"), Q_(volts, "V")), b.drain) == b.time_to_empty
         )
+
+
+@PROPS
+@given(programs())
+def test_no_program_without_a_density_warning_is_above_30_uc_per_cm2(
+    case: tuple[dict[str, Any], float],
+) -> None:
+    data, area_cm2 = case
+    result = check(data)
+    warned = {Code.STIM_CHARGE_DENSITY_WARNING, Code.STIM_PATIENT_CHARGE_DENSITY_WARNING}
+    if codes(result) & warned:
+        return
+    for raw in data["areas"]:
+        pw = float(raw["pulse_width"].split()[0])
+        top = float(raw.get("patient_max", raw["amplitude"]).split()[0])
+        for c in raw["contacts"]:
+            if c["lead"] != "case":
+                density = top * pw / 1000 * float(c["fraction"]) / area_cm2  # uC/cm2
+                assert density <= 30 * (1 + 1e-9)
+
+
+_FIELDS = ("amplitude", "pulse_width", "rate", "impedance", "patient_max")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_FIELDS), st.one_of(st.text(max_size=70), st.floats(), st.integers(),
+       st.booleans(), st.none(), st.lists(st.integers(), max_size=2)))  # fmt: skip
+def test_untrusted_values_are_refused_by_name_never_crash(field: str, value: object) -> None:
+    data = {"ipg": {"model": "OpenNerve IPG"}, "leads": [dict(RING)],
+            "areas": [area(**{field: value})]}  # fmt: skip
+    try:
+        check(data)
+    except InputError as exc:
+        assert exc.field.startswith("areas[0]"), exc.field
