@@ -165,22 +165,34 @@ def _values(
     return values, sources
 
 
+def _overlay(previous: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw``'s keys over ``previous``; a value given again without its ``_source`` drops
+    the old source, so it cannot be credited to a source that never said it."""
+    out = dict(previous)
+    for key in raw:
+        if not key.endswith("_source") and f"{key}_source" not in raw:
+            out.pop(f"{key}_source", None)
+    out.update(raw)
+    return out
+
+
 def _merged(
-    layers: Sequence[tuple[str, Mapping[str, Any]]], section: str
+    layers: Sequence[tuple[str, Mapping[str, Any]]], section: str, errors: list[InputError]
 ) -> list[tuple[str, int, dict[str, Any]]]:
     """Entries of ``section`` over all layers: a later layer's entry with the same model
     replaces the earlier one's keys (an institution overrides the shipped catalog)."""
     by_model: dict[str, tuple[str, int, dict[str, Any]]] = {}
     for origin, data in layers:
-        for i, raw in enumerate(data.get(section, [])):
-            model = raw.get("model") if isinstance(raw, Mapping) else None
+        entries = data.get(section, [])
+        if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+            errors.append(InputError(f"{origin}: {section}", "must be a list of tables",
+                                     f"[[{section}]] tables"))  # fmt: skip
+            continue
+        for i, raw in enumerate(entries):
+            model = raw.get("model")
             key = model.casefold() if isinstance(model, str) else f"{origin}#{i}"
             previous = by_model.get(key, (origin, i, {}))[2]
-            by_model[key] = (
-                origin,
-                i,
-                {**previous, **dict(raw)} if isinstance(raw, Mapping) else {},
-            )
+            by_model[key] = (origin, i, _overlay(previous, raw))
     return list(by_model.values())
 
 
@@ -190,7 +202,7 @@ def build_stimulator_catalog(layers: Sequence[tuple[str, Mapping[str, Any]]]) ->
     :class:`StimulatorCatalogError` with every error."""
     errors: list[InputError] = []
     leads: list[LeadSpec] = []
-    for origin, i, raw in _merged(layers, "leads"):
+    for origin, i, raw in _merged(layers, "leads", errors):
         where = f"{origin}: leads[{i}]"
         values, sources = _values(raw, where, _LEAD_QUANTITIES, errors)
         try:
@@ -206,7 +218,7 @@ def build_stimulator_catalog(layers: Sequence[tuple[str, Mapping[str, Any]]]) ->
             continue
         leads.append(LeadSpec(model, str(raw.get("name", model)), values, sources, kind))
     ipgs: list[IpgSpec] = []
-    for origin, i, raw in _merged(layers, "ipgs"):
+    for origin, i, raw in _merged(layers, "ipgs", errors):
         where = f"{origin}: ipgs[{i}]"
         values, sources = _values(raw, where, _IPG_QUANTITIES, errors)
         battery = None
@@ -229,7 +241,10 @@ def build_stimulator_catalog(layers: Sequence[tuple[str, Mapping[str, Any]]]) ->
     origin = layers[0][0] if layers else "catalog"
     for o, data in layers:
         if "limits" in data:
-            limits_raw.update(data["limits"])
+            if not isinstance(data["limits"], Mapping):
+                errors.append(InputError(f"{o}: limits", "must be a table", "[limits]"))
+                continue
+            limits_raw = _overlay(limits_raw, data["limits"])
             origin = o
     values, sources = _values(limits_raw, f"{origin}: limits", _LIMIT_QUANTITIES, errors)
     for key in _LIMIT_QUANTITIES:

@@ -81,3 +81,19 @@ def test_unknown_keys_and_kinds() -> None:
         build_stimulator_catalog(_layer(leads=[{"model": "Y", "kind": "wire", "colour": 1}]))
     fields = [e.field for e in exc.value.errors]
     assert "inst.toml: leads[0].colour" in fields and "inst.toml: leads[0].kind" in fields
+
+
+def test_an_overridden_value_needs_its_own_source() -> None:
+    # The shipped OpenNerve amplitude_max cites its firmware; a new value must not inherit it.
+    with pytest.raises(StimulatorCatalogError) as exc:
+        build_stimulator_catalog(_layer(ipgs=[{"model": "OpenNerve IPG", "amplitude_max": "6 mA"}]))
+    assert exc.value.errors[0].field == "inst.toml: ipgs[0].amplitude_max_source"
+    with pytest.raises(StimulatorCatalogError) as exc:
+        build_stimulator_catalog(_layer(limits={"shannon_k": 1.2}))
+    assert exc.value.errors[0].field == "inst.toml: limits.shannon_k_source"
+
+
+def test_malformed_sections() -> None:
+    with pytest.raises(StimulatorCatalogError) as exc:
+        build_stimulator_catalog(_layer(leads=5, limits=[1]))
+    assert [e.field for e in exc.value.errors] == ["inst.toml: leads", "inst.toml: limits"]
