@@ -35,6 +35,7 @@ PURE_STDLIB = frozenset(
 _ALLOWED_NAMES = {
     "units": "pint numpy",
     "therapy": "pint numpy pydantic thecal.units",
+    "stimulation": "pint pydantic thecal.units thecal.therapy",
     "devices": "pint thecal.units thecal.therapy",
     # random: scenarios and the plant's noise use a seeded random.Random passed in (ruff bans
     # the global generator's functions in the cores); pydantic_core: pydantic's own error types,

@@ -74,6 +74,24 @@ implant_app = typer.Typer(
         }
     ),
 )
+stimulation_app = typer.Typer(
+    help="Spinal cord stimulation programs.",
+    no_args_is_help=True,
+    cls=lazy_group(
+        {
+            "check": Lazy(
+                "thecal.cli.stimulation:check_cmd",
+                "Check a stimulation program: charge per contact, charge density, Shannon k, "
+                "findings.",
+            ),
+            "schema": Lazy(
+                "thecal.cli.stimulation:schema_cmd",
+                "Print the stimulation program file's JSON Schema "
+                "(docs/schema/stimulation.schema.json).",
+            ),
+        }
+    ),
+)
 
 app = typer.Typer(
     help="Thecal: intrathecal pump therapy calculations. " + NOT_A_MEDICAL_DEVICE,
@@ -101,6 +119,7 @@ app = typer.Typer(
             "plan": Lazy(plan_app, "Check and show plan files."),
             "library": Lazy(library_app, "Drug library files."),
             "implant": Lazy(implant_app, "Simulate the virtual implant."),
+            "stimulation": Lazy(stimulation_app, "Spinal cord stimulation programs."),
             "programmer": Lazy(
                 "thecal.cli.programmer:programmer_app", "Clinician programmer (telemetry link)."
             ),

@@ -49,12 +49,13 @@ store write it: ``1e-20``, ``1e+20``), reads back: the exponent bound leaves ten
 MIN_MAGNITUDE = 1e-20
 
 # One number (ASCII digits only: str.isdigit and float() also take other scripts' digits), an
-# optional exponent, optional blanks, an optional unit of letters with at most one '/'.
+# optional exponent, optional blanks, an optional unit of letters with at most one '/' (each
+# side may end in a power 2 or 3: 'mm2', 'uC/cm2').
 # No nested repetition: matching is linear in the (already bounded) length.
 _BLANK = "[ \t\u00a0\u202f]"
 _QUANTITY = re.compile(
     r"(?P<number>[+-]?[0-9]+(?:\.[0-9]+)?)(?:[eE](?P<exp>[+-]?[0-9]+))?"
-    rf"{_BLANK}*(?P<unit>[A-Za-zµμ%]+(?:{_BLANK}*/{_BLANK}*[A-Za-zµμ]+)?)?"
+    rf"{_BLANK}*(?P<unit>[A-Za-zµμ%]+[23]?(?:{_BLANK}*/{_BLANK}*[A-Za-zµμ]+[23]?)?)?"
 )
 _COMMA_NUMBER = re.compile(r"[0-9]+(?:,[0-9]+)+")
 _ARITHMETIC = re.compile(r"[*^()=+]|[0-9a-zA-Z]\s*-|\s/|/\s*[0-9]")

@@ -28,6 +28,19 @@ class Dimension(Enum):
     FLOW_RATE = ("[length] ** 3 / [time]", "a flow rate with its time base, such as '0.5 mL/h'")
     VOLUME_PER_LENGTH = ("[length] ** 2", "a volume per length such as '0.0026 mL/cm'")
     DIMENSIONLESS = ("", "a plain number or a percentage such as '30 %'")
+    # Stimulation (spinal cord stimulators): thecal.stimulation.
+    CURRENT = ("[current]", "a current such as '3.5 mA'")
+    VOLTAGE = ("[length] ** 2 * [mass] / [current] / [time] ** 3", "a voltage such as '10 V'")
+    IMPEDANCE = (
+        "[length] ** 2 * [mass] / [current] ** 2 / [time] ** 3",
+        "an impedance such as '800 Ohm'",
+    )
+    FREQUENCY = ("1 / [time]", "a frequency such as '50 Hz'")
+    CHARGE = ("[current] * [time]", "a charge such as '1.5 uC' or a capacity such as '300 mAh'")
+    AREA = ("[length] ** 2", "an area such as '0.1225 cm2' or '12.25 mm2'")
+    CHARGE_DENSITY = ("[current] * [time] / [length] ** 2", "a charge density such as '30 uC/cm2'")
+    ENERGY = ("[length] ** 2 * [mass] / [time] ** 2", "an energy such as '2.5 uJ'")
+    POWER = ("[length] ** 2 * [mass] / [time] ** 3", "a power such as '50 uW'")
 
     def __init__(self, pint_dim: str, example: str) -> None:
         self.pint_dim = pint_dim
@@ -47,13 +60,26 @@ MASS = {"mg": "milligram", "mcg": "microgram", "ug": "microgram", "µg": "microg
 VOLUME = {"mL": "milliliter", "ml": "milliliter", "uL": "microliter", "µL": "microliter",
           "μL": "microliter", "ul": "microliter"}  # fmt: skip
 LENGTH = {"cm": "centimeter", "mm": "millimeter"}
-# Durations: UCUM codes (s, min, h, d, wk, mo, a) and the words the data files use ("5 year").
-TIME = {"s": "second", "min": "minute", "h": "hour", "hr": "hour", "d": "day", "wk": "week",
+# Durations: UCUM codes (us, ms, s, min, h, d, wk, mo, a) and the words the data files use
+# ("5 year"); micro- and milliseconds for a stimulator's pulse width.
+TIME = {"us": "microsecond", "µs": "microsecond", "μs": "microsecond", "ms": "millisecond",
+        "s": "second", "min": "minute", "h": "hour", "hr": "hour", "d": "day", "wk": "week",
         "mo": "month", "a": "year", "y": "year"}  # fmt: skip
 for _word in ("second", "minute", "hour", "day", "week", "month", "year"):
     TIME[_word] = TIME[_word + "s"] = _word
 # A rate's time base: per minute, hour or day only (a dose "per week" is not a pump setting).
 RATE_BASE = {k: v for k, v in TIME.items() if v in ("minute", "hour", "day")}
+# Stimulation units. A battery capacity is written "mAh" (UCUM's "mA.h" has a point, which
+# the one-number-one-unit reader does not accept).
+CURRENT = {"mA": "milliampere", "uA": "microampere", "µA": "microampere", "μA": "microampere"}
+VOLTAGE = {"V": "volt", "mV": "millivolt"}
+IMPEDANCE = {"Ohm": "ohm", "ohm": "ohm", "kOhm": "kiloohm", "kohm": "kiloohm"}
+FREQUENCY = {"Hz": "hertz", "kHz": "kilohertz"}
+CHARGE = {"uC": "microcoulomb", "µC": "microcoulomb", "μC": "microcoulomb", "nC": "nanocoulomb",
+          "mAh": "milliampere_hour"}  # fmt: skip
+AREA = {"mm2": "millimeter ** 2", "cm2": "centimeter ** 2"}
+ENERGY = {"uJ": "microjoule", "µJ": "microjoule", "mJ": "millijoule", "J": "joule"}
+POWER = {"uW": "microwatt", "µW": "microwatt", "mW": "milliwatt"}
 # A concentration is per millilitre; a catheter's volume per centimetre or millimetre.
 PER_VOLUME = {"mL": "milliliter", "ml": "milliliter"}
 
@@ -83,6 +109,15 @@ def _table() -> dict[str, tuple[Dimension, pint.Unit]]:
     ratios(Dimension.FLOW_RATE, VOLUME, RATE_BASE)
     ratios(Dimension.VOLUME_PER_LENGTH, VOLUME, LENGTH)
     units["%"] = (Dimension.DIMENSIONLESS, ureg.Unit("percent"))
+    add(Dimension.CURRENT, CURRENT)
+    add(Dimension.VOLTAGE, VOLTAGE)
+    add(Dimension.IMPEDANCE, IMPEDANCE)
+    add(Dimension.FREQUENCY, FREQUENCY)
+    add(Dimension.CHARGE, CHARGE)
+    add(Dimension.AREA, AREA)
+    add(Dimension.ENERGY, ENERGY)
+    add(Dimension.POWER, POWER)
+    ratios(Dimension.CHARGE_DENSITY, {k: CHARGE[k] for k in ("uC", "µC", "μC", "nC")}, AREA)
     return units
 
 
@@ -101,6 +136,15 @@ SHOWN: dict[Dimension, str] = {
     Dimension.FLOW_RATE: "mL/d, mL/h, uL/h",
     Dimension.VOLUME_PER_LENGTH: "mL/cm, uL/cm",
     Dimension.DIMENSIONLESS: "%, or no unit",
+    Dimension.CURRENT: "mA, uA",
+    Dimension.VOLTAGE: "V, mV",
+    Dimension.IMPEDANCE: "Ohm, kOhm",
+    Dimension.FREQUENCY: "Hz, kHz",
+    Dimension.CHARGE: "uC, nC, mAh",
+    Dimension.AREA: "mm2, cm2",
+    Dimension.CHARGE_DENSITY: "uC/cm2, uC/mm2",
+    Dimension.ENERGY: "uJ, mJ, J",
+    Dimension.POWER: "uW, mW",
 }
 
 

@@ -27,6 +27,24 @@ _UCUM: dict[str, str] = {
     "percent": "%",
     "mcg": "ug",
     "cc": "mL",
+    "microsecond": "us",
+    "millisecond": "ms",
+    "milliampere": "mA",
+    "microampere": "uA",
+    "volt": "V",
+    "millivolt": "mV",
+    "ohm": "Ohm",
+    "kiloohm": "kOhm",
+    "hertz": "Hz",
+    "kilohertz": "kHz",
+    "microcoulomb": "uC",
+    "nanocoulomb": "nC",
+    "milliampere_hour": "mAh",  # UCUM "mA.h"; written as the reader accepts it
+    "microjoule": "uJ",
+    "millijoule": "mJ",
+    "joule": "J",
+    "microwatt": "uW",
+    "milliwatt": "mW",
 }
 
 
