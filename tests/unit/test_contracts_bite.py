@@ -69,7 +69,7 @@ INJECTIONS = [
     Injection("link/frames.py", "import thecal.devices", (LAYERS, LINK_REUSABLE)),
     Injection("api/routes.py", "import thecal.web", (LAYERS,)),
     Injection("units/parse.py", "from thecal.therapy import drugs", (LAYERS,), ast=True),
-    Injection("devices/protocol.py", "import time\n_T = time.time()", (PURE_CORES,), True, True),
+    Injection("devices/pump.py", "import time\n_T = time.time()", (PURE_CORES,), True, True),
     Injection("implant/plant.py", "import matplotlib", (PURE_CORES,), ast=True),
     Injection("therapy/compare.py", "import logging", (PURE_CORES,), ast=True),
     Injection("programmer/commands.py", "import httpx", (PROGRAMMER_PURE,), ast=True),

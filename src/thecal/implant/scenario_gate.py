@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from thecal.devices.protocol import EventKind, Program
+from thecal.devices.log import EventKind
+from thecal.devices.pump import Program
 from thecal.implant.scenario_quantities import ml, vol_text
 from thecal.implant.scenario_results import Values
 from thecal.therapy.delivery import daily_dose

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from thecal.devices.protocol import AlarmCondition, DeviceStatus, EventKind, LogEvent, Program
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.log import EventKind, LogEvent
+from thecal.devices.pump import DeviceStatus, Program
 from thecal.programmer.commands import (
     DOSING_OPS,
     Command,
@@ -28,15 +30,17 @@ from thecal.programmer.commands import (
     Reply,
     ReplyStatus,
     canonical,
-    event_from_json,
-    finding_from_json,
     program_digest,
-    program_to_json,
     quantity_from_json,
     quantity_json,
-    status_from_json,
 )
 from thecal.programmer.link_client import AckLost, CommandChannel
+from thecal.programmer.wire_device import (
+    event_from_json,
+    finding_from_json,
+    program_to_json,
+    status_from_json,
+)
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.bridge_bolus import BridgeBolus, bridge_bolus
 from thecal.therapy.delivery import DeliveryModel, daily_dose, hours

@@ -1,6 +1,6 @@
 """The implant end of the command layer (pure: no sockets, no clock).
 
-:class:`ImplantCommandHandler` executes decoded commands against one :class:`ImplantDevice`
+:class:`ImplantCommandHandler` executes decoded commands against one :class:`DrugPump`
 and keeps the implant's command journal (command id → stored reply), so a retried command is
 answered from the journal and never executed twice. :class:`ImplantConnection` is one telemetry
 session: it feeds received frames to a link :class:`~thecal.link.Responder`, enforces roles with
@@ -26,7 +26,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from thecal.devices.protocol import AlarmCondition, CommandResult, ImplantDevice, Program
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.pump import DrugPump, Program
+from thecal.devices.refusals import CommandResult
 from thecal.link import (
     EnvelopeError,
     EnvelopeKind,
@@ -44,7 +46,6 @@ from thecal.programmer.commands import (
     READ_ONLY_OPS,
     Command,
     CommandError,
-    DrugLookup,
     Op,
     Qty,
     RefusalCode,
@@ -52,17 +53,20 @@ from thecal.programmer.commands import (
     ReplyStatus,
     canonical,
     decode_command,
-    event_to_json,
     program_digest,
-    program_from_json,
-    program_to_json,
     quantity_from_json,
     quantity_json,
-    result_to_json,
-    status_to_json,
     time_from_json,
 )
 from thecal.programmer.paging import PAGE_OVERHEAD, PagedBody
+from thecal.programmer.wire_device import (
+    DrugLookup,
+    event_to_json,
+    program_from_json,
+    program_to_json,
+    result_to_json,
+    status_to_json,
+)
 from thecal.units import Dimension, InputError, check_dimension
 
 
@@ -142,7 +146,7 @@ class ImplantCommandHandler:
 
     def __init__(
         self,
-        device: ImplantDevice,
+        device: DrugPump,
         drugs: DrugLookup,
         settings: ServerSettings,
         *,
@@ -245,7 +249,7 @@ class ImplantCommandHandler:
         self, cmd: Command, r: CommandResult, extra: dict[str, Any] | None = None
     ) -> Reply:
         self.executions[cmd.command_id] = self.executions.get(cmd.command_id, 0) + 1
-        refused = r.processed and not r.state_changed and bool(r.reason or r.findings)
+        refused = r.refused or (r.processed and not r.state_changed and bool(r.findings))
         data: dict[str, Any] = {"result": result_to_json(r), "log_seq": self._last_seq()}
         data.update(extra or {})
         return Reply(
@@ -253,7 +257,7 @@ class ImplantCommandHandler:
             cmd.command_id,
             ReplyStatus.OK,
             self.device.read_clock(),
-            RefusalCode.DEVICE_REFUSED.value if refused else "",
+            (r.refusal or RefusalCode.DEVICE_REFUSED).value if refused else "",
             r.reason,
             r.processed,
             r.state_changed,
@@ -365,6 +369,7 @@ class ImplantCommandHandler:
         ptb = s.program.patient_bolus if s.program else None
         return {
             "delivering": s.delivering,
+            "delivery": s.delivery.value,
             "device_time": s.device_time.isoformat(),
             "reservoir_estimate": quantity_json(s.reservoir_estimate),
             "alarms": [{"condition": int(a.condition), "name": a.condition.name} for a in s.alarms],
