@@ -34,6 +34,7 @@ PURE_CORES = "The pure cores"
 LINK_REUSABLE = "The link layer is reusable"
 PROGRAMMER_PURE = "Programmer services"
 CLINIC_PURE = "Clinic services are pure"
+DEVICES_COMMON = "The common device modules are family-agnostic"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ INJECTIONS = [
         "clinic/lifecycle.py", "from datetime import date\n_D = date.today()", ruff=True, ast=True
     ),
     Injection("units/format.py", "_TEXT = open('notes.txt').read()", ast=True),
+    # The family-agnostic device modules stay free of the drug pump (directly or through another).
+    Injection("devices/log.py", "import thecal.therapy.schedule", (DEVICES_COMMON,)),
+    Injection("devices/refusals.py", "from thecal.devices import pump", (DEVICES_COMMON,)),
+    Injection("devices/states.py", "import thecal.therapy.delivery", (DEVICES_COMMON,)),
 ]
 
 
