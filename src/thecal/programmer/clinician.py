@@ -35,12 +35,8 @@ from thecal.programmer.commands import (
     quantity_json,
 )
 from thecal.programmer.link_client import AckLost, CommandChannel
-from thecal.programmer.wire_device import (
-    event_from_json,
-    finding_from_json,
-    program_to_json,
-    status_from_json,
-)
+from thecal.programmer.wire_device import event_from_json, finding_from_json, status_from_json
+from thecal.programmer.wire_program import program_to_json
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.bridge_bolus import BridgeBolus, bridge_bolus
 from thecal.therapy.delivery import DeliveryModel, daily_dose, hours

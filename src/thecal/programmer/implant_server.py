@@ -59,14 +59,8 @@ from thecal.programmer.commands import (
     time_from_json,
 )
 from thecal.programmer.paging import PAGE_OVERHEAD, PagedBody
-from thecal.programmer.wire_device import (
-    DrugLookup,
-    event_to_json,
-    program_from_json,
-    program_to_json,
-    result_to_json,
-    status_to_json,
-)
+from thecal.programmer.wire_device import event_to_json, result_to_json, status_to_json
+from thecal.programmer.wire_program import DrugLookup, program_from_json, program_to_json
 from thecal.units import Dimension, InputError, check_dimension
 
 

@@ -12,7 +12,7 @@ from thecal.link import ReplayError, Role
 from thecal.programmer.clinician import UncertainDelivery
 from thecal.programmer.commands import Command, Op, RefusalCode, ReplyStatus, decode_command
 from thecal.programmer.link_client import AckLost
-from thecal.programmer.wire_device import program_from_json, program_to_json
+from thecal.programmer.wire_program import program_from_json, program_to_json
 from thecal.therapy.library import DrugLibrary
 from thecal.units import Q_
 

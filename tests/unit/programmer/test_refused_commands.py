@@ -15,7 +15,7 @@ from thecal.devices.refusals import DeviceRefusal
 from thecal.link import Role
 from thecal.programmer.commands import Command, Op, RefusalCode, ReplyStatus
 from thecal.programmer.implant_server import Staging
-from thecal.programmer.wire_device import program_to_json
+from thecal.programmer.wire_program import program_to_json
 from thecal.therapy.library import DrugLibrary
 from thecal.units import Q_
 
