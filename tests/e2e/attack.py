@@ -25,7 +25,9 @@ from thecal.programmer.implant_server import ImplantCommandHandler, ServerSettin
 from thecal.programmer.link_client import LinkClient, LinkRefused
 
 # Test inputs: limits short enough that held connections are shed within a second.
-TEST_LIMITS = ConnectionLimits(handshake_s=0.5, idle_s=1.0, frame_s=0.5, max_per_peer=4)
+TEST_LIMITS = ConnectionLimits(
+    handshake_s=0.5, idle_s=1.0, frame_s=0.5, max_per_peer=4, max_total=32
+)
 
 
 @dataclass

@@ -26,7 +26,7 @@ def _plan() -> dict[str, object]:
 
 
 def test_projection_end_matches_expected_volume(ctx: AppContext) -> None:
-    resolved = resolve(parse_plan(_plan()), ctx.library, ctx.catalog)
+    resolved = resolve(parse_plan(_plan()).to_typed(), ctx.library, ctx.catalog)
     fill = Fill(Q_(20.0, "mL"), datetime(2024, 1, 1, 8))
     end = fill.at + timedelta(days=30)
     p = reservoir_projection(resolved, fill, ctx.library, end)
@@ -44,7 +44,7 @@ def test_projection_end_matches_expected_volume(ctx: AppContext) -> None:
 
 
 def test_projection_default_end_reaches_the_refill_date(ctx: AppContext) -> None:
-    resolved = resolve(parse_plan(_plan()), ctx.library, ctx.catalog)
+    resolved = resolve(parse_plan(_plan()).to_typed(), ctx.library, ctx.catalog)
     fill = Fill(Q_(20.0, "mL"), datetime(2024, 1, 1, 8))
     p = reservoir_projection(resolved, fill, ctx.library)
     assert p.forecast.refill_by is not None and p.times[-1] >= p.forecast.refill_by
@@ -56,9 +56,9 @@ def test_projection_default_end_reaches_the_refill_date(ctx: AppContext) -> None
 def test_projection_follows_a_titration_since_the_fill(ctx: AppContext) -> None:
     import tomllib
 
-    slow = resolve(parse_plan(_plan()), ctx.library, ctx.catalog)  # 0.1 mL/d
+    slow = resolve(parse_plan(_plan()).to_typed(), ctx.library, ctx.catalog)  # 0.1 mL/d
     fast_plan = parse_plan(tomllib.loads(PLAN.format(dose="2 mg/d", patient="")))
-    fast = resolve(fast_plan, ctx.library, ctx.catalog)  # 0.2 mL/d
+    fast = resolve(fast_plan.to_typed(), ctx.library, ctx.catalog)  # 0.2 mL/d
     fill = Fill(Q_(20.0, "mL"), datetime(2024, 1, 1, 8))
     change = ScheduleChange(fill.at + timedelta(days=10), fast.schedule)
     since = ProgramsSinceFill(slow.schedule, slow.admixture, (change,), ())

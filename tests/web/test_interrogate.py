@@ -37,7 +37,7 @@ def patient_and_link(ctx: AppContext, tmp_path: Path) -> Iterator[tuple[str, str
     plan = parse_plan(tomllib.loads(PLAN.format(dose="1 mg/d", patient="")))
     # Test inputs (not public): SynchroMed stroke volume and critical alarm repeat.
     inputs = DeviceInputs(pump.serial, Q_(10, "min"), Q_(0.001, "mL"))
-    implant = implant_from_plan(plan, ctx.library, ctx.catalog, inputs)
+    implant = implant_from_plan(plan.to_typed(), ctx.library, ctx.catalog, inputs)
     server = make_server(implant, ctx.library, secret.key, Q_(60, "s"))
     listener = TcpListener(0)
     thread = threading.Thread(target=server.serve_tcp, args=(listener,), daemon=True)

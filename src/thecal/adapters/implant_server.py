@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from thecal.adapters.link_settings import load_link_settings
 from thecal.adapters.plan_files import load_plan
 from thecal.devices.catalog import DeviceCatalog
 from thecal.devices.pump import Program
@@ -49,7 +50,9 @@ from thecal.programmer.implant_server import (
     ServerSettings,
 )
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan import FillEntry, PlanFile, PumpEntry, resolve
+from thecal.therapy.plan import resolve
+from thecal.therapy.plan_file_typed import typed_ingredients, typed_patient_bolus, typed_schedule
+from thecal.therapy.plan_model import FillSettings, Plan, PumpSettings
 from thecal.units import Dimension, InputError, parse_quantity
 
 log = logging.getLogger("thecal.implant")
@@ -90,28 +93,38 @@ class DeviceInputs:
     low_reservoir_alarm: Qty | None = None
 
 
-def load_source(path: Path) -> tuple[PlanFile, DeviceInputs | None]:
+def load_source(path: Path) -> tuple[Plan, DeviceInputs | None]:
     """A plan file, or a scenario file read as a plan (its device, program and initial fill;
     faults and actions are not replayed by the server). Scenario files carry device inputs."""
     with path.open("rb") as handle:
         doc = tomllib.load(handle)
     if "device" not in doc:
-        return load_plan(path), None
+        return load_plan(path).to_typed(), None
     from thecal.adapters.scenario_files import load_scenario
 
     sc = load_scenario(path)
     d = sc.device
-    plan = PlanFile(
+    T, V = Dimension.TIME, Dimension.VOLUME
+    alarm = d.low_reservoir_alarm
+    plan = Plan(
         title=sc.title,
         at=sc.start,
-        patient=sc.patient,
-        pump=PumpEntry(model=d.model, low_reservoir_alarm=d.low_reservoir_alarm),
-        admixture=sc.admixture,
-        schedule=sc.schedule,
-        patient_bolus=sc.patient_bolus,
-        fill=FillEntry(volume=sc.fill.volume, at=sc.start, first_fill=sc.fill.first_fill),
+        patient=sc.patient.to_typed(),
+        pump=PumpSettings(
+            model=d.model,
+            low_reservoir_alarm=(
+                parse_quantity(alarm, "device.low_reservoir_alarm", V) if alarm else None
+            ),
+        ),
+        admixture=typed_ingredients(sc.admixture, "admixture"),
+        schedule=typed_schedule(sc.schedule),
+        patient_bolus=typed_patient_bolus(sc.patient_bolus) if sc.patient_bolus else None,
+        fill=FillSettings(
+            volume=parse_quantity(sc.fill.volume, "fill.volume", V),
+            at=sc.start,
+            first_fill=sc.fill.first_fill,
+        ),
     )
-    T, V = Dimension.TIME, Dimension.VOLUME
     inputs = DeviceInputs(
         d.serial,
         parse_quantity(d.critical_alarm_repeat, "device.critical_alarm_repeat", T),
@@ -124,7 +137,7 @@ def load_source(path: Path) -> tuple[PlanFile, DeviceInputs | None]:
 
 
 def implant_from_plan(
-    plan: PlanFile, library: DrugLibrary, catalog: DeviceCatalog, inputs: DeviceInputs
+    plan: Plan, library: DrugLibrary, catalog: DeviceCatalog, inputs: DeviceInputs
 ) -> SimulatedPump:
     """A virtual implant running ``plan``'s program, filled with its ``fill`` (if any), its
     clock starting at the plan's ``at``."""
@@ -144,10 +157,8 @@ def implant_from_plan(
         pump.fill_reservoir(fill.volume)
         pump.refill(fill.volume)
     threshold = inputs.low_reservoir_alarm
-    if threshold is None and plan.pump.low_reservoir_alarm:
-        threshold = parse_quantity(
-            plan.pump.low_reservoir_alarm, "pump.low_reservoir_alarm", Dimension.VOLUME
-        )
+    if threshold is None:
+        threshold = plan.pump.low_reservoir_alarm
     if threshold is None:
         threshold = spec.low_reservoir_alarm
     if threshold is None:
@@ -207,13 +218,14 @@ def serve_connection(
     on_established: Callable[[], None] | None = None,
 ) -> str:
     """Pump frames between ``transport`` and ``connection`` until either side closes or a
-    connection limit is reached (handshake, idle, partial frame: ``limits``); return why it
-    ended. ``on_established`` is called once, when the session is authenticated.
+    connection limit is reached (handshake, idle, partial frame: ``limits``, default the
+    shipped ``link.toml``); return why it ended. ``on_established`` is called once, when the
+    session is authenticated.
 
     Device access is serialised by ``lock`` (one implant, many connections). Nothing the peer
     sends can end this with an exception: a framing error (the stream cannot be
     resynchronised) closes the connection with one warning and no traceback."""
-    limits = limits or ConnectionLimits()
+    limits = limits or load_link_settings().connection
     # Poll often enough that each limit is enforced within a quarter of its length.
     poll = min(poll_s, limits.handshake_s / 4, limits.frame_s / 4, limits.idle_s / 4)
     serial, peer = connection.handler.serial, connection.responder.peer
@@ -295,9 +307,11 @@ class ImplantServer:
         self.handler = handler
         self._secret = implant_secret
         self._now = now
-        self.limits = limits or ConnectionLimits()
+        settings = load_link_settings()
+        self.limits = limits or settings.connection
         self.timeouts = timeouts
-        self.backoff = AuthBackoff(now)
+        b = settings.backoff
+        self.backoff = AuthBackoff(now, base_s=b.base_s, max_s=b.max_s, max_peers=b.max_peers)
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.admission = Admission(self.limits)
@@ -426,17 +440,23 @@ def make_server(
     pump: SimulatedPump,
     library: DrugLibrary,
     implant_secret: bytes,
-    max_command_age: Qty,
+    max_command_age: Qty | None = None,
     time_scale: float = 1.0,
     *,
     now: Callable[[], float] = time.monotonic,
     limits: ConnectionLimits | None = None,
 ) -> ImplantServer:
-    """A server for ``pump`` whose clock follows wall time × ``time_scale``."""
+    """A server for ``pump`` whose clock follows wall time × ``time_scale``. Limits not given
+    (``max_command_age``, ``limits``) are the shipped ``link.toml`` product choices."""
+    settings = load_link_settings()
     handler = ImplantCommandHandler(
         pump,
         library.get,
-        ServerSettings(max_command_age),
+        ServerSettings(
+            max_command_age if max_command_age is not None else settings.max_command_age,
+            journal_size=settings.journal_size,
+            page_bytes=settings.page_bytes,
+        ),
         logger=command_logger,
         advance=ScaledClock(pump, time_scale, now),
     )

@@ -1,4 +1,4 @@
-"""Read a TOML plan file into :class:`thecal.therapy.plan.PlanFile`.
+"""Read a TOML plan file into :class:`thecal.therapy.plan_file.PlanFile`.
 
 Every problem becomes one :class:`InputError` whose field is the dotted path a user can find in
 the file (``schedule.steps[1].dose``), so the CLI can print a one-line error.
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from thecal.therapy.plan import PlanFile
+from thecal.therapy.plan_file import PlanFile
 from thecal.units import InputError
 
 

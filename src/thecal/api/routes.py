@@ -30,7 +30,7 @@ from thecal.clinic.workflows import (
     record_refill,
 )
 from thecal.clinic.worklist import worklist
-from thecal.therapy.plan import PlanFile
+from thecal.therapy.plan_file import PlanFile
 from thecal.units import Dimension, InputError, parse_quantity, ucum_json
 
 router = APIRouter(prefix="/api/v1")

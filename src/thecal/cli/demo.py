@@ -28,7 +28,7 @@ def demo_cmd(ctx: typer.Context) -> None:
     # Seed cases first (what `make run` is for), then the other examples.
     names = sorted(example_names(), key=lambda n: (not n.startswith("seed"), n))
     for name in names:
-        resolved = resolve(parse_plan(example_plan(name)), library, catalog)
+        resolved = resolve(parse_plan(example_plan(name)).to_typed(), library, catalog)
         source = f"thecal/data/examples/{name}"
         if resolved.plan.refill is not None:
             refill = build_refill(source, resolved, library)

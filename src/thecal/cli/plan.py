@@ -24,7 +24,8 @@ from thecal.cli.plan_report import (
     schedule_json,
 )
 from thecal.therapy.findings import Finding, blocks
-from thecal.therapy.plan import ResolvedPlan, plan_json_schema
+from thecal.therapy.plan import ResolvedPlan
+from thecal.therapy.plan_file import plan_json_schema
 from thecal.therapy.refill_dates import RefillForecast
 from thecal.units import fmt
 

@@ -13,7 +13,8 @@ from thecal.cli.extras import Extras, compute_extras, extras_json
 from thecal.therapy.delivery import DailyDose, daily_dose
 from thecal.therapy.findings import Finding, blocks, needs_reason, ordered
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan import PlanFile, ResolvedPlan, resolve
+from thecal.therapy.plan import ResolvedPlan, resolve
+from thecal.therapy.plan_model import Plan
 from thecal.therapy.proposal import RefillProposal
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.safety_gate import check
@@ -33,7 +34,7 @@ class Report:
     extras: Extras = field(default_factory=Extras)
 
     @property
-    def plan(self) -> PlanFile:
+    def plan(self) -> Plan:
         return self.resolved.plan
 
     @property
@@ -48,7 +49,7 @@ def resolve_file(path: Path, library_files: list[Path]) -> tuple[ResolvedPlan, D
     """Load the library (shipped + ``$THECAL_LIBRARY`` + ``library_files``) and the plan."""
     library = load_library(library_files)
     plan = load_plan(path)
-    return resolve(plan, library, load_catalog()), library
+    return resolve(plan.to_typed(), library, load_catalog()), library
 
 
 def gate(resolved: ResolvedPlan, library: DrugLibrary) -> tuple[Finding, ...]:

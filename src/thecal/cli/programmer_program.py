@@ -71,7 +71,7 @@ def program_cmd(
     """Show current vs pending program, run the safety gate, confirm, write, read back, verify."""
     library = load_library(o.state(ctx).library)
     plan = load_plan(plan_file)
-    resolved = resolve(plan, library, load_catalog())
+    resolved = resolve(plan.to_typed(), library, load_catalog())
     reasons = parse_reasons(reason)
     out = o.console()
     with link_client(port, key, Role.CLINICIAN, ack_timeout) as client:

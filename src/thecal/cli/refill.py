@@ -49,7 +49,7 @@ class RefillReport:
         return self.assessment.discrepancy
 
 
-def _vol(text: str | None, field: str) -> o.Qty | None:
+def _vol(text: str | o.Qty | None, field: str) -> o.Qty | None:
     return None if text is None else parse_quantity(text, field, Dimension.VOLUME).to("mL")
 
 

@@ -53,7 +53,9 @@ def serve_cmd(
     port: int = typer.Option(..., "--port", help="TCP port on 127.0.0.1 (0 = any free port)"),
     key: Path = typer.Option(..., "--key", help="implant secret key file (implant provision)"),
     time_scale: float = typer.Option(1.0, "--time-scale", help="implant seconds per wall second"),
-    max_age: str = typer.Option("60 s", "--max-age", help="refuse commands older than this"),
+    max_age: str | None = typer.Option(
+        None, "--max-age", help="refuse commands older than this [default: link.toml, 60 s]"
+    ),
     critical_alarm_repeat: str | None = typer.Option(
         None, "--critical-alarm-repeat", help="required for plan files (not public)"
     ),
@@ -86,9 +88,10 @@ def serve_cmd(
         # The key file's serial is the one the link authenticates: it names the implant.
         inputs = replace(inputs, serial=secret.serial)
     pump = implant_from_plan(plan, library, catalog, inputs)
-    server = make_server(
-        pump, library, secret.key, parse_quantity(max_age, "--max-age", Dimension.TIME), time_scale
-    )
+    age = None if max_age is None else parse_quantity(max_age, "--max-age", Dimension.TIME)
+    if age is not None and not age.magnitude > 0:
+        raise InputError("--max-age", "must be greater than zero", "e.g. '60 s'")
+    server = make_server(pump, library, secret.key, age, time_scale)
     with TcpListener(port) as listener:
         o.console().print(f"implant {secret.serial} listening on 127.0.0.1:{listener.port}")
         try:

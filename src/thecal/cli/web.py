@@ -43,7 +43,7 @@ def load_demo_clinic(url: str, today: date, generated: int = 20) -> list[tuple[s
     from thecal.store.migrate import upgrade
     from thecal.store.repository import SqlRepository
     from thecal.store.uow import SqlUnitOfWork
-    from thecal.therapy.plan import PlanFile
+    from thecal.therapy.plan_file import PlanFile
 
     engine = make_engine(url)
     try:

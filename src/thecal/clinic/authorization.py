@@ -16,7 +16,7 @@ from thecal.clinic.ports import ClinicRepository
 from thecal.therapy.compare import above, above_count, below, equal
 from thecal.therapy.findings import Finding, Level, Overrider, check_overrides
 from thecal.therapy.overrides import already_decided
-from thecal.therapy.plan import PatientBolusEntry, PlanFile
+from thecal.therapy.plan_file import PatientBolusEntry, PlanFile
 from thecal.units import Dimension, parse_quantity
 
 C, T = Dimension.CONCENTRATION, Dimension.TIME

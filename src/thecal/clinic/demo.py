@@ -37,7 +37,7 @@ from thecal.clinic.workflows import (
 from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.findings import needs_reason
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan import PlanFile
+from thecal.therapy.plan_file import PlanFile
 from thecal.units import Q_
 
 DEMO_REASON = "demo data: synthetic patient"

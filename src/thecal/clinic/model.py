@@ -14,7 +14,7 @@ from uuid import uuid4
 import pint
 
 from thecal.therapy.findings import Finding, Level
-from thecal.therapy.plan import PlanFile
+from thecal.therapy.plan_file import PlanFile
 from thecal.units import Q_, fmt
 
 

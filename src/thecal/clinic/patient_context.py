@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from thecal.clinic.model import Device, DeviceKind, Patient, PrescriptionVersion
 from thecal.clinic.ports import ClinicRepository
-from thecal.therapy.plan import PatientSpec, PlanFile
+from thecal.therapy.plan_file import PatientSpec, PlanFile
 
 
 def current_prescription(repo: ClinicRepository, patient_id: str) -> PrescriptionVersion | None:

@@ -66,7 +66,11 @@ def programs_since_fill(
     later = [r for r in runs if r[0] > base[0] and last_fill < r[1] <= at]
 
     def resolved(item: PrescriptionVersion | ResolvedPlan) -> ResolvedPlan:
-        return item if isinstance(item, ResolvedPlan) else resolve(item.plan(), library, catalog)
+        return (
+            item
+            if isinstance(item, ResolvedPlan)
+            else resolve(item.plan().to_typed(), library, catalog)
+        )
 
     at_fill = resolved(base[2])
     starts = [last_fill, *(r[1] for r in later)]

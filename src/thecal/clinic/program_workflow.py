@@ -33,7 +33,8 @@ from thecal.clinic.program_history import programs_since_fill
 from thecal.therapy.admixture import Admixture, make_admixture
 from thecal.therapy.findings import Code, Finding, Level, needs_reason
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan import PlanFile, PreviousEntry, ResolvedPlan, resolve
+from thecal.therapy.plan import ResolvedPlan, resolve
+from thecal.therapy.plan_file import PlanFile, PreviousEntry
 from thecal.therapy.proposal import ProgramProposal
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.reservoir import Fill
@@ -152,7 +153,7 @@ def preview_program_change(
         update["previous"] = _previous(current.plan(), plan, ())
     update["start"] = current is None  # the first stored program starts the therapy
     new_plan = plan.model_copy(update=update)
-    resolved = resolve(new_plan, library, catalog)
+    resolved = resolve(new_plan.to_typed(), library, catalog)
     revision = revised_refill(repo, library, catalog, patient_id, resolved, at)
     program = _with_pump_state(repo, library, patient_id, new_plan, resolved, revision, at)
     findings = tuple(resolved.rounding) + check(program, library).findings

@@ -28,19 +28,22 @@ from thecal.clinic.program_history import ProgramPeriod, programs_since_fill
 from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.findings import Finding, Verdict, needs_reason
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan import FillEntry, RefillEntry, ReportedBolusEntry, resolve
+from thecal.therapy.plan import resolve
+from thecal.therapy.plan_model import (
+    FillSettings,
+    RefillSettings,
+    ReportedBolusSettings,
+    quantity,
+)
 from thecal.therapy.refill_assessment import RefillAssessment, assess_refill
 from thecal.therapy.refill_dates import RefillForecast
 from thecal.therapy.refill_discrepancy import RefillCheck
-from thecal.units import Dimension, InputError, check_dimension, parse_quantity
+from thecal.units import Dimension, InputError
 
 
-def _text(q: pint.Quantity, unit: str, field_name: str, dim: Dimension) -> str:
-    """A quantity as plan-file text, exactly (repr keeps every digit)."""
-    check_dimension(q, field_name, dim)
-    text = f"{float(q.to(unit).magnitude)!r} {unit}"
-    parse_quantity(text, field_name, dim)  # the plan model re-reads it: refuse here, by name
-    return text
+def _ml(q: pint.Quantity, field_name: str) -> pint.Quantity:
+    """A volume the nurse entered, checked (naming the field) and in mL, as stored."""
+    return quantity(q, field_name, Dimension.VOLUME).to("mL")
 
 
 @dataclass(frozen=True)
@@ -96,13 +99,15 @@ def preview_refill(
     if device is None:
         raise InputError("device", "the patient has no drug pump in place", "an implanted pump")
     plan = prescription.plan()
+    typed = plan.to_typed()
     refills = repo.refills_for(patient_id)
+    last_fill: FillSettings
     if refills:
         last = refills[-1]
-        last_fill = FillEntry(volume=_text(last.filled, "mL", "refill.filled", Dimension.VOLUME),
-                              at=last.performed_at)  # fmt: skip
-    elif plan.fill is not None:
-        last_fill = plan.fill
+        last_fill = FillSettings(volume=_ml(last.filled, "refill.filled"), at=last.performed_at,
+                                 where="refill.last_fill")  # fmt: skip
+    elif typed.fill is not None:
+        last_fill = replace(typed.fill, where="refill.last_fill")
     else:
         raise InputError(
             "refill.last_fill", "no earlier fill is recorded for this patient",
@@ -110,30 +115,31 @@ def preview_refill(
         )  # fmt: skip
     if at < last_fill.at:
         raise InputError("refill.at", f"{at:%Y-%m-%d %H:%M} is before the last fill")
-    v = Dimension.VOLUME
-    now_plan = plan.model_copy(update={
-        "at": at,
-        "patient": patient_spec(patient, plan),
-        "fill": FillEntry(volume=_text(entry.filled, "mL", "refill.filled", v), at=at),
-        "next_refill": entry.planned_refill,
-        "start": False,  # a maintenance refill of the stored prescription is not a start
-        "previous": None,
-        "interruption": None,
-        "priming": None,
-        "refill": RefillEntry(
+    filled = _ml(entry.filled, "refill.filled")
+    confirmed = entry.confirmed_after_fill
+    now_plan = replace(
+        typed,
+        at=at,
+        patient=patient_spec(patient, plan).to_typed(),
+        fill=FillSettings(volume=filled, at=at),
+        next_refill=entry.planned_refill,
+        start=False,  # a maintenance refill of the stored prescription is not a start
+        previous=None,
+        interruption=None,
+        priming=None,
+        refill=RefillSettings(
             last_fill=last_fill,
-            withdrawn=_text(entry.withdrawn, "mL", "refill.withdrawn", v),
-            filled=_text(entry.filled, "mL", "refill.filled", v),
+            withdrawn=_ml(entry.withdrawn, "refill.withdrawn"),
+            filled=filled,
             confirmed_after_fill=(
-                _text(entry.confirmed_after_fill, "mL", "refill.confirmed_after_fill", v)
-                if entry.confirmed_after_fill is not None else None
+                _ml(confirmed, "refill.confirmed_after_fill") if confirmed is not None else None
             ),
-            reported_boluses=[
-                ReportedBolusEntry(at=r.at, volume=_text(r.volume, "mL", "refill.reported", v))
+            reported_boluses=tuple(
+                ReportedBolusSettings(at=r.at, volume=_ml(r.volume, "refill.reported"))
                 for r in entry.reported
-            ],
+            ),
         ),
-    })  # fmt: skip
+    )  # fmt: skip
     resolved = resolve(now_plan, library, catalog)
     history = programs_since_fill(
         repo.prescriptions_for(patient_id), last_fill.at, at, library, catalog

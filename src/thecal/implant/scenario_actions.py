@@ -44,6 +44,8 @@ from thecal.implant.scenario_file import (
 from thecal.implant.scenario_gate import refill, set_program
 from thecal.implant.scenario_quantities import check_fraction, fraction, micro, ml, optional
 from thecal.implant.scenario_results import Values
+from thecal.therapy.plan_file_typed import typed_ingredients, typed_patient_bolus, typed_schedule
+from thecal.therapy.plan_model import PatientBolusSettings
 from thecal.therapy.pump import PumpKind
 from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
 
@@ -68,10 +70,29 @@ def _(a: RefillAction, run: "Runner", index: int) -> None:
 def _(a: ProgramAction, run: "Runner", index: int) -> None:
     # Sections not given are kept from the running program (or the scenario's initial one).
     cur, sc = run.program, run.sc
-    admixture = a.admixture or (cur.admixture if cur else sc.admixture)
-    schedule = a.schedule or (cur.schedule if cur else sc.schedule)
-    bolus = a.patient_bolus or (cur.patient_bolus if cur else sc.patient_bolus)
-    threshold = a.low_reservoir_alarm or (cur.threshold if cur else run.threshold)
+    at = f"actions[{index}]."
+    admixture = (
+        typed_ingredients(a.admixture, at + "admixture")
+        if a.admixture
+        else (cur.admixture if cur else typed_ingredients(sc.admixture, "admixture"))
+    )
+    schedule = (
+        typed_schedule(a.schedule, at + "schedule")
+        if a.schedule
+        else (cur.schedule if cur else typed_schedule(sc.schedule))
+    )
+    bolus: PatientBolusSettings | None
+    if a.patient_bolus:
+        bolus = typed_patient_bolus(a.patient_bolus, at + "patient_bolus")
+    elif cur:
+        bolus = cur.patient_bolus
+    else:
+        bolus = typed_patient_bolus(sc.patient_bolus) if sc.patient_bolus else None
+    threshold = (
+        parse_quantity(a.low_reservoir_alarm, at + "low_reservoir_alarm", Dimension.VOLUME)
+        if a.low_reservoir_alarm
+        else (cur.threshold if cur else run.threshold)
+    )
     set_program(run, index, admixture, schedule, bolus, threshold)
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
 from thecal.implant.scenario_errors import readable_errors
-from thecal.therapy.plan import (
+from thecal.therapy.plan_file import (
     Duration,
     FlowRate,
     IngredientEntry,

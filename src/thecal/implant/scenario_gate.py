@@ -6,28 +6,30 @@ withdrawn, judged by the one refill assessment (the gate's refill path), so it j
 the nurse would have.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import pint
+
 from thecal.devices.log import EventKind
 from thecal.devices.pump import Program
-from thecal.implant.scenario_quantities import ml, vol_text
+from thecal.implant.scenario_quantities import ml
 from thecal.implant.scenario_results import Values
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Finding
-from thecal.therapy.plan import (
-    FillEntry,
-    IngredientEntry,
-    PatientBolusEntry,
-    PlanFile,
-    PreviousEntry,
-    PumpEntry,
-    RefillEntry,
-    ReportedBolusEntry,
-    ResolvedPlan,
-    ScheduleEntry,
-    resolve,
+from thecal.therapy.plan import ResolvedPlan, resolve
+from thecal.therapy.plan_model import (
+    FillSettings,
+    Ingredient,
+    PatientBolusSettings,
+    Plan,
+    PreviousSettings,
+    PumpSettings,
+    RefillSettings,
+    ReportedBolusSettings,
+    ScheduleSettings,
+    volume_ml,
 )
 from thecal.therapy.refill_assessment import RefillAssessment
 from thecal.therapy.safety_gate import check
@@ -49,40 +51,37 @@ def _renamed(exc: InputError, prefix: str) -> InputError:
 
 @dataclass
 class ClinicProgram:
-    """The program the clinic believes is running: the plan-file entries it came from."""
+    """The program the clinic believes is running: the typed plan sections it came from."""
 
-    admixture: list[IngredientEntry]
-    schedule: ScheduleEntry
-    patient_bolus: PatientBolusEntry | None
-    threshold: str
+    admixture: tuple[Ingredient, ...]
+    schedule: ScheduleSettings
+    patient_bolus: PatientBolusSettings | None
+    threshold: pint.Quantity
     started: datetime
     resolved: ResolvedPlan
     increases: list[datetime]
 
 
 def plan(run: "Runner", prefix: str, **fields: Any) -> ResolvedPlan:
-    """The plan-file sections resolved as a plan file; errors renamed to ``prefix``."""
-    plan_fields: dict[str, Any] = {"patient": run.sc.patient}
-    plan_fields.update(fields)
+    """The typed plan sections resolved as a plan; errors renamed to ``prefix``."""
     try:
-        plan_file = PlanFile.model_validate(plan_fields)
-        return resolve(plan_file, run.library, run.catalog)
+        return resolve(Plan(patient=run.sc.patient.to_typed(), **fields), run.library, run.catalog)
     except InputError as exc:
         raise _renamed(exc, prefix) from exc
 
 
-def pump_entry(run: "Runner", threshold: str) -> PumpEntry:
-    """The scenario's pump entry with the alarm threshold ``threshold`` (a volume text)."""
-    return run.pump_entry_base.model_copy(update={"low_reservoir_alarm": threshold})
+def pump_entry(run: "Runner", threshold: pint.Quantity) -> PumpSettings:
+    """The scenario's pump entry with the alarm threshold ``threshold`` (a volume)."""
+    return replace(run.pump_entry_base, low_reservoir_alarm=threshold)
 
 
 def set_program(
     run: "Runner",
     index: int,
-    admixture: list[IngredientEntry],
-    schedule: ScheduleEntry,
-    bolus: PatientBolusEntry | None,
-    threshold: str,
+    admixture: tuple[Ingredient, ...],
+    schedule: ScheduleSettings,
+    bolus: PatientBolusSettings | None,
+    threshold: pint.Quantity,
 ) -> None:
     """Check a program with the safety gate (against the running one), then send it."""
     prefix = "" if index < 0 else f"actions[{index}]."
@@ -90,12 +89,12 @@ def set_program(
     cur = run.program
     previous = None
     if cur is not None:
-        previous = PreviousEntry(
+        previous = PreviousSettings(
             started=cur.started,
             admixture=cur.admixture,
             schedule=cur.schedule,
             patient_bolus=cur.patient_bolus,
-            earlier_increases=cur.increases,
+            earlier_increases=tuple(cur.increases),
         )
     resolved = plan(
         run,
@@ -151,7 +150,7 @@ def refill(run: "Runner", index: int, volume_text: str) -> None:
     cur = run.program
     if cur is not None and last_ml > 0:
         reported = [
-            ReportedBolusEntry(at=e.at, volume=vol_text(ml(e.quantity("volume"))))
+            ReportedBolusSettings(at=e.at, volume=e.quantity("volume").to("mL"))
             for e in pump.events()
             if e.kind is EventKind.PTB_GRANTED and e.at >= last_at
         ]
@@ -163,18 +162,22 @@ def refill(run: "Runner", index: int, volume_text: str) -> None:
             admixture=cur.admixture,
             schedule=cur.schedule,
             patient_bolus=cur.patient_bolus,
-            fill=FillEntry(volume=vol_text(ml(volume)), at=now),
-            previous=PreviousEntry(
+            fill=FillSettings(volume=volume, at=now),
+            previous=PreviousSettings(
                 started=cur.started,
                 schedule=cur.schedule,
                 patient_bolus=cur.patient_bolus,
-                earlier_increases=cur.increases,
+                earlier_increases=tuple(cur.increases),
             ),
-            refill=RefillEntry(
-                last_fill=FillEntry(volume=vol_text(last_ml), at=last_at, first_fill=first),
-                withdrawn=vol_text(withdrawn),
-                filled=vol_text(ml(volume)),
-                reported_boluses=reported,
+            refill=RefillSettings(
+                last_fill=FillSettings(
+                    volume=volume_ml(last_ml, "refill.last_fill.volume"),
+                    at=last_at,
+                    first_fill=first,
+                ),
+                withdrawn=volume_ml(withdrawn, "refill.withdrawn"),
+                filled=volume,
+                reported_boluses=tuple(reported),
             ),
         )
         proposal = resolved.refill_proposal

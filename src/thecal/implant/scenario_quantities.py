@@ -32,11 +32,6 @@ def optional(text: str | None, field: str, dim: Dimension) -> pint.Quantity | No
     return None if text is None else parse_quantity(text, field, dim)
 
 
-def vol_text(volume_ml: float) -> str:
-    """A volume in mL as plan-file text, exactly (repr keeps every digit)."""
-    return f"{volume_ml!r} mL"
-
-
 def readable(dose: pint.Quantity) -> pint.Quantity:
     """A cumulative dose in mcg is shown in mg from 1000 mcg on (913 mg, not 9.13e+05 mcg)."""
     if micro(dose) and abs(float(dose.magnitude)) >= 1000.0:

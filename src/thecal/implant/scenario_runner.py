@@ -28,7 +28,6 @@ from thecal.implant.scenario_quantities import (
     ml,
     optional,
     readable,
-    vol_text,
 )
 from thecal.implant.scenario_results import (
     ActionReport,
@@ -41,7 +40,9 @@ from thecal.implant.scenario_results import (
 )
 from thecal.therapy.findings import Finding, ordered
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan import PatientSpec, PumpEntry
+from thecal.therapy.plan_file import PatientSpec
+from thecal.therapy.plan_file_typed import typed_ingredients, typed_patient_bolus, typed_schedule
+from thecal.therapy.plan_model import PumpSettings
 from thecal.therapy.proposal import RefillProposal
 from thecal.therapy.refill_assessment import RefillAssessment, assess_refill
 from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
@@ -69,7 +70,10 @@ class Runner:
         self.end = end
         self.spec = catalog.pump(sc.device.model, "device.model")
         dev = sc.device
-        self.pump_entry_base = PumpEntry(model=dev.model, reservoir=dev.bag_volume)
+        self.pump_entry_base = PumpSettings(
+            model=dev.model,
+            reservoir=optional(dev.bag_volume, "device.bag_volume", Dimension.VOLUME),
+        )
         self.threshold = self._threshold(dev.low_reservoir_alarm)
         self.scenario_log: list[tuple[int, LogEntry]] = []
         self.reports: list[ActionReport] = []
@@ -96,9 +100,9 @@ class Runner:
 
     # -- construction -----------------------------------------------------------------------
 
-    def _threshold(self, entered: str | None) -> str:
+    def _threshold(self, entered: str | None) -> pint.Quantity:
         if entered is not None:
-            return entered
+            return parse_quantity(entered, "device.low_reservoir_alarm", Dimension.VOLUME)
         catalog_value = self.spec.low_reservoir_alarm
         if catalog_value is None:
             raise InputError(
@@ -106,7 +110,7 @@ class Runner:
                 f"is required: the catalog has no recommended level for {self.spec.model}",
                 "a volume such as '3 mL'",
             )
-        return vol_text(ml(catalog_value))
+        return Q_(ml(catalog_value), "mL")
 
     def _build(self, seed: int) -> SimulatedPump:
         dev = self.sc.device
@@ -219,7 +223,12 @@ class Runner:
         pump.refill(fill)
         self.last_fill = (ml(fill), sc.start, sc.fill.first_fill)
         self.note("fill", f"reservoir filled with {fmt(fill)}", (("filled", fill),))
-        set_program(self, -1, sc.admixture, sc.schedule, sc.patient_bolus, self.threshold)
+        admixture, schedule = (
+            typed_ingredients(sc.admixture, "admixture"),
+            typed_schedule(sc.schedule),
+        )
+        bolus = typed_patient_bolus(sc.patient_bolus) if sc.patient_bolus else None
+        set_program(self, -1, admixture, schedule, bolus, self.threshold)
         self.sample()
         self._schedule_all(capacity)
         t = sc.start

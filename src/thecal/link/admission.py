@@ -16,25 +16,23 @@ from dataclasses import dataclass
 class ConnectionLimits:
     """Connection timeouts (seconds) and caps, implant side.
 
-    Product choices, not protocol constants (no public source sets them); deployments and tests
-    may change them. A limit is reached when ``now − start ≥ limit``.
+    Product choices, not protocol constants (no public source sets them): the shipped values and
+    their reasons are in ``thecal/data/link.toml`` ``[connection]``
+    (:func:`thecal.link.settings.build_link_settings`). A limit is reached when
+    ``now − start ≥ limit``.
 
-    * ``handshake_s`` (10 s): from accepting the connection to an established session (the
-      protocol's handshake timeout, ``LinkTimeouts.handshake_s``).
-    * ``idle_s`` (120 s): from the last complete frame received (the protocol's idle timeout).
-    * ``frame_s`` (10 s): from the first byte of a frame to its last (ends a slowloris). The
-      link here is TCP on loopback, where a 64 KiB frame takes milliseconds; the margin is for
-      a busy machine. A radio link would set it from its own data rate.
-    * ``max_per_peer`` (4): connections one peer address (host, whatever its port) may hold; a
-      programmer needs one, a clinic may run a second one next to it.
-    * ``max_total`` (32): connections the implant holds at once (threads, file descriptors).
+    * ``handshake_s``: from accepting the connection to an established session.
+    * ``idle_s``: from the last complete frame received.
+    * ``frame_s``: from the first byte of a frame to its last (ends a slowloris).
+    * ``max_per_peer``: connections one peer address (host, whatever its port) may hold.
+    * ``max_total``: connections the implant holds at once (threads, file descriptors).
     """
 
-    handshake_s: float = 10.0
-    idle_s: float = 120.0
-    frame_s: float = 10.0
-    max_per_peer: int = 4
-    max_total: int = 32
+    handshake_s: float
+    idle_s: float
+    frame_s: float
+    max_per_peer: int
+    max_total: int
 
     def __post_init__(self) -> None:
         for name in ("handshake_s", "idle_s", "frame_s"):

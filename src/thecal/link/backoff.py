@@ -19,10 +19,10 @@ class AuthBackoff:
     bound.
     """
 
-    def __init__(
-        self, now: Clock, base_s: float = 1.0, max_s: float = 300.0, max_peers: int = 1024
-    ) -> None:
-        if base_s <= 0 or max_s < base_s or max_peers < 1:
+    def __init__(self, now: Clock, *, base_s: float, max_s: float, max_peers: int) -> None:
+        """Numbers from ``thecal/data/link.toml`` ``[auth_backoff]`` (product choices)."""
+        # Written so that NaN fails too.
+        if not (0 < base_s <= max_s < float("inf")) or max_peers < 1:
             raise ValueError("need 0 < base_s <= max_s and max_peers >= 1")
         self._now = now
         self.base_s = base_s

@@ -16,14 +16,11 @@ from dataclasses import dataclass, field
 import pint
 
 from thecal.therapy.admixture import Admixture, Ingredient
+from thecal.therapy.bridge_findings import BRIDGE_SOURCE, bridge_findings
+from thecal.therapy.compare import REL_TOL, equal
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.pump import PumpSpec
 from thecal.units import Q_, Dimension, InputError, check_dimension, fmt, ureg
-
-# Bridge bolus at a concentration change: intrathecal baclofen best practices (Saulino 2016).
-BRIDGE_SOURCE = "ITB best practices (Saulino 2016)"
-
-_REL_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class DrugDuringClearing:
     @property
     def direction(self) -> str:
         """'shortfall', 'excess' or 'none'."""
-        tol = _REL_TOL * max(abs(self.intended.magnitude), abs(self.delivered.magnitude), 1.0)
+        tol = REL_TOL * max(abs(self.intended.magnitude), abs(self.delivered.magnitude), 1.0)
         if self.difference.magnitude < -tol:
             return "shortfall"
         if self.difference.magnitude > tol:
@@ -167,7 +164,7 @@ def bridge_bolus(
     drugs = _clearing(old, new, dead, rate)
     target = _target(old, new, target_drug)
     program = None if target is None else _program(old, new, target, dead, rate)
-    findings = _findings(drugs, program, dead, rate, clear_time, formula)
+    findings = bridge_findings(drugs, program, dead, rate, clear_time, formula)
     return BridgeBolus(
         needed=True,
         internal_volume=internal,
@@ -217,11 +214,6 @@ def _dead_formula(
     )
 
 
-def _same(a: pint.Quantity, b: pint.Quantity) -> bool:
-    bb = b.to(a.units).magnitude
-    return bool(abs(a.magnitude - bb) <= _REL_TOL * max(abs(a.magnitude), abs(bb), 1e-300))
-
-
 def _by_name(mix: Admixture) -> dict[str, Ingredient]:
     return {i.drug.name: i for i in mix.ingredients}
 
@@ -231,7 +223,7 @@ def _changed(old: Admixture, new: Admixture) -> bool:
     o, n = _by_name(old), _by_name(new)
     if set(o) != set(n):
         return True
-    return any(not _same(o[k].concentration, n[k].concentration) for k in o)
+    return any(not equal(o[k].concentration, n[k].concentration) for k in o)
 
 
 def _mass_unit(conc: pint.Quantity) -> str:
@@ -339,76 +331,3 @@ def _program(
         intended_dose_rates=intended_rates,
         formula=formula,
     )
-
-
-def _findings(
-    drugs: tuple[DrugDuringClearing, ...],
-    program: BridgeProgram | None,
-    dead: pint.Quantity,
-    rate: pint.Quantity,
-    clear_time: pint.Quantity,
-    formula: str,
-) -> list[Finding]:
-    out: list[Finding] = []
-    by_drug = {d.drug: d for d in drugs}
-    if program is not None:
-        d = by_drug[program.target_drug]
-        out.append(
-            Finding(
-                Level.INFO,
-                Code.BRIDGE_BOLUS,
-                f"The pump tubing and catheter still hold {fmt(dead)} of the old fill "
-                f"({program.target_drug} {fmt(program.old_concentration)}); {formula}. Without a "
-                f"bridge it takes {fmt(clear_time)} at {fmt(rate)} to clear, and "
-                f"{program.target_drug} runs at {fmt(d.delivered_daily)} instead of "
-                f"{fmt(d.intended_daily)} ({_signed(d)}). Bridge: program {fmt(program.rate)} for "
-                f"{fmt(program.duration)}, then {fmt(rate)} ({program.formula}).",
-                BRIDGE_SOURCE,
-                program.target_drug,
-                d.intended_daily,
-                d.delivered_daily,
-            )
-        )
-        for name, during in program.dose_rates.items():
-            if name == program.target_drug:
-                continue
-            intended = program.intended_dose_rates[name]
-            if _same(during, intended):
-                continue
-            out.append(
-                Finding(
-                    Level.INFO,
-                    Code.BRIDGE_BOLUS,
-                    f"During the bridge {name} (old fill) runs at {fmt(during)} "
-                    f"({fmt(program.doses[name])} in {fmt(program.duration)}) instead of the new "
-                    f"program's {fmt(intended)}.",
-                    BRIDGE_SOURCE,
-                    name,
-                    intended,
-                    during,
-                )
-            )
-        return out
-    listing = "; ".join(
-        f"{d.drug} {fmt(d.delivered_daily)} instead of {fmt(d.intended_daily)} ({_signed(d)})"
-        for d in drugs
-    )
-    out.append(
-        Finding(
-            Level.INFO,
-            Code.BRIDGE_BOLUS,
-            f"The old and new fills share no drug, so no bridge rate can hold a new dose with the "
-            f"old fluid. The pump tubing and catheter still hold {fmt(dead)} of the old fill "
-            f"({formula}); at {fmt(rate)} it takes {fmt(clear_time)} to clear: {listing}. The "
-            "clinician decides how to manage the change.",
-            BRIDGE_SOURCE,
-        )
-    )
-    return out
-
-
-def _signed(d: DrugDuringClearing) -> str:
-    if d.direction == "none":
-        return "no difference"
-    size = d.difference if d.difference.magnitude > 0 else d.difference * -1.0
-    return f"{d.direction} {fmt(size)} over the clearing time"

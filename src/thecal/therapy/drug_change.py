@@ -16,14 +16,13 @@ import pint
 
 from thecal.therapy.admixture import Admixture, Ingredient
 from thecal.therapy.bridge_bolus import (
-    BRIDGE_SOURCE,
     _by_name,
     _dead_formula,
     _mass_unit,
     _non_negative_volume,
-    _same,
 )
-from thecal.therapy.compare import above
+from thecal.therapy.bridge_findings import BRIDGE_SOURCE
+from thecal.therapy.compare import above, equal
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.drugs import Bound
 from thecal.therapy.findings import Code, Finding, Level
@@ -109,7 +108,7 @@ def drug_change(
     doses: dict[str, pint.Quantity] = {}
     findings: list[Finding] = []
     for name, ing in _by_name(old).items():
-        if name in n and _same(n[name].concentration, ing.concentration):
+        if name in n and equal(n[name].concentration, ing.concentration):
             continue  # the same fluid for this drug: nothing changes for it
         unit = _mass_unit(ing.concentration)
         rates[name] = (ing.concentration * rate).to(f"{unit}/d")

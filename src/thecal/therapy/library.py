@@ -1,4 +1,6 @@
-"""The drug library: shipped defaults plus institution layers, built from plain mappings.
+"""The drug library: shipped defaults plus institution layers, built from plain mappings —
+the drugs and the layering of their limits (a later layer tightens, or with its own source
+loosens, an earlier one). The institution-wide settings: :mod:`thecal.therapy.library_settings`.
 
 Reading files is an adapter's job (``thecal.adapters.library_files``); this module only
 validates and merges already-parsed data, reporting every error with its location.
@@ -8,61 +10,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import pint
-
-from thecal.therapy.admixture import MAX_DRUGS
 from thecal.therapy.drugs import CONDITIONS, Bound, Drug, DrugClass, Limit, LimitKind
 from thecal.therapy.findings import Level
-from thecal.therapy.schedule import MAX_STEPS_PER_DAY
-from thecal.units import Dimension, InputError, parse_quantity
+from thecal.therapy.library_collector import Collector
+from thecal.therapy.library_settings import RestartRule, Settings, read_settings
+from thecal.units import Dimension, InputError
 
-
-@dataclass(frozen=True)
-class RestartRule:
-    """After an interruption of at least ``min_interruption``, propose restarting opioids at
-    ``restart_fraction`` of the previous daily dose. Institution data: no shipped default."""
-
-    min_interruption: pint.Quantity
-    restart_fraction: float
-    source: str
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Institution-wide settings that are not tied to one drug."""
-
-    unlabelled_level: Level = Level.INFO
-    unlabelled_source: str = ""
-    discrepancy_threshold: pint.Quantity | None = None
-    discrepancy_source: str = ""
-    refill_margin: pint.Quantity | None = None
-    max_refill_interval: pint.Quantity | None = None
-    max_refill_interval_source: str = ""
-    restart_rules: tuple[RestartRule, ...] = ()
-    tolerance_source: str = ""
-    opioid_naive_source: str = ""
-    # Institution: an interruption shorter than this is not counted (no restart finding). No
-    # shipped value: no intrathecal source gives one (see drugs.toml).
-    restart_min_interruption: pint.Quantity | None = None
-    restart_min_interruption_source: str = ""
-    # Shipped product choice: with no institution minimum, a reduced restart dose is proposed
-    # from this interruption on; shorter ones ask for a clinician's decision without a cut.
-    tolerance_loss_after: pint.Quantity | None = None
-    tolerance_loss_after_source: str = ""
-    # Step-change guard: the band (fraction) around each slip factor; None = guard off.
-    slip_tolerance: float | None = None
-    slip_source: str = ""
-    # How far above the reservoir's capacity a withdrawn residual may be read before it is
-    # refused as physically impossible (None: no allowance, the capacity itself is the limit).
-    withdrawn_tolerance: pint.Quantity | None = None
-    withdrawn_tolerance_source: str = ""
-    # Plan-format limits (product choices, shipped in drugs.toml with their reasons): the most
-    # drugs in one admixture and the most flex steps in one day program; at the limit is
-    # accepted, one more refused. Defaults equal the shipped values for callers without a library.
-    max_admixture_drugs: int = MAX_DRUGS
-    max_admixture_drugs_source: str = ""
-    max_flex_steps_per_day: int = MAX_STEPS_PER_DAY
-    max_flex_steps_per_day_source: str = ""
+__all__ = [
+    "DrugLibrary",
+    "LibraryError",
+    "RestartRule",
+    "Settings",
+    "build_library",
+]
 
 
 @dataclass(frozen=True)
@@ -108,8 +68,8 @@ def build_library(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> DrugLibrar
     drugs: dict[str, Drug] = {}
     settings = Settings()
     for origin, data in layers:
-        collector = _Collector(origin, errors)
-        settings = collector.settings(data.get("settings", {}), settings)
+        collector = _DrugCollector(origin, errors)
+        settings = read_settings(collector, data.get("settings", {}), settings)
         raw_drugs = data.get("drugs", [])
         if not isinstance(raw_drugs, list):
             collector.error("drugs", "must be a list of [[drugs]] tables")
@@ -147,164 +107,10 @@ _DRUG_KEYS = {
     "notes",
 }
 _LIMIT_KEYS = {"bound", "value", "level", "source", "when", "note", "kind"}
-_SETTINGS_KEYS = {
-    "unlabelled_level",
-    "unlabelled_source",
-    "discrepancy_threshold",
-    "discrepancy_source",
-    "refill_margin",
-    "max_refill_interval",
-    "max_refill_interval_source",
-    "restart_rules",
-    "tolerance_source",
-    "opioid_naive_source",
-    "restart_min_interruption",
-    "restart_min_interruption_source",
-    "tolerance_loss_after",
-    "tolerance_loss_after_source",
-    "slip_tolerance",
-    "slip_source",
-    "withdrawn_tolerance",
-    "withdrawn_tolerance_source",
-    "max_admixture_drugs",
-    "max_admixture_drugs_source",
-    "max_flex_steps_per_day",
-    "max_flex_steps_per_day_source",
-}
 
 
-class _Collector:
-    def __init__(self, origin: str, errors: list[InputError]) -> None:
-        self.origin = origin
-        self.errors = errors
-
-    def error(self, path: str, message: str, expected: str | None = None) -> None:
-        self.errors.append(InputError(f"{self.origin}: {path}", message, expected))
-
-    def unknown_keys(self, path: str, raw: Mapping[str, Any], allowed: set[str]) -> None:
-        for key in sorted(set(raw) - allowed):
-            self.error(f"{path}.{key}", "unknown key", "one of: " + ", ".join(sorted(allowed)))
-
-    def text(self, path: str, value: Any, required: bool = False) -> str | None:
-        if value is None:
-            if required:
-                self.error(path, "is required", "text")
-            return None
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.error(path, "must be non-empty text", "text")
-            return None
-        return value
-
-    def quantity(self, path: str, value: Any, dim: Dimension) -> pint.Quantity | None:
-        try:
-            return parse_quantity(value, "", dim)
-        except InputError as exc:
-            self.error(path, exc.message, exc.expected)
-            return None
-
-    def settings(self, raw: Any, base: Settings) -> Settings:
-        if not isinstance(raw, Mapping):
-            self.error("settings", "must be a table")
-            return base
-        self.unknown_keys("settings", raw, _SETTINGS_KEYS)
-        out = base
-        if "unlabelled_level" in raw:
-            level = raw["unlabelled_level"]
-            if level not in ("info", "soft"):
-                self.error("settings.unlabelled_level", f"got {level!r}", "'info' or 'soft'")
-            else:
-                out = replace(out, unlabelled_level=Level(level))
-        for key, dim in (
-            ("discrepancy_threshold", Dimension.VOLUME),
-            ("refill_margin", Dimension.TIME),
-            ("max_refill_interval", Dimension.TIME),
-            ("restart_min_interruption", Dimension.TIME),
-            ("tolerance_loss_after", Dimension.TIME),
-            ("withdrawn_tolerance", Dimension.VOLUME),
-        ):
-            if key in raw:
-                q = self.quantity(f"settings.{key}", raw[key], dim)
-                if q is not None:
-                    if q.magnitude < 0:
-                        self.error(f"settings.{key}", "must not be negative")
-                    else:
-                        out = replace(out, **{key: q})  # type: ignore[arg-type]
-        for key in (
-            "unlabelled_source",
-            "discrepancy_source",
-            "max_refill_interval_source",
-            "tolerance_source",
-            "opioid_naive_source",
-            "restart_min_interruption_source",
-            "tolerance_loss_after_source",
-            "slip_source",
-            "withdrawn_tolerance_source",
-            "max_admixture_drugs_source",
-            "max_flex_steps_per_day_source",
-        ):
-            if key in raw:
-                text = self.text(f"settings.{key}", raw[key], required=True)
-                if text:
-                    out = replace(out, **{key: text})  # type: ignore[arg-type]
-        if "slip_tolerance" in raw:
-            tol = self.quantity(
-                "settings.slip_tolerance", raw["slip_tolerance"], Dimension.DIMENSIONLESS
-            )
-            if tol is not None:
-                # Below 100 %: the x10 band [10 / (1 + t), 10 (1 + t)] must stay clear of x1.
-                if not 0 <= tol.to("").magnitude < 1:
-                    self.error("settings.slip_tolerance", "must be from 0 to below 100 %", "'50 %'")
-                else:
-                    out = replace(out, slip_tolerance=float(tol.to("").magnitude))
-        if out.slip_tolerance is not None and not out.slip_source:
-            self.error("settings.slip_source", "is required with a slip tolerance")
-        if out.max_refill_interval is not None and not out.max_refill_interval_source:
-            self.error("settings.max_refill_interval_source", "is required with a maximum interval")
-        for key in ("restart_min_interruption", "tolerance_loss_after"):
-            # A layer that sets the value states its own source (never inherits an earlier one).
-            if key in raw and f"{key}_source" not in raw:
-                self.error(f"settings.{key}_source", f"is required with {key}")
-        if out.withdrawn_tolerance is not None and not out.withdrawn_tolerance_source:
-            self.error("settings.withdrawn_tolerance_source", "is required with a tolerance")
-        for key in ("max_admixture_drugs", "max_flex_steps_per_day"):
-            if key in raw:
-                value = raw[key]
-                # bool is an int in Python: refuse it explicitly.
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    self.error(f"settings.{key}", f"got {value!r}", "a whole number >= 1")
-                else:
-                    out = replace(out, **{key: value})  # type: ignore[arg-type]
-                # A layer that sets the value states its own source (never inherits one).
-                if f"{key}_source" not in raw:
-                    self.error(f"settings.{key}_source", f"is required with {key}")
-        if "restart_rules" in raw:
-            out = replace(out, restart_rules=self.restart_rules(raw["restart_rules"]))
-        return out
-
-    def restart_rules(self, raw: Any) -> tuple[RestartRule, ...]:
-        if not isinstance(raw, list):
-            self.error("settings.restart_rules", "must be a list of tables")
-            return ()
-        rules: list[RestartRule] = []
-        for i, item in enumerate(raw):
-            path = f"settings.restart_rules[{i}]"
-            if not isinstance(item, Mapping):
-                self.error(path, "must be a table")
-                continue
-            self.unknown_keys(path, item, {"min_interruption", "restart_fraction", "source"})
-            gap = self.quantity(
-                f"{path}.min_interruption", item.get("min_interruption"), Dimension.TIME
-            )
-            frac = self.quantity(
-                f"{path}.restart_fraction", item.get("restart_fraction"), Dimension.DIMENSIONLESS
-            )
-            source = self.text(f"{path}.source", item.get("source"), required=True)
-            if frac is not None and not 0 < frac.to("").magnitude < 1:
-                self.error(f"{path}.restart_fraction", "must be between 0 and 100 %", "e.g. '50 %'")
-                continue
-            if gap is not None and frac is not None and source:
-                rules.append(RestartRule(gap, float(frac.to("").magnitude), source))
-        return tuple(sorted(rules, key=lambda r: r.min_interruption.to("h").magnitude))
+class _DrugCollector(Collector):
+    """A layer's drugs checked, and their limits layered over the earlier layers'."""
 
     def drug(self, where: str, raw: Mapping[str, Any], existing: Drug | None) -> Drug | None:
         self.unknown_keys(where, raw, _DRUG_KEYS)

@@ -2,6 +2,9 @@
 
 import pint
 
+from thecal.units.registry import ureg
+from thecal.units.table import UNITS
+
 
 def fmt(q: pint.Quantity, digits: int = 4) -> str:
     """``2.5 mcg/d``, ``0.25 mL/d``: ``digits`` significant figures, short unit symbols."""
@@ -12,3 +15,44 @@ def fmt(q: pint.Quantity, digits: int = 4) -> str:
         .replace("ml", "mL")
     )
     return f"{q.magnitude:.{digits}g} {unit}".strip()
+
+
+def _spellings() -> dict[pint.Unit, str]:
+    out: dict[pint.Unit, str] = {}
+    for text, (_, unit) in UNITS.items():
+        out.setdefault(unit, text)
+    out[ureg.Unit("year")] = "y"  # not the UCUM "a", which a reader may not know
+    return out
+
+
+_SPELLING = _spellings()
+# The unit a quantity is written in when its own unit has no accepted spelling (a litre).
+_FALLBACK = {
+    "[mass]": "mg",
+    "[length] ** 3": "mL",
+    "[length]": "cm",
+    "[time]": "h",
+    "[mass] / [length] ** 3": "mg/mL",
+    "[mass] / [time]": "mg/d",
+    "[length] ** 3 / [time]": "mL/d",
+    "[length] ** 2": "mL/cm",
+}
+
+
+def exact(q: pint.Quantity) -> str:
+    """``q`` as file text the strict parser reads back to the same quantity: every digit
+    (``repr``) and an accepted spelling of its unit (``2.5 mL``, ``10.0 mcg/mL``). A unit
+    without one is converted to the dimension's usual unit first. Raises ``ValueError`` for
+    a dimension a plan file never holds."""
+    unit = _SPELLING.get(ureg.Unit(q.units))
+    if unit is None:
+        for dim, fallback in _FALLBACK.items():
+            if q.dimensionality == ureg.get_dimensionality(dim):
+                q, unit = q.to(_SPELLING_UNIT[fallback]), fallback
+                break
+        else:
+            raise ValueError(f"no file spelling for {q.units}")
+    return f"{float(q.magnitude)!r} {unit}"
+
+
+_SPELLING_UNIT = {text: unit for unit, text in _SPELLING.items()}

@@ -99,7 +99,7 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                 refills = list(repo.refills_for(patient_id))
             if not versions:
                 raise HTTPException(404, "no prescription")
-            resolved = resolve(versions[-1].plan(), ctx.library, ctx.catalog)
+            resolved = resolve(versions[-1].plan().to_typed(), ctx.library, ctx.catalog)
             # The last fill: the last recorded refill, else the prescription's [fill].
             last = refills[-1] if refills else None
             fill = Fill(last.filled.to("mL"), last.performed_at) if last else resolved.fill

@@ -14,7 +14,8 @@ from thecal.clinic.model import User
 from thecal.clinic.workflows import change_program, current_prescription, preview_program_change
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
-from thecal.therapy.plan import PlanFile, resolve
+from thecal.therapy.plan import resolve
+from thecal.therapy.plan_file import PlanFile
 from thecal.units import InputError, fmt
 from thecal.web.pages_common import (
     form_version,
@@ -45,7 +46,7 @@ def program_rows(ctx: AppContext, current: PlanFile | None,
         pb = plan.patient_bolus
         out["patient bolus"] = "none" if pb is None else (
             f"{pb.dose or pb.volume}, lockout {pb.lockout}, max {pb.max_per_day}/d")  # fmt: skip
-        r = resolve(plan, ctx.library, ctx.catalog)
+        r = resolve(plan.to_typed(), ctx.library, ctx.catalog)
         d = daily_dose(r.schedule, r.admixture, r.program.patient_bolus)
         out["volume per day (nominal)"] = fmt(d.nominal_volume)
         for drug, q in d.nominal.items():

@@ -9,7 +9,7 @@ from thecal.clinic.model import Device, DeviceKind, Patient, Procedure, Procedur
 from thecal.clinic.workflows import change_program
 from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.library import DrugLibrary
-from thecal.therapy.plan import PlanFile
+from thecal.therapy.plan_file import PlanFile
 
 NURSE = User("nina", "Nina Nurse", Role.NURSE)
 DOCTOR = User("paul", "Dr Paul", Role.PHYSICIAN)

@@ -26,7 +26,7 @@ from thecal.clinic.workflows import (
     record_refill,
 )
 from thecal.therapy.findings import Level, OverrideNotAllowed
-from thecal.therapy.plan import PlanFile
+from thecal.therapy.plan_file import PlanFile
 from thecal.units import Q_
 
 from .conftest import DOCTOR, NURSE, VIEWER, FakeClock, morphine_plan, setup_patient

@@ -12,7 +12,7 @@ from thecal.clinic.workflows import (
     record_refill,
 )
 from thecal.therapy.findings import Code, Level
-from thecal.therapy.plan import FillEntry, PlanFile
+from thecal.therapy.plan_file import FillEntry, PlanFile
 from thecal.units import Q_
 
 from .conftest import NURSE, morphine_plan, setup_patient

@@ -57,7 +57,7 @@ def make_link(
     """A fresh, not yet handshaken pair; the client key defaults to the genuine role key."""
     clock = clock or FakeClock()
     events: list[LinkEvent] = []
-    backoff = backoff or AuthBackoff(clock, base_s=1.0, max_s=60.0)
+    backoff = backoff or AuthBackoff(clock, base_s=1.0, max_s=60.0, max_peers=1024)
     key = client_key if client_key is not None else derive_role_key(SECRET, SERIAL, role)
     client = Initiator(
         client_serial, role, key, clock, timeouts=TIMEOUTS, logger=events.append, peer="implant"

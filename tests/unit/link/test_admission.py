@@ -27,28 +27,25 @@ def test_peer_address_is_the_host(peer: str, address: str) -> None:
     assert peer_address(peer) == address
 
 
-def test_defaults_are_the_documented_product_choices() -> None:
-    d = ConnectionLimits()
-    assert (d.handshake_s, d.idle_s, d.frame_s, d.max_per_peer, d.max_total) == (
-        10.0,
-        120.0,
-        10.0,
-        4,
-        32,
+def _limits(**changes: float) -> ConnectionLimits:
+    values: dict[str, float] = dict(
+        handshake_s=10.0, idle_s=120.0, frame_s=10.0, max_per_peer=4, max_total=32
     )
+    values.update(changes)
+    return ConnectionLimits(**values)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
 @pytest.mark.parametrize("name", ["handshake_s", "idle_s", "frame_s"])
 def test_timeouts_must_be_finite_and_positive(name: str, bad: float) -> None:
     with pytest.raises(ValueError, match=name):
-        ConnectionLimits(**{name: bad})  # type: ignore[arg-type]
+        _limits(**{name: bad})
 
 
 @pytest.mark.parametrize("name", ["max_per_peer", "max_total"])
 def test_caps_must_be_at_least_one(name: str) -> None:
     with pytest.raises(ValueError):
-        ConnectionLimits(**{name: 0})  # type: ignore[arg-type]
+        _limits(**{name: 0})
 
 
 def test_per_peer_cap_counts_the_address_not_the_port() -> None:
@@ -110,7 +107,7 @@ def test_expiry_edges() -> None:
 
 def test_backoff_is_keyed_by_address_not_port() -> None:
     clock = FakeClock()
-    backoff = AuthBackoff(clock)
+    backoff = AuthBackoff(clock, base_s=1.0, max_s=300.0, max_peers=1024)
     assert backoff.record_failure("127.0.0.1:50001") == 1.0
     # A new connection (new source port) from the same host is still waiting.
     assert backoff.retry_after_s("127.0.0.1:50002") == 1.0

@@ -329,7 +329,7 @@ def test_handshake_timeout() -> None:
 
 def test_backoff_grows_exponentially_and_caps() -> None:
     clock = FakeClock()
-    backoff = AuthBackoff(clock, base_s=1.0, max_s=60.0)
+    backoff = AuthBackoff(clock, base_s=1.0, max_s=60.0, max_peers=1024)
     # 1, 2, 4, 8, 16, 32, then capped at 60
     assert [backoff.record_failure("p") for _ in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
     with pytest.raises(BackoffError) as info:
@@ -351,7 +351,7 @@ def test_backoff_table_is_bounded() -> None:
 
 def test_responder_refuses_even_genuine_hello_while_backing_off() -> None:
     clock = FakeClock()
-    backoff = AuthBackoff(clock, base_s=1.0, max_s=60.0)
+    backoff = AuthBackoff(clock, base_s=1.0, max_s=60.0, max_peers=1024)
     wrong = derive_role_key(OTHER_SECRET, SERIAL, Role.CLINICIAN)
     for _ in range(3):
         bad = make_link(client_key=wrong, clock=clock, backoff=backoff)

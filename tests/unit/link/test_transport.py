@@ -53,7 +53,12 @@ def _serve(listener: TcpListener, result: dict[str, object]) -> None:
     transport = listener.accept(TIMEOUT_S)
     try:
         responder = Responder(
-            SERIAL, SECRET, clock, AuthBackoff(clock), peer=transport.peer, logger=lambda e: None
+            SERIAL,
+            SECRET,
+            clock,
+            AuthBackoff(clock, base_s=1.0, max_s=60.0, max_peers=1024),
+            peer=transport.peer,
+            logger=lambda e: None,
         )
         run_responder_handshake(transport, responder, TIMEOUT_S)
         msg = responder.open(transport.receive(TIMEOUT_S))

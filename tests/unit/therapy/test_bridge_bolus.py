@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.admixture import Admixture, make_admixture
-from thecal.therapy.bridge_bolus import BRIDGE_SOURCE, bridge_bolus
+from thecal.therapy.bridge_bolus import bridge_bolus
+from thecal.therapy.bridge_findings import BRIDGE_SOURCE
 from thecal.therapy.findings import Code, Level
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.pump import PumpKind, PumpSpec

@@ -21,7 +21,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def resolved(name: str, library: DrugLibrary, catalog: DeviceCatalog) -> ResolvedPlan:
-    return resolve(load_plan(EXAMPLES / name), library, catalog)
+    return resolve(load_plan(EXAMPLES / name).to_typed(), library, catalog)
 
 
 def per_day(name: str, library: DrugLibrary, catalog: DeviceCatalog) -> dict[str, float]:

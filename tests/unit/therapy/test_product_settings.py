@@ -13,7 +13,9 @@ from thecal.clinic.settings import build_clinic_settings
 from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.admixture import MAX_DRUGS
 from thecal.therapy.library import DrugLibrary, LibraryError, build_library
-from thecal.therapy.plan import PlanFile, resolve
+from thecal.therapy.plan import resolve
+from thecal.therapy.plan_file import PlanFile
+from thecal.therapy.plan_model import Plan
 from thecal.therapy.schedule import MAX_STEPS_PER_DAY
 from thecal.units import Q_, InputError
 
@@ -22,7 +24,7 @@ CONC = {"morphine": "10 mg/mL", "bupivacaine": "10 mg/mL", "clonidine": "1 mg/mL
         "baclofen": "0.5 mg/mL", "hydromorphone": "2 mg/mL"}  # fmt: skip
 
 
-def _plan(n_drugs: int = 1, n_steps: int = 1) -> PlanFile:
+def _plan(n_drugs: int = 1, n_steps: int = 1) -> Plan:
     # Steps every 30 min from 00:00: n_steps distinct starts within one day (n_steps <= 48).
     steps = [{"start": f"{i // 2:02d}:{30 * (i % 2):02d}", "rate": "0.3 mL/d"}
              for i in range(n_steps)]  # fmt: skip
@@ -32,7 +34,7 @@ def _plan(n_drugs: int = 1, n_steps: int = 1) -> PlanFile:
         "admixture": [{"drug": d, "concentration": CONC[d]} for d in DRUGS[:n_drugs]],
         "schedule": {"mode": "flex", "steps": steps},
     }
-    return PlanFile.model_validate(raw)
+    return PlanFile.model_validate(raw).to_typed()
 
 
 def _institution(**values: Any) -> DrugLibrary:
