@@ -39,7 +39,8 @@ from typing import Any
 
 from thecal.adapters.data_files import load_catalog, load_library
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import EventKind, Program
+from thecal.devices.log import EventKind
+from thecal.devices.pump import Program
 from thecal.implant import FirmwareLimits, ImplantConfig, SimulatedPump, make_device
 from thecal.implant.limits import hard_limits_from_library
 from thecal.therapy.admixture import Admixture, make_admixture

@@ -34,6 +34,7 @@ PURE_CORES = "The pure cores"
 LINK_REUSABLE = "The link layer is reusable"
 PROGRAMMER_PURE = "Programmer services"
 CLINIC_PURE = "Clinic services are pure"
+DEVICES_COMMON = "The common device modules are family-agnostic"
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ INJECTIONS = [
     Injection("link/frames.py", "import thecal.devices", (LAYERS, LINK_REUSABLE)),
     Injection("api/routes.py", "import thecal.web", (LAYERS,)),
     Injection("units/parse.py", "from thecal.therapy import drugs", (LAYERS,), ast=True),
-    Injection("devices/protocol.py", "import time\n_T = time.time()", (PURE_CORES,), True, True),
+    Injection("devices/pump.py", "import time\n_T = time.time()", (PURE_CORES,), True, True),
     Injection("implant/plant.py", "import matplotlib", (PURE_CORES,), ast=True),
     Injection("therapy/compare.py", "import logging", (PURE_CORES,), ast=True),
     Injection("programmer/commands.py", "import httpx", (PROGRAMMER_PURE,), ast=True),
@@ -81,6 +82,10 @@ INJECTIONS = [
         "clinic/lifecycle.py", "from datetime import date\n_D = date.today()", ruff=True, ast=True
     ),
     Injection("units/format.py", "_TEXT = open('notes.txt').read()", ast=True),
+    # The family-agnostic device modules stay free of the drug pump (directly or through another).
+    Injection("devices/log.py", "import thecal.therapy.schedule", (DEVICES_COMMON,)),
+    Injection("devices/refusals.py", "from thecal.devices import pump", (DEVICES_COMMON,)),
+    Injection("devices/states.py", "import thecal.therapy.delivery", (DEVICES_COMMON,)),
 ]
 
 

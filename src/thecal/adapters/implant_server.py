@@ -27,7 +27,7 @@ from pathlib import Path
 from thecal.adapters.link_settings import load_link_settings
 from thecal.adapters.plan_files import load_plan
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import Program
+from thecal.devices.pump import Program
 from thecal.implant.device import ImplantConfig, SimulatedPump, make_device
 from thecal.implant.limits import hard_limits_from_library
 from thecal.link import (

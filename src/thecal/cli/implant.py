@@ -15,7 +15,7 @@ from thecal.adapters.data_files import load_catalog, load_library
 from thecal.adapters.scenario_files import find_scenario, scenario_names, scenario_title
 from thecal.cli import output as o
 from thecal.cli.errors import handles_errors
-from thecal.devices.protocol import EventKind
+from thecal.devices.log import EventKind
 from thecal.implant.scenario import LogEntry, ScenarioResult, run_scenario
 from thecal.units import Dimension, fmt, parse_quantity
 
@@ -89,9 +89,10 @@ def result_json(label: str, r: ScenarioResult) -> dict[str, Any]:
             for a in r.reports
         ],
         "final": {
-            "time": o.when(st.sim_time),
+            "time": o.when(r.end),  # the simulation's clock (the status has the device's only)
             "delivering": st.delivering,
-            "holds": list(st.holds),
+            "delivery": st.delivery.value,
+            "holds": [h.value for h in st.holds],
             "reservoir_estimate": o.q(st.reservoir_estimate),
             "reservoir_true": o.q(tr.reservoir),
             "commanded": o.q(st.delivered_total),
@@ -181,7 +182,7 @@ def render_result(label: str, r: ScenarioResult, full_log: bool = False) -> None
 
 def _render_final(out: Any, r: ScenarioResult) -> None:
     st, tr = r.status, r.truth
-    o.heading(out, f"Final status at {o.stamp(st.sim_time)}")
+    o.heading(out, f"Final status at {o.stamp(r.end)}")
     t = o.table("", "")
     t.add_row("reservoir: pump's estimate", fmt(st.reservoir_estimate))
     t.add_row("reservoir: true", fmt(tr.reservoir))

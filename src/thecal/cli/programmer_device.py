@@ -16,8 +16,8 @@ from thecal.programmer.clinician import (
     ProgrammerError,
     mri_ready,
 )
-from thecal.programmer.commands import result_from_json
 from thecal.programmer.link_client import AckLost
+from thecal.programmer.wire_device import result_from_json
 from thecal.units import Dimension, InputError, fmt, parse_quantity
 
 
@@ -51,7 +51,7 @@ def alarm_test_cmd(
         out.print(f"tone: {t.count} × {fmt(t.duration)} ({o.text(t.source)})")
     if not result.tones:
         out.print("no tone sounded")
-    if result.reason:
+    if result.refusal is not None:
         out.print(f"note: {result.reason}")
 
 

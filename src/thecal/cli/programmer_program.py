@@ -20,7 +20,8 @@ from thecal.cli.programmer_link import (
     parse_reasons,
     refused,
 )
-from thecal.devices.protocol import Program
+from thecal.devices.pump import BolusState, Program
+from thecal.devices.states import DeliveryState
 from thecal.link import Role
 from thecal.programmer.clinician import ProgrammerError
 from thecal.therapy.findings import OverrideError
@@ -43,7 +44,10 @@ def interrogate_cmd(
     s = report.status
     out = o.console()
     out.print(f"{s.serial} {s.model}  device time {s.device_time:%Y-%m-%d %H:%M}")
-    out.print(f"delivering: {'yes' if s.delivering else 'no (' + ', '.join(s.holds) + ')'}")
+    held = f"no: {s.delivery.value} ({', '.join(s.holds)})"
+    out.print(f"delivering: {'yes' if s.delivery is DeliveryState.DELIVERING else held}")
+    if s.bolus is not BolusState.NONE:
+        out.print(f"bolus: {s.bolus.value}")
     out.print(f"reservoir estimate: {fmt(s.reservoir_estimate)}")
     out.print(f"alarms: {', '.join(a.condition.name for a in s.alarms) or 'none'}")
     out.print(f"ERI: {s.eri_at or '—'}  EOS: {s.eos_at or '—'}")

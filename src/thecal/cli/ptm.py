@@ -32,7 +32,8 @@ def ptm_status_cmd(port: int = PORT, key: Path = KEY, ack_timeout: float = ACK) 
         s = PatientController(client).status()
     out = o.console()
     out.print(
-        f"delivering: {'yes' if s.delivering else 'no'}; reservoir {fmt(s.reservoir_estimate)}"
+        f"delivering: {'yes' if s.delivering else 'no: ' + s.delivery.value}; "
+        f"reservoir {fmt(s.reservoir_estimate)}"
     )
     out.print(
         f"doses in the last 24 h: {s.boluses_last_24h}"

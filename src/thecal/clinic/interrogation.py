@@ -18,6 +18,7 @@ from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import Interrogation, User
 from thecal.clinic.ports import Clock, UnitOfWork
 from thecal.clinic.workflows import pump_in_place
+from thecal.devices.states import DeliveryState
 from thecal.programmer.commands import quantity_from_json
 from thecal.units import Q_, InputError, fmt, known_unit
 
@@ -82,6 +83,7 @@ class SnapshotView:
     model: str
     device_time: datetime | None
     delivering: bool | None
+    delivery: DeliveryState | None  # None: not in the snapshot (stored before it was) or unknown
     holds: tuple[str, ...]
     reservoir_estimate: pint.Quantity | None
     low_reservoir_threshold: pint.Quantity | None
@@ -104,7 +106,8 @@ class SnapshotView:
             return "unknown"
         if self.delivering:
             return "delivering"
-        return "not delivering" + (f" ({', '.join(self.holds)})" if self.holds else "")
+        state = "" if self.delivery is None else f": {self.delivery.value}"
+        return "not delivering" + state + (f" ({', '.join(self.holds)})" if self.holds else "")
 
     @property
     def summary(self) -> str:
@@ -112,6 +115,14 @@ class SnapshotView:
         reservoir = fmt(self.reservoir_estimate) if self.reservoir_estimate is not None else "—"
         names = ", ".join(a.name for a in self.active_alarms) or "none"
         return f"reservoir {reservoir}; {self.state}; alarms: {names}"
+
+
+_DELIVERY_STATES = frozenset(d.value for d in DeliveryState)
+
+
+def _delivery(value: Any) -> DeliveryState | None:
+    """A known delivery state, else None (snapshots stored before the state was recorded)."""
+    return DeliveryState(value) if isinstance(value, str) and value in _DELIVERY_STATES else None
 
 
 def _time(value: Any) -> datetime | None:
@@ -174,6 +185,7 @@ def read_snapshot(interrogation: Interrogation) -> SnapshotView:
         str(s.get("model", "")),
         _time(s.get("device_time")),
         delivering if isinstance(delivering, bool) else None,
+        _delivery(s.get("delivery")),
         tuple(str(h) for h in holds) if isinstance(holds, list) else (),
         _quantity(s.get("reservoir_estimate")),
         _quantity(s.get("low_reservoir_threshold")),

@@ -23,7 +23,7 @@ import pint
 from thecal.clinic.model import Alarm, Device, DeviceKind
 from thecal.clinic.ports import ClinicRepository
 from thecal.clinic.settings import ClinicSettings
-from thecal.devices.protocol import AlarmCondition
+from thecal.devices.alarms import AlarmCondition
 from thecal.therapy.pump import PumpSpec
 
 ERI_CODES = (AlarmCondition.ELECTIVE_REPLACEMENT.name, AlarmCondition.END_OF_SERVICE.name)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import pint
 
-from thecal.devices.protocol import ALARMS, AlarmCondition, AlarmState, EventKind, Tone
+from thecal.devices.alarms import ALARMS, AlarmCondition, AlarmState, Tone
+from thecal.devices.log import EventKind
 from thecal.implant.clock import EventQueue, Order, TimedEvent
 from thecal.therapy.delivery import at_hours
 from thecal.therapy.pump import PumpSpec

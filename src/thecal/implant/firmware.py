@@ -15,18 +15,16 @@ reservoir alarms (:mod:`.firmware_reservoir`), the rolling 24 h hard daily limit
 import math
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 import pint
 
-from thecal.devices.protocol import (
-    AlarmCondition,
-    Capabilities,
-    CommandResult,
-    DeviceStatus,
-    EventKind,
-    LogEvent,
-    Program,
-)
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.log import EventKind, LogEvent
+from thecal.devices.pump import DeviceStatus, DrugPumpCapabilities, Program, bolus_state
+from thecal.devices.refusals import CommandResult, DeviceRefusal
+from thecal.devices.states import Hold, sorted_holds
 from thecal.implant import (
     firmware_boluses,
     firmware_delivery,
@@ -37,7 +35,7 @@ from thecal.implant.alarms import AlarmConfig, AlarmEngine
 from thecal.implant.battery import BatteryCalibration
 from thecal.implant.clock import EventQueue
 from thecal.implant.firmware_daily import daily_finding, straddle
-from thecal.implant.firmware_delivery import ML, STROKE_EPS, Hold, Ramp, Segment, new_segment
+from thecal.implant.firmware_delivery import ML, STROKE_EPS, Ramp, Segment, new_segment
 from thecal.implant.limits import FirmwareLimits, VolumeLimit
 from thecal.therapy.delivery import DeliveryModel, at_hours
 from thecal.therapy.findings import Finding
@@ -45,7 +43,21 @@ from thecal.therapy.pump import PumpSpec
 from thecal.therapy.schedule import Schedule, continuous
 from thecal.units import Q_, Dimension, InputError, check_dimension
 
-__all__ = ["Firmware", "Hold", "require_positive_volume"]
+__all__ = ["Firmware", "Hold", "SimLogEvent", "require_positive_volume"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimLogEvent(LogEvent):
+    """A log entry as the simulator keeps it: also the true (simulation) time, which the
+    simulator's own reports read. It never goes on the wire (see
+    :func:`thecal.programmer.wire_device.event_to_json`)."""
+
+    sim_hours: float
+
+    @property
+    def sim_time(self) -> datetime:
+        """True (simulation) time of the entry."""
+        return at_hours(self.sim_hours)
 
 
 class Firmware:
@@ -56,7 +68,7 @@ class Firmware:
         self,
         serial: str,
         spec: PumpSpec,
-        capabilities: Capabilities,
+        capabilities: DrugPumpCapabilities,
         limits: FirmwareLimits,
         alarm_config: AlarmConfig,
         queue: EventQueue,
@@ -74,7 +86,7 @@ class Firmware:
         self.stroke = float(capabilities.stroke_volume.to(ML).magnitude)
         self.capacity = float(capabilities.reservoir.to(ML).magnitude)
         self.stops_when_empty = stops_when_empty
-        self.log: list[LogEvent] = []
+        self.log: list[SimLogEvent] = []
         self.now = start_h
         self.start_h = start_h
         self.offset = 0.0
@@ -86,7 +98,7 @@ class Firmware:
         self.model: DeliveryModel | None = None
         self._daily = VolumeLimit(math.inf)
         self._window = 0.0
-        self.holds: set[str] = {Hold.NO_PROGRAM}
+        self.holds: set[Hold] = {Hold.NO_PROGRAM}
         self.ramps: list[Ramp] = []
         self._seg = Segment(start_h, math.inf, 0.0, None, 0.0, 0.0, 0.0)
         self._last_model: DeliveryModel | None = None
@@ -117,19 +129,19 @@ class Firmware:
     ) -> None:
         """Append one entry to the device log (``values``: name, magnitude, unit)."""
         self.log.append(
-            LogEvent(
-                self.serial,
-                len(self.log) + 1,
-                kind,
-                self.now,
-                self.now + self.offset,
-                message,
-                values,
-                alarm,
+            SimLogEvent(
+                serial=self.serial,
+                seq=len(self.log) + 1,
+                kind=kind,
+                device_hours=self.now + self.offset,
+                message=message,
+                values=values,
+                alarm=alarm,
+                sim_hours=self.now,
             )
         )
 
-    def events(self, since_seq: int = 0) -> tuple[LogEvent, ...]:
+    def events(self, since_seq: int = 0) -> tuple[SimLogEvent, ...]:
         return tuple(self.log[since_seq:]) if since_seq >= 0 else tuple(self.log)
 
     # -- commanded volume -------------------------------------------------------------------
@@ -159,7 +171,7 @@ class Firmware:
         n = math.floor(v / self.stroke + STROKE_EPS)
         return n if n > self.strokes else self.strokes
 
-    def set_hold(self, hold: str, on: bool) -> bool:
+    def set_hold(self, hold: Hold, on: bool) -> bool:
         """Add or remove a hold; pausing cancels running boluses (no catch-up later)."""
         return firmware_delivery.set_hold(self, hold, on)
 
@@ -238,7 +250,14 @@ class Firmware:
             if worst is not None:
                 finding = daily_finding(self, worst, self._daily, "after this clock change")
                 self.write_log(EventKind.CLOCK_SET, "clock change refused")
-                return CommandResult("set_clock", True, False, finding.message, (finding,))
+                return CommandResult(
+                    "set_clock",
+                    True,
+                    False,
+                    finding.message,
+                    (finding,),
+                    refusal=DeviceRefusal.EXCEEDS_LIMITS,
+                )
         old = self.now + self.offset
         self.offset = new_offset
         self.write_log(
@@ -285,9 +304,11 @@ class Firmware:
             serial=self.serial,
             model=model_name,
             device_time=at_hours(self.now + self.offset),
-            sim_time=at_hours(self.now),
-            delivering=self.delivering,
-            holds=tuple(sorted(self.holds)),
+            holds=sorted_holds(self.holds),
+            bolus=bolus_state(
+                any(r.kind == "clinician" for r in self.ramps),
+                any(r.kind == "patient" for r in self.ramps),
+            ),
             program=self.program,
             reservoir_estimate=Q_(max(est, 0.0), ML),
             low_reservoir_threshold=self.program.low_reservoir_threshold if self.program else None,

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import pint
 
-from thecal.devices.protocol import CommandResult, EventKind
+from thecal.devices.log import EventKind
+from thecal.devices.refusals import CommandResult, DeviceRefusal, not_delivering
 from thecal.implant.clock import Order
 from thecal.implant.firmware_daily import bolus_finding, daily_finding
 from thecal.implant.firmware_delivery import LIMIT_EPS, ML, Ramp, new_segment
@@ -43,12 +44,16 @@ def clinician_bolus(
     v = float(volume.to(ML).magnitude)
     d = float(duration.to("h").magnitude)
     reason = ""
+    refusal: DeviceRefusal | None = None
     findings: list[Finding] = []
     if fw.program is None or not fw.delivering:
+        refusal = not_delivering(fw.holds)
         reason = "the pump is not delivering: " + ", ".join(sorted(fw.holds))
     elif v <= 0 or d <= 0:
+        refusal = DeviceRefusal.NOT_POSITIVE
         reason = "bolus volume and duration must be greater than zero"
     elif v > fw.capacity:
+        refusal = DeviceRefusal.OVER_CAPACITY
         reason = "bolus larger than the reservoir"
     else:
         blim = volume_limit(fw.program.admixture, fw.limits, Bound.BOLUS_DOSE_MAX)
@@ -63,14 +68,17 @@ def clinician_bolus(
             if total > daily.ml - fw.stroke + LIMIT_EPS:
                 findings.append(daily_finding(fw, total, daily, "in a 24 h window with this bolus"))
         if findings:
+            refusal = DeviceRefusal.EXCEEDS_LIMITS
             reason = "refused by the pump's hard limits"
-    if reason:
+    if refusal is not None:
         fw.write_log(
             EventKind.BOLUS_REFUSED,
             f"clinician bolus refused: {reason}",
             (("volume", v, "mL"),),
         )
-        return CommandResult("clinician_bolus", True, False, reason, tuple(findings))
+        return CommandResult(
+            "clinician_bolus", True, False, reason, tuple(findings), refusal=refusal
+        )
     fw.write_log(
         EventKind.BOLUS_START,
         "clinician bolus",
@@ -87,18 +95,20 @@ def patient_bolus_request(fw: "Firmware") -> CommandResult:
     while fw.ptb_starts and fw.ptb_starts[0] <= t - DAY_H:
         fw.ptb_starts.popleft()
     pb = fw._ptb if fw.program is not None else None
+    refusal: DeviceRefusal | None = None
     reason = ""
     if pb is None:
-        reason = "no patient bolus programmed"
+        refusal, reason = DeviceRefusal.NO_PATIENT_BOLUS, "no patient bolus programmed"
     elif not fw.delivering:
+        refusal = not_delivering(fw.holds)
         reason = "pump not delivering: " + ", ".join(sorted(fw.holds))
     elif fw.ptb_starts and t - fw.ptb_starts[-1] < pb[2] - 1e-12:
-        reason = "lockout"
+        refusal, reason = DeviceRefusal.LOCKOUT, "lockout"
     elif len(fw.ptb_starts) >= pb[3]:
-        reason = "daily maximum reached"
-    if reason or pb is None:
+        refusal, reason = DeviceRefusal.MAX_PER_DAY, "daily maximum reached"
+    if refusal is not None or pb is None:
         fw.write_log(EventKind.PTB_DENIED, reason)
-        return CommandResult("patient_bolus_request", True, False, reason)
+        return CommandResult("patient_bolus_request", True, False, reason, refusal=refusal)
     v = pb[0]
     fw.ptb_starts.append(t)
     fw.write_log(EventKind.PTB_GRANTED, "patient bolus", (("volume", v, "mL"),))

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from thecal.devices.protocol import EventKind
+from thecal.devices.log import EventKind
+from thecal.devices.states import Hold
 from thecal.implant.clock import TimedEvent, first_grid_time
 from thecal.therapy.delivery import DAY_H, DeliveryModel
 from thecal.units import ureg
@@ -32,21 +33,6 @@ LIMIT_EPS = 1e-9  # mL: tolerance in limit comparisons
 
 if TYPE_CHECKING:
     from thecal.implant.firmware import Firmware
-
-
-class Hold:
-    """Reasons the firmware is not delivering. Several can hold at once."""
-
-    STOPPED = "stopped by clinician"
-    MRI = "MRI: rotor stopped"
-    POST_MRI = "waiting for post-MRI interrogation"
-    MOTOR_STALL = "motor stall"
-    EOS = "end of service"
-    MEMORY = "memory error"
-    OCCLUSION = "occlusion"
-    AIR = "air in line"
-    EMPTY = "reservoir empty"
-    NO_PROGRAM = "no program"
 
 
 @dataclass
@@ -78,7 +64,7 @@ def cumulative_of(model: DeliveryModel) -> Callable[[float], float]:
 
 @dataclass
 class Ramp:
-    kind: str  # "patient" | "clinician"
+    kind: str  # "patient" | "clinician" (the log's wording)
     start: float
     end: float
     volume: float
@@ -110,7 +96,7 @@ def new_segment(fw: "Firmware") -> None:
     fw._seg = Segment(now, math.inf, base, model, m0, fw.offset, rate, cum)
 
 
-def set_hold(fw: "Firmware", hold: str, on: bool) -> bool:
+def set_hold(fw: "Firmware", hold: Hold, on: bool) -> bool:
     """Add or remove a hold; pausing cancels running boluses (no catch-up later)."""
     if on == (hold in fw.holds):
         return False

@@ -3,9 +3,13 @@
 import math
 from typing import TYPE_CHECKING
 
-from thecal.devices.protocol import AlarmCondition, CommandResult, EventKind, Program
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.log import EventKind
+from thecal.devices.pump import Program
+from thecal.devices.refusals import CommandResult, DeviceRefusal
+from thecal.devices.states import Hold
 from thecal.implant.firmware_daily import bolus_finding, daily_finding, straddle
-from thecal.implant.firmware_delivery import LIMIT_EPS, ML, Hold, cancel_ramps, new_segment
+from thecal.implant.firmware_delivery import LIMIT_EPS, ML, cancel_ramps, new_segment
 from thecal.implant.limits import volume_limit, window_max
 from thecal.therapy.delivery import DeliveryModel
 from thecal.therapy.device_limits import capability_findings
@@ -106,10 +110,17 @@ def write_program(fw: "Firmware", program: Program) -> CommandResult:
     if findings:
         fw.write_log(EventKind.PROGRAM_REFUSED, "; ".join(f.code.value for f in findings))
         return CommandResult(
-            "write_program", True, False, "refused by the pump's hard limits", tuple(findings)
+            "write_program",
+            True,
+            False,
+            "refused by the pump's hard limits",
+            tuple(findings),
+            refusal=DeviceRefusal.EXCEEDS_LIMITS,
         )
     if program == fw.program and Hold.MEMORY not in fw.holds:
-        return CommandResult("write_program", True, False, "program unchanged")
+        return CommandResult(
+            "write_program", True, False, "program unchanged", refusal=DeviceRefusal.UNCHANGED
+        )
     install(fw, program)
     fw.write_log(
         EventKind.PROGRAM_WRITTEN,

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING
 
 import pint
 
-from thecal.devices.protocol import AlarmCondition, CommandResult, EventKind
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.log import EventKind
+from thecal.devices.refusals import CommandResult, DeviceRefusal
+from thecal.devices.states import Hold
 from thecal.implant.clock import Order
-from thecal.implant.firmware_delivery import LIMIT_EPS, ML, Hold
+from thecal.implant.firmware_delivery import LIMIT_EPS, ML
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.units import Q_, Dimension, check_dimension, fmt
 
@@ -95,7 +98,10 @@ def refill(fw: "Firmware", volume: pint.Quantity) -> CommandResult:
             value=volume,
         )
         fw.write_log(EventKind.REFILL_REFUSED, finding.message)
-        return CommandResult("refill", True, False, "volume out of range", (finding,))
+        refusal = DeviceRefusal.NOT_POSITIVE if v <= 0 else DeviceRefusal.OVER_CAPACITY
+        return CommandResult(
+            "refill", True, False, "volume out of range", (finding,), refusal=refusal
+        )
     before = fw.estimate_at(fw.strokes)
     fw.fill_estimate = v
     fw.fill_strokes = fw.strokes

@@ -4,7 +4,8 @@ refuses the scan; :mod:`thecal.implant.pump_kinds` overrides it)."""
 
 import pint
 
-from thecal.devices.protocol import AlarmCondition, EventKind
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.log import EventKind
 from thecal.implant.firmware import Firmware, Hold
 from thecal.implant.plant import CatheterState, Plant
 from thecal.therapy.pump import PumpSpec

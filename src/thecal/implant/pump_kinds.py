@@ -9,7 +9,9 @@
 
 import pint
 
-from thecal.devices.protocol import AlarmCondition, CommandResult, EventKind
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.log import EventKind
+from thecal.devices.refusals import CommandResult
 from thecal.implant.clock import Order
 from thecal.implant.firmware import Hold
 from thecal.implant.limits import FirmwareLimits

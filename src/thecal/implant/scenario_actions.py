@@ -10,7 +10,8 @@ from datetime import timedelta
 from functools import singledispatch
 from typing import TYPE_CHECKING
 
-from thecal.devices.protocol import AlarmCondition, CommandResult
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.refusals import CommandResult
 from thecal.implant.device import SimulatedPump
 from thecal.implant.scenario_file import (
     AcknowledgeAction,

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pint
 
-from thecal.devices.protocol import EventKind, Program
+from thecal.devices.log import EventKind
+from thecal.devices.pump import Program
 from thecal.implant.scenario_quantities import ml
 from thecal.implant.scenario_results import Values
 from thecal.therapy.delivery import daily_dose

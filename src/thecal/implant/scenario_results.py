@@ -6,7 +6,9 @@ from datetime import datetime
 
 import pint
 
-from thecal.devices.protocol import ALARMS, AlarmCondition, DeviceStatus, EventKind
+from thecal.devices.alarms import ALARMS, AlarmCondition
+from thecal.devices.log import EventKind
+from thecal.devices.pump import DeviceStatus
 from thecal.implant.device import SimulatedPump
 from thecal.implant.plant import PlantTruth
 from thecal.therapy.findings import Finding, blocks

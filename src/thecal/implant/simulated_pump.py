@@ -14,20 +14,14 @@ from typing import Any
 
 import pint
 
-from thecal.devices.protocol import (
-    AlarmCondition,
-    Capabilities,
-    CommandResult,
-    DeviceStatus,
-    EventKind,
-    LogEvent,
-    Mode,
-    Program,
-)
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.log import EventKind
+from thecal.devices.pump import DeviceStatus, DrugPumpCapabilities, Mode, Program
+from thecal.devices.refusals import CommandResult, DeviceRefusal
 from thecal.implant.alarms import AlarmConfig
 from thecal.implant.battery import BatteryCalibration, battery_from_spec
 from thecal.implant.clock import EventQueue, Order
-from thecal.implant.firmware import Firmware, Hold, require_positive_volume
+from thecal.implant.firmware import Firmware, Hold, SimLogEvent, require_positive_volume
 from thecal.implant.limits import FirmwareLimits
 from thecal.implant.plant import Plant, PlantTruth, draw_flow_bias
 from thecal.implant.pump_faults import PumpFaults
@@ -79,8 +73,9 @@ class RefillOutcome:
 
 
 class SimulatedPump(PumpFaults):
-    """Base of the three simulated kinds; satisfies :class:`ImplantDevice`. The faults a
-    scenario injects are in :class:`PumpFaults`; the kinds in :mod:`thecal.implant.pump_kinds`."""
+    """Base of the three simulated kinds; satisfies :class:`~thecal.devices.pump.DrugPump`.
+    The faults a scenario injects are in :class:`PumpFaults`; the kinds in
+    :mod:`thecal.implant.pump_kinds`."""
 
     kind: PumpKind = PumpKind.PERISTALTIC
     modes: frozenset[Mode] = ALL_MODES
@@ -99,7 +94,7 @@ class SimulatedPump(PumpFaults):
         stroke = spec.require("actuation_volume", config.stroke_volume, "device.stroke_volume")
         require_positive_volume(stroke, "device.stroke_volume")
         reservoir = self._reservoir(spec, config)
-        self._caps = Capabilities(
+        self._caps = DrugPumpCapabilities(
             model=spec.model,
             kind=spec.kind,
             implanted=spec.implanted,
@@ -152,7 +147,7 @@ class SimulatedPump(PumpFaults):
         return self.config.serial
 
     @property
-    def capabilities(self) -> Capabilities:
+    def capabilities(self) -> DrugPumpCapabilities:
         return self._caps
 
     @property
@@ -170,8 +165,9 @@ class SimulatedPump(PumpFaults):
         """The status without a telemetry session (for observers: plots, tests)."""
         return self.firmware.status(self.spec.model)
 
-    def events(self, since_seq: int = 0) -> tuple[LogEvent, ...]:
-        """Log entries with ``seq > since_seq``."""
+    def events(self, since_seq: int = 0) -> tuple[SimLogEvent, ...]:
+        """Log entries with ``seq > since_seq`` (as the simulator keeps them: a programmer's
+        copy over the link carries no simulation time)."""
         return self.firmware.events(since_seq)
 
     def write_program(self, program: Program) -> CommandResult:
@@ -200,8 +196,16 @@ class SimulatedPump(PumpFaults):
         self.firmware.telemetry()
         tones = tuple(t for t in (self.firmware.alarms.tones[c] for c in (True, False)) if t)
         self.firmware.write_log(EventKind.ALARM_TEST, f"{len(tones)} tone(s) sounded")
-        reason = "" if len(tones) == 2 else "a tone of this device is not public"
-        return CommandResult("alarm_test", True, False, reason, tones=tones)
+        if len(tones) == 2:
+            return CommandResult("alarm_test", True, False, tones=tones)
+        return CommandResult(
+            "alarm_test",
+            True,
+            False,
+            "a tone of this device is not public",
+            tones=tones,
+            refusal=DeviceRefusal.TONE_NOT_PUBLIC,
+        )
 
     def read_clock(self) -> datetime:
         return at_hours(self.firmware.now + self.firmware.offset)
@@ -228,8 +232,12 @@ class SimulatedPump(PumpFaults):
             changed = fw.set_hold(Hold.AIR, False) or changed
         if changed:
             fw.write_log(EventKind.PUMP_RESUMED, "resumed")
+        if not fw.holds:
+            return CommandResult("resume", True, changed)
         blocked = ", ".join(sorted(fw.holds))
-        return CommandResult("resume", True, changed, f"still held: {blocked}" if blocked else "")
+        return CommandResult(
+            "resume", True, changed, f"still held: {blocked}", refusal=DeviceRefusal.STILL_HELD
+        )
 
     def post_mri_resume(self) -> CommandResult:
         self.firmware.telemetry()

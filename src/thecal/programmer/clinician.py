@@ -25,7 +25,7 @@ re-sends it on its own, so there is no double dose.
 from collections.abc import Mapping
 from datetime import datetime
 
-from thecal.devices.protocol import Program
+from thecal.devices.pump import Program
 from thecal.programmer import (
     clinician_bolus,
     clinician_clock,

@@ -12,13 +12,7 @@ from thecal.programmer.clinician_session import (
     Session,
     UncertainDelivery,
 )
-from thecal.programmer.commands import (
-    Op,
-    Qty,
-    Reply,
-    quantity_from_json,
-    quantity_json,
-)
+from thecal.programmer.commands import Op, Qty, Reply, quantity_from_json, quantity_json
 from thecal.therapy.findings import Finding, check_overrides
 from thecal.therapy.proposal import BolusProposal
 from thecal.therapy.safety_gate import check

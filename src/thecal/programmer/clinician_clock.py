@@ -9,11 +9,7 @@ from datetime import datetime
 from thecal.programmer.clinician_session import (
     Session,
 )
-from thecal.programmer.commands import (
-    Op,
-    Qty,
-    Reply,
-)
+from thecal.programmer.commands import Op, Qty, Reply
 from thecal.units import Q_, Dimension, check_dimension
 
 

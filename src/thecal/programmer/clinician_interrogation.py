@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from thecal.devices.protocol import DeviceStatus, EventKind, LogEvent
+from thecal.devices.log import EventKind, LogEvent
+from thecal.devices.pump import DeviceStatus
 from thecal.programmer.clinician_session import Session
-from thecal.programmer.commands import Op, event_from_json, status_from_json
+from thecal.programmer.commands import Op
+from thecal.programmer.wire_device import event_from_json, status_from_json
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,11 @@ to "stopped" as MRI preparation; a valve-gated pump must be emptied before the s
 
 from dataclasses import dataclass
 
-from thecal.devices.protocol import EventKind
+from thecal.devices.log import EventKind
 from thecal.programmer.clinician_session import (
     Session,
 )
-from thecal.programmer.commands import (
-    Op,
-)
+from thecal.programmer.commands import Op
 from thecal.therapy.pump import PumpKind
 
 

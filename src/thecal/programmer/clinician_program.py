@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from thecal.devices.protocol import Program
+from thecal.devices.pump import Program
 from thecal.programmer.clinician_session import (
     CommandRefused,
     NotConfirmed,
@@ -19,16 +19,9 @@ from thecal.programmer.clinician_session import (
     Session,
     UncertainDelivery,
 )
-from thecal.programmer.commands import (
-    Op,
-    Qty,
-    Reply,
-    ReplyStatus,
-    canonical,
-    finding_from_json,
-    program_digest,
-    program_to_json,
-)
+from thecal.programmer.commands import Op, Qty, Reply, ReplyStatus, canonical, program_digest
+from thecal.programmer.wire_device import finding_from_json
+from thecal.programmer.wire_program import program_to_json
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Finding, check_overrides

@@ -9,18 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from thecal.devices.protocol import AlarmCondition, EventKind
+from thecal.devices.alarms import AlarmCondition
+from thecal.devices.log import EventKind
 from thecal.programmer.clinician_session import (
     CommandRefused,
     ProgrammerError,
     Session,
 )
-from thecal.programmer.commands import (
-    Op,
-    Qty,
-    Reply,
-    quantity_json,
-)
+from thecal.programmer.commands import Op, Qty, Reply, quantity_json
 from thecal.therapy.admixture import Admixture
 from thecal.therapy.bridge_bolus import BridgeBolus, bridge_bolus
 from thecal.therapy.findings import Finding, check_overrides

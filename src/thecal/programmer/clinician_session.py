@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from thecal.devices.protocol import DeviceStatus, EventKind, LogEvent
+from thecal.devices.log import EventKind, LogEvent
+from thecal.devices.pump import DeviceStatus
 from thecal.programmer.commands import DOSING_OPS, Op, Qty, Reply, ReplyStatus
 from thecal.programmer.link_client import AckLost, CommandChannel
 from thecal.programmer.pending import PendingCommand

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from thecal.devices.protocol import Program
+from thecal.devices.pump import Program
 from thecal.link.roles import Role
 from thecal.programmer.commands import Op, Qty, Reply
 from thecal.programmer.paging import PAGE_OVERHEAD

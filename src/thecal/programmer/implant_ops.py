@@ -11,22 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from thecal.devices.protocol import CommandResult, ImplantDevice
+from thecal.devices.pump import DrugPump
+from thecal.devices.refusals import CommandResult
 from thecal.link.roles import Role
 from thecal.programmer.commands import (
-    DrugLookup,
     Op,
     Qty,
     RefusalCode,
     Reply,
     ReplyStatus,
     canonical,
-    event_to_json,
     program_digest,
-    program_from_json,
-    program_to_json,
     quantity_json,
-    status_to_json,
 )
 from thecal.programmer.implant_journal import Journal, ServerSettings, Staging
 from thecal.programmer.operations import (
@@ -47,6 +43,8 @@ from thecal.programmer.operations import (
     RefillOp,
     StatusOp,
 )
+from thecal.programmer.wire_device import event_to_json, status_to_json
+from thecal.programmer.wire_program import DrugLookup, program_from_json, program_to_json
 
 
 @runtime_checkable
@@ -66,7 +64,7 @@ class Call:
     """One command's context: the device and what the implant keeps, the caller's role and
     session staging, the implant clock when it arrived, and how a device result is answered."""
 
-    device: ImplantDevice
+    device: DrugPump
     drugs: DrugLookup
     settings: ServerSettings
     journal: Journal
@@ -99,6 +97,7 @@ def status(call: Call, cmd: StatusOp) -> Reply:
         cmd,
         {
             "delivering": s.delivering,
+            "delivery": s.delivery.value,
             "device_time": s.device_time.isoformat(),
             "reservoir_estimate": quantity_json(s.reservoir_estimate),
             "alarms": [{"condition": int(a.condition), "name": a.condition.name} for a in s.alarms],

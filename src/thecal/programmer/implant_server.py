@@ -1,6 +1,6 @@
 """The implant end of the command layer (pure: no sockets, no clock).
 
-:class:`ImplantCommandHandler` executes decoded commands against one :class:`ImplantDevice`
+:class:`ImplantCommandHandler` executes decoded commands against one :class:`DrugPump`
 and keeps the implant's command journal (command id → stored reply), so a retried command is
 answered from the journal and never executed twice. Each operation has its own handler
 (:mod:`.implant_ops`, dispatched by the decoded operation's model type). One telemetry session
@@ -25,19 +25,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from thecal.devices.protocol import CommandResult, ImplantDevice
+from thecal.devices.pump import DrugPump
+from thecal.devices.refusals import CommandResult
 from thecal.link.roles import Role
 from thecal.programmer.commands import (
     READ_ONLY_OPS,
     Command,
     CommandError,
-    DrugLookup,
     Op,
     Qty,
     RefusalCode,
     Reply,
     ReplyStatus,
-    result_to_json,
 )
 from thecal.programmer.implant_connection import ImplantConnection
 from thecal.programmer.implant_journal import (
@@ -50,6 +49,8 @@ from thecal.programmer.implant_journal import (
 )
 from thecal.programmer.implant_ops import HANDLERS, Call, PhysicalAccess
 from thecal.programmer.operations import Operation, as_operation
+from thecal.programmer.wire_device import result_to_json
+from thecal.programmer.wire_program import DrugLookup
 from thecal.units import InputError
 
 
@@ -66,7 +67,7 @@ class ImplantCommandHandler:
 
     def __init__(
         self,
-        device: ImplantDevice,
+        device: DrugPump,
         drugs: DrugLookup,
         settings: ServerSettings,
         *,
@@ -168,7 +169,7 @@ class ImplantCommandHandler:
         self, cmd: Operation, r: CommandResult, extra: dict[str, Any] | None = None
     ) -> Reply:
         self.executions[cmd.command_id] = self.executions.get(cmd.command_id, 0) + 1
-        refused = r.processed and not r.state_changed and bool(r.reason or r.findings)
+        refused = r.refused or (r.processed and not r.state_changed and bool(r.findings))
         data: dict[str, Any] = {"result": result_to_json(r), "log_seq": self._last_seq()}
         data.update(extra or {})
         return Reply(
@@ -176,7 +177,7 @@ class ImplantCommandHandler:
             cmd.command_id,
             ReplyStatus.OK,
             self.device.read_clock(),
-            RefusalCode.DEVICE_REFUSED.value if refused else "",
+            (r.refusal or RefusalCode.DEVICE_REFUSED).value if refused else "",
             r.reason,
             r.processed,
             r.state_changed,

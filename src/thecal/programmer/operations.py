@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from thecal.devices.protocol import AlarmCondition
+from thecal.devices.alarms import AlarmCondition
 from thecal.programmer.envelope import (
     MAX_COMMAND_BYTES,
     STRICT,

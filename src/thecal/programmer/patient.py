@@ -10,7 +10,17 @@ the request uncertain (it may still be in flight, or the journal may have moved 
 from dataclasses import dataclass
 from typing import Any
 
-from thecal.programmer.commands import Op, Qty, Reply, ReplyStatus, quantity_from_json
+from thecal.devices.refusals import DeviceRefusal
+from thecal.devices.states import DeliveryState
+from thecal.programmer.commands import (
+    CommandError,
+    Op,
+    Qty,
+    RefusalCode,
+    Reply,
+    ReplyStatus,
+    quantity_from_json,
+)
 from thecal.programmer.link_client import AckLost, CommandChannel
 from thecal.programmer.pending import PendingCommand
 
@@ -20,7 +30,7 @@ class PatientStatus:
     """``uncertain``: a request's outcome is still unknown after this read; ``settled``: what
     the implant's journal says about the request that was uncertain before it (if found)."""
 
-    delivering: bool
+    delivery: DeliveryState
     reservoir_estimate: Qty
     alarms: tuple[str, ...]
     boluses_last_24h: int
@@ -28,6 +38,10 @@ class PatientStatus:
     lockout: Qty | None
     uncertain: bool = False
     settled: "SettledRequest | None" = None
+
+    @property
+    def delivering(self) -> bool:
+        return self.delivery is DeliveryState.DELIVERING
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,8 @@ class SettledRequest:
 
 @dataclass(frozen=True)
 class PatientBolusOutcome:
-    """``granted`` or not, and a sentence for the patient."""
+    """``granted`` or not; ``reason`` is a stable code (a :class:`DeviceRefusal` or
+    :class:`RefusalCode` value, or ``uncertain``) and ``message`` a sentence for the patient."""
 
     granted: bool
     reason: str
@@ -50,9 +65,11 @@ class PatientBolusOutcome:
 
 
 _MESSAGES = {
-    "lockout": "Too soon after your last dose: wait for the lockout time to pass.",
-    "daily maximum reached": "You have had the most doses allowed in 24 hours.",
-    "forbidden": "This controller may not do that.",
+    DeviceRefusal.LOCKOUT.value: (
+        "Too soon after your last dose: wait for the lockout time to pass."
+    ),
+    DeviceRefusal.MAX_PER_DAY.value: "You have had the most doses allowed in 24 hours.",
+    RefusalCode.FORBIDDEN.value: "This controller may not do that.",
 }
 
 
@@ -89,7 +106,7 @@ class PatientController:
                 self.uncertain = None
         ptb = d.get("patient_bolus")
         return PatientStatus(
-            bool(d["delivering"]),
+            _delivery(d),
             quantity_from_json(d["reservoir_estimate"], "reservoir_estimate"),
             tuple(str(a["name"]) for a in d.get("alarms", [])),
             int(d["patient_boluses_last_24h"]),
@@ -120,8 +137,17 @@ class PatientController:
             )
         if reply.state_changed:
             return PatientBolusOutcome(True, "", "Dose started.", reply)
-        reason = reply.message or reply.code
-        return PatientBolusOutcome(False, reason, _MESSAGES.get(reason, reason), reply)
+        # Branch on the implant's code, never on its sentence (shown when no message fits).
+        code = reply.code or RefusalCode.DEVICE_REFUSED.value
+        return PatientBolusOutcome(False, code, _MESSAGES.get(code, reply.message or code), reply)
+
+
+def _delivery(d: dict[str, Any]) -> DeliveryState:
+    """The implant's delivery state (strict: an unknown state is an error, never a guess)."""
+    try:
+        return DeliveryState(str(d["delivery"]))
+    except ValueError:
+        raise CommandError("delivery", f"unknown state {str(d['delivery'])[:40]!r}") from None
 
 
 __all__ = ["PatientBolusOutcome", "PatientController", "PatientStatus", "SettledRequest"]

@@ -21,8 +21,8 @@ from thecal.link import Initiator, Role
 from thecal.link.keystore import KeyFileError, read_key_file
 from thecal.link.transport import tcp_connect
 from thecal.programmer.clinician import ClinicianProgrammer, InterrogationReport
-from thecal.programmer.commands import status_to_json
 from thecal.programmer.link_client import LinkClient, log_link_event
+from thecal.programmer.wire_device import status_to_json
 from thecal.therapy.library import DrugLibrary
 from thecal.units import InputError
 

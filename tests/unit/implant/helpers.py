@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 import pint
 
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import Program
+from thecal.devices.pump import Program
 from thecal.implant import FirmwareLimits, ImplantConfig, SimulatedPump, make_device
 from thecal.implant.limits import DrugHardLimits
 from thecal.therapy.admixture import Admixture, make_admixture

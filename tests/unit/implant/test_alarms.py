@@ -1,8 +1,9 @@
 """One test per alarm condition: when it raises, how it repeats, and that it clears only when
 acknowledged AND resolved (ack alone or resolve alone leaves it active)."""
 
+from thecal.devices.alarms import AlarmCondition, AlarmPriority
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import AlarmCondition, AlarmPriority, EventKind
+from thecal.devices.log import EventKind
 from thecal.implant import SimulatedPump
 from thecal.therapy.findings import Code
 from thecal.therapy.library import DrugLibrary

@@ -4,8 +4,9 @@ import random
 
 import pytest
 
+from thecal.devices.alarms import AlarmCondition
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import AlarmCondition, EventKind
+from thecal.devices.log import EventKind
 from thecal.implant import CatheterState, draw_flow_bias
 from thecal.therapy.library import DrugLibrary
 from thecal.units import Q_, InputError

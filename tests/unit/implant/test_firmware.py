@@ -5,7 +5,9 @@ from datetime import time, timedelta
 import pytest
 
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import EventKind, ImplantDevice, Mode, Program
+from thecal.devices.implant_device import ImplantDevice
+from thecal.devices.log import EventKind
+from thecal.devices.pump import Mode, Program
 from thecal.implant import FirmwareLimits, ImplantConfig, PeristalticPump
 from thecal.implant.limits import DrugHardLimits
 from thecal.therapy.delivery import daily_dose

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import EventKind, Program
+from thecal.devices.log import EventKind
+from thecal.devices.pump import Program
 from thecal.therapy.delivery import DeliveryModel
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.schedule import (

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from thecal.adapters.scenario_files import load_scenario, parse_scenario, scenario_names
+from thecal.devices.alarms import AlarmCondition
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import AlarmCondition, EventKind
+from thecal.devices.log import EventKind
 from thecal.implant.plant import CatheterState
 from thecal.implant.scenario import ScenarioResult, run_scenario
 from thecal.therapy.findings import Code, Level

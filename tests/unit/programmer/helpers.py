@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tests.unit.implant.helpers import filled, morphine, pump, simple_program
 from thecal.adapters.implant_server import ImplantServer, command_logger
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import Program
+from thecal.devices.pump import Program
 from thecal.implant import SimulatedPump
 from thecal.link import Initiator, Role, derive_role_key, generate_secret
 from thecal.link.transport import FaultyTransport, InProcessTransport

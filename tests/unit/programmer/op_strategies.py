@@ -5,7 +5,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from thecal.devices.protocol import AlarmCondition
+from thecal.devices.alarms import AlarmCondition
 from thecal.programmer.commands import MAX_COMMAND_ID_LEN, READ_ONLY_OPS, Command, Op
 
 _SCALARS = (

@@ -7,19 +7,12 @@ import pytest
 
 from tests.unit.programmer.helpers import program, rig
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import EventKind
+from thecal.devices.log import EventKind
 from thecal.link import ReplayError, Role
 from thecal.programmer.clinician import UncertainDelivery
-from thecal.programmer.commands import (
-    Command,
-    Op,
-    RefusalCode,
-    ReplyStatus,
-    decode_command,
-    program_from_json,
-    program_to_json,
-)
+from thecal.programmer.commands import Command, Op, RefusalCode, ReplyStatus, decode_command
 from thecal.programmer.link_client import AckLost
+from thecal.programmer.wire_program import program_from_json, program_to_json
 from thecal.therapy.library import DrugLibrary
 from thecal.units import Q_
 
@@ -175,7 +168,7 @@ def test_patient_boluses_until_refused(catalog: DeviceCatalog, library: DrugLibr
             r.dev.advance(r.dev.now + timedelta(hours=1, minutes=1))
         p.channel.call(Op.STATUS)
         last = p.request_bolus()
-        assert not last.granted and last.reason == "daily maximum reached"
+        assert not last.granted and last.reason == "max-per-day"
         assert p.status().boluses_last_24h == 3
 
 

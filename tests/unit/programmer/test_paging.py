@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.unit.implant.helpers import START
 from tests.unit.programmer.helpers import program, rig
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import Program
+from thecal.devices.pump import Program
 from thecal.link import MAX_FRAME_LEN, Role
 from thecal.programmer.clinician import ClinicianProgrammer
 from thecal.programmer.commands import (

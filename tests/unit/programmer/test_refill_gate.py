@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.programmer.helpers import rig
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import EventKind
+from thecal.devices.log import EventKind
 from thecal.implant import SimulatedPump
 from thecal.therapy.findings import Code, OverrideError
 from thecal.therapy.library import DrugLibrary

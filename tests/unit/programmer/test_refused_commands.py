@@ -11,9 +11,11 @@ import pytest
 from tests.unit.implant.helpers import morphine, simple_program
 from tests.unit.programmer.helpers import Rig, rig
 from thecal.devices.catalog import DeviceCatalog
+from thecal.devices.refusals import DeviceRefusal
 from thecal.link import Role
-from thecal.programmer.commands import Command, Op, RefusalCode, ReplyStatus, program_to_json
+from thecal.programmer.commands import Command, Op, RefusalCode, ReplyStatus
 from thecal.programmer.implant_server import Staging
+from thecal.programmer.wire_program import program_to_json
 from thecal.therapy.library import DrugLibrary
 from thecal.units import Q_
 
@@ -40,22 +42,22 @@ def run_a_day(catalog: DeviceCatalog, library: DrugLibrary) -> Any:
 
 
 @pytest.mark.parametrize(
-    "volume",
+    ("volume", "code"),
     [
-        {"value": 25.0, "unit": "mL"},  # 25 mL into a 20 mL reservoir
-        {"value": 20.001, "unit": "mL"},  # just above the capacity
-        {"value": 0.0, "unit": "mL"},
-        {"value": -1.0, "unit": "mL"},
+        ({"value": 25.0, "unit": "mL"}, DeviceRefusal.OVER_CAPACITY),  # 25 mL into 20 mL
+        ({"value": 20.001, "unit": "mL"}, DeviceRefusal.OVER_CAPACITY),  # just above capacity
+        ({"value": 0.0, "unit": "mL"}, DeviceRefusal.NOT_POSITIVE),
+        ({"value": -1.0, "unit": "mL"}, DeviceRefusal.NOT_POSITIVE),
     ],
 )
 def test_refill_refused_by_the_implant_leaves_the_reservoir_unchanged(
-    run_a_day: Rig, volume: dict[str, Any]
+    run_a_day: Rig, volume: dict[str, Any], code: DeviceRefusal
 ) -> None:
     r = run_a_day
     truth, estimate, _ = _state(r)
     assert 0 < truth < 20  # a day of 0.5 mL/d has been delivered
     reply = _refill(r, volume)
-    assert reply.status is ReplyStatus.OK and reply.code == RefusalCode.DEVICE_REFUSED
+    assert reply.status is ReplyStatus.OK and reply.code == code
     assert not reply.state_changed
     assert "withdrawn" not in reply.data  # the needle never moved
     after = _state(r)
@@ -113,7 +115,7 @@ def test_program_commit_refused_by_the_implant_keeps_the_staging(
         staged = client.call(Op.PROGRAM_STAGE, {"program": refused})
         assert staged.ok
         commit = client.call(Op.PROGRAM_COMMIT, {"digest": staged.data["digest"]})
-        assert commit.code == RefusalCode.DEVICE_REFUSED and not commit.state_changed
+        assert commit.code == DeviceRefusal.EXCEEDS_LIMITS and not commit.state_changed
         assert program_to_json(r.dev.peek().program) == active  # type: ignore[arg-type]
         # The session's staging is as it was: still readable, same digest.
         again = client.call(Op.PROGRAM_READ_STAGED)
@@ -125,7 +127,7 @@ def test_refused_refill_leaves_quantity_units_alone(run_a_day: Rig) -> None:
     r = run_a_day
     before = _state(r)[:2]
     reply = _refill(r, {"value": float(Q_(25, "mL").to("uL").magnitude), "unit": "uL"})
-    assert reply.code == RefusalCode.DEVICE_REFUSED
+    assert reply.code == DeviceRefusal.OVER_CAPACITY
     assert _state(r)[:2] == before
 
 

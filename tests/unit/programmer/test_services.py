@@ -11,7 +11,7 @@ import pytest
 from tests.unit.implant.helpers import morphine
 from tests.unit.programmer.helpers import SERIAL, rig
 from thecal.devices.catalog import DeviceCatalog
-from thecal.devices.protocol import EventKind
+from thecal.devices.log import EventKind
 from thecal.implant import SimulatedPump
 from thecal.link import Role
 from thecal.programmer.clinician import (
@@ -19,9 +19,10 @@ from thecal.programmer.clinician import (
     admixture_changed,
     mri_ready,
 )
-from thecal.programmer.commands import READ_ONLY_OPS, Op, Reply, ReplyStatus, result_from_json
+from thecal.programmer.commands import READ_ONLY_OPS, Op, Reply, ReplyStatus
 from thecal.programmer.link_client import AckLost
 from thecal.programmer.patient import PatientController
+from thecal.programmer.wire_device import result_from_json
 from thecal.therapy.library import DrugLibrary
 from thecal.units import Q_, InputError
 
@@ -259,6 +260,7 @@ class _StubChannel:
             raise AckLost(Command(op, "lost-1", datetime(2024, 1, 1)), "timed out")
         data = {
             "delivering": True,
+            "delivery": "delivering",
             "device_time": "2024-01-01T00:00:00",
             "reservoir_estimate": {"value": 10.0, "unit": "mL"},
             "alarms": [],
