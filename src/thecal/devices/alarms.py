@@ -25,6 +25,10 @@ class AlarmCondition(IntEnum):
     AIR_IN_LINE = 7
     LOW_RESERVOIR = 8
     ELECTIVE_REPLACEMENT = 9
+    OPEN_CIRCUIT = 10  # stimulator: a contact reads above the measurement window (fracture)
+    SHORT_CIRCUIT = 11  # stimulator: a contact reads below the short threshold (breach)
+    RECHARGE_NEEDED = 12  # rechargeable stimulator: battery low, charge now
+    AMPLITUDE_LIMITED = 13  # stimulator: impedance too high for the programmed amplitude
 
 
 class AlarmPriority(IntEnum):
@@ -103,6 +107,33 @@ ALARMS: Mapping[AlarmCondition, AlarmSpec] = {
             False,
             "Elective replacement indicator: plan replacement; the pump stops within the "
             "labelled time after this alarm.",
+        ),
+        AlarmSpec(
+            AlarmCondition.OPEN_CIRCUIT,
+            AlarmPriority.HIGH,
+            True,
+            "Lead impedance above the measurable range (open circuit: possible lead fracture "
+            "or loose connector): stimulation on that contact is off.",
+        ),
+        AlarmSpec(
+            AlarmCondition.SHORT_CIRCUIT,
+            AlarmPriority.HIGH,
+            True,
+            "Lead impedance below the short threshold (possible insulation breach): "
+            "stimulation on that contact is off.",
+        ),
+        AlarmSpec(
+            AlarmCondition.RECHARGE_NEEDED,
+            AlarmPriority.WARNING,
+            False,
+            "Stimulator battery low: recharge now, or stimulation stops when it is empty.",
+        ),
+        AlarmSpec(
+            AlarmCondition.AMPLITUDE_LIMITED,
+            AlarmPriority.WARNING,
+            False,
+            "Impedance too high for the programmed amplitude: the stimulator lowered it to "
+            "what its voltage can drive.",
         ),
     )
 }

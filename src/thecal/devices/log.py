@@ -48,6 +48,21 @@ class EventKind(StrEnum):
     DELIVERY_PAUSED = "delivery paused"
     DELIVERY_RESUMED = "delivery resumed"
     CLOCK_SET = "clock set"
+    # spinal cord stimulator (issue 12)
+    IMPEDANCE_MEASURED = "impedance measured"
+    AMPLITUDE_CLAMPED = "amplitude clamped"  # OpenNerve's LSA: safe maximum lowered
+    CONTACT_DISABLED = "contact disabled"  # open or short circuit
+    CONTACT_ENABLED = "contact enabled"  # its impedance is in range again
+    STIMULATION_ON = "stimulation on"
+    STIMULATION_OFF = "stimulation off"
+    GROUP_SELECTED = "group selected"
+    AMPLITUDE_CHANGED = "amplitude changed"
+    PATIENT_CHANGE_REFUSED = "patient change refused"
+    MRI_MODE_ON = "MRI mode on"
+    MRI_MODE_OFF = "MRI mode off"
+    CHARGE_SESSION = "charge session"
+    BATTERY_DEPLETED = "battery depleted"
+    POWER_ON_RESET = "power-on reset"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,12 @@ class DeviceRefusal(StrEnum):
     UNCHANGED = "unchanged"  # the program written is the one running
     STILL_HELD = "still-held"  # resumed what it could; another hold remains
     TONE_NOT_PUBLIC = "tone-not-public"  # alarm test: a tone is not published
+    OUTSIDE_PATIENT_RANGE = "outside-patient-range"  # the clinician's bounds for the patient
+    UNKNOWN_GROUP = "unknown-group"  # no group (program) of that name
+    MRI_MODE = "mri-mode"  # not while the stimulator is in MRI mode
+    NOT_RECHARGEABLE = "not-rechargeable"  # a charge session on a primary cell
+    UNSUPPORTED = "unsupported"  # a setting this device cannot do (e.g. voltage mode)
+    LEAD_INTEGRITY = "lead-integrity"  # MRI mode needs every contact's impedance in range
 
 
 _NOT_DELIVERING: dict[DeliveryState, DeviceRefusal] = {

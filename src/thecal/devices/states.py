@@ -35,6 +35,7 @@ class DeliveryState(StrEnum):
     WAITING_POST_MRI = "waiting for post-MRI interrogation"  # restarts when interrogated
     NO_PROGRAM = "no program"
     STOPPED_BY_CLINICIAN = "stopped by clinician"
+    STOPPED_BY_PATIENT = "stopped by patient"  # a stimulator's patient remote
 
 
 # Faults that raise an alarm and stop delivery until the cause is dealt with.

@@ -47,6 +47,10 @@ _IPG_QUANTITIES = {
     "eri_voltage": Dimension.VOLTAGE,
     "eos_voltage": Dimension.VOLTAGE,
     "longevity_typical": Dimension.TIME,
+    # the impedance window the IPG can measure and its short threshold (virtual IPG, issue 12)
+    "impedance_min": Dimension.IMPEDANCE,
+    "impedance_max": Dimension.IMPEDANCE,
+    "short_threshold": Dimension.IMPEDANCE,
 }
 _COUNTS = ("contacts", "low_readings")
 _LIMIT_QUANTITIES = {
