@@ -36,12 +36,13 @@ _ALLOWED_NAMES = {
     "units": "pint numpy",
     "therapy": "pint numpy pydantic thecal.units",
     "stimulation": "pint pydantic thecal.units thecal.therapy",
-    "devices": "pint thecal.units thecal.therapy",
+    # thecal.stimulation: the stimulator family's protocol takes stimulation programs.
+    "devices": "pint thecal.units thecal.therapy thecal.stimulation",
     # random: scenarios and the plant's noise use a seeded random.Random passed in (ruff bans
     # the global generator's functions in the cores); pydantic_core: pydantic's own error types,
     # for the scenario file's readable errors.
     "implant": "pint numpy pydantic pydantic_core random thecal.units thecal.therapy"
-    " thecal.devices",
+    " thecal.devices thecal.stimulation",
     # json/base64/binascii/hashlib/secrets: the command layer's wire encoding, digests and
     # nonces; pydantic: the command envelope's models; logging: link security events (rejected
     # frames, lost acks), handled at the edge.

@@ -3,7 +3,8 @@ and of the case (the pocket), slow drift, lead fracture, insulation breach, migr
 exposure, the output stage's voltage limit and the energy the cell has given.
 
 Impedances drift slowly in a straight line (encapsulation, fibrosis, calcification: a rising
-trend over years; seeds 000 and 001 -- no study gives an SCS rate, so the rise is an input)
+trend over years, as in the calcification case reports: Pain Med Case Rep 2024;8(6) and
+Bamps et al., J Clin Case Rep 2017;7 -- no study gives an SCS rate, so the rise is an input)
 and are updated in steps (``step``), constant in between, so energy integrates in closed form
 between events. A path's impedance: its contacts' impedances in series through tissue; several
 cathodes (or anodes) share the current in parallel -- a simplification of independent current
