@@ -28,7 +28,7 @@ from thecal.implant.firmware import SimLogEvent
 from thecal.implant.stimulator_alarms import StimulatorAlarms
 from thecal.implant.stimulator_battery import CellModel, Debounce
 from thecal.implant.stimulator_mri import MriLabelling
-from thecal.implant.stimulator_plant import AreaLoad, area_load
+from thecal.implant.stimulator_plant import MA, AreaLoad, V, area_load
 from thecal.stimulation.catalog import BatteryKind, IpgSpec, Limits
 from thecal.stimulation.program import Area, Polarity, Program
 from thecal.units import Q_
@@ -89,6 +89,9 @@ class StimulatorFirmware:
         self.low_eri = Debounce(self.cell.low_readings)
         self.low_eos = Debounce(self.cell.low_readings)
         self._loads: tuple[AreaLoad, ...] | None = None
+        self._available_v = float(setup.caps.available_voltage.to(V).magnitude)
+        step = setup.caps.amplitude_step
+        self._step_ma = None if step is None else float(step.to(MA).magnitude)
         self.write_log(EventKind.PROVISIONED, f"{setup.caps.model} serial {serial}")
 
     # -- log --------------------------------------------------------------------------------
@@ -188,11 +191,10 @@ class StimulatorFirmware:
             )
 
         ohm = parallel(Polarity.CATHODE) + parallel(Polarity.ANODE)
-        limit = float(self.caps.available_voltage.to("V").magnitude) / ohm * 1000.0
-        step = self.caps.amplitude_step
-        if step is not None:
-            s = float(step.to("mA").magnitude)
-            limit = math.floor(limit / s + 1e-9) * s
+        limit = self._available_v / ohm * 1000.0
+        if self._step_ma is not None:
+            # floor to the step; 1e-9 keeps 4.9999999 (float noise for 5.0) at 5.0
+            limit = math.floor(limit / self._step_ma + 1e-9) * self._step_ma
         return limit
 
     # -- battery ----------------------------------------------------------------------------
@@ -252,7 +254,7 @@ class StimulatorFirmware:
         program = self.program
         areas = program.areas if program is not None else ()
         safe = tuple(
-            (a.name, None if (m := self.safe_max(a)) is None else Q_(m, "mA")) for a in areas
+            (a.name, None if (m := self.safe_max(a)) is None else Q_(m, MA)) for a in areas
         )
         if self.eos:
             battery = BatteryState.END_OF_SERVICE
@@ -268,11 +270,11 @@ class StimulatorFirmware:
             group=self.group,
             groups=tuple(self.groups),
             program=program,
-            amplitudes=tuple((a.name, Q_(self.amps[a.name], "mA")) for a in areas),
+            amplitudes=tuple((a.name, Q_(self.amps[a.name], MA)) for a in areas),
             safe_max=safe,
             disabled_contacts=tuple(sorted(self.disabled)),
             battery_kind=self.cell.kind,
-            battery_voltage=Q_(self.voltage, "V"),
+            battery_voltage=Q_(self.voltage, V),
             battery_state=battery,
             depleted=self.depleted,
             last_impedance=self.last_report,

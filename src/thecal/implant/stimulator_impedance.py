@@ -20,6 +20,7 @@ from thecal.devices.clock import at_hours
 from thecal.devices.log import EventKind
 from thecal.devices.stimulator import ImpedanceReading, ImpedanceReport, ReadingFlag
 from thecal.implant.stimulator_firmware import StimulatorFirmware
+from thecal.implant.stimulator_plant import OHM
 from thecal.implant.stimulator_programs import clamp
 from thecal.stimulation.program import CASE, Polarity
 from thecal.units import Q_
@@ -30,9 +31,9 @@ Measure = Callable[[Sequence[str], Sequence[str]], float]
 
 def _flag(fw: StimulatorFirmware, ohm: float) -> tuple[float, ReadingFlag]:
     caps = fw.caps
-    low = float(caps.impedance_min.to("ohm").magnitude)
-    high = float(caps.impedance_max.to("ohm").magnitude)
-    short = float(caps.short_threshold.to("ohm").magnitude)
+    low = float(caps.impedance_min.to(OHM).magnitude)
+    high = float(caps.impedance_max.to(OHM).magnitude)
+    short = float(caps.short_threshold.to(OHM).magnitude)
     if ohm > high:
         return high, ReadingFlag.ABOVE_WINDOW
     if ohm < low:
@@ -44,7 +45,7 @@ def _flag(fw: StimulatorFirmware, ohm: float) -> tuple[float, ReadingFlag]:
 
 def _reading(fw: StimulatorFirmware, label: str, kind: str, ohm: float) -> ImpedanceReading:
     shown, flag = _flag(fw, ohm)
-    return ImpedanceReading(label, kind, Q_(shown, "ohm"), flag)
+    return ImpedanceReading(label, kind, Q_(shown, OHM), flag)
 
 
 def impedance_test(fw: StimulatorFirmware, measure: Measure) -> ImpedanceReport:
@@ -72,7 +73,7 @@ def impedance_test(fw: StimulatorFirmware, measure: Measure) -> ImpedanceReport:
     fw.write_log(
         EventKind.IMPEDANCE_MEASURED,
         f"{len(mono)} contacts monopolar, {len(bi)} pairs bipolar, {len(areas)} area(s)",
-        tuple((r.label, float(r.impedance.to("ohm").magnitude), "ohm") for r in report.readings),
+        tuple((r.label, float(r.impedance.to(OHM).magnitude), "ohm") for r in report.readings),
     )
     _estimate(fw, mono, bi)
     _faults(fw, mono)
@@ -94,7 +95,7 @@ def _estimate(
         return r.flag is ReadingFlag.IN_RANGE
 
     def ohm(r: ImpedanceReading) -> float:
-        return float(r.impedance.to("ohm").magnitude)
+        return float(r.impedance.to(OHM).magnitude)
 
     cases = [
         (ohm(mono[a]) + ohm(mono[b]) - ohm(r)) / 2.0
@@ -127,7 +128,7 @@ def _faults(fw: StimulatorFirmware, mono: dict[str, ImpedanceReading]) -> None:
                 fw.write_log(
                     EventKind.CONTACT_DISABLED,
                     f"contact {label}: {r.flag.value} ({r.impedance:~P}): turned off",
-                    (("impedance", float(r.impedance.to("ohm").magnitude), "ohm"),),
+                    (("impedance", float(r.impedance.to(OHM).magnitude), "ohm"),),
                     alarm=condition,
                 )
                 fw.alarms.raise_(condition, f"Contact {label}: {r.flag.value}; turned off.")

@@ -16,7 +16,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from thecal.stimulation.program import CASE, Area, Polarity
-from thecal.units import InputError
+from thecal.units import InputError, ureg
+
+# Parsed once: pint re-parses a unit string such as "mA" on every call (tens of us), which
+# dominated a simulated IPG-decade with daily patient adjustments.
+MA, V, OHM, S, HZ = (ureg.Unit(u) for u in ("mA", "V", "ohm", "s", "Hz"))
 
 
 @dataclass
@@ -53,8 +57,8 @@ def area_load(area: Area, commanded_ma: float) -> AreaLoad:
     return AreaLoad(
         area.name,
         commanded_ma,
-        float(area.pulse_width.to("s").magnitude),
-        float(area.waveform.pulses_per_second().to("Hz").magnitude),
+        float(area.pulse_width.to(S).magnitude),
+        float(area.waveform.pulses_per_second().to(HZ).magnitude),
         area.duty(),
         tuple((c.label, c.fraction) for c in area.active() if c.polarity is Polarity.CATHODE),
         tuple((c.label, c.fraction) for c in area.active() if c.polarity is Polarity.ANODE),

@@ -20,9 +20,10 @@ from thecal.devices.log import EventKind
 from thecal.devices.refusals import CommandResult, DeviceRefusal
 from thecal.devices.stimulator import TherapyState
 from thecal.implant.stimulator_firmware import StimulatorFirmware
+from thecal.implant.stimulator_plant import MA
 from thecal.stimulation.gate import check_program
 from thecal.stimulation.program import CASE, Area, Mode, Program
-from thecal.therapy.compare import above, below
+from thecal.therapy.compare import above, above_count, below
 from thecal.therapy.findings import Finding, Level
 from thecal.units import Q_, Dimension, InputError, check_dimension, fmt
 
@@ -70,7 +71,7 @@ def load_amplitudes(fw: StimulatorFirmware) -> None:
     fw.amps = {}
     if program is not None:
         for area in program.areas:
-            fw.amps[area.name] = float(area.amplitude.to("mA").magnitude)
+            fw.amps[area.name] = float(area.amplitude.to(MA).magnitude)
         clamp(fw)
     fw.changed()
 
@@ -82,7 +83,7 @@ def clamp(fw: StimulatorFirmware) -> bool:
     limited = False
     for area in program.areas if program is not None else ():
         top = fw.safe_max(area)
-        if top is None or fw.amps[area.name] <= top + 1e-12:
+        if top is None or not above_count(fw.amps[area.name], top):
             continue
         limited = True
         fw.write_log(
@@ -176,13 +177,13 @@ def set_amplitude(
                 f"{fmt(amplitude)} is outside the range your clinician set ({span})",
             )
     else:
-        if below(amplitude, Q_(0, "mA")):
+        if below(amplitude, Q_(0, MA)):
             raise InputError("amplitude", "must not be negative", "e.g. '3 mA'")
-        new = replace(area, amplitude=amplitude.to("mA"))
+        new = replace(area, amplitude=amplitude.to(MA))
         if area.patient_max is not None and above(amplitude, area.patient_max):
-            new = replace(new, patient_max=amplitude.to("mA"))
+            new = replace(new, patient_max=amplitude.to(MA))
         if area.patient_min is not None and below(amplitude, area.patient_min):
-            new = replace(new, patient_min=amplitude.to("mA"))
+            new = replace(new, patient_min=amplitude.to(MA))
         program = fw.program
         assert program is not None  # an area was found
         rewritten = replace(
@@ -198,7 +199,7 @@ def set_amplitude(
                 *hard,
             )
         fw.groups[fw.group] = rewritten
-    asked = float(amplitude.to("mA").magnitude)
+    asked = float(amplitude.to(MA).magnitude)
     fw.amps[name] = asked
     fw.write_log(
         EventKind.AMPLITUDE_CHANGED,
@@ -207,7 +208,7 @@ def set_amplitude(
     )
     clamp(fw)
     fw.changed()
-    return CommandResult(command, True, True, values=(("running", Q_(fw.amps[name], "mA")),))
+    return CommandResult(command, True, True, values=(("running", Q_(fw.amps[name], MA)),))
 
 
 def stimulation(fw: StimulatorFirmware, on: bool, patient: bool) -> CommandResult:

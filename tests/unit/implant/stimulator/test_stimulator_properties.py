@@ -124,7 +124,9 @@ def test_delivered_current_never_exceeds_what_v_over_z_allows(
     amplitude=st.floats(0.5, 4.0),  # 4 mA x 450 us: k = 1.42, under 1.5
     pulse_width=st.sampled_from([100, 200, 300, 450]),
     rate=st.floats(10, 100),
-    contact_ohm=st.floats(400, 1500),
+    # 4 mA x (2 x 1200 Ohm) = 9.6 V: within the 10 V available, so nothing is voltage-limited
+    # and the test's drain is the gate's (the compliance case is the next test's).
+    contact_ohm=st.floats(400, 1200),
     years=st.floats(1.0, 8.0),
 )
 def test_primary_cell_longevity_matches_the_closed_form(
