@@ -62,6 +62,10 @@ implant_app = typer.Typer(
                 "thecal.cli.implant:list_cmd",
                 "The scenarios shipped with Thecal (run one with 'thecal implant simulate NAME').",
             ),
+            "stimulate": Lazy(
+                "thecal.cli.stimulator_sim:stimulate_cmd",
+                "Run a stimulator scenario on the virtual IPG: log, impedance tests, final status.",
+            ),
             "provision": Lazy(
                 "thecal.cli.serve:provision_cmd",
                 "Create an implant secret (manufacture) and optionally its role credentials.",
