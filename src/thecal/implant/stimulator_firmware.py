@@ -31,6 +31,7 @@ from thecal.implant.stimulator_mri import MriLabelling
 from thecal.implant.stimulator_plant import MA, AreaLoad, V, area_load
 from thecal.stimulation.catalog import BatteryKind, IpgSpec, Limits
 from thecal.stimulation.program import Area, Polarity, Program
+from thecal.therapy.compare import above_count
 from thecal.units import Q_
 
 
@@ -204,8 +205,9 @@ class StimulatorFirmware:
         if self.eos:
             return
         self.voltage = v = self.read_voltage()
-        eri_fires = self.low_eri.reading(v <= self.cell.eri_v)
-        eos_fires = self.low_eos.reading(v <= self.cell.eos_v)
+        # "low" = at or below the threshold (OpenNerve: <= 3.3 V / <= 3.2 V)
+        eri_fires = self.low_eri.reading(not above_count(v, self.cell.eri_v))
+        eos_fires = self.low_eos.reading(not above_count(v, self.cell.eos_v))
         reading = (("voltage", v, "V"),)
         primary = self.cell.kind is BatteryKind.PRIMARY
         if eri_fires and primary and self.eri_h is None:
@@ -227,9 +229,9 @@ class StimulatorFirmware:
     def after_charge(self) -> None:
         """A reading after a charge session: lifts "depleted" and "recharge needed"."""
         self.voltage = v = self.read_voltage()
-        above = v > self.cell.eri_v
+        above = above_count(v, self.cell.eri_v)
         self.low_eri.reading(not above)
-        self.low_eos.reading(v <= self.cell.eos_v)
+        self.low_eos.reading(not above_count(v, self.cell.eos_v))
         if above:
             self.alarms.resolve(AlarmCondition.RECHARGE_NEEDED)
             if self.depleted:

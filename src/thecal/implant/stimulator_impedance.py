@@ -23,6 +23,7 @@ from thecal.implant.stimulator_firmware import StimulatorFirmware
 from thecal.implant.stimulator_plant import OHM
 from thecal.implant.stimulator_programs import clamp
 from thecal.stimulation.program import CASE, Polarity
+from thecal.therapy.compare import above_count
 from thecal.units import Q_
 
 Measure = Callable[[Sequence[str], Sequence[str]], float]
@@ -34,11 +35,12 @@ def _flag(fw: StimulatorFirmware, ohm: float) -> tuple[float, ReadingFlag]:
     low = float(caps.impedance_min.to(OHM).magnitude)
     high = float(caps.impedance_max.to(OHM).magnitude)
     short = float(caps.short_threshold.to(OHM).magnitude)
-    if ohm > high:
+    # Edges: the window's ends and the short threshold itself read in range.
+    if above_count(ohm, high):
         return high, ReadingFlag.ABOVE_WINDOW
-    if ohm < low:
-        return low, ReadingFlag.SHORT if short >= low else ReadingFlag.BELOW_WINDOW
-    if ohm < short:
+    if above_count(low, ohm):
+        return low, ReadingFlag.SHORT if not above_count(low, short) else ReadingFlag.BELOW_WINDOW
+    if above_count(short, ohm):
         return ohm, ReadingFlag.SHORT
     return ohm, ReadingFlag.IN_RANGE
 

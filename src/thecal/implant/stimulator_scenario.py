@@ -35,6 +35,10 @@ from thecal.stimulation.catalog import StimulatorCatalog
 from thecal.therapy.delivery import hours
 from thecal.units import Dimension, InputError, parse_quantity
 
+MAX_OCCURRENCES = 200_000
+"""Most times one event (or the battery readings) may occur in a run: a guard against a file
+asking for an event every second for years (simulation resource, not a device value)."""
+
 SAMPLE_EVERY = timedelta(days=7)
 """Battery and impedance truth sampled weekly for plots (simulation output, not a device value)."""
 
@@ -94,6 +98,10 @@ def _times(ev: Event, i: int, start: datetime, end: datetime) -> Iterator[dateti
     if not step > 0:
         raise InputError(f"events[{i}].every", "must be greater than zero", "e.g. '1 d'")
     stop = _when(ev.until, start, f"events[{i}].until") if ev.until is not None else end
+    span_h = (min(stop, end) - t).total_seconds() / 3600
+    if span_h / float(step) > MAX_OCCURRENCES:
+        raise InputError(f"events[{i}].every", f"repeats more than {MAX_OCCURRENCES:,} times",
+                         "a longer interval or a shorter span")  # fmt: skip
     n = 0
     while (at := t + timedelta(hours=float(step) * n)) <= min(stop, end):
         yield at
@@ -175,6 +183,9 @@ def run_stimulator_scenario(
     end = until or _when(sc.until, sc.start, "until")
     if end <= sc.start:
         raise InputError("until", "must be after start")
+    if (end - sc.start).total_seconds() / 3600 / d.firmware.cell.check_h > MAX_OCCURRENCES:
+        raise InputError("battery.check_interval", f"more than {MAX_OCCURRENCES:,} readings "
+                         "in this run", "e.g. '1 d'")  # fmt: skip
     reports: list[EventReport] = []
     impedance: list[ImpedanceReport] = []
     samples: list[Sample] = []

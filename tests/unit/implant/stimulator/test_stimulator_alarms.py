@@ -1,6 +1,9 @@
 """One test per alarm the virtual IPG raises, and the debounce behind the battery alarms."""
 
+from dataclasses import replace
 from datetime import timedelta
+
+import pytest
 
 from tests.unit.implant.stimulator.helpers import PRIMARY, RECHARGEABLE, device, later
 from thecal.devices.alarms import AlarmCondition
@@ -140,3 +143,32 @@ def test_alarm_repeats_until_acknowledged() -> None:
     dev.advance(dev.now + timedelta(hours=3, minutes=30))  # critical: every 1 h (test input)
     assert next(a for a in dev.interrogate().alarms).repeats == 3
     assert dev.acknowledge_alarm().state_changed
+
+
+@pytest.mark.parametrize(
+    ("contact_ohm", "flag"),
+    [
+        # Monopolar = contact + 150 Ohm case. The window's top (5 kOhm) is still in range; above
+        # it is open. The short threshold (450 Ohm) is in range; below it is a short.
+        (4850.0, ReadingFlag.IN_RANGE),
+        (4850.001, ReadingFlag.ABOVE_WINDOW),
+        (300.0, ReadingFlag.IN_RANGE),
+        (299.999, ReadingFlag.SHORT),
+    ],
+)
+def test_reading_edges(contact_ohm: float, flag: ReadingFlag) -> None:
+    dev = device()
+    dev.plant.fault("L1:7", contact_ohm, dev.firmware.now)
+    report, _ = dev.impedance_test()
+    assert report is not None and report.get("L1:7").flag is flag
+
+
+def test_a_reading_exactly_at_the_eri_voltage_counts_as_low() -> None:
+    dev = device(PRIMARY)
+    # 2.5 + (1 - used) x 0.7 = 2.7 V when used = 1 - 0.2 / 0.7 = 5/7.
+    _drain_to(dev, 5 / 7)
+    dev.firmware.cell = replace(dev.firmware.cell, quiescent_w=0.0)
+    dev.stimulation_off()  # nothing drains: every reading is the same 2.7 V
+    later(dev, days=3, hours=1)
+    assert dev.interrogate().battery_voltage.to("V").magnitude == pytest.approx(2.7)
+    assert AlarmCondition.ELECTIVE_REPLACEMENT in conditions(dev)

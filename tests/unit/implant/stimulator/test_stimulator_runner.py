@@ -63,3 +63,17 @@ def test_cycling_enters_the_energy_as_its_duty() -> None:
     # 3 mA through 1600 Ohm for 300 us: 4.32 uJ x 50 Hz = 216 uW while on; duty 30 / 120 =
     # 0.25 -> 54 uW; / 50 % = 108 uW; + 20 uW = 128 uW; a day: 128e-6 x 86400 = 11.06 J.
     assert dev.plant.used_j == pytest.approx(128e-6 * 86400)
+
+
+def test_an_event_every_second_for_years_is_refused() -> None:
+    data = copy.deepcopy(RECHARGEABLE)
+    data["until"] = "10 y"
+    data["events"] = [{"at": "0 d", "every": "1 s", "kind": "interrogate"}]
+    with pytest.raises(InputError) as err:
+        run_stimulator_scenario(scenario(data), catalog(), mri_entries())
+    assert err.value.field == "events[0].every"
+    data["events"] = []
+    data["battery"] = {**data["battery"], "check_interval": "1 s"}
+    with pytest.raises(InputError) as err:
+        run_stimulator_scenario(scenario(data), catalog(), mri_entries())
+    assert err.value.field == "battery.check_interval"
