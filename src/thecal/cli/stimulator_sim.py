@@ -76,6 +76,19 @@ def render(label: str, r: StimulatorResult) -> None:
             t.add_row(f"{e.sim_time:%Y-%m-%d %H:%M}", o.text(e.kind.value),
                       o.text(e.alarm.name if e.alarm else ""), o.text(e.message))  # fmt: skip
     out.print(t)
+    o.heading(out, "Scenario events: faults, surgery and refused commands")
+    t = o.table("time", "event", "what", "answer")
+    for rep in r.reports:
+        result = rep.result
+        if result is not None and result.refusal is not None:
+            answer = f"{result.refusal.value}: {result.reason}"
+        elif result is None and rep.kind != "interrogate":
+            answer = ""  # a fault or surgery: the device is not asked
+        else:
+            continue
+        t.add_row(f"{rep.time:%Y-%m-%d %H:%M}", o.text(rep.kind), o.text(rep.summary),
+                  o.text(answer))  # fmt: skip
+    out.print(t)
     o.heading(out, "Impedance tests: monopolar readings (Ohm)")
     labels = (
         [g.label for g in r.impedance[0].readings if g.kind == "monopolar"] if r.impedance else []
