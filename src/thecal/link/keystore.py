@@ -2,7 +2,8 @@
 
 File I/O lives here, apart from the pure protocol. A key file is a small JSON document::
 
-    {"format": "thecal-link-key", "version": 1, "kind": "implant" | "clinician" | "patient",
+    {"format": "thecal-link-key", "version": 1,
+     "kind": "implant" | "clinician" | "patient" | "remote",
      "serial": "...", "key": "<64 hex digits>"}
 
 It is created with mode 0600 (never overwritten unless asked) and refused on reading if group
@@ -25,8 +26,12 @@ from thecal.link.roles import Role
 
 KEY_FILE_FORMAT = "thecal-link-key"
 KEY_FILE_VERSION = 1
-KeyKind = Literal["implant", "clinician", "patient"]
-_ROLE_KIND: dict[Role, KeyKind] = {Role.CLINICIAN: "clinician", Role.PATIENT: "patient"}
+KeyKind = Literal["implant", "clinician", "patient", "remote"]
+_ROLE_KIND: dict[Role, KeyKind] = {
+    Role.CLINICIAN: "clinician",
+    Role.PATIENT: "patient",
+    Role.REMOTE: "remote",
+}
 
 
 class KeyFileError(Exception):
@@ -92,7 +97,7 @@ def read_key_file(path: Path, expect_kind: KeyKind | None = None) -> KeyFile:
         if doc.get("format") != KEY_FILE_FORMAT or doc.get("version") != KEY_FILE_VERSION:
             raise ValueError("not a thecal-link-key version 1 file")
         kind = doc["kind"]
-        if kind not in ("implant", "clinician", "patient"):
+        if kind not in ("implant", "clinician", "patient", "remote"):
             raise ValueError(f"unknown kind {kind!r}")
         serial = doc["serial"]
         if not isinstance(serial, str):

@@ -57,17 +57,45 @@ class Op(StrEnum):
     POST_MRI_RESUME = "post_mri_resume"
     PATIENT_BOLUS = "patient_bolus"
     REPLY_PAGE = "reply_page"
+    # Spinal cord stimulator (docs/programmer.md §6): a group program is staged, read back and
+    # committed by digest as a pump program is; the rest act on the running group.
+    GROUP_STAGE = "group_stage"
+    GROUP_READ_STAGED = "group_read_staged"
+    GROUP_COMMIT = "group_commit"
+    IMPEDANCE_TEST = "impedance_test"
+    SET_AMPLITUDE = "set_amplitude"
+    SELECT_GROUP = "select_group"
+    STIMULATION = "stimulation"
+    MRI_MODE = "mri_mode"
 
 
 READ_ONLY_OPS = frozenset(
-    {Op.STATUS, Op.INTERROGATE, Op.PROGRAM_READ_STAGED, Op.CLOCK_READ, Op.REPLY_PAGE}
+    {
+        Op.STATUS,
+        Op.INTERROGATE,
+        Op.PROGRAM_READ_STAGED,
+        Op.GROUP_READ_STAGED,
+        Op.CLOCK_READ,
+        Op.REPLY_PAGE,
+    }
 )
 """No effect on the implant: re-executed on retry, ``issued_at`` optional."""
 DOSING_OPS = frozenset(
-    {Op.CLINICIAN_BOLUS, Op.PRIMING_BOLUS, Op.BRIDGE_BOLUS, Op.PATIENT_BOLUS, Op.PROGRAM_COMMIT}
+    {
+        Op.CLINICIAN_BOLUS,
+        Op.PRIMING_BOLUS,
+        Op.BRIDGE_BOLUS,
+        Op.PATIENT_BOLUS,
+        Op.PROGRAM_COMMIT,
+        Op.GROUP_COMMIT,
+        Op.SET_AMPLITUDE,
+        Op.SELECT_GROUP,
+        Op.STIMULATION,
+        Op.IMPEDANCE_TEST,  # the firmware may clamp the running amplitude after it
+    }
 )
-"""Commands that change what reaches the patient: an unacknowledged one makes delivery
-uncertain until the implant's record has been re-read."""
+"""Commands that change what reaches the patient (drug or current): an unacknowledged one
+makes delivery uncertain until the implant's record has been re-read."""
 
 
 class ReplyStatus(StrEnum):
@@ -89,6 +117,7 @@ class RefusalCode(StrEnum):
     DEVICE_REFUSED = "device-refused"
     UNSUPPORTED = "unsupported"
     NO_SUCH_PAGE = "no-such-page"
+    WRONG_FAMILY = "wrong-family"  # a pump operation sent to a stimulator, or the reverse
 
 
 class CommandError(ValueError):

@@ -61,7 +61,7 @@ class ImplantConnection:
 
     def end(self, why: str) -> None:
         """The link is gone: discard the staged program (the active one is untouched)."""
-        if self.staging.program is not None:
+        if not self.staging.empty:
             self._log(
                 ServerLogRecord(
                     self.handler.serial,

@@ -17,6 +17,7 @@ from thecal.devices.pump import Program
 from thecal.link.roles import Role
 from thecal.programmer.commands import Op, Qty, Reply
 from thecal.programmer.paging import PAGE_OVERHEAD
+from thecal.stimulation.program import Program as StimulationProgram
 from thecal.units import Dimension, InputError, check_dimension
 
 
@@ -60,14 +61,22 @@ def no_log(_r: ServerLogRecord) -> None:
 
 @dataclass
 class Staging:
-    """The staged program of one session (never the active one)."""
+    """The staged program of one session (never the active one): a pump's ``program``, or a
+    stimulator's group (``group`` and ``stim_program``)."""
 
     program: Program | None = None
     digest: str = ""
     document: dict[str, Any] = field(default_factory=dict)
+    group: str = ""
+    stim_program: StimulationProgram | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.program is None and self.stim_program is None
 
     def clear(self) -> None:
         self.program, self.digest, self.document = None, "", {}
+        self.group, self.stim_program = "", None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """The implant end of the command layer (pure: no sockets, no clock).
 
-:class:`ImplantCommandHandler` executes decoded commands against one :class:`DrugPump`
-and keeps the implant's command journal (command id → stored reply), so a retried command is
-answered from the journal and never executed twice. Each operation has its own handler
-(:mod:`.implant_ops`, dispatched by the decoded operation's model type). One telemetry session
+:class:`ImplantCommandHandler` executes decoded commands against one implant — a
+:class:`DrugPump` or a :class:`SpinalCordStimulator` — and keeps the implant's command
+journal (command id → stored reply), so a retried command is answered from the journal and
+never executed twice. Each operation has its own handler
+(:mod:`.implant_ops` for a pump, :mod:`.implant_stim_ops` for a stimulator, dispatched by
+the decoded operation's model type); an operation of the other family is refused
+(``wrong-family``) without reaching the device. One telemetry session
 is an :class:`~thecal.programmer.implant_connection.ImplantConnection`; the journal, staging
 and settings are in :mod:`.implant_journal`. The socket loop lives in
 :mod:`thecal.adapters.implant_server`.
@@ -18,7 +21,8 @@ Rules the implant applies whatever the programmer believes:
   ``program_read_staged`` returns it as the implant understood it; ``program_commit`` names the
   staged program's digest and writes it in one firmware call. A session that ends before the
   commit discards the staged program: the old program stays active, never a mix.
-* **Roles**: the patient role may use ``status`` and ``patient_bolus`` only (link roles).
+* **Roles**: the patient role may use ``status`` and ``patient_bolus`` only, the stimulator's
+  remote ``status``, ``set_amplitude``, ``select_group`` and ``stimulation`` (link roles).
 """
 
 from collections.abc import Callable
@@ -27,6 +31,7 @@ from typing import Any
 
 from thecal.devices.pump import DrugPump
 from thecal.devices.refusals import CommandResult
+from thecal.devices.stimulator import SpinalCordStimulator
 from thecal.link.roles import Role
 from thecal.programmer.commands import (
     READ_ONLY_OPS,
@@ -48,6 +53,7 @@ from thecal.programmer.implant_journal import (
     no_log,
 )
 from thecal.programmer.implant_ops import HANDLERS, Call, PhysicalAccess
+from thecal.programmer.implant_stim_ops import STIMULATOR_HANDLERS, StimCall
 from thecal.programmer.operations import Operation, as_operation
 from thecal.programmer.wire_device import result_to_json
 from thecal.programmer.wire_program import DrugLookup
@@ -61,20 +67,28 @@ def _hours(q: Qty) -> float:
 class ImplantCommandHandler:
     """Executes commands on one device. Not thread-safe: the caller serialises calls.
 
-    ``drugs`` resolves drug names (the implant's provisioned library); ``advance`` (optional)
-    moves the simulated device clock before each command (see the adapter).
+    ``drugs`` resolves drug names (a pump's provisioned library; None for a stimulator);
+    ``advance`` (optional) moves the simulated device clock before each command (see the
+    adapter).
     """
 
     def __init__(
         self,
-        device: DrugPump,
-        drugs: DrugLookup,
+        device: DrugPump | SpinalCordStimulator,
+        drugs: DrugLookup | None,
         settings: ServerSettings,
         *,
         logger: ServerLogger = no_log,
         advance: Callable[[], None] | None = None,
     ) -> None:
         self.device = device
+        # The family is decided once: isinstance on a protocol checks every member.
+        self._stimulator = device if isinstance(device, SpinalCordStimulator) else None
+        self._pump = device if self._stimulator is None and isinstance(device, DrugPump) else None
+        if self._pump is None and self._stimulator is None:
+            raise TypeError("the device is neither a drug pump nor a spinal cord stimulator")
+        if self._pump is not None and drugs is None:
+            raise ValueError("a drug pump needs the implant's drug library (drugs)")
         self.drugs = drugs
         self.settings = settings
         self._log = logger
@@ -126,23 +140,11 @@ class ImplantCommandHandler:
                     f"{now.isoformat()}: outside ±{self.settings.max_command_age:~P}",
                     peer,
                 )
-        handler = HANDLERS.get(type(op))
-        if handler is None:
-            return self._refuse(
-                op, now, RefusalCode.UNSUPPORTED, f"{op.op.value} is not a device operation", peer
-            )
-        call = Call(
-            device=self.device,
-            drugs=self.drugs,
-            settings=self.settings,
-            journal=self._journal,
-            role=role,
-            staging=staging,
-            now=now,
-            device_reply=self._device_reply,
-        )
+        refusal = self._family_refusal(op)
+        if refusal is not None:
+            return self._refuse(op, now, *refusal, peer)
         try:
-            reply = handler(call, op)
+            reply = self._dispatch(op, role, staging, now)
         except (CommandError, InputError) as exc:
             message = f"{exc.field}: {exc.message}"
             return self._refuse(op, now, RefusalCode.BAD_COMMAND, message, peer, ReplyStatus.ERROR)
@@ -152,6 +154,39 @@ class ImplantCommandHandler:
             ServerLogRecord(self.serial, peer, "reply", op.op, op.command_id, reply.code or "ok")
         )
         return reply
+
+    def _family_refusal(self, op: Operation) -> tuple[RefusalCode, str] | None:
+        """Why this implant does not handle ``op`` (None: it does)."""
+        mine, other, family = (
+            (STIMULATOR_HANDLERS, HANDLERS, "spinal cord stimulator")
+            if self._stimulator is not None
+            else (HANDLERS, STIMULATOR_HANDLERS, "drug pump")
+        )
+        if type(op) in mine:
+            return None
+        if type(op) in other:
+            return RefusalCode.WRONG_FAMILY, f"{op.op.value} is not an operation of a {family}"
+        return RefusalCode.UNSUPPORTED, f"{op.op.value} is not a device operation"
+
+    def _dispatch(self, op: Operation, role: Role, staging: Staging, now: datetime) -> Reply:
+        if self._stimulator is not None:
+            stim = StimCall(
+                self._stimulator, self.settings, self._journal, role, staging, now,
+                self._device_reply,
+            )  # fmt: skip
+            return STIMULATOR_HANDLERS[type(op)](stim, op)
+        assert self._pump is not None and self.drugs is not None  # checked in __init__
+        call = Call(
+            device=self._pump,
+            drugs=self.drugs,
+            settings=self.settings,
+            journal=self._journal,
+            role=role,
+            staging=staging,
+            now=now,
+            device_reply=self._device_reply,
+        )
+        return HANDLERS[type(op)](call, op)
 
     def _refuse(
         self,

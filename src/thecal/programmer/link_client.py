@@ -185,8 +185,8 @@ class LinkClient:
         self.call(self._sync_op())
 
     def _sync_op(self) -> Op:
-        # A patient controller may not read the clock; its status carries the device time.
-        return Op.STATUS if self.initiator.role is Role.PATIENT else Op.CLOCK_READ
+        # A patient controller or remote may not read the clock; its status carries the device time.
+        return Op.CLOCK_READ if self.initiator.role is Role.CLINICIAN else Op.STATUS
 
     def close(self) -> None:
         """Send CLOSE (best effort) and close the transport."""

@@ -14,15 +14,7 @@ sender's UCUM spelling, times are written as :meth:`datetime.isoformat` writes t
 
 from typing import Annotated, Any, Literal, TypeAlias
 
-import pint
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from thecal.devices.alarms import AlarmCondition
 from thecal.programmer.envelope import (
@@ -30,60 +22,31 @@ from thecal.programmer.envelope import (
     STRICT,
     Command,
     CommandError,
-    CommandId,
     DeviceTime,
     Op,
-    canonical,
     command_error,
 )
-from thecal.units import Q_, Dimension, InputError, check_dimension, unit_from_ucum
+from thecal.programmer.operation_base import (
+    Duration,
+    NoArgs,
+    Operation,
+    ProgramCommitArgs,
+    Volume,
+    WireQuantity,
+    _Acting,
+)
+from thecal.programmer.operations_stimulator import (
+    GroupCommitOp,
+    GroupReadStagedOp,
+    GroupStageOp,
+    ImpedanceTestOp,
+    MriModeOp,
+    SelectGroupOp,
+    SetAmplitudeOp,
+    StimulationOp,
+)
 
 # --- arguments ---------------------------------------------------------------------------------
-
-
-class WireQuantity(BaseModel):
-    """``{"value": finite number, "unit": "UCUM"}``; the unit comes from the one UCUM table
-    (:func:`thecal.units.unit_from_ucum`) and is never evaluated."""
-
-    model_config = STRICT
-
-    value: float = Field(allow_inf_nan=False)
-    unit: str = Field(max_length=32)
-
-    @field_validator("unit")
-    @classmethod
-    def _known(cls, unit: str) -> str:
-        if unit_from_ucum(unit) is None:
-            raise ValueError(f"unknown UCUM unit {unit!r}")
-        return unit  # the sender's spelling, so a re-encoding is byte-identical
-
-    @property
-    def quantity(self) -> pint.Quantity:
-        """The value as a pint quantity in the sent unit."""
-        unit = unit_from_ucum(self.unit)
-        assert unit is not None  # checked by the validator
-        return Q_(self.value, unit)
-
-
-def _of(dimension: Dimension) -> AfterValidator:
-    def check(q: WireQuantity) -> WireQuantity:
-        try:
-            check_dimension(q.quantity, "", dimension)
-        except InputError as exc:  # pydantic names the field
-            raise ValueError(exc.message) from None
-        return q
-
-    return AfterValidator(check)
-
-
-Volume = Annotated[WireQuantity, _of(Dimension.VOLUME)]
-Duration = Annotated[WireQuantity, _of(Dimension.TIME)]
-
-
-class NoArgs(BaseModel):
-    """``{}``: the operation takes no argument."""
-
-    model_config = STRICT
 
 
 class InterrogateArgs(BaseModel):
@@ -102,14 +65,6 @@ class ProgramStageArgs(BaseModel):
     model_config = STRICT
 
     program: dict[str, Any]
-
-
-class ProgramCommitArgs(BaseModel):
-    """The digest of the staged program the programmer read back."""
-
-    model_config = STRICT
-
-    digest: str = Field(max_length=128)
 
 
 class RefillArgs(BaseModel):
@@ -156,29 +111,6 @@ class ReplyPageArgs(BaseModel):
 
 
 # --- operations --------------------------------------------------------------------------------
-
-
-class Operation(BaseModel):
-    """A command as the implant understood it; one subclass per :class:`Op`."""
-
-    model_config = STRICT
-
-    v: Literal[1]
-    op: Op
-    command_id: CommandId = Field(alias="id")
-    issued_at: DeviceTime | None
-    args: BaseModel
-
-    def encode(self) -> bytes:
-        """Canonical UTF-8 JSON: byte-identical to the canonical body it was decoded from
-        (an argument left out stays out: its default is not written)."""
-        return canonical(self.model_dump(mode="json", by_alias=True, exclude_unset=True))
-
-
-class _Acting(Operation):
-    """An operation that acts: ``issued_at`` is required (the staleness bound needs it)."""
-
-    issued_at: DeviceTime
 
 
 class StatusOp(Operation):
@@ -277,7 +209,15 @@ AnyOperation: TypeAlias = Annotated[
     | ClockSetOp
     | PostMriResumeOp
     | PatientBolusOp
-    | ReplyPageOp,
+    | ReplyPageOp
+    | GroupStageOp
+    | GroupReadStagedOp
+    | GroupCommitOp
+    | ImpedanceTestOp
+    | SetAmplitudeOp
+    | SelectGroupOp
+    | StimulationOp
+    | MriModeOp,
     Field(discriminator="op"),
 ]
 _OPERATION: TypeAdapter[AnyOperation] = TypeAdapter(AnyOperation)
@@ -299,6 +239,14 @@ OPERATION_MODELS: dict[Op, type[Operation]] = {
     Op.POST_MRI_RESUME: PostMriResumeOp,
     Op.PATIENT_BOLUS: PatientBolusOp,
     Op.REPLY_PAGE: ReplyPageOp,
+    Op.GROUP_STAGE: GroupStageOp,
+    Op.GROUP_READ_STAGED: GroupReadStagedOp,
+    Op.GROUP_COMMIT: GroupCommitOp,
+    Op.IMPEDANCE_TEST: ImpedanceTestOp,
+    Op.SET_AMPLITUDE: SetAmplitudeOp,
+    Op.SELECT_GROUP: SelectGroupOp,
+    Op.STIMULATION: StimulationOp,
+    Op.MRI_MODE: MriModeOp,
 }
 """The model of each operation (every :class:`Op` has one, and decodes to it: tested)."""
 
@@ -342,8 +290,13 @@ __all__ = [
     "ClockReadOp",
     "ClockSetArgs",
     "ClockSetOp",
+    "GroupCommitOp",
+    "GroupReadStagedOp",
+    "GroupStageOp",
+    "ImpedanceTestOp",
     "InterrogateArgs",
     "InterrogateOp",
+    "MriModeOp",
     "NoArgs",
     "Operation",
     "PatientBolusOp",
@@ -358,7 +311,10 @@ __all__ = [
     "RefillOp",
     "ReplyPageArgs",
     "ReplyPageOp",
+    "SelectGroupOp",
+    "SetAmplitudeOp",
     "StatusOp",
+    "StimulationOp",
     "WireQuantity",
     "as_operation",
     "decode_command",

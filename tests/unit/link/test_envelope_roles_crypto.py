@@ -87,7 +87,7 @@ def test_patient_operations_are_exactly_two() -> None:
 
 def test_role_keys_are_distinct_per_role_and_device() -> None:
     keys = {derive_role_key(SECRET, serial, role) for serial in ("A-1", "A-2") for role in Role}
-    assert len(keys) == 4
+    assert len(keys) == 2 * len(Role)  # every (serial, role) pair its own key
     assert derive_role_key(SECRET, "A-1", Role.PATIENT) == derive_role_key(
         SECRET, "A-1", Role.PATIENT
     )

@@ -37,6 +37,9 @@ def _quantity(units: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 _VOLUME = _quantity(["mL", "uL"])
+_CURRENT = _quantity(["mA", "uA"])
+_NAMES = st.text(min_size=1, max_size=64)
+_SWITCH = st.fixed_dictionaries({"on": st.booleans()})
 _TIME = _quantity(["h", "min", "s", "d"])
 _BOLUS = st.fixed_dictionaries({"volume": _VOLUME, "duration": _TIME})
 _NONE: st.SearchStrategy[dict[str, Any]] = st.just({})
@@ -68,6 +71,16 @@ ARGS: dict[Op, st.SearchStrategy[dict[str, Any]]] = {
     Op.REPLY_PAGE: st.fixed_dictionaries(
         {"handle": st.integers(-(2**53), 2**53), "page": st.integers(-(2**53), 2**53)}
     ),
+    Op.GROUP_STAGE: st.fixed_dictionaries(
+        {"group": _NAMES, "program": st.dictionaries(st.text(max_size=8), JSON, max_size=4)}
+    ),
+    Op.GROUP_READ_STAGED: _NONE,
+    Op.GROUP_COMMIT: st.fixed_dictionaries({"digest": st.text(max_size=64)}),
+    Op.IMPEDANCE_TEST: _NONE,
+    Op.SET_AMPLITUDE: st.fixed_dictionaries({"area": _NAMES, "amplitude": _CURRENT}),
+    Op.SELECT_GROUP: st.fixed_dictionaries({"group": _NAMES}),
+    Op.STIMULATION: _SWITCH,
+    Op.MRI_MODE: _SWITCH,
 }
 """Valid arguments of every operation (a test checks every :class:`Op` has an entry)."""
 

@@ -27,6 +27,7 @@ from thecal.programmer.commands import (
 )
 from thecal.programmer.envelope import MAX_COMMAND_BYTES
 from thecal.programmer.implant_ops import HANDLERS
+from thecal.programmer.implant_stim_ops import STIMULATOR_HANDLERS
 from thecal.programmer.operations import (
     OPERATION_MODELS,
     ClinicianBolusOp,
@@ -59,10 +60,9 @@ def _refused(body: bytes) -> CommandError:
 
 def test_every_op_has_a_model_args_and_a_handler() -> None:
     assert set(OPERATION_MODELS) == set(Op) == set(ARGS)
-    # Every operation but reply_page (the session's) is the device's.
-    assert {m for m in OPERATION_MODELS.values()} - set(HANDLERS) == {
-        OPERATION_MODELS[Op.REPLY_PAGE]
-    }
+    # Every operation but reply_page (the session's) is a device's: a pump's or a stimulator's.
+    handled = set(HANDLERS) | set(STIMULATOR_HANDLERS)
+    assert {m for m in OPERATION_MODELS.values()} - handled == {OPERATION_MODELS[Op.REPLY_PAGE]}
 
 
 @pytest.mark.parametrize("op", list(Op))
