@@ -1,6 +1,7 @@
 """A virtual IPG served in-process on a thread, and a clinician programmer and a patient
 remote connected to it. Values that are not public are test inputs (see the IPG helpers)."""
 
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from tests.unit.implant.stimulator.helpers import RECHARGEABLE, device
 from thecal.adapters.implant_server import ImplantServer, command_logger
 from thecal.implant.stimulator_device import SimulatedStimulator
 from thecal.link import Initiator, Role, derive_role_key, generate_secret
-from thecal.link.transport import InProcessTransport
+from thecal.link.transport import FaultyTransport, InProcessTransport
 from thecal.programmer.commands import Command, Op, Reply
 from thecal.programmer.implant_server import ImplantCommandHandler, ServerSettings, Staging
 from thecal.programmer.link_client import LinkClient, log_link_event
@@ -57,13 +58,17 @@ class StimRig:
     server: ImplantServer
     secret: bytes
     threads: list[threading.Thread]
+    faulty: FaultyTransport | None = None
 
-    def connect(self, role: Role = Role.CLINICIAN) -> LinkClient:
+    def connect(self, role: Role = Role.CLINICIAN, key_role: Role | None = None) -> LinkClient:
+        """A client for ``role`` holding ``key_role``'s key (default its own); the implant's
+        sends go through :attr:`faulty` (set its ``drop`` to lose acknowledgements)."""
         client_end, server_end = InProcessTransport.pair()
-        t = threading.Thread(target=self.server.serve_transport, args=(server_end,), daemon=True)
+        self.faulty = FaultyTransport(server_end, random.Random(0), drop=0.0)
+        t = threading.Thread(target=self.server.serve_transport, args=(self.faulty,), daemon=True)
         t.start()
         self.threads.append(t)
-        key = derive_role_key(self.secret, self.dev.serial, role)
+        key = derive_role_key(self.secret, self.dev.serial, key_role or role)
         client = LinkClient(
             client_end,
             Initiator(self.dev.serial, role, key, time.monotonic, logger=log_link_event),
