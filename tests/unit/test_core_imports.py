@@ -45,9 +45,10 @@ _ALLOWED_NAMES = {
     " thecal.devices thecal.stimulation",
     # json/base64/binascii/hashlib/secrets: the command layer's wire encoding, digests and
     # nonces; pydantic: the command envelope's models; logging: link security events (rejected
-    # frames, lost acks), handled at the edge.
+    # frames, lost acks), handled at the edge. thecal.stimulation: a stimulator's group
+    # programs travel on the wire (programmer/wire_stim_program.py).
     "programmer": "pint pydantic base64 binascii hashlib json logging secrets"
-    " thecal.units thecal.therapy thecal.devices thecal.link",
+    " thecal.units thecal.therapy thecal.stimulation thecal.devices thecal.link",
     # random: the demo clinic's seeded random.Random; sys: sys.float_info only; uuid: record ids.
     "clinic": "pint random sys uuid thecal.units thecal.therapy thecal.devices thecal.programmer",
 }

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from thecal.adapters.link_settings import load_link_settings
 from thecal.adapters.plan_files import load_plan
@@ -178,12 +179,22 @@ def implant_from_plan(
     return pump
 
 
+class Simulated(Protocol):
+    """A simulated implant (pump or IPG): its simulated time and how to move it on."""
+
+    @property
+    def now(self) -> datetime: ...
+
+    def advance(self, until: datetime) -> None: ...
+
+
 class ScaledClock:
-    """Advance ``pump`` to start + scale × elapsed wall seconds (called before each command)."""
+    """Advance ``pump`` (any simulated implant) to start + scale × elapsed wall seconds
+    (called before each command)."""
 
     def __init__(
         self,
-        pump: SimulatedPump,
+        pump: Simulated,
         scale: float,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:

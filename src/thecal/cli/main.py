@@ -128,6 +128,9 @@ app = typer.Typer(
                 "thecal.cli.programmer:programmer_app", "Clinician programmer (telemetry link)."
             ),
             "ptm": Lazy("thecal.cli.programmer:ptm_app", "Patient controller (telemetry link)."),
+            "remote": Lazy(
+                "thecal.cli.remote:remote_app", "Patient remote for a stimulator (telemetry link)."
+            ),
             "db": Lazy("thecal.cli.clinic:db_app", "The clinic database."),
             "audit": Lazy("thecal.cli.clinic:audit_app", "The audit log of every write."),
             "clinic": Lazy("thecal.cli.clinic:clinic_app", "Clinic registry and refill calendar."),

@@ -1,6 +1,6 @@
-"""``thecal programmer interrogate|program|refill|bolus|priming-bolus|ack|alarm-test|clock|mri``
-and ``thecal ptm bolus|status``: talk to an implant served on 127.0.0.1 (``thecal implant
-serve``). See ``docs/programmer.md``. Register with::
+"""``thecal programmer interrogate|program|refill|bolus|priming-bolus|ack|alarm-test|clock|mri``,
+``thecal programmer scs ...`` (a stimulator) and ``thecal ptm bolus|status``: talk to an
+implant served on 127.0.0.1 (``thecal implant serve``). See ``docs/programmer.md``. Register with::
 
     app.add_typer(programmer.programmer_app, name="programmer")
     app.add_typer(programmer.ptm_app, name="ptm")
@@ -18,6 +18,7 @@ from thecal.cli.programmer_delivery import bolus_cmd, priming_bolus_cmd, refill_
 from thecal.cli.programmer_device import ack_cmd, alarm_test_cmd, clock_cmd, mri_cmd
 from thecal.cli.programmer_link import ACK, EXIT_REFUSED, KEY, NAIVE, PORT, REASON
 from thecal.cli.programmer_program import interrogate_cmd, program_cmd
+from thecal.cli.programmer_scs import scs_app
 from thecal.cli.ptm import ptm_bolus_cmd, ptm_status_cmd
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ptm_bolus_cmd",
     "ptm_status_cmd",
     "refill_cmd",
+    "scs_app",
 ]
 
 programmer_app = typer.Typer(help="Clinician programmer (telemetry link).", no_args_is_help=True)
@@ -58,3 +60,7 @@ programmer_app.command("mri")(mri_cmd)
 
 ptm_app.command("bolus")(ptm_bolus_cmd)
 ptm_app.command("status")(ptm_status_cmd)
+
+
+# The stimulator's commands: `thecal programmer scs ...`.
+programmer_app.add_typer(scs_app, name="scs")

@@ -13,7 +13,7 @@ import typer
 from thecal.adapters.data_files import load_catalog, load_library
 from thecal.cli import output as o
 from thecal.link import Initiator, Role
-from thecal.link.keystore import KeyFileError, read_key_file
+from thecal.link.keystore import KeyFileError, KeyKind, read_key_file
 from thecal.link.transport import tcp_connect
 from thecal.programmer.clinician import ClinicianProgrammer
 from thecal.programmer.link_client import LinkClient, log_link_event
@@ -21,9 +21,14 @@ from thecal.therapy.proposal import Patient
 from thecal.units import InputError
 
 PORT = typer.Option(..., "--port", help="implant server port on 127.0.0.1")
-KEY = typer.Option(..., "--key", help="role credential file (clinician or patient)")
+KEY = typer.Option(..., "--key", help="role credential file (clinician, patient or remote)")
 ACK = typer.Option(5.0, "--ack-timeout", help="seconds to wait for an acknowledgement")
 EXIT_REFUSED = 3
+_KIND: dict[Role, KeyKind] = {
+    Role.CLINICIAN: "clinician",
+    Role.PATIENT: "patient",
+    Role.REMOTE: "remote",
+}
 
 
 @contextmanager
@@ -32,7 +37,7 @@ def link_client(port: int, key: Path, role: Role, ack_timeout: float) -> Iterato
     if not (math.isfinite(ack_timeout) and ack_timeout > 0):
         raise InputError("--ack-timeout", f"{ack_timeout!r} must be finite and above 0", "seconds")
     try:
-        cred = read_key_file(key, "clinician" if role is Role.CLINICIAN else "patient")
+        cred = read_key_file(key, _KIND[role])
     except KeyFileError as exc:
         raise InputError("--key", str(exc)) from None
     try:

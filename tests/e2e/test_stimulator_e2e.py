@@ -1,0 +1,116 @@
+"""End to end: a virtual IPG served on 127.0.0.1 from a shipped stimulator scenario (thread,
+ephemeral port, provisioned keys); the clinician CLI interrogates, tests impedances, writes a
+group from a stimulation program file and sets an amplitude; the patient remote reads its
+status, steps the amplitude within the clinician's range until refused, and cannot program."""
+
+import threading
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.e2e.helpers import make_app
+from thecal.adapters.stimulator_server import (
+    is_stimulator_scenario,
+    make_stimulator_server,
+    stimulator_from_scenario,
+)
+from thecal.cli.remote import remote_app
+from thecal.implant.stimulator_device import SimulatedStimulator
+from thecal.link.keystore import read_key_file
+from thecal.link.transport import TcpListener
+from thecal.units import Q_
+
+SCENARIO = "rechargeable-stops-charging.toml"  # OpenNerve IPG, group A: area 'back'
+EXAMPLE = "opennerve-tonic-and-burst.toml"
+
+
+def _data(*parts: str) -> Path:
+    return Path(str(resources.files("thecal.data").joinpath(*parts)))
+
+
+@pytest.fixture
+def served_ipg(tmp_path: Path) -> Iterator[tuple[int, Path, Path, SimulatedStimulator]]:
+    runner, app = CliRunner(), make_app()
+    keys = [tmp_path / n for n in ("implant.key", "clinician.key", "remote.key")]
+    res = runner.invoke(
+        app,
+        [
+            "provision", "--serial", "E2E-IPG", "--out", str(keys[0]),
+            "--clinician-key", str(keys[1]), "--remote-key", str(keys[2]),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    source = _data("scenarios", "stimulator", SCENARIO)
+    assert is_stimulator_scenario(source)
+    dev = stimulator_from_scenario(source, "E2E-IPG")
+    secret = read_key_file(keys[0], "implant")
+    server = make_stimulator_server(dev, secret.key, Q_(60, "s"))  # test input: staleness
+    listener = TcpListener(0)
+    thread = threading.Thread(target=server.serve_tcp, args=(listener,), daemon=True)
+    thread.start()
+    try:
+        yield listener.port, keys[1], keys[2], dev
+    finally:
+        server.stop.set()
+        thread.join(timeout=5)
+        listener.close()
+        assert not thread.is_alive()
+
+
+def test_cli_against_a_served_stimulator(
+    served_ipg: tuple[int, Path, Path, SimulatedStimulator],
+) -> None:
+    port, clinician, remote, dev = served_ipg
+    app, runner = make_app(), CliRunner()
+    app.add_typer(remote_app, name="remote")
+    common = ["--port", str(port), "--ack-timeout", "3"]
+    scs = ["programmer", "scs"]
+    res = runner.invoke(app, [*scs, "interrogate", *common, "--key", str(clinician)])
+    assert res.exit_code == 0, res.output
+    assert "E2E-IPG" in res.output and "therapy: stimulating" in res.output
+
+    res = runner.invoke(app, [*scs, "impedance", *common, "--key", str(clinician)])
+    assert res.exit_code == 0, res.output
+    assert "L1:0" in res.output and "safe maximum" in res.output
+
+    example = str(_data("examples", "stimulation", EXAMPLE))
+    res = runner.invoke(
+        app, [*scs, "write", example, "--group", "C", *common, "--key", str(clinician)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "written and verified" in res.output and "C" in dev.firmware.groups
+
+    res = runner.invoke(app, [*scs, "group", "C", *common, "--key", str(clinician)])
+    assert res.exit_code == 0, res.output
+    # Group C's 'low back' area runs at 5 mA; the patient may set 2 to 5 mA (the example).
+    res = runner.invoke(
+        app, [*scs, "amplitude", "low back", "4 mA", *common, "--key", str(clinician)]
+    )
+    assert res.exit_code == 0, res.output
+
+    rem = ["remote"]
+    res = runner.invoke(app, [*rem, "status", *common, "--key", str(remote)])
+    assert res.exit_code == 0, res.output
+    assert "low back: 4 mA" in res.output and "2 mA to 5 mA" in res.output
+    up = [*rem, "up", "--step", "0.5 mA", "--area", "low back", *common, "--key", str(remote)]
+    assert runner.invoke(app, up).exit_code == 0  # 4.5 mA
+    assert runner.invoke(app, up).exit_code == 0  # 5.0 mA: the top itself
+    over = runner.invoke(app, up)  # 5.5 mA: refused by the IPG
+    assert over.exit_code == 3 and "outside-patient-range" in over.output
+    amps = dict(dev.interrogate().amplitudes)
+    assert float(amps["low back"].to("mA").magnitude) == pytest.approx(5.0)
+
+    # The remote's key may not program, test impedances or interrogate.
+    for args in (
+        [*scs, "write", example, "--group", "D"],
+        [*scs, "impedance"],
+        [*scs, "interrogate"],
+    ):
+        res = runner.invoke(app, [*args, *common, "--key", str(remote)])
+        assert res.exit_code != 0, args
+    assert "D" not in dev.firmware.groups
+    assert runner.invoke(app, [*rem, "off", *common, "--key", str(remote)]).exit_code == 0
+    assert not dev.interrogate().stimulating
