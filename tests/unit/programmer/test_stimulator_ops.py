@@ -22,7 +22,7 @@ from thecal.devices.catalog import DeviceCatalog
 from thecal.devices.refusals import DeviceRefusal
 from thecal.implant.stimulator_device import SimulatedStimulator
 from thecal.link.roles import Role
-from thecal.programmer.commands import CommandError, Op, RefusalCode, ReplyStatus
+from thecal.programmer.commands import CommandError, Op, RefusalCode, ReplyStatus, decode_command
 from thecal.programmer.implant_server import ImplantCommandHandler, ServerSettings, Staging
 from thecal.programmer.wire_device import result_from_json
 from thecal.programmer.wire_stim_program import stim_program_from_json, stim_program_to_json
@@ -319,3 +319,46 @@ def test_a_program_round_trips_exactly(amp: float, pw: float, rate: float, top: 
     doc = json.loads(json.dumps(stim_program_to_json(p)))
     assert stim_program_from_json(doc) == p
     assert stim_program_to_json(stim_program_from_json(doc)) == stim_program_to_json(p)
+
+
+# -- the stimulator's op envelopes are as strict as the pump's -----------------------------------
+
+
+def _op(op: str, args: Any, issued_at: Any = "2025-01-06T09:00:00") -> bytes:
+    return json.dumps({"v": 1, "op": op, "id": "c1", "issued_at": issued_at, "args": args}).encode()
+
+
+AMP = {"area": "back", "amplitude": {"value": 3.0, "unit": "mA"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            _op("set_amplitude", {**AMP, "amplitude": {"value": 3.0, "unit": "mL"}}),
+            "args.amplitude",
+        ),
+        (_op("set_amplitude", {**AMP, "amplitude": {"value": 3.0, "unit": "V"}}), "args.amplitude"),
+        (
+            _op("set_amplitude", {**AMP, "amplitude": {"value": "3", "unit": "mA"}}),
+            "args.amplitude.value",
+        ),
+        (_op("set_amplitude", {**AMP, "area": ""}), "args.area"),
+        (_op("set_amplitude", {**AMP, "area": "x" * 65}), "args.area"),
+        (_op("set_amplitude", {**AMP, "patient": True}), "args.patient"),  # no self-declared role
+        (_op("set_amplitude", AMP, None), "issued_at"),  # it acts
+        (_op("stimulation", {"on": 1}), "args.on"),  # no coercion
+        (_op("stimulation", {}), "args.on"),
+        (_op("mri_mode", {"on": "true"}), "args.on"),
+        (_op("select_group", {"group": 3}), "args.group"),
+        (_op("group_stage", {"group": "C"}), "args.program"),
+        (_op("group_commit", {"digest": "x" * 129}), "args.digest"),
+        (_op("impedance_test", {"contacts": "all"}), "args.contacts"),
+    ],
+)
+def test_a_malformed_stimulator_command_is_refused_naming_the_field(
+    body: bytes, field: str
+) -> None:
+    with pytest.raises(CommandError) as info:
+        decode_command(body)
+    assert info.value.field == field
