@@ -114,3 +114,20 @@ def test_cli_against_a_served_stimulator(
     assert "D" not in dev.firmware.groups
     assert runner.invoke(app, [*rem, "off", *common, "--key", str(remote)]).exit_code == 0
     assert not dev.interrogate().stimulating
+
+
+def test_implant_serve_recognises_a_stimulator_scenario(tmp_path: Path) -> None:
+    from thecal.cli.serve import serve_cmd
+
+    runner, app = CliRunner(), make_app()
+    app.command("serve")(serve_cmd)
+    key = tmp_path / "implant.key"
+    res = runner.invoke(app, ["provision", "--serial", "IPG-9", "--out", str(key)])
+    assert res.exit_code == 0, res.output
+    source = str(_data("scenarios", "stimulator", SCENARIO))
+    # --max-connections 0: build the IPG, listen, and stop before accepting anyone.
+    res = runner.invoke(
+        app, ["serve", source, "--port", "0", "--key", str(key), "--max-connections", "0"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "implant IPG-9 listening on 127.0.0.1:" in res.output
