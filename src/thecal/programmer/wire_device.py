@@ -249,6 +249,8 @@ def status_from_json(value: Any, drugs: DrugLookup, field: str = "status") -> De
     """Strict inverse of :func:`status_to_json`: ``delivery`` and ``delivering`` must agree
     with the holds they are derived from (a status that contradicts itself is refused)."""
     d = read_obj(value, field)
+    if "family" in d:  # only a stimulator's status names its family (wire_stimulator)
+        raise CommandError(field + ".family", f"a {str(d['family'])[:40]}'s status, not a pump's")
     thr = d.get("low_reservoir_threshold")
     holds = sorted_holds(
         read_enum(Hold, h, f"{field}.holds[{i}]")

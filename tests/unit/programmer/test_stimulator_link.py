@@ -12,13 +12,16 @@ import pytest
 
 from tests.unit.implant.stimulator.helpers import program
 from tests.unit.programmer.stim_helpers import stim_rig
+from thecal.devices.catalog import DeviceCatalog
 from thecal.devices.refusals import DeviceRefusal
 from thecal.implant.stimulator_device import SimulatedStimulator
 from thecal.link import ReplayError, Role
+from thecal.programmer.clinician import ClinicianProgrammer
 from thecal.programmer.clinician_session import CommandRefused, UncertainDelivery
-from thecal.programmer.commands import Op, RefusalCode, ReplyStatus
+from thecal.programmer.commands import CommandError, Op, RefusalCode, ReplyStatus
 from thecal.programmer.link_client import AckLost, LinkRefused
 from thecal.programmer.wire_stim_program import stim_program_to_json
+from thecal.therapy.library import DrugLibrary
 from thecal.units import Q_
 
 
@@ -225,3 +228,15 @@ def test_a_refused_command_raises_for_the_clinician() -> None:
         with pytest.raises(CommandRefused) as info:
             c._send(Op.REFILL, {"volume": {"value": 1.0, "unit": "mL"}})
         assert info.value.reply.code == RefusalCode.WRONG_FAMILY.value
+
+
+def test_the_pump_programmer_says_it_is_talking_to_a_stimulator(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    with stim_rig() as r:
+        c = ClinicianProgrammer(r.connect(), library, catalog.pump)
+        with pytest.raises(CommandError) as info:
+            c.interrogate()
+        assert (
+            info.value.field == "status.family" and "spinal cord stimulator" in info.value.message
+        )
