@@ -21,7 +21,7 @@ from tests.unit.programmer.stim_helpers import handler, run, stim
 from thecal.devices.catalog import DeviceCatalog
 from thecal.devices.refusals import DeviceRefusal
 from thecal.implant.stimulator_device import SimulatedStimulator
-from thecal.link.roles import Role
+from thecal.link.roles import Role, permits
 from thecal.programmer.commands import CommandError, Op, RefusalCode, ReplyStatus, decode_command
 from thecal.programmer.implant_server import ImplantCommandHandler, ServerSettings, Staging
 from thecal.programmer.wire_device import result_from_json
@@ -362,3 +362,30 @@ def test_a_malformed_stimulator_command_is_refused_naming_the_field(
     with pytest.raises(CommandError) as info:
         decode_command(body)
     assert info.value.field == field
+
+
+# -- properties ------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(asks=st.lists(st.floats(0.0, 10.0, allow_nan=False), min_size=1, max_size=12))
+def test_no_sequence_of_remote_requests_leaves_the_clinicians_range(asks: list[float]) -> None:
+    h = handler()
+    for mA in asks:
+        before = _ma(dict(_dev(h).interrogate().amplitudes)["back"])
+        args = {"area": "back", "amplitude": {"value": mA, "unit": "mA"}}
+        reply = run(h, Op.SET_AMPLITUDE, args, Role.REMOTE)
+        running = _ma(dict(_dev(h).interrogate().amplitudes)["back"])
+        inside = 2.0 <= mA <= 4.0  # the clinician's range (both ends allowed)
+        assert reply.state_changed is inside
+        assert running == (pytest.approx(mA) if inside else before)
+        assert 2.0 <= running <= 4.0
+
+
+@pytest.mark.parametrize("op", list(Op))
+def test_the_remote_role_may_ask_only_its_four_operations(op: Op) -> None:
+    remote_ops = {Op.STATUS, Op.SET_AMPLITUDE, Op.SELECT_GROUP, Op.STIMULATION}
+    assert permits(Role.REMOTE, op.value) is (op in remote_ops)
+    assert permits(Role.CLINICIAN, op.value)
+    # The pump's patient controller gains nothing from the stimulator's operations.
+    assert permits(Role.PATIENT, op.value) is (op in {Op.STATUS, Op.PATIENT_BOLUS})
