@@ -3,6 +3,7 @@ ephemeral port, provisioned keys); the clinician CLI interrogates, tests impedan
 group from a stimulation program file and sets an amplitude; the patient remote reads its
 status, steps the amplitude within the clinician's range until refused, and cannot program."""
 
+import json
 import threading
 from collections.abc import Iterator
 from importlib import resources
@@ -71,6 +72,11 @@ def test_cli_against_a_served_stimulator(
     res = runner.invoke(app, [*scs, "interrogate", *common, "--key", str(clinician)])
     assert res.exit_code == 0, res.output
     assert "E2E-IPG" in res.output and "therapy: stimulating" in res.output
+
+    res = runner.invoke(app, [*scs, "interrogate", *common, "--key", str(clinician), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["status"]["family"] == "spinal cord stimulator" and doc["status"]["group"] == "A"
 
     res = runner.invoke(app, [*scs, "impedance", *common, "--key", str(clinician)])
     assert res.exit_code == 0, res.output

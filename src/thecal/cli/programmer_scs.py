@@ -16,6 +16,7 @@ from thecal.cli.programmer_link import ACK, KEY, PORT, link_client, refused
 from thecal.devices.refusals import CommandResult
 from thecal.link import Role
 from thecal.programmer.clinician_session import ProgrammerError
+from thecal.programmer.commands import CommandError
 from thecal.programmer.link_client import LinkRefused
 from thecal.programmer.stimulator import StimulatorProgrammer
 from thecal.programmer.wire_stimulator import impedance_to_json, stim_status_to_json
@@ -36,7 +37,7 @@ def _act(port: int, key: Path, ack: float, what: Any) -> CommandResult:
     try:
         with link_client(port, key, Role.CLINICIAN, ack) as client:
             result: CommandResult = what(StimulatorProgrammer(client))
-    except (LinkRefused, ProgrammerError) as exc:
+    except (LinkRefused, ProgrammerError, CommandError) as exc:
         raise refused(str(exc)) from None
     return result
 
@@ -64,7 +65,7 @@ def interrogate_cmd(
     try:
         with link_client(port, key, Role.CLINICIAN, ack_timeout) as client:
             report = StimulatorProgrammer(client).interrogate()
-    except (LinkRefused, ProgrammerError) as exc:
+    except (LinkRefused, ProgrammerError, CommandError) as exc:
         raise refused(str(exc)) from None
     s = report.status
     if _json(ctx, json_out):
@@ -101,7 +102,7 @@ def impedance_cmd(
     try:
         with link_client(port, key, Role.CLINICIAN, ack_timeout) as client:
             r = StimulatorProgrammer(client).impedance_test()
-    except (LinkRefused, ProgrammerError) as exc:
+    except (LinkRefused, ProgrammerError, CommandError) as exc:
         raise refused(str(exc)) from None
     if r.report is None:
         _done(r.result, "")

@@ -12,6 +12,7 @@ from thecal.cli import output as o
 from thecal.cli.errors import handles_errors
 from thecal.cli.programmer_link import ACK, KEY, PORT, link_client, refused
 from thecal.link import Role
+from thecal.programmer.commands import CommandError
 from thecal.programmer.link_client import LinkRefused
 from thecal.programmer.remote import PatientRemote, RemoteOutcome
 from thecal.units import Dimension, fmt, parse_quantity
@@ -28,7 +29,7 @@ def _outcome(port: int, key: Path, ack: float, what: object) -> None:
     try:
         with link_client(port, key, Role.REMOTE, ack) as client:
             out: RemoteOutcome = what(PatientRemote(client))  # type: ignore[operator]
-    except LinkRefused as exc:
+    except (LinkRefused, CommandError) as exc:
         raise refused(str(exc)) from None
     if not out.done:
         raise refused(f"{out.reason}: {out.message}")
@@ -42,7 +43,7 @@ def status_cmd(port: int = PORT, key: Path = KEY, ack_timeout: float = ACK) -> N
     try:
         with link_client(port, key, Role.REMOTE, ack_timeout) as client:
             s = PatientRemote(client).status()
-    except LinkRefused as exc:
+    except (LinkRefused, CommandError) as exc:
         raise refused(str(exc)) from None
     out = o.console()
     out.print(f"stimulation: {s.therapy.value}; program {s.group or '—'} of {', '.join(s.groups)}")
