@@ -107,11 +107,19 @@ def _prescribe(c: _Ctx, patient: Patient, plan: PlanFile, on: date) -> None:
     c.clock.now = at
     with c.uow.reader() as repo:
         findings = preview_program_change(
-            repo, c.library, c.catalog, patient.id, plan, at
+            repo, c.library, c.catalog, patient_id=patient.id, plan=plan, at=at
         ).findings  # fmt: skip
     reasons = {f.code.value: DEMO_REASON for f in needs_reason(findings)}
     change_program(
-        c.uow, c.clock, c.library, c.catalog, c.doctor, patient.id, plan, DEMO_REASON, reasons
+        c.uow,
+        c.clock,
+        c.library,
+        c.catalog,
+        actor=c.doctor,
+        patient_id=patient.id,
+        plan=plan,
+        reason=DEMO_REASON,
+        overrides=reasons,
     )
 
 
@@ -132,9 +140,9 @@ def _refills(c: _Ctx, patient: Patient, until: date) -> None:
             # First refill: ask the forecast what the fill lasts (a zero-withdrawal preview).
             with c.uow.reader() as repo:
                 probe = preview_refill(
-                    repo, c.library, c.catalog, patient.id,
-                    RefillInput(Q_(0.0, "mL"), fill_volume, "probe"),
-                    _at(plan.fill.at.date() + timedelta(days=1)), "demo",
+                    repo, c.library, c.catalog, patient_id=patient.id,
+                    entry=RefillInput(Q_(0.0, "mL"), fill_volume, "probe"),
+                    at=_at(plan.fill.at.date() + timedelta(days=1)), by="demo",
                 )  # fmt: skip
             # The fill lasts about as long as the next one: a conservative first step.
             due = probe.record.refill_by
@@ -145,20 +153,22 @@ def _refills(c: _Ctx, patient: Patient, until: date) -> None:
             return
         with c.uow.reader() as repo:
             probe = preview_refill(
-                repo, c.library, c.catalog, patient.id,
-                RefillInput(Q_(0.0, "mL"), fill_volume, "probe"), at, "demo",
+                repo, c.library, c.catalog, patient_id=patient.id,
+                entry=RefillInput(Q_(0.0, "mL"), fill_volume, "probe"), at=at, by="demo",
             )  # fmt: skip
         expected = float(probe.record.expected_remaining.to("mL").magnitude)
         withdrawn = max(0.0, round(expected * (1 + c.rng.uniform(-0.04, 0.04)), 1))
         lot = f"DEMO-LOT-{c.rng.randint(1000, 9999)}"
         entry = RefillInput(Q_(withdrawn, "mL"), fill_volume, lot)
         with c.uow.reader() as repo:
-            probe = preview_refill(repo, c.library, c.catalog, patient.id, entry, at, "nurse")
+            probe = preview_refill(
+                repo, c.library, c.catalog, patient_id=patient.id, entry=entry, at=at, by="nurse"
+            )
         reasons = {f.code.value: DEMO_REASON for f in probe.needs_reason}
         c.clock.now = at
         record_refill(
-            c.uow, c.clock, c.library, c.catalog, c.nurse, patient.id,
-            RefillInput(entry.withdrawn, entry.filled, lot, overrides=reasons),
+            c.uow, c.clock, c.library, c.catalog, actor=c.nurse, patient_id=patient.id,
+            entry=RefillInput(entry.withdrawn, entry.filled, lot, overrides=reasons),
         )  # fmt: skip
 
 

@@ -174,8 +174,15 @@ class ClinicServices(Generic[U]):
     def preview_refill(self, *, actor: User, patient_id: str, entry: RefillInput) -> RefillOutcome:
         """Every number and finding of a refill now, nothing written (any signed-in user)."""
         with self.uow.reader() as repo:
-            return preview_refill(repo, self.library, self.catalog, patient_id, entry,
-                                  self.clock(), actor.username)  # fmt: skip
+            return preview_refill(
+                repo,
+                self.library,
+                self.catalog,
+                patient_id=patient_id,
+                entry=entry,
+                at=self.clock(),
+                by=actor.username,
+            )
 
     def review_refill(self, *, actor: User, patient_id: str, entry: RefillInput) -> RefillOutcome:
         """The review step of recording a refill: :meth:`preview_refill` for a user who may
@@ -191,8 +198,16 @@ class ClinicServices(Generic[U]):
         """Check and store a refill done now (see :func:`~thecal.clinic.refill_workflow.
         record_refill`): PermissionDenied for a viewer, OverrideNotAllowed for a reason only a
         physician may give, OverrideError, ConcurrentEditError on a stale ``patient_version``."""
-        return record_refill(self.uow, self.clock, self.library, self.catalog, actor,
-                             patient_id, entry, patient_version=patient_version)  # fmt: skip
+        return record_refill(
+            self.uow,
+            self.clock,
+            self.library,
+            self.catalog,
+            actor=actor,
+            patient_id=patient_id,
+            entry=entry,
+            patient_version=patient_version,
+        )
 
     # Program changes -----------------------------------------------------------------------
 
@@ -202,8 +217,15 @@ class ClinicServices(Generic[U]):
         """The program change checked now, nothing written; a nurse outside the prescription
         and a viewer are refused here already (:class:`PermissionDenied`)."""
         with self.uow.reader() as repo:
-            return preview_program_change(repo, self.library, self.catalog, patient_id, plan,
-                                          self.clock(), actor)  # fmt: skip
+            return preview_program_change(
+                repo,
+                self.library,
+                self.catalog,
+                patient_id=patient_id,
+                plan=plan,
+                at=self.clock(),
+                actor=actor,
+            )
 
     def change_program(
         self, *, actor: User, patient_id: str, plan: PlanFile, reason: str,
@@ -212,8 +234,8 @@ class ClinicServices(Generic[U]):
         """Store ``plan`` as the next prescription (see :func:`~thecal.clinic.program_workflow.
         change_program`); the role, the nurse's bounds and the reasons are checked in the
         write's transaction."""
-        return change_program(self.uow, self.clock, self.library, self.catalog, actor,
-                              patient_id, plan, reason, overrides,
+        return change_program(self.uow, self.clock, self.library, self.catalog, actor=actor,
+                              patient_id=patient_id, plan=plan, reason=reason, overrides=overrides,
                               patient_version=patient_version)  # fmt: skip
 
     # Interrogations ------------------------------------------------------------------------
