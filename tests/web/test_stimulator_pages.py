@@ -79,10 +79,13 @@ def test_change_through_the_gate_with_a_reason(client: TestClient, ctx: AppConte
     program["areas"][0]["amplitude"] = program["areas"][0]["patient_max"] = "7 mA"
     r = _propose(client, url, program)
     assert r.status_code == 200 and "STIM-K-MAX" in r.text and "cannot be stored" in r.text
+    assert "1.56" in r.text  # the proposed program's k in its per-contact table
     # 3 mA is fine: confirm stores version 2, with the author and reason.
     program["areas"][0]["amplitude"] = program["areas"][0]["patient_max"] = "3 mA"
     r = _propose(client, url, program)
     assert "Confirm and store version 2" in r.text
+    # 3 mA x 300 us = 0.9 uC; D = 0.9 / 0.12252 = 7.35 uC/cm2; k = 0.866 - 0.046 = 0.82.
+    assert "0.82" in r.text
     form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', r.text))
     form["step"] = "confirm"
     import html as html_lib

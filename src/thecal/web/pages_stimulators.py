@@ -99,7 +99,7 @@ async def stim_program_post(patient_id: str, device_id: str, request: Request,
         )
         if form.get("step") != "confirm":
             return render(request, ctx, "stimulator_program.html", findings=preview.findings,
-                          check=preview.check, error=None, **page)  # fmt: skip
+                          proposed=preview.check, error=None, **page)  # fmt: skip
         ctx.services.add_stimulator_program(
             actor=user, patient_id=patient_id, device_id=device_id, program=program,
             reason=reason, overrides=reasons, patient_version=form_version(form),
