@@ -178,9 +178,11 @@ def _stimulator(
         stim.add_leads(c.uow, clock, c.doctor, ipg, old.implanted_on,
                        "T8-T10 midline (illustrative)")  # fmt: skip
         stim.program(c.uow, clock, c.doctor, c.stimulation, ipg, "3.5 mA", "tonic")
-    stim.history(c.uow, clock, c.nurse, old_removed, c.today, impedance, volts, c.rng)
+    # Its own seeded generator: the generated patients' histories stay what they were.
+    rng = random.Random(f"stimulator {old.serial}")
+    stim.history(c.uow, clock, c.nurse, old_removed, c.today, impedance, volts, rng)
     stim.history(c.uow, clock, c.nurse, new, c.today, lambda y: impedance(y + years_before),
-                 (lambda y: 3.05 - 0.045 * y) if volts else None, c.rng)  # fmt: skip
+                 (lambda y: 3.05 - 0.045 * y) if volts else None, rng)  # fmt: skip
 
 
 def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
