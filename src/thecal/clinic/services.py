@@ -44,12 +44,14 @@ from thecal.clinic.stimulator_model import (
     ContactImpedance,
     ImpedanceSet,
     MeasurementSource,
+    StimLead,
     StimProgramVersion,
 )
 from thecal.clinic.stimulator_workflow import (
     StimProgramPreview,
     StimulatorContext,
     StimulatorSummary,
+    add_lead,
     change_stim_program,
     preview_stim_program,
     record_battery,
@@ -303,6 +305,15 @@ class ClinicServices(Generic[U]):
         return change_stim_program(self.uow, self.clock, self._stim(), actor, patient_id,
                                    device_id, program, reason, overrides,
                                    patient_version=patient_version)  # fmt: skip
+
+    def add_stimulator_lead(
+        self, *, actor: User, patient_id: str, device_id: str, name: str, model: str,
+        implanted_on: date, position: str = "", patient_version: int | None = None,
+    ) -> StimLead:  # fmt: skip
+        """Record a lead on the stimulator (a catalog lead model; a viewer may not)."""
+        lead = StimLead(patient_id, device_id, name, model, implanted_on, position)
+        return add_lead(self.uow, self.clock, self._stim(), actor, lead,
+                        patient_version=patient_version)  # fmt: skip
 
     def record_impedance_set(
         self, *, actor: User, patient_id: str, device_id: str,

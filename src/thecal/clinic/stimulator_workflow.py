@@ -195,6 +195,33 @@ def record_impedances(
     return record
 
 
+def add_lead(
+    uow: UnitOfWork, clock: Clock, ctx: StimulatorContext, actor: User, lead: StimLead,
+    *, patient_version: int | None = None,
+) -> StimLead:  # fmt: skip
+    """Record a lead on a stimulator: a name the programs can use (not "case", not taken by
+    another lead in place), a catalog lead model, an implant date not in the future."""
+    _writer(actor, "record leads")
+    now = clock()
+    name = lead.name.strip()
+    if not name or name.casefold() == "case":
+        raise InputError("lead.name", f"{lead.name!r} cannot name a lead", "e.g. 'L1'")
+    ctx.catalog.lead(lead.model, "lead.model")
+    if lead.implanted_on > now.date():
+        raise InputError("lead.implanted_on", "is in the future", "the implant date")
+    with uow.transaction(actor.username, now, f"lead {name} recorded") as repo:
+        if patient_version is not None:
+            repo.update_patient(with_version(repo.get_patient(lead.patient_id), patient_version))
+        stimulator(repo, lead.patient_id, lead.device_id)
+        taken = {x.name for x in repo.stim_leads_for(lead.device_id) if x.removed_on is None}
+        if name in taken:
+            raise InputError("lead.name", f"{name!r} is already a lead of this stimulator")
+        stored = StimLead(lead.patient_id, lead.device_id, name, lead.model, lead.implanted_on,
+                          lead.position.strip(), None, lead.id)  # fmt: skip
+        repo.add_stim_lead(stored)
+    return stored
+
+
 def record_battery(
     uow: UnitOfWork, clock: Clock, actor: User, patient_id: str, device_id: str,
     reading: BatteryReading, *, patient_version: int | None = None,

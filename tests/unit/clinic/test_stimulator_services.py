@@ -180,3 +180,24 @@ def test_measurement_inputs_are_checked(svc, uow, clock) -> None:
         assert err.value.field == field
     with pytest.raises(ConcurrentEditError):
         svc.record_battery_reading(**kw, voltage=Q_(3.1, "V"), patient_version=p.version - 1)
+
+
+def test_leads(svc, uow, clock) -> None:
+    p, ipg = stim_patient(uow, clock)
+    kw: dict[str, Any] = {"actor": DOCTOR, "patient_id": p.id, "device_id": ipg.id,
+                          "implanted_on": clock().date()}  # fmt: skip
+    lead = svc.add_stimulator_lead(**kw, name=" L2 ", model="Octrode", position=" T9 left ")
+    assert (lead.name, lead.position) == ("L2", "T9 left")
+    bad = [({"name": "case", "model": "Octrode"}, "lead.name"),
+           ({"name": "L1", "model": "Octrode"}, "lead.name"),  # taken (stim_patient's L1)
+           ({"name": "L3", "model": "Nope"}, "lead.model"),
+           ({"name": "L3", "model": "Octrode",
+             "implanted_on": clock().date() + timedelta(days=1)}, "lead.implanted_on")]  # fmt: skip
+    for extra, field in bad:
+        with pytest.raises(InputError) as err:
+            svc.add_stimulator_lead(**{**kw, **extra})
+        assert err.value.field == field
+    with pytest.raises(PermissionDenied):
+        svc.add_stimulator_lead(**{**kw, "actor": VIEWER}, name="L4", model="Octrode")
+    (s,) = svc.stimulator_summary(patient_id=p.id)
+    assert [x.name for x in s.leads] == ["L1", "L2"]
