@@ -18,6 +18,15 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/worklist"): {401},
     ("post", "/api/v1/patients/{patient_id}/refills"): {401, 403, 404, 409, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/program"): {401, 403, 404, 409, 413, 422},
+    ("get", "/api/v1/patients/{patient_id}/stimulators"): {401, 404},
+    ("post", "/api/v1/patients/{patient_id}/stimulators/{device_id}/impedances"): {
+        401,
+        403,
+        404,
+        409,
+        413,
+        422,
+    },
 }
 
 

@@ -28,14 +28,21 @@ def test_upgrade_calendar_and_audit(tmp_path: Path, library, catalog) -> None:
     env = {"THECAL_DATABASE_URL": url}
     runner = CliRunner()
     result = runner.invoke(app, ["db", "upgrade"], env=env)
-    assert result.exit_code == 0 and "revision 0003" in result.output
+    assert result.exit_code == 0 and "revision 0004" in result.output
     engine = make_engine(url)
     uow = SqlUnitOfWork(engine)
     clock = FakeClock(datetime(2024, 1, 2, 9, 0))
     patient, _ = setup_patient(uow, clock, library, catalog)
     clock.now = datetime(2024, 3, 2, 9, 0)
-    record_refill(uow, clock, library, catalog, NURSE, patient.id,
-                  RefillInput(Q_(1.6, "mL"), Q_(20.0, "mL"), "LOT-1", Q_(19.8, "mL")))  # fmt: skip
+    record_refill(
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=NURSE,
+        patient_id=patient.id,
+        entry=RefillInput(Q_(1.6, "mL"), Q_(20.0, "mL"), "LOT-1", Q_(19.8, "mL")),
+    )
 
     result = runner.invoke(app, ["clinic", "calendar", "--today", "2024-05-02", "--json"], env=env)
     assert result.exit_code == 0, result.output

@@ -53,7 +53,10 @@ def served(
     dev = implant(catalog, library)
     secret = bytes(range(32))  # test key
     handler = ImplantCommandHandler(
-        dev, library.get, ServerSettings(MAX_AGE), logger=command_logger
+        dev,
+        library.get,
+        ServerSettings(MAX_AGE, journal_size=256, page_bytes=48_000),
+        logger=command_logger,
     )
     server = ImplantServer(handler, secret, limits=limits)
     real = TcpListener(0)

@@ -85,8 +85,16 @@ def test_refills_for_different_patients_never_refuse_each_other(
     now = TickingClock(datetime(2024, 3, 2, 9, 0))
 
     def job(pid: str) -> Callable[[], None]:
-        return lambda: record_refill(uow, now, library, catalog, NURSE, pid, _entry(),
-                                     patient_version=versions[pid])  # fmt: skip
+        return lambda: record_refill(
+            uow,
+            now,
+            library,
+            catalog,
+            actor=NURSE,
+            patient_id=pid,
+            entry=_entry(),
+            patient_version=versions[pid],
+        )
 
     try:
         outcomes = _run([job(pid) for pid in ids])
@@ -116,8 +124,16 @@ def test_refills_for_one_patient_at_once_store_exactly_one(
     racers = 10
 
     def job() -> None:
-        record_refill(uow, now, library, catalog, NURSE, patient.id, _entry(),
-                      patient_version=version)  # fmt: skip
+        record_refill(
+            uow,
+            now,
+            library,
+            catalog,
+            actor=NURSE,
+            patient_id=patient.id,
+            entry=_entry(),
+            patient_version=version,
+        )
 
     try:
         outcomes = _run([job] * racers)

@@ -61,16 +61,18 @@ while True:
     at += timedelta(hours=1)
     lot = f"{prefix}-{n}"
     with uow.reader() as repo:
-        probe = preview_refill(repo, library, catalog, pid,
-                               RefillInput(Q_(0, "mL"), Q_(20, "mL"), lot), at, nurse.username)
+        probe = preview_refill(repo, library, catalog, patient_id=pid,
+                               entry=RefillInput(Q_(0, "mL"), Q_(20, "mL"), lot), at=at,
+                               by=nurse.username)
     entry = RefillInput(probe.record.expected_remaining, Q_(20, "mL"), lot)
     with uow.reader() as repo:
-        soft = preview_refill(repo, library, catalog, pid, entry, at, nurse.username).needs_reason
+        soft = preview_refill(repo, library, catalog, patient_id=pid, entry=entry, at=at,
+                              by=nurse.username).needs_reason
     entry = RefillInput(entry.withdrawn, entry.filled, lot,
                         overrides={f.code.value: "crash test" for f in soft})
     print("begin", lot, flush=True)
     current[0] = lot
-    record_refill(uow, lambda: at, library, catalog, nurse, pid, entry)
+    record_refill(uow, lambda: at, library, catalog, actor=nurse, patient_id=pid, entry=entry)
     current[0] = ""
     print("done", lot, flush=True)
 """
@@ -188,12 +190,17 @@ def test_sigkill_during_refill_writes_leaves_a_consistent_database(
     with uow.reader() as repo:
         clock.now = repo.refills_for(patient.id)[-1].performed_at + timedelta(hours=1)
         expected = preview_refill(
-            repo, library, catalog, patient.id, RefillInput(Q_(0, "mL"), Q_(20, "mL"), "x"),
-            clock(), NURSE.username,
-        ).record.expected_remaining  # fmt: skip
+            repo,
+            library,
+            catalog,
+            patient_id=patient.id,
+            entry=RefillInput(Q_(0, "mL"), Q_(20, "mL"), "x"),
+            at=clock(),
+            by=NURSE.username,
+        ).record.expected_remaining
     after = record_refill(
-        uow, clock, library, catalog, NURSE, patient.id,
-        RefillInput(expected, Q_(20, "mL"), "AFTER-CRASH"),
+        uow, clock, library, catalog, actor=NURSE, patient_id=patient.id,
+        entry=RefillInput(expected, Q_(20, "mL"), "AFTER-CRASH"),
     )  # fmt: skip
     assert after.record.refill_by is not None
     assert "AFTER-CRASH" in _consistent(path, uow)

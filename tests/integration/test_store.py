@@ -29,6 +29,7 @@ from thecal.units import Q_
 TABLES = {
     "users", "patients", "devices", "procedures", "prescriptions", "refills", "program_changes",
     "interrogations", "alarms", "complications", "audit_log", "audit_head",
+    "stim_leads", "stim_programs", "impedance_sets", "battery_readings",
 }  # fmt: skip
 
 
@@ -39,7 +40,7 @@ def _count(engine: Engine, table: str) -> int:
 
 def test_migrations_create_the_schema_and_match_the_models(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
@@ -47,7 +48,7 @@ def test_migrations_create_the_schema_and_match_the_models(engine: Engine) -> No
     assert not TABLES & set(inspect(engine).get_table_names())
     upgrade(engine)
     upgrade(engine)  # idempotent
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
 
 
 def _clock() -> FakeClock:
@@ -65,7 +66,9 @@ def test_refill_roundtrip_and_calendar(uow: SqlUnitOfWork, library, catalog) -> 
         repo.add_device(catheter)
     clock.now = datetime(2024, 3, 2, 9, 0)
     entry = RefillInput(Q_(1.6, "mL"), Q_(20.0, "mL"), "LOT-1", Q_(19.8, "mL"))
-    out = record_refill(uow, clock, library, catalog, NURSE, patient.id, entry)
+    out = record_refill(
+        uow, clock, library, catalog, actor=NURSE, patient_id=patient.id, entry=entry
+    )
     with uow.reader() as repo:
         (stored,) = repo.refills_for(patient.id)
         assert stored == out.record  # every field survives the database
@@ -88,15 +91,26 @@ def test_program_change_revises_the_refill_date_and_the_index(
     patient, _ = setup_patient(uow, clock, library, catalog)  # 0.3 mL/d from 01-02 09:00
     clock.now = datetime(2024, 3, 2, 9, 0)
     entry = RefillInput(Q_(1.6, "mL"), Q_(20.0, "mL"), "LOT-1", Q_(19.8, "mL"))
-    refill = record_refill(uow, clock, library, catalog, NURSE, patient.id, entry).record
+    refill = record_refill(
+        uow, clock, library, catalog, actor=NURSE, patient_id=patient.id, entry=entry
+    ).record
     clock.now = datetime(2024, 3, 12, 9, 0)
     plan = morphine_plan()
     faster = plan.model_copy(
         update={"schedule": plan.schedule.model_copy(update={"dose": "6 mg/d"})}
     )
     # 3 -> 6 mg/d doubles the opioid dose: above the 50 % step, a soft finding a doctor explains.
-    change_program(uow, clock, library, catalog, DOCTOR, patient.id, faster, "pain 7/10",
-                   {"TITR-PERCENT-MAX": "pain 7/10 on 3 mg/d for 6 weeks"})  # fmt: skip
+    change_program(
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=DOCTOR,
+        patient_id=patient.id,
+        plan=faster,
+        reason="pain 7/10",
+        overrides={"TITR-PERCENT-MAX": "pain 7/10 on 3 mg/d for 6 weeks"},
+    )
     with uow.reader() as repo:
         (stored,) = repo.refills_for(patient.id)
         # 3 mL used in 10 d; 15 mL to the alarm at 0.6 mL/d = 25 d: 04-06 09:00 (was 05-01).

@@ -86,6 +86,11 @@ INJECTIONS = [
     Injection("devices/log.py", "import thecal.therapy.schedule", (DEVICES_COMMON,)),
     Injection("devices/refusals.py", "from thecal.devices import pump", (DEVICES_COMMON,)),
     Injection("devices/states.py", "import thecal.therapy.delivery", (DEVICES_COMMON,)),
+    # The stimulation core sits beside the drug-therapy core, below the devices and the link.
+    Injection("stimulation/charge.py", "import thecal.devices", (LAYERS,), ast=True),
+    Injection("therapy/compare.py", "import thecal.stimulation", (LAYERS,), ast=True),
+    Injection("stimulation/gate.py", "import time\n_T = time.time()", (PURE_CORES,), True, True),
+    Injection("stimulation/battery.py", "import sqlalchemy", (PURE_CORES,), ast=True),
 ]
 
 

@@ -50,7 +50,9 @@ _ALLOWED_NAMES = {
     "programmer": "pint pydantic base64 binascii hashlib json logging secrets"
     " thecal.units thecal.therapy thecal.stimulation thecal.devices thecal.link",
     # random: the demo clinic's seeded random.Random; sys: sys.float_info only; uuid: record ids.
-    "clinic": "pint random sys uuid thecal.units thecal.therapy thecal.devices thecal.programmer",
+    # thecal.stimulation: the stimulation gate checks stimulator program versions.
+    "clinic": "pint random sys uuid thecal.units thecal.therapy thecal.devices thecal.programmer"
+    " thecal.stimulation",
 }
 ALLOWED = {package: frozenset(names.split()) for package, names in _ALLOWED_NAMES.items()}
 

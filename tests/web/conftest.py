@@ -78,13 +78,15 @@ def refill_dry_demo_pump(ctx: AppContext, mrn: str = "DEMO-0001") -> None:
     with ctx.uow.reader() as repo:
         pid = next(p.id for p in repo.list_patients() if p.mrn == mrn)
         physician = repo.user_by_name("physician")
-        preview = preview_refill(repo, ctx.library, ctx.catalog, pid,
-                                 RefillInput(Q_(0.0, "mL"), Q_(20.0, "mL"), "LOT-TEST"),
-                                 ctx.clock(), "physician")  # fmt: skip
+        preview = preview_refill(repo, ctx.library, ctx.catalog, patient_id=pid,
+                                 entry=RefillInput(Q_(0.0, "mL"), Q_(20.0, "mL"), "LOT-TEST"),
+                                 at=ctx.clock(), by="physician")  # fmt: skip
     assert physician is not None
     reasons = {f.code.value: "restart decided in clinic (test)" for f in preview.needs_reason}
     entry = RefillInput(Q_(0.0, "mL"), Q_(20.0, "mL"), "LOT-TEST", overrides=reasons)
-    record_refill(ctx.uow, ctx.clock, ctx.library, ctx.catalog, physician, pid, entry)
+    record_refill(
+        ctx.uow, ctx.clock, ctx.library, ctx.catalog, actor=physician, patient_id=pid, entry=entry
+    )
 
 
 def version_of(html: str) -> dict[str, str]:

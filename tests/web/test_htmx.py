@@ -33,8 +33,8 @@ def _due_patient(ctx: AppContext) -> str:
 def _expected(ctx: AppContext, pid: str, withdrawn: str, filled: str) -> RefillOutcome:
     with ctx.uow.reader() as repo:
         return preview_refill(
-            repo, ctx.library, ctx.catalog, pid,
-            RefillInput(Q_(withdrawn), Q_(filled), ""), ctx.clock(), "t",
+            repo, ctx.library, ctx.catalog, patient_id=pid,
+            entry=RefillInput(Q_(withdrawn), Q_(filled), ""), at=ctx.clock(), by="t",
         )  # fmt: skip
 
 

@@ -33,7 +33,8 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+    # A record id other than the patient's (interrogation, stimulator) gets interrogation_id's.
+    return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), ids["interrogation_id"]), path)
 
 
 def _send(client: TestClient, method: str, url: str, token: str) -> Any:
@@ -43,7 +44,8 @@ def _send(client: TestClient, method: str, url: str, token: str) -> Any:
     if url.startswith("/api/"):
         body = {"withdrawn": {"value": 1, "unit": "mL"}, "filled": {"value": 2, "unit": "é"},
                 "drug_lot": "L", "patient_version": 1, "plan": {"x": 1}, "reason": "r",
-                "username": "nurse", "password": "wrong"}  # fmt: skip
+                "username": "nurse", "password": "wrong",
+                "values": [{"contact": "c", "impedance": {"value": 1, "unit": "Ohm"}}]}  # fmt: skip
         return client.request(method, url, json=body, headers=headers, follow_redirects=False)
     form = {"csrf": token, "withdrawn": "1 mL", "filled": "NaN mL", "drug_lot": "é",
             "step": "confirm", "version": "9" * 400, "dose": "1e999 mg/d", "reason": "r",

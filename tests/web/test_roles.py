@@ -82,7 +82,16 @@ def test_nurse_bounds_shown_at_preview_and_rechecked_at_confirm(
     lower = rx.plan().model_copy(
         update={"schedule": rx.plan().schedule.model_copy(update={"dose": "2 mg/d"})}
     )
-    change_program(ctx.uow, ctx.clock, ctx.library, ctx.catalog, doctor, pid, lower, "sedated")
+    change_program(
+        ctx.uow,
+        ctx.clock,
+        ctx.library,
+        ctx.catalog,
+        actor=doctor,
+        patient_id=pid,
+        plan=lower,
+        reason="sedated",
+    )
     r = client.post(f"/patients/{pid}/program", data={**form, **reasons, "step": "confirm"})
     assert r.status_code == 403 and "2.8 mg/d is above the prescribed 2 mg/d" in r.text
     with ctx.uow.reader() as repo:

@@ -83,10 +83,10 @@ def test_refill_form_preview_confirm_then_next_date_shows(
             repo,
             ctx.library,
             ctx.catalog,
-            pid,
-            RefillInput(Q_(0, "mL"), Q_(20, "mL"), "p"),
-            ctx.clock(),
-            "t",
+            patient_id=pid,
+            entry=RefillInput(Q_(0, "mL"), Q_(20, "mL"), "p"),
+            at=ctx.clock(),
+            by="t",
         ).record.expected_remaining
     withdrawn = f"{expected.to('mL').magnitude:.2f} mL"  # no discrepancy
     login(client, "nurse")

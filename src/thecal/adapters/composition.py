@@ -14,9 +14,12 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from thecal.adapters.data_files import load_catalog, load_library, packaged
+from thecal.adapters.stimulator_files import load_stimulator_catalog
+from thecal.clinic.impedance_trend import build_trend_settings
 from thecal.clinic.ports import Clock
 from thecal.clinic.services import ClinicServices
 from thecal.clinic.settings import ClinicSettings, build_clinic_settings
+from thecal.clinic.stimulator_workflow import StimulatorContext
 from thecal.devices.catalog import DeviceCatalog
 from thecal.store.database import database_url, make_engine
 from thecal.store.migrate import upgrade
@@ -24,6 +27,12 @@ from thecal.store.uow import SqlUnitOfWork
 from thecal.therapy.library import DrugLibrary
 
 Services = ClinicServices[SqlUnitOfWork]
+
+
+def stimulator_context() -> StimulatorContext:
+    """The shipped stimulator catalog and the packaged ``stimulator_clinic.toml`` settings."""
+    settings = build_trend_settings("stimulator_clinic.toml", packaged("stimulator_clinic.toml"))
+    return StimulatorContext(load_stimulator_catalog(), settings)
 
 
 def clinic_settings() -> ClinicSettings:
@@ -55,6 +64,7 @@ def build_services(
         library=library if library is not None else load_library(),
         catalog=catalog if catalog is not None else load_catalog(),
         settings=settings if settings is not None else clinic_settings(),
+        stimulation=stimulator_context(),
     )
 
 

@@ -11,18 +11,27 @@ and nothing is saved; the client reloads and decides again. (Every write, web or
 the version on, so a web form opened before an API write is refused too.)
 
 The routes live in one module per resource under :mod:`thecal.api.routers` (auth, patients,
-interrogations, calendar and worklist, refills, programs); each declares its response model
-and its error responses (:class:`~thecal.api.errors.ErrorOut`). This module joins them.
+interrogations, calendar and worklist, refills, programs, stimulators); each declares its
+response model and its error responses (:class:`~thecal.api.errors.ErrorOut`). This module
+joins them.
 """
 
 from fastapi import APIRouter
 
 from thecal.api.deps import VERSION_MAX, QuantityIn, api_user, quantity, set_session, writer
 from thecal.api.errors import ErrorOut, input_error, throttled
-from thecal.api.routers import auth, calendar, interrogations, patients, programs, refills
+from thecal.api.routers import (
+    auth,
+    calendar,
+    interrogations,
+    patients,
+    programs,
+    refills,
+    stimulators,
+)
 
 router = APIRouter(prefix="/api/v1")
-for _resource in (auth, patients, interrogations, calendar, refills, programs):
+for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators):
     router.include_router(_resource.router)
 
 __all__ = [

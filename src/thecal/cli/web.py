@@ -53,7 +53,15 @@ def load_demo_clinic(url: str, today: date, generated: int = 20) -> list[tuple[s
             def example(name: str) -> PlanFile:
                 return parse_plan(example_plan(f"{name}.toml"))
 
-            load_demo(uow, services.library, services.catalog, example, today, generated)
+            load_demo(
+                uow,
+                services.library,
+                services.catalog,
+                example,
+                today,
+                generated,
+                stimulation=services.stimulation,
+            )
             with uow.session() as session, session.begin():
                 repo = SqlRepository(session, ("setup", datetime.now(), DEMO_REASON))
                 for login in DEMO_LOGINS:

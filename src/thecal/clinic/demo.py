@@ -7,13 +7,15 @@ Pure: plans come in through ``example`` (an adapter reads the packaged example f
 workflows, so the demo data carries the same audit trail and safety-gate findings as real use.
 """
 
+import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 import pint
 
+from thecal.clinic import demo_stimulators as stim
 from thecal.clinic.lifecycle import record_procedure
 from thecal.clinic.model import (
     Alarm,
@@ -28,6 +30,7 @@ from thecal.clinic.model import (
     User,
 )
 from thecal.clinic.ports import UnitOfWork
+from thecal.clinic.stimulator_workflow import StimulatorContext
 from thecal.clinic.workflows import (
     RefillInput,
     change_program,
@@ -76,6 +79,7 @@ class _Ctx:
     nurse: User
     rng: random.Random
     today: date
+    stimulation: StimulatorContext | None = None
 
 
 def _at(d: date, hour: int = 9) -> datetime:
@@ -107,11 +111,19 @@ def _prescribe(c: _Ctx, patient: Patient, plan: PlanFile, on: date) -> None:
     c.clock.now = at
     with c.uow.reader() as repo:
         findings = preview_program_change(
-            repo, c.library, c.catalog, patient.id, plan, at
+            repo, c.library, c.catalog, patient_id=patient.id, plan=plan, at=at
         ).findings  # fmt: skip
     reasons = {f.code.value: DEMO_REASON for f in needs_reason(findings)}
     change_program(
-        c.uow, c.clock, c.library, c.catalog, c.doctor, patient.id, plan, DEMO_REASON, reasons
+        c.uow,
+        c.clock,
+        c.library,
+        c.catalog,
+        actor=c.doctor,
+        patient_id=patient.id,
+        plan=plan,
+        reason=DEMO_REASON,
+        overrides=reasons,
     )
 
 
@@ -132,9 +144,9 @@ def _refills(c: _Ctx, patient: Patient, until: date) -> None:
             # First refill: ask the forecast what the fill lasts (a zero-withdrawal preview).
             with c.uow.reader() as repo:
                 probe = preview_refill(
-                    repo, c.library, c.catalog, patient.id,
-                    RefillInput(Q_(0.0, "mL"), fill_volume, "probe"),
-                    _at(plan.fill.at.date() + timedelta(days=1)), "demo",
+                    repo, c.library, c.catalog, patient_id=patient.id,
+                    entry=RefillInput(Q_(0.0, "mL"), fill_volume, "probe"),
+                    at=_at(plan.fill.at.date() + timedelta(days=1)), by="demo",
                 )  # fmt: skip
             # The fill lasts about as long as the next one: a conservative first step.
             due = probe.record.refill_by
@@ -145,28 +157,50 @@ def _refills(c: _Ctx, patient: Patient, until: date) -> None:
             return
         with c.uow.reader() as repo:
             probe = preview_refill(
-                repo, c.library, c.catalog, patient.id,
-                RefillInput(Q_(0.0, "mL"), fill_volume, "probe"), at, "demo",
+                repo, c.library, c.catalog, patient_id=patient.id,
+                entry=RefillInput(Q_(0.0, "mL"), fill_volume, "probe"), at=at, by="demo",
             )  # fmt: skip
         expected = float(probe.record.expected_remaining.to("mL").magnitude)
         withdrawn = max(0.0, round(expected * (1 + c.rng.uniform(-0.04, 0.04)), 1))
         lot = f"DEMO-LOT-{c.rng.randint(1000, 9999)}"
         entry = RefillInput(Q_(withdrawn, "mL"), fill_volume, lot)
         with c.uow.reader() as repo:
-            probe = preview_refill(repo, c.library, c.catalog, patient.id, entry, at, "nurse")
+            probe = preview_refill(
+                repo, c.library, c.catalog, patient_id=patient.id, entry=entry, at=at, by="nurse"
+            )
         reasons = {f.code.value: DEMO_REASON for f in probe.needs_reason}
         c.clock.now = at
         record_refill(
-            c.uow, c.clock, c.library, c.catalog, c.nurse, patient.id,
-            RefillInput(entry.withdrawn, entry.filled, lot, overrides=reasons),
+            c.uow, c.clock, c.library, c.catalog, actor=c.nurse, patient_id=patient.id,
+            entry=RefillInput(entry.withdrawn, entry.filled, lot, overrides=reasons),
         )  # fmt: skip
+
+
+def _stimulator(
+    c: _Ctx, old: Device, old_removed: Device, new: Device, impedance: Callable[[float], float],
+    volts: Callable[[float], float] | None, years_before: float,
+) -> None:  # fmt: skip
+    """Leads, a program and the histories of a stimulator replaced (or relocated) by ``new``;
+    the impedance and voltage curves take years since ``old``'s implant."""
+    assert c.stimulation is not None
+    clock = stim.SettableClock(c.clock())
+    for ipg in (old, new):
+        stim.add_leads(c.uow, clock, c.doctor, ipg, old.implanted_on,
+                       "T8-T10 midline (illustrative)")  # fmt: skip
+        stim.program(c.uow, clock, c.doctor, c.stimulation, ipg, "3.5 mA", "tonic")
+    # Its own seeded generator: the generated patients' histories stay what they were.
+    rng = random.Random(f"stimulator {old.serial}")
+    stim.history(c.uow, clock, c.nurse, old_removed, c.today, impedance, volts, rng)
+    stim.history(c.uow, clock, c.nurse, new, c.today, lambda y: impedance(y + years_before),
+                 (lambda y: 3.05 - 0.045 * y) if volts else None, rng)  # fmt: skip
 
 
 def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
     # Case report, Pain Medicine Case Reports 2024;8(6) ("Intraoperative Findings of Pathologic
     # Calcification Surrounding an Intrathecal Pain Pump"): a morphine pump reaching end of
     # service replaced in a calcified pocket, the old catheter segment spliced; a spinal cord
-    # stimulator record replaced too (illustrative).
+    # stimulator replaced too. The stimulator's model, leads, program, impedances and battery
+    # are illustrative (demo_stimulators).
     p = Patient(
         "SEED-000", "Synthetic: calcified pump pocket (Pain Med Case Rep 2024)", 1952, False
     )
@@ -175,12 +209,13 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
     cath = Device(p.id, DeviceKind.CATHETER, "Prometra catheter", date(2009, 3, 10),
                   implanted_length=Q_(60.0, "cm"), tip_level="T10")  # fmt: skip
     _procedure(c, p, ProcedureKind.IMPLANT, date(2009, 3, 10), [old_pump, cath])
-    scs = Device(p.id, DeviceKind.STIMULATOR, "SCS IPG (record)", date(2015, 6, 1), "DEMO-S0")
+    primary = "Medtronic primary-cell SCS IPG"
+    scs = Device(p.id, DeviceKind.STIMULATOR, primary, date(2015, 6, 1), "DEMO-S0")
     _procedure(c, p, ProcedureKind.IMPLANT, date(2015, 6, 1), [scs])
     new_pump = Device(p.id, DeviceKind.PUMP, "Prometra II 20 mL", date(2023, 2, 14), "DEMO-P1")
     _procedure(c, p, ProcedureKind.REPLACEMENT, date(2023, 2, 14), [new_pump], (old_pump.id,),
                "end of service; pocket calcified; stiff catheter segment spliced")  # fmt: skip
-    new_scs = Device(p.id, DeviceKind.STIMULATOR, "SCS IPG (record)", date(2023, 2, 14), "DEMO-S1")
+    new_scs = Device(p.id, DeviceKind.STIMULATOR, primary, date(2023, 2, 14), "DEMO-S1")
     _procedure(c, p, ProcedureKind.REVISION, date(2023, 2, 14), [new_scs], (scs.id,),
                "stimulator generator replaced in the same session")  # fmt: skip
     with c.uow.transaction(c.doctor.username, c.clock(), DEMO_REASON) as repo:
@@ -188,6 +223,11 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
         repo.add_complication(
             Complication(p.id, ComplicationCode.OTHER, date(2023, 2, 14), pocket, new_pump.id)
         )
+    if c.stimulation is not None:
+        # Illustrative: a slow rise over years (700 ohm + 60 ohm per year since 2015), the
+        # primary cell falling towards its end of service, replaced with the pump in 2023.
+        _stimulator(c, scs, replace(scs, removed_on=date(2023, 2, 14)), new_scs,
+                    lambda y: 700 + 60 * y, lambda y: 3.05 - 0.045 * y, 7.7)  # fmt: skip
     _prescribe(c, p, example("seed000-catheter-splice"), date(2023, 2, 14))
     _refills(c, p, c.today)
 
@@ -195,10 +235,10 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
     # long-term haemodialysis patient: the pulse generator is relocated (records only).
     p = Patient("SEED-001", "Synthetic: dialysis, IPG pocket calcification (case report)", 1965)
     _add_patient(c, p, date(2018, 4, 2))
-    ipg = Device(p.id, DeviceKind.STIMULATOR, "SCS IPG (record)", date(2018, 4, 2), "DEMO-S2")
-    lead = Device(p.id, DeviceKind.LEAD, "SCS lead (record)", date(2018, 4, 2))
+    ipg = Device(p.id, DeviceKind.STIMULATOR, "Proclaim XR", date(2018, 4, 2), "DEMO-S2")
+    lead = Device(p.id, DeviceKind.LEAD, "Vectris 977A2", date(2018, 4, 2))
     _procedure(c, p, ProcedureKind.IMPLANT, date(2018, 4, 2), [ipg, lead])
-    moved = Device(p.id, DeviceKind.STIMULATOR, "SCS IPG (record)", date(2024, 5, 6), "DEMO-S3",
+    moved = Device(p.id, DeviceKind.STIMULATOR, "Proclaim XR", date(2024, 5, 6), "DEMO-S3",
                    notes="relocated generator")  # fmt: skip
     _procedure(c, p, ProcedureKind.REVISION, date(2024, 5, 6), [moved], (ipg.id,),
                "IPG relocation: severe ectopic calcification of the abdominal pocket")  # fmt: skip
@@ -206,6 +246,11 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
         repo.add_complication(Complication(p.id, ComplicationCode.OTHER, date(2024, 5, 6),
                                            "ectopic calcification of the IPG pocket (dialysis)",
                                            moved.id, "physician"))  # fmt: skip
+    if c.stimulation is not None:
+        # Illustrative: impedance rising faster around calcifying tissue (700 ohm x e^(0.12 per
+        # year)), on before and after the relocation (the same leads).
+        _stimulator(c, ipg, replace(ipg, removed_on=date(2024, 5, 6)), moved,
+                    lambda y: 700 * math.exp(0.12 * y), None, 6.1)  # fmt: skip
 
     # Chai et al., Pain Physician 2013;16:E107-E111: two cancer-pain patients, an intrathecal
     # trial then an implanted pump.
@@ -269,12 +314,14 @@ def load_demo(
     today: date,
     generated: int = 20,
     seed: int = 5,
+    stimulation: StimulatorContext | None = None,
 ) -> tuple[DemoLogin, ...]:
     """Fill an empty clinic with the demo users, the case-report patients and ``generated``
     synthetic patients whose refill histories run up to ``today``. Returns the demo logins (the
-    caller stores their password hashes)."""
+    caller stores their password hashes). With ``stimulation`` the stimulators get leads,
+    programs and (illustrative) impedance and battery histories."""
     c = _Ctx(uow, library, catalog, _Clock(_at(today)), DEMO_LOGINS[0].user,
-             DEMO_LOGINS[1].user, random.Random(seed), today)  # fmt: skip
+             DEMO_LOGINS[1].user, random.Random(seed), today, stimulation)  # fmt: skip
     with uow.transaction("setup", _at(date(2009, 1, 1), 0), DEMO_REASON) as repo:
         for login in DEMO_LOGINS:
             repo.add_user(login.user)

@@ -25,6 +25,12 @@ from thecal.clinic.model import (
     User,
 )
 from thecal.clinic.ports import ClinicRepository, DueWindow
+from thecal.clinic.stimulator_model import (
+    BatteryReading,
+    ImpedanceSet,
+    StimLead,
+    StimProgramVersion,
+)
 
 
 @dataclass
@@ -50,6 +56,10 @@ class _State:
     alarms: dict[str, Alarm] = field(default_factory=dict)
     complications: list[Complication] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
+    stim_leads: list[StimLead] = field(default_factory=list)
+    stim_programs: list[StimProgramVersion] = field(default_factory=list)
+    impedances: list[ImpedanceSet] = field(default_factory=list)
+    batteries: list[BatteryReading] = field(default_factory=list)
 
 
 class MemoryRepository:
@@ -291,6 +301,44 @@ class MemoryRepository:
             (c for c in self._s.complications if c.patient_id == patient_id),
             key=lambda c: c.occurred_on,
         )
+
+    # Stimulators -----------------------------------------------------------------------------
+
+    def add_stim_lead(self, lead: StimLead) -> None:
+        self._touch(lead.patient_id)
+        self._s.stim_leads.append(lead)
+        self._audit("insert", "stim_lead", lead.id)
+
+    def stim_leads_for(self, device_id: str) -> Sequence[StimLead]:
+        return sorted((x for x in self._s.stim_leads if x.device_id == device_id),
+                      key=lambda x: (x.implanted_on, x.name))  # fmt: skip
+
+    def add_stim_program(self, program: StimProgramVersion) -> None:
+        self._touch(program.patient_id)
+        self._s.stim_programs.append(program)
+        self._audit("insert", "stim_program", program.id)
+
+    def stim_programs_for(self, device_id: str) -> Sequence[StimProgramVersion]:
+        return sorted((x for x in self._s.stim_programs if x.device_id == device_id),
+                      key=lambda x: x.version)  # fmt: skip
+
+    def add_impedance_set(self, measurement: ImpedanceSet) -> None:
+        self._touch(measurement.patient_id)
+        self._s.impedances.append(measurement)
+        self._audit("insert", "impedance_set", measurement.id)
+
+    def impedance_sets_for(self, device_id: str) -> Sequence[ImpedanceSet]:
+        return sorted((x for x in self._s.impedances if x.device_id == device_id),
+                      key=lambda x: (x.at, x.id))  # fmt: skip
+
+    def add_battery_reading(self, reading: BatteryReading) -> None:
+        self._touch(reading.patient_id)
+        self._s.batteries.append(reading)
+        self._audit("insert", "battery_reading", reading.id)
+
+    def battery_readings_for(self, device_id: str) -> Sequence[BatteryReading]:
+        return sorted((x for x in self._s.batteries if x.device_id == device_id),
+                      key=lambda x: (x.at, x.id))  # fmt: skip
 
 
 class MemoryUnitOfWork:

@@ -23,6 +23,7 @@ from thecal.clinic.model import (
     RefillRecord,
     User,
 )
+from thecal.clinic.stimulator_ports import StimulatorRecords
 
 Clock = Callable[[], datetime]
 """The current local clinic time. Services never read a clock themselves."""
@@ -38,7 +39,7 @@ class DueWindow:
     undated: bool = False
 
 
-class ClinicRepository(Protocol):
+class ClinicRepository(StimulatorRecords, Protocol):
     # Users
     def add_user(self, user: User) -> None: ...
     def user_by_name(self, username: str) -> User | None: ...

@@ -66,6 +66,7 @@ def revised_refill(
     repo: ClinicRepository,
     library: DrugLibrary,
     catalog: DeviceCatalog,
+    *,
     patient_id: str,
     resolved: ResolvedPlan,
     at: datetime,
@@ -136,6 +137,7 @@ def preview_program_change(
     repo: ClinicRepository,
     library: DrugLibrary,
     catalog: DeviceCatalog,
+    *,
     patient_id: str,
     plan: PlanFile,
     at: datetime,
@@ -155,7 +157,9 @@ def preview_program_change(
     update["start"] = current is None  # the first stored program starts the therapy
     new_plan = plan.model_copy(update=update)
     resolved = resolve(new_plan.to_typed(), library, catalog)
-    revision = revised_refill(repo, library, catalog, patient_id, resolved, at)
+    revision = revised_refill(
+        repo, library, catalog, patient_id=patient_id, resolved=resolved, at=at
+    )
     program = _with_pump_state(repo, library, patient_id, new_plan, resolved, revision, at)
     findings = tuple(resolved.rounding) + check(program, library).findings
     if revision is not None:
@@ -213,12 +217,12 @@ def change_program(
     clock: Clock,
     library: DrugLibrary,
     catalog: DeviceCatalog,
+    *,
     actor: User,
     patient_id: str,
     plan: PlanFile,
     reason: str,
     overrides: Mapping[str, str] | None = None,
-    *,
     patient_version: int | None = None,
 ) -> ProgramOutcome:
     """Check ``plan`` through the safety gate against the current prescription and store it
@@ -238,7 +242,9 @@ def change_program(
             repo.update_patient(with_version(repo.get_patient(patient_id), patient_version))
         # The bounds and the reasons are checked on the prescription read in this transaction:
         # one changed since the form was shown is what counts.
-        preview = preview_program_change(repo, library, catalog, patient_id, plan, at, actor)
+        preview = preview_program_change(
+            repo, library, catalog, patient_id=patient_id, plan=plan, at=at, actor=actor
+        )
         new_plan, findings, current = preview.plan, preview.findings, preview.current
         check_reasons(repo, actor, patient_id, findings, reasons)
         version = (current.version if current else 0) + 1

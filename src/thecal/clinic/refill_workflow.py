@@ -78,6 +78,7 @@ def preview_refill(
     repo: ClinicRepository,
     library: DrugLibrary,
     catalog: DeviceCatalog,
+    *,
     patient_id: str,
     entry: RefillInput,
     at: datetime,
@@ -186,10 +187,10 @@ def record_refill(
     clock: Clock,
     library: DrugLibrary,
     catalog: DeviceCatalog,
+    *,
     actor: User,
     patient_id: str,
     entry: RefillInput,
-    *,
     patient_version: int | None = None,
 ) -> RefillOutcome:
     """Check and store a refill done now (``clock()``). Raises
@@ -205,7 +206,9 @@ def record_refill(
         if patient_version is not None:
             # First: a form built on a stale patient is rejected before anything else.
             repo.update_patient(with_version(repo.get_patient(patient_id), patient_version))
-        outcome = preview_refill(repo, library, catalog, patient_id, entry, at, actor.username)
+        outcome = preview_refill(
+            repo, library, catalog, patient_id=patient_id, entry=entry, at=at, by=actor.username
+        )
         check_reasons(repo, actor, patient_id, outcome.findings, entry.overrides)
         repo.add_refill(outcome.record)
     return outcome

@@ -11,7 +11,7 @@ check their own concerns (session, CSRF token) and map the errors raised here to
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import pint
@@ -39,8 +39,28 @@ from thecal.clinic.program_workflow import (
 from thecal.clinic.refill_workflow import RefillInput, RefillOutcome, preview_refill, record_refill
 from thecal.clinic.replacement import ReplacementPlan, replacement_plans
 from thecal.clinic.settings import ClinicSettings
+from thecal.clinic.stimulator_model import (
+    BatteryReading,
+    ContactImpedance,
+    ImpedanceSet,
+    MeasurementSource,
+    StimLead,
+    StimProgramVersion,
+)
+from thecal.clinic.stimulator_workflow import (
+    StimProgramPreview,
+    StimulatorContext,
+    StimulatorSummary,
+    add_lead,
+    change_stim_program,
+    preview_stim_program,
+    record_battery,
+    record_impedances,
+    stimulator_summaries,
+)
 from thecal.clinic.worklist import WorkItem, worklist
 from thecal.devices.catalog import DeviceCatalog
+from thecal.stimulation.program_file import StimulationFile
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import ResolvedPlan, resolve
 from thecal.therapy.plan_file import PlanFile
@@ -94,6 +114,7 @@ class ClinicServices(Generic[U]):
     catalog: DeviceCatalog
     settings: ClinicSettings
     soon: pint.Quantity | None = None
+    stimulation: StimulatorContext | None = None  # None: no stimulator catalog loaded
 
     @property
     def due_soon(self) -> pint.Quantity:
@@ -174,8 +195,15 @@ class ClinicServices(Generic[U]):
     def preview_refill(self, *, actor: User, patient_id: str, entry: RefillInput) -> RefillOutcome:
         """Every number and finding of a refill now, nothing written (any signed-in user)."""
         with self.uow.reader() as repo:
-            return preview_refill(repo, self.library, self.catalog, patient_id, entry,
-                                  self.clock(), actor.username)  # fmt: skip
+            return preview_refill(
+                repo,
+                self.library,
+                self.catalog,
+                patient_id=patient_id,
+                entry=entry,
+                at=self.clock(),
+                by=actor.username,
+            )
 
     def review_refill(self, *, actor: User, patient_id: str, entry: RefillInput) -> RefillOutcome:
         """The review step of recording a refill: :meth:`preview_refill` for a user who may
@@ -191,8 +219,16 @@ class ClinicServices(Generic[U]):
         """Check and store a refill done now (see :func:`~thecal.clinic.refill_workflow.
         record_refill`): PermissionDenied for a viewer, OverrideNotAllowed for a reason only a
         physician may give, OverrideError, ConcurrentEditError on a stale ``patient_version``."""
-        return record_refill(self.uow, self.clock, self.library, self.catalog, actor,
-                             patient_id, entry, patient_version=patient_version)  # fmt: skip
+        return record_refill(
+            self.uow,
+            self.clock,
+            self.library,
+            self.catalog,
+            actor=actor,
+            patient_id=patient_id,
+            entry=entry,
+            patient_version=patient_version,
+        )
 
     # Program changes -----------------------------------------------------------------------
 
@@ -202,8 +238,15 @@ class ClinicServices(Generic[U]):
         """The program change checked now, nothing written; a nurse outside the prescription
         and a viewer are refused here already (:class:`PermissionDenied`)."""
         with self.uow.reader() as repo:
-            return preview_program_change(repo, self.library, self.catalog, patient_id, plan,
-                                          self.clock(), actor)  # fmt: skip
+            return preview_program_change(
+                repo,
+                self.library,
+                self.catalog,
+                patient_id=patient_id,
+                plan=plan,
+                at=self.clock(),
+                actor=actor,
+            )
 
     def change_program(
         self, *, actor: User, patient_id: str, plan: PlanFile, reason: str,
@@ -212,8 +255,8 @@ class ClinicServices(Generic[U]):
         """Store ``plan`` as the next prescription (see :func:`~thecal.clinic.program_workflow.
         change_program`); the role, the nurse's bounds and the reasons are checked in the
         write's transaction."""
-        return change_program(self.uow, self.clock, self.library, self.catalog, actor,
-                              patient_id, plan, reason, overrides,
+        return change_program(self.uow, self.clock, self.library, self.catalog, actor=actor,
+                              patient_id=patient_id, plan=plan, reason=reason, overrides=overrides,
                               patient_version=patient_version)  # fmt: skip
 
     # Interrogations ------------------------------------------------------------------------
@@ -250,3 +293,67 @@ class ClinicServices(Generic[U]):
         :func:`~thecal.clinic.interrogation.record_interrogation`)."""
         return record_interrogation(self.uow, self.clock, actor, patient_id, serial, status,
                                     log)  # fmt: skip
+
+    # Stimulators ---------------------------------------------------------------------------
+
+    def _stim(self) -> StimulatorContext:
+        if self.stimulation is None:
+            raise NotFoundError("stimulator catalog", "not loaded")
+        return self.stimulation
+
+    def stimulator_summary(self, *, patient_id: str) -> tuple[StimulatorSummary, ...]:
+        """Every stimulator of the patient: leads, programs, impedance trends, battery and
+        findings (NotFoundError: no such patient)."""
+        with self.uow.reader() as repo:
+            return stimulator_summaries(repo, self._stim(), self.settings, patient_id,
+                                        self.today())  # fmt: skip
+
+    def preview_stimulator_program(
+        self, *, actor: User, patient_id: str, device_id: str, program: StimulationFile
+    ) -> StimProgramPreview:
+        """The stimulation gate's check of ``program``, nothing written (PermissionDenied for
+        a viewer, or a nurse beyond the current version)."""
+        with self.uow.reader() as repo:
+            return preview_stim_program(repo, self._stim(), patient_id, device_id, program,
+                                        actor)  # fmt: skip
+
+    def add_stimulator_program(
+        self, *, actor: User, patient_id: str, device_id: str, program: StimulationFile,
+        reason: str, overrides: Mapping[str, str] | None = None,
+        patient_version: int | None = None,
+    ) -> StimProgramVersion:  # fmt: skip
+        """Store the stimulator's next program version through the gate (see
+        :func:`~thecal.clinic.stimulator_workflow.change_stim_program`)."""
+        return change_stim_program(self.uow, self.clock, self._stim(), actor, patient_id,
+                                   device_id, program, reason, overrides,
+                                   patient_version=patient_version)  # fmt: skip
+
+    def add_stimulator_lead(
+        self, *, actor: User, patient_id: str, device_id: str, name: str, model: str,
+        implanted_on: date, position: str = "", patient_version: int | None = None,
+    ) -> StimLead:  # fmt: skip
+        """Record a lead on the stimulator (a catalog lead model; a viewer may not)."""
+        lead = StimLead(patient_id, device_id, name, model, implanted_on, position)
+        return add_lead(self.uow, self.clock, self._stim(), actor, lead,
+                        patient_version=patient_version)  # fmt: skip
+
+    def record_impedance_set(
+        self, *, actor: User, patient_id: str, device_id: str,
+        values: Sequence[ContactImpedance], source: MeasurementSource,
+        at: datetime | None = None, patient_version: int | None = None,
+    ) -> ImpedanceSet:  # fmt: skip
+        """Store one set of contact impedances (a viewer may not)."""
+        return record_impedances(self.uow, self.clock, actor, patient_id, device_id, values,
+                                 source, at, patient_version=patient_version)  # fmt: skip
+
+    def record_battery_reading(
+        self, *, actor: User, patient_id: str, device_id: str, source: MeasurementSource,
+        voltage: pint.Quantity | None = None, percent: pint.Quantity | None = None,
+        recharge: bool = False, recharge_duration: pint.Quantity | None = None,
+        at: datetime | None = None, patient_version: int | None = None,
+    ) -> BatteryReading:  # fmt: skip
+        """Store a battery reading (a voltage and/or a percentage; a viewer may not)."""
+        reading = BatteryReading(patient_id, device_id, at or self.clock(), source, voltage,
+                                 percent, recharge, recharge_duration, actor.username)  # fmt: skip
+        return record_battery(self.uow, self.clock, actor, patient_id, device_id, reading,
+                              patient_version=patient_version)  # fmt: skip

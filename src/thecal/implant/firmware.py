@@ -110,8 +110,12 @@ class Firmware:
         self.ptb_starts: deque[float] = deque()
         self.battery = battery
         self.sessions = 0
-        self.eri_h: float | None = None
+        self.eri_h: float | None = None  # simulation hours (schedules the stop)
         self.eos_h: float | None = None
+        # The same moments on the device's own clock, recorded when ERI is reached: a status
+        # reports what the device knows, never the simulation's true time.
+        self.eri_device_h: float | None = None
+        self.eos_device_h: float | None = None
         if battery is not None:
             self._q = battery.quiescent_per_hour
             self._e_stroke = battery.per_ml * self.stroke
@@ -314,8 +318,8 @@ class Firmware:
             low_reservoir_threshold=self.program.low_reservoir_threshold if self.program else None,
             delivered_total=Q_(self.strokes * self.stroke, ML),
             alarms=self.alarms.states(),
-            eri_at=at_hours(self.eri_h) if self.eri_h is not None else None,
-            eos_at=at_hours(self.eos_h) if self.eos_h is not None else None,
+            eri_at=at_hours(self.eri_device_h) if self.eri_device_h is not None else None,
+            eos_at=at_hours(self.eos_device_h) if self.eos_device_h is not None else None,
             patient_boluses_last_24h=self.patient_boluses_last_24h(),
             last_seq=len(self.log),
         )

@@ -68,6 +68,8 @@ def eri(fw: "Firmware") -> None:
     assert fw.battery is not None
     fw.eri_h = fw.now
     fw.eos_h = fw.now + fw.battery.eri_to_eos_hours
+    fw.eri_device_h = fw.now + fw.offset
+    fw.eos_device_h = fw.eri_device_h + fw.battery.eri_to_eos_hours
     fw.write_log(
         EventKind.ERI,
         f"Elective replacement indicator: the pump stops in {fmt(fw.battery.eri_to_eos.to('d'))}.",

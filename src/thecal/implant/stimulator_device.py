@@ -113,7 +113,7 @@ class SimulatedStimulator:
             raise RuntimeError("advance() called from inside a scheduled action")
         self._in_advance = True
         try:
-            end = hours(until)
+            end = max(hours(until), self.firmware.now)  # never backwards
             while self.queue.peek_time() <= end:
                 event = self.queue.pop()
                 self._integrate(event.at)

@@ -25,11 +25,13 @@ from thecal.units import Dimension, InputError, check_dimension
 class ServerSettings:
     """``max_command_age``: staleness bound (time); ``journal_size``: stored replies kept;
     ``page_bytes``: the longest reply sent whole (frames are ≤ 64 KiB): an interrogation fills
-    it with log events, and any longer reply is paged (:mod:`thecal.programmer.paging`)."""
+    it with log events, and any longer reply is paged (:mod:`thecal.programmer.paging`).
+    Product choices, required here: the shipped values are in ``thecal/data/link.toml``
+    ``[commands]`` (read by :mod:`thecal.adapters.link_settings`)."""
 
     max_command_age: Qty
-    journal_size: int = 256
-    page_bytes: int = 48_000
+    journal_size: int
+    page_bytes: int
 
     def __post_init__(self) -> None:
         check_dimension(self.max_command_age, "max_command_age", Dimension.TIME)

@@ -60,6 +60,7 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                                      f"{v.serial or 'the pump'} by {v.interrogation.by}",
                                      v.summary))  # fmt: skip
                 pump = pump_in_place(repo, patient_id)
+            stimulators = ctx.services.stimulator_summary(patient_id=patient_id)
         except InputError:
             raise HTTPException(404, "no such patient") from None
         timeline.sort(key=lambda t: t[0], reverse=True)
@@ -67,7 +68,8 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         return render(request, ctx, "patient.html", user=user, p=p, devices=devices,
                       plan=rx.plan() if rx else None, rx=rx, refills=list(reversed(refills)),
                       timeline=timeline, Level=Level, reachable=link is not None,
-                      pump=pump, interrogations=snapshots)  # fmt: skip
+                      pump=pump, interrogations=snapshots,
+                      stimulators=stimulators)  # fmt: skip
 
     @router.get("/patients/{patient_id}/interrogations/{interrogation_id}",
              response_class=HTMLResponse)  # fmt: skip

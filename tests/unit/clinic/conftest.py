@@ -55,7 +55,16 @@ def setup_patient(
         uow, clock, DOCTOR,  # type: ignore[arg-type]
         Procedure(patient.id, ProcedureKind.IMPLANT, date(2024, 1, 2)), [pump],
     )  # fmt: skip
-    change_program(uow, clock, library, catalog, DOCTOR, patient.id, morphine_plan(), "start")  # type: ignore[arg-type]
+    change_program(
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=DOCTOR,
+        patient_id=patient.id,
+        plan=morphine_plan(),
+        reason="start",
+    )  # type: ignore[arg-type]
     return patient, pump
 
 

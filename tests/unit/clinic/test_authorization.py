@@ -62,8 +62,17 @@ def _edited(plan: PlanFile, edit: Edit) -> PlanFile:
 
 def _change(uow, clock, library, catalog, who, pid, edit: Edit, **reasons: str):  # type: ignore[no-untyped-def]
     plan = _edited(_current(uow, pid), edit)
-    return change_program(uow, clock, library, catalog, who, pid, plan, "clinic visit",
-                          {k.replace("_", "-"): v for k, v in reasons.items()})  # fmt: skip
+    return change_program(
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=who,
+        patient_id=pid,
+        plan=plan,
+        reason="clinic visit",
+        overrides={k.replace("_", "-"): v for k, v in reasons.items()},
+    )
 
 
 def _set(path: str, value: Any) -> Edit:
@@ -176,7 +185,9 @@ def test_nurse_bounds_every_branch(uow, clock, library, catalog, patient_id, cas
     # The same change by a physician is not refused for who makes it (the gate still runs).
     with uow.reader() as repo:
         plan = _edited(_current(uow, patient_id), edit)
-        preview_program_change(repo, library, catalog, patient_id, plan, clock(), DOCTOR)
+        preview_program_change(
+            repo, library, catalog, patient_id=patient_id, plan=plan, at=clock(), actor=DOCTOR
+        )
 
 
 def test_nurse_without_a_prescription_and_viewer(uow, clock, library, catalog, patient_id):
@@ -184,9 +195,27 @@ def test_nurse_without_a_prescription_and_viewer(uow, clock, library, catalog, p
     with uow.transaction("paul", clock(), "new patient") as repo:
         repo.add_patient(bare)
     with pytest.raises(OutsidePrescription, match="no current prescription"):
-        change_program(uow, clock, library, catalog, NURSE, bare.id, morphine_plan(), "start")
+        change_program(
+            uow,
+            clock,
+            library,
+            catalog,
+            actor=NURSE,
+            patient_id=bare.id,
+            plan=morphine_plan(),
+            reason="start",
+        )
     with pytest.raises(PermissionDenied, match="vera \\(viewer\\) may not change programs"):
-        change_program(uow, clock, library, catalog, VIEWER, patient_id, morphine_plan(), "x")
+        change_program(
+            uow,
+            clock,
+            library,
+            catalog,
+            actor=VIEWER,
+            patient_id=patient_id,
+            plan=morphine_plan(),
+            reason="x",
+        )
     assert nurse_bounds_problem(None, morphine_plan()) is not None
 
 
@@ -196,14 +225,24 @@ def test_the_write_rechecks_against_the_prescription_in_its_transaction(
     # The nurse's form is built on v1 (3 mg/d): 2.8 mg/d is within it.
     proposed = _edited(_current(uow, patient_id), _set("schedule.dose", "2.8 mg/d"))
     with uow.reader() as repo:
-        shown = preview_program_change(repo, library, catalog, patient_id, proposed, clock(),
-                                       NURSE)  # fmt: skip
+        shown = preview_program_change(
+            repo, library, catalog, patient_id=patient_id, plan=proposed, at=clock(), actor=NURSE
+        )
     assert shown.current is not None and shown.current.version == 1
     # Meanwhile the physician lowers the dose to 2 mg/d (v2).
     _change(uow, clock, library, catalog, DOCTOR, patient_id, _set("schedule.dose", "2 mg/d"))
     # The nurse confirms the form: checked against v2, read inside the write's transaction.
     with pytest.raises(OutsidePrescription, match=r"2\.8 mg/d is above the prescribed 2 mg/d"):
-        change_program(uow, clock, library, catalog, NURSE, patient_id, proposed, "as previewed")
+        change_program(
+            uow,
+            clock,
+            library,
+            catalog,
+            actor=NURSE,
+            patient_id=patient_id,
+            plan=proposed,
+            reason="as previewed",
+        )
     assert [p.version for p in uow.state.prescriptions] == [1, 2]
 
 
@@ -224,16 +263,33 @@ def test_only_a_physician_gives_the_reason_to_restart_after_the_pump_ran_dry(
     # nothing left: delivery stopped ~14 d, restarting 3 mg/d > the 1 mg/d opioid-naive dose.
     clock.now = datetime(2024, 3, 22, 9, 0)
     with uow.reader() as repo:
-        soft = preview_refill(repo, library, catalog, patient_id, _refill(0.0), clock(),
-                              "nina").needs_reason  # fmt: skip
+        soft = preview_refill(
+            repo, library, catalog, patient_id=patient_id, entry=_refill(0.0), at=clock(), by="nina"
+        ).needs_reason
     assert "RESTART-TOLERANCE" in {f.code.value for f in soft}
     reasons = {f.code.value: "patient seen, restart decided" for f in soft}
     with pytest.raises(OverrideNotAllowed,
                        match="a physician must give the reason for RESTART-TOLERANCE"):  # fmt: skip
-        record_refill(uow, clock, library, catalog, NURSE, patient_id, _refill(0.0, reasons))
+        record_refill(
+            uow,
+            clock,
+            library,
+            catalog,
+            actor=NURSE,
+            patient_id=patient_id,
+            entry=_refill(0.0, reasons),
+        )
     assert uow.state.refills == []
     # A physician's earlier reasons never cover a new interruption; the physician records it.
-    out = record_refill(uow, clock, library, catalog, DOCTOR, patient_id, _refill(0.0, reasons))
+    out = record_refill(
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=DOCTOR,
+        patient_id=patient_id,
+        entry=_refill(0.0, reasons),
+    )
     stored = {f.code: f.override_by for f in out.record.findings if f.level is Level.SOFT}
     assert stored["RESTART-TOLERANCE"] == "physician"
 
@@ -257,8 +313,8 @@ def test_opioid_dose_finding_needs_a_physician_unless_one_decided_it(
                 DOSE_DAILY_MAX="lower is better")  # fmt: skip
     clock.now = datetime(2024, 3, 2, 9, 0)
     with pytest.raises(OverrideNotAllowed, match="DOSE-DAILY-MAX"):
-        record_refill(uow, clock, library, catalog, NURSE, patient_id,
-                      _refill(1.6, DOSE_DAILY_MAX="per prescription"))  # fmt: skip
+        record_refill(uow, clock, library, catalog, actor=NURSE, patient_id=patient_id,
+                      entry=_refill(1.6, DOSE_DAILY_MAX="per prescription"))  # fmt: skip
     # The physician decides (2.5 mg/d, with the reason) ...
     out = _change(uow, clock, library, catalog, DOCTOR, patient_id, lower,
                   DOSE_DAILY_MAX="tolerant on oral morphine; registry being corrected")  # fmt: skip
@@ -270,8 +326,8 @@ def test_opioid_dose_finding_needs_a_physician_unless_one_decided_it(
         assert physician_decided(repo, patient_id) == {naive_limit}
     # ... so the nurse may now refill and lower it further, repeating that decision.
     clock.now = datetime(2024, 3, 3, 9, 0)
-    record_refill(uow, clock, library, catalog, NURSE, patient_id,
-                  _refill(1.6, DOSE_DAILY_MAX="per prescription"))  # fmt: skip
+    record_refill(uow, clock, library, catalog, actor=NURSE, patient_id=patient_id,
+                  entry=_refill(1.6, DOSE_DAILY_MAX="per prescription"))  # fmt: skip
     _change(uow, clock, library, catalog, NURSE, patient_id, _set("schedule.dose", "2 mg/d"),
             DOSE_DAILY_MAX="per prescription")  # fmt: skip
     with uow.reader() as repo:  # a nurse's change does not hide the physician's decision
@@ -292,8 +348,8 @@ def test_a_decision_on_one_limit_does_not_cover_another(
     # 30 d at 0.3 mL/d left 20 - 9 = 11 mL on 2024-02-01; at 25 mg/d = 2.5 mL/d, 3 d later
     # 11 - 7.5 = 3.5 mL are left. The nurse refills, repeating the physician's decision.
     clock.now = datetime(2024, 2, 4, 9, 0)
-    record_refill(uow, clock, library, catalog, NURSE, patient_id,
-                  RefillInput(Q_(3.5, "mL"), Q_(20.0, "mL"), "LOT-8",
+    record_refill(uow, clock, library, catalog, actor=NURSE, patient_id=patient_id,
+                  entry=RefillInput(Q_(3.5, "mL"), Q_(20.0, "mL"), "LOT-8",
                               planned_refill=datetime(2024, 2, 9, 9, 0),
                               overrides={"DOSE-DAILY-MAX": "per prescription"}))  # fmt: skip
     # Now recorded as opioid-naive: the same code, against the 1 mg/d limit, is a new decision.
@@ -301,8 +357,8 @@ def test_a_decision_on_one_limit_does_not_cover_another(
     # 5 d x 2.5 mL/d = 12.5 mL delivered from 20 mL: 7.5 mL left.
     clock.now = datetime(2024, 2, 9, 9, 0)
     with pytest.raises(OverrideNotAllowed, match="a physician must give the reason for DOSE-DAILY"):
-        record_refill(uow, clock, library, catalog, NURSE, patient_id,
-                      RefillInput(Q_(7.5, "mL"), Q_(20.0, "mL"), "LOT-9",
+        record_refill(uow, clock, library, catalog, actor=NURSE, patient_id=patient_id,
+                      entry=RefillInput(Q_(7.5, "mL"), Q_(20.0, "mL"), "LOT-9",
                                   planned_refill=datetime(2024, 2, 14, 9, 0),
                                   overrides={"DOSE-DAILY-MAX": "per prescription"}))  # fmt: skip
     assert len(uow.state.refills) == 1
@@ -313,9 +369,19 @@ def test_nurse_still_gives_reasons_for_other_soft_findings(
 ) -> None:
     clock.now = datetime(2024, 3, 2, 9, 0)
     # Withdrawn 5 mL vs 2 mL expected (0.3 mL/d x 60 d = 18 mL from 20 mL): +3 mL > 2 mL.
-    out = record_refill(uow, clock, library, catalog, NURSE, patient_id, _refill(
-        5.0, REFILL_DISCREPANCY="aspiration short, pump interrogated: normal",
-        REFILL_ACCURACY_BAND="same"))  # fmt: skip
+    out = record_refill(
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=NURSE,
+        patient_id=patient_id,
+        entry=_refill(
+            5.0,
+            REFILL_DISCREPANCY="aspiration short, pump interrogated: normal",
+            REFILL_ACCURACY_BAND="same",
+        ),
+    )
     assert dict(out.record.overrides)["REFILL-DISCREPANCY"].startswith("aspiration")
     assert {f.override_by for f in out.record.findings if f.level is Level.SOFT} == {"clinician"}
 

@@ -26,7 +26,9 @@ def _preview(uow, library, catalog, patient_id, plan, at):  # type: ignore[no-un
     with uow.reader() as repo:
         return {
             f.code: f
-            for f in preview_program_change(repo, library, catalog, patient_id, plan, at).findings
+            for f in preview_program_change(
+                repo, library, catalog, patient_id=patient_id, plan=plan, at=at
+            ).findings
         }
 
 
@@ -39,8 +41,14 @@ def test_first_program_is_a_start_and_a_refill_is_not(uow, clock, library, catal
             planned_refill=datetime(2024, 2, 20, 9, 0),
         )  # fmt: skip
         out = preview_refill(
-            repo, library, catalog, patient.id, refill, datetime(2024, 2, 1, 9, 0), "n"
-        )  # fmt: skip
+            repo,
+            library,
+            catalog,
+            patient_id=patient.id,
+            entry=refill,
+            at=datetime(2024, 2, 1, 9, 0),
+            by="n",
+        )
     codes = {f.code for f in out.findings}
     assert Code.START_DOSE_ABOVE_LIMIT not in codes and Code.PREVIOUS_PROGRAM_UNKNOWN in codes
 
@@ -77,8 +85,8 @@ def test_program_change_on_an_empty_reservoir_flags_tolerance(uow, clock, librar
     patient, _ = setup_patient(uow, clock, library, catalog)  # morphine 3 mg/d = 0.3 mL/d
     clock.now = datetime(2024, 3, 2, 9, 0)
     record_refill(
-        uow, clock, library, catalog, NURSE, patient.id,
-        RefillInput(withdrawn=Q_(1.6, "mL"), filled=Q_(20.0, "mL"), drug_lot="L2",
+        uow, clock, library, catalog, actor=NURSE, patient_id=patient.id,
+        entry=RefillInput(withdrawn=Q_(1.6, "mL"), filled=Q_(20.0, "mL"), drug_lot="L2",
                     confirmed_after_fill=Q_(19.8, "mL"), planned_refill=datetime(2024, 4, 26, 9)),
     )  # fmt: skip
     # 20 mL ÷ 0.3 mL/d = 66 d 16 h: 03-02 09:00 + 66 d = 05-07 09:00, + 16 h = 05-08 01:00.
@@ -102,7 +110,7 @@ def test_the_preview_decides_start_from_the_record(uow, clock, library, catalog,
     patient, _ = setup_patient(uow, clock, library, catalog)
     with uow.reader() as repo:
         out = preview_program_change(
-            repo, library, catalog, patient.id, _with(morphine_plan(), start=start),
-            datetime(2024, 1, 12, 9, 0),
+            repo, library, catalog, patient_id=patient.id, plan=_with(morphine_plan(), start=start),
+            at=datetime(2024, 1, 12, 9, 0),
         )  # fmt: skip
     assert out.plan.start is False

@@ -42,7 +42,9 @@ def test_clinic_refill_findings_are_the_gates(
 
     monkeypatch.setattr(refill_workflow, "assess_refill", spy)
     with uow.reader() as repo:
-        out = preview_refill(repo, library, catalog, patient.id, _entry("25 mL"), clock(), "n")
+        out = preview_refill(
+            repo, library, catalog, patient_id=patient.id, entry=_entry("25 mL"), at=clock(), by="n"
+        )
     (proposal,) = seen
     # The refill the workflow built: last fill 20 mL on 2024-01-02 09:00 (the prescription's
     # [fill]), 25 mL withdrawn, 20 mL filled now.
@@ -57,5 +59,7 @@ def test_clinic_refill_findings_are_the_gates(
     # 25 − 2 = +23 mL: the number is kept, its discrepancy findings are not (hard stop instead).
     assert out.record.discrepancy.to("mL").magnitude == pytest.approx(23.0)
     with pytest.raises(OverrideError, match="REFILL-WITHDRAWN-OVER-CAPACITY"):
-        record_refill(uow, clock, library, catalog, NURSE, patient.id, _entry("25 mL"))
+        record_refill(
+            uow, clock, library, catalog, actor=NURSE, patient_id=patient.id, entry=_entry("25 mL")
+        )
     assert uow.state.refills == []

@@ -28,7 +28,9 @@ def _refill(withdrawn: float, confirmed: float | None = 19.8, **kw: object) -> R
 def test_refill_is_checked_and_stored(uow, clock, library, catalog) -> None:
     patient, pump = setup_patient(uow, clock, library, catalog)
     clock.now = datetime(2024, 3, 2, 9, 0)
-    out = record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6))
+    out = record_refill(
+        uow, clock, library, catalog, actor=NURSE, patient_id=patient.id, entry=_refill(1.6)
+    )
     r = out.record
     # 0.3 mL/d x 60 d = 18 mL delivered; 20 - 18 = 2 mL expected; 1.6 - 2 = -0.4 mL.
     assert r.expected_remaining.to("mL").magnitude == pytest.approx(2.0)
@@ -48,13 +50,17 @@ def test_soft_finding_needs_a_reason_and_nothing_is_written_without(uow, clock, 
     before = len(uow.state.audit)
     # Withdrawn 5 mL vs 2 mL expected: discrepancy +3 mL > the 2 mL threshold (soft).
     with pytest.raises(OverrideError, match="REFILL-DISCREPANCY"):
-        record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(5.0))
+        record_refill(
+            uow, clock, library, catalog, actor=NURSE, patient_id=patient.id, entry=_refill(5.0)
+        )
     assert uow.state.refills == [] and len(uow.state.audit) == before
     entry = _refill(5.0, overrides={
         "REFILL-DISCREPANCY": "aspiration short of volume, pump interrogated: normal",
         "REFILL-ACCURACY-BAND": "same",
     })  # fmt: skip
-    out = record_refill(uow, clock, library, catalog, NURSE, patient.id, entry)
+    out = record_refill(
+        uow, clock, library, catalog, actor=NURSE, patient_id=patient.id, entry=entry
+    )
     assert ("REFILL-DISCREPANCY", "aspiration short of volume, pump interrogated: normal") in (
         out.record.overrides
     )
@@ -65,14 +71,24 @@ def test_pocket_fill_is_refused(uow, clock, library, catalog) -> None:
     clock.now = datetime(2024, 3, 2, 9, 0)
     # 20 mL injected, 18 mL confirmed: 2 mL unaccounted > 1 mL for a 20 mL pump (hard).
     with pytest.raises(OverrideError, match="hard"):
-        record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6, 18.0))
+        record_refill(
+            uow,
+            clock,
+            library,
+            catalog,
+            actor=NURSE,
+            patient_id=patient.id,
+            entry=_refill(1.6, 18.0),
+        )
     assert uow.state.refills == []
 
 
 def test_viewer_cannot_refill(uow, clock, library, catalog) -> None:
     patient, _ = setup_patient(uow, clock, library, catalog)
     with pytest.raises(PermissionDenied):
-        record_refill(uow, clock, library, catalog, VIEWER, patient.id, _refill(1.6))
+        record_refill(
+            uow, clock, library, catalog, actor=VIEWER, patient_id=patient.id, entry=_refill(1.6)
+        )
 
 
 def test_concurrent_edit_detected(uow, clock, library, catalog) -> None:
@@ -80,10 +96,26 @@ def test_concurrent_edit_detected(uow, clock, library, catalog) -> None:
     clock.now = datetime(2024, 3, 2, 9, 0)
     # Two nurses opened the refill form on the same version; the first one wins.
     v = uow.state.patients[patient.id].version  # setup's writes moved it on from 1
-    record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6), patient_version=v)
+    record_refill(
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=NURSE,
+        patient_id=patient.id,
+        entry=_refill(1.6),
+        patient_version=v,
+    )
     with pytest.raises(ConcurrentEditError):
         record_refill(
-            uow, clock, library, catalog, NURSE, patient.id, _refill(1.6), patient_version=v
+            uow,
+            clock,
+            library,
+            catalog,
+            actor=NURSE,
+            patient_id=patient.id,
+            entry=_refill(1.6),
+            patient_version=v,
         )
     assert len(uow.state.refills) == 1
 
@@ -93,7 +125,16 @@ def test_program_change_versions_the_prescription(uow, clock, library, catalog) 
     clock.now = datetime(2024, 2, 1, 9, 0)
     new = morphine_plan().model_copy(update={"schedule": morphine_plan().schedule.model_copy(
         update={"dose": "3.3 mg/d"})})  # fmt: skip
-    out = change_program(uow, clock, library, catalog, DOCTOR, patient.id, new, "pain 6/10")
+    out = change_program(
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=DOCTOR,
+        patient_id=patient.id,
+        plan=new,
+        reason="pain 6/10",
+    )
     assert (out.change.old_version, out.change.new_version) == (1, 2)
     with uow.reader() as repo:
         versions = repo.prescriptions_for(patient.id)
@@ -101,7 +142,9 @@ def test_program_change_versions_the_prescription(uow, clock, library, catalog) 
         assert versions[-1].plan().schedule.dose == "3.3 mg/d"
         assert versions[-1].plan().previous is not None
     with pytest.raises(Exception, match="reason"):
-        change_program(uow, clock, library, catalog, DOCTOR, patient.id, new, "  ")
+        change_program(
+            uow, clock, library, catalog, actor=DOCTOR, patient_id=patient.id, plan=new, reason="  "
+        )
 
 
 def test_calendar_after_refill(uow: MemoryUnitOfWork, clock: FakeClock, library, catalog) -> None:
@@ -110,7 +153,9 @@ def test_calendar_after_refill(uow: MemoryUnitOfWork, clock: FakeClock, library,
         (entry,) = refill_calendar(repo, date(2024, 2, 1), Q_(7, "d"))
     assert entry.status is RefillStatus.UNKNOWN
     clock.now = datetime(2024, 3, 2, 9, 0)
-    record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6))
+    record_refill(
+        uow, clock, library, catalog, actor=NURSE, patient_id=patient.id, entry=_refill(1.6)
+    )
     with uow.reader() as repo:
         # The appointment (04-26) is before the forecast's refill-by (05-01): it decides.
         (entry,) = refill_calendar(repo, date(2024, 4, 20), Q_(7, "d"))
@@ -127,12 +172,27 @@ def test_titration_between_refills_counts_each_program_for_its_own_days(
     clock.now = datetime(2024, 2, 1, 9, 0)
     titrated = morphine_plan().model_copy(update={"schedule": morphine_plan().schedule.model_copy(
         update={"dose": "3.3 mg/d"})})  # fmt: skip
-    change_program(uow, clock, library, catalog, DOCTOR, patient.id, titrated, "pain 6/10")
+    change_program(
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=DOCTOR,
+        patient_id=patient.id,
+        plan=titrated,
+        reason="pain 6/10",
+    )
     clock.now = datetime(2024, 3, 2, 9, 0)
     # At 0.33 mL/d the 04-26 appointment is after the low-reservoir alarm: a soft finding.
     late = {"RESERVOIR-EMPTY-BEFORE-REFILL": "appointment to be moved forward"}
     out = record_refill(
-        uow, clock, library, catalog, NURSE, patient.id, _refill(1.1, overrides=late)
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=NURSE,
+        patient_id=patient.id,
+        entry=_refill(1.1, overrides=late),
     )
     # 30 d × 0.3 mL/d + 30 d × 0.33 mL/d = 9 + 9.9 = 18.9 mL delivered; 20 − 18.9 = 1.1 mL.
     # (The current 0.33 mL/d over all 60 d would say 0.2 mL: a false +0.9 mL discrepancy.)
@@ -145,7 +205,9 @@ def test_titration_between_refills_counts_each_program_for_its_own_days(
     assert out.record.prescription_version == 2
     # The next interval starts from this refill under v2 only: 30 d × 0.33 = 9.9 mL.
     clock.now = datetime(2024, 4, 1, 9, 0)
-    nxt = record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(10.1))
+    nxt = record_refill(
+        uow, clock, library, catalog, actor=NURSE, patient_id=patient.id, entry=_refill(10.1)
+    )
     assert nxt.record.expected_remaining.to("mL").magnitude == pytest.approx(20 - 9.9)
     assert [p.version for p in nxt.periods] == [2]
 
@@ -153,14 +215,16 @@ def test_titration_between_refills_counts_each_program_for_its_own_days(
 def test_program_change_moves_the_next_refill_date(uow, clock, library, catalog) -> None:
     patient, _ = setup_patient(uow, clock, library, catalog)  # 0.3 mL/d from 01-02 09:00
     clock.now = datetime(2024, 3, 2, 9, 0)
-    first = record_refill(uow, clock, library, catalog, NURSE, patient.id, _refill(1.6)).record
+    first = record_refill(
+        uow, clock, library, catalog, actor=NURSE, patient_id=patient.id, entry=_refill(1.6)
+    ).record
     assert first.refill_by == datetime(2024, 5, 1, 9, 0)  # 18 mL to the alarm / 0.3 mL/d = 60 d
     clock.now = datetime(2024, 3, 12, 9, 0)
     faster = morphine_plan().model_copy(update={"schedule": morphine_plan().schedule.model_copy(
         update={"dose": "6 mg/d"})})  # fmt: skip
     with uow.reader() as repo:
         findings = preview_program_change(
-            repo, library, catalog, patient.id, faster, clock()
+            repo, library, catalog, patient_id=patient.id, plan=faster, at=clock()
         ).findings  # fmt: skip
     codes = {f.code.value: f for f in findings}
     # 10 d × 0.3 mL/d = 3 mL used; 17 mL left, 15 mL to the 2 mL alarm at 0.6 mL/d: 25 d,
@@ -171,11 +235,28 @@ def test_program_change_moves_the_next_refill_date(uow, clock, library, catalog)
     assert codes["RESERVOIR-EMPTY-BEFORE-REFILL"].level is Level.SOFT
     reasons = {f.code.value: "appointment moved to 04-05" for f in needs_reason(findings)}
     with pytest.raises(OverrideError):
-        change_program(uow, clock, library, catalog, DOCTOR, patient.id, faster, "pain 7/10")
+        change_program(
+            uow,
+            clock,
+            library,
+            catalog,
+            actor=DOCTOR,
+            patient_id=patient.id,
+            plan=faster,
+            reason="pain 7/10",
+        )
     with uow.reader() as repo:  # refused: the refill keeps its date
         assert repo.refills_for(patient.id)[-1].refill_by == first.refill_by
     out = change_program(
-        uow, clock, library, catalog, DOCTOR, patient.id, faster, "pain 7/10", reasons
+        uow,
+        clock,
+        library,
+        catalog,
+        actor=DOCTOR,
+        patient_id=patient.id,
+        plan=faster,
+        reason="pain 7/10",
+        overrides=reasons,
     )
     assert "REFILL-DATE-REVISED" in {f.code for f in out.change.findings}
     with uow.reader() as repo:

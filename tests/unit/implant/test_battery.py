@@ -51,3 +51,27 @@ def test_life_shortens_with_flow_and_is_bounded_by_the_labelled_range(
 
 def test_no_battery_model_without_sourced_life(catalog: DeviceCatalog) -> None:
     assert battery_from_spec(catalog.pump("Prometra II 20 mL")) is None
+
+
+def test_eri_and_eos_are_reported_on_the_device_clock(
+    catalog: DeviceCatalog, library: DrugLibrary
+) -> None:
+    """A status says what the device knows: ERI and EOS on its own clock, not the simulation's."""
+    from datetime import timedelta
+
+    dev = pump(catalog, library)
+    filled(dev, "40 mL")
+    dev.write_program(simple_program(morphine(library), "0.1 mL/d"))
+    dev.advance(at(24))
+    # The clinic sets the device clock 3 h ahead of the true time.
+    assert dev.set_clock(at(24) + timedelta(hours=3)).state_changed
+    dev.advance(at(24 * 420))
+    dev.acknowledge_alarm()
+    dev.advance(at(7 * YEAR_H + 24))
+    status = dev.peek()
+    eri_log = [e for e in dev.events() if e.kind.value == "elective replacement indicator"]
+    assert status.eri_at is not None and status.eos_at is not None and eri_log
+    # The log stamps ERI on the device clock; the status reports that same moment.
+    assert status.eri_at == eri_log[0].at
+    assert eri_log[0].at - eri_log[0].sim_time == timedelta(hours=3)
+    assert (status.eos_at - status.eri_at).days == 90

@@ -93,7 +93,10 @@ def rig(
     secret = generate_secret()
     # The clock does not follow wall time here: tests move it explicitly with dev.advance.
     handler = ImplantCommandHandler(
-        dev, library.get, ServerSettings(MAX_AGE), logger=command_logger
+        dev,
+        library.get,
+        ServerSettings(MAX_AGE, journal_size=256, page_bytes=48_000),
+        logger=command_logger,
     )
     server = ImplantServer(handler, secret)
     r = Rig(dev, server, secret, [])

@@ -24,6 +24,7 @@ from thecal.units import Q_
 
 MAX_AGE = Q_(60, "s")  # test input: staleness bound in implant time
 ACK_TIMEOUT_S = 0.5
+SETTINGS = ServerSettings(MAX_AGE, journal_size=256, page_bytes=48_000)  # test inputs
 
 
 def stim(base: dict[str, Any] = RECHARGEABLE, **changes: Any) -> SimulatedStimulator:
@@ -34,7 +35,7 @@ def stim(base: dict[str, Any] = RECHARGEABLE, **changes: Any) -> SimulatedStimul
 
 
 def handler(dev: SimulatedStimulator | None = None) -> ImplantCommandHandler:
-    return ImplantCommandHandler(dev or stim(), None, ServerSettings(MAX_AGE))
+    return ImplantCommandHandler(dev or stim(), None, SETTINGS)
 
 
 def run(
@@ -93,7 +94,7 @@ class StimRig:
 def stim_rig(dev: SimulatedStimulator | None = None) -> Iterator[StimRig]:
     dev = dev or stim()
     secret = generate_secret()
-    h = ImplantCommandHandler(dev, None, ServerSettings(MAX_AGE), logger=command_logger)
+    h = ImplantCommandHandler(dev, None, SETTINGS, logger=command_logger)
     server = ImplantServer(h, secret)
     r = StimRig(dev, server, secret, [])
     try:

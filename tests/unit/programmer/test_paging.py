@@ -178,11 +178,11 @@ def test_page_index_is_strict(bad: object) -> None:
 
 def test_page_budget_setting_bounds() -> None:
     # 2 x 1024 = 2048 is the smallest page budget; 60 000 the largest.
-    assert ServerSettings(Q_(60, "s"), page_bytes=2048).page_bytes == 2048
-    assert ServerSettings(Q_(60, "s"), page_bytes=60_000).page_bytes == 60_000
+    assert ServerSettings(Q_(60, "s"), journal_size=256, page_bytes=2048).page_bytes == 2048
+    assert ServerSettings(Q_(60, "s"), journal_size=256, page_bytes=60_000).page_bytes == 60_000
     for bad in (2047, 60_001):
         with pytest.raises(ValueError):
-            ServerSettings(Q_(60, "s"), page_bytes=bad)
+            ServerSettings(Q_(60, "s"), journal_size=256, page_bytes=bad)
 
 
 def test_sha256_is_of_the_full_encoding() -> None:

@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from tests.unit.implant.stimulator.helpers import program
 from tests.unit.programmer.helpers import implant
 from tests.unit.programmer.op_strategies import JSON
-from tests.unit.programmer.stim_helpers import handler, run, stim
+from tests.unit.programmer.stim_helpers import SETTINGS, handler, run, stim
 from thecal.devices.catalog import DeviceCatalog
 from thecal.devices.refusals import DeviceRefusal
 from thecal.implant.stimulator_device import SimulatedStimulator
 from thecal.link.roles import Role, permits
 from thecal.programmer.commands import CommandError, Op, RefusalCode, ReplyStatus, decode_command
-from thecal.programmer.implant_server import ImplantCommandHandler, ServerSettings, Staging
+from thecal.programmer.implant_server import ImplantCommandHandler, Staging
 from thecal.programmer.wire_device import result_from_json
 from thecal.programmer.wire_stim_program import stim_program_from_json, stim_program_to_json
 from thecal.programmer.wire_stimulator import (
@@ -33,7 +33,6 @@ from thecal.programmer.wire_stimulator import (
 )
 from thecal.therapy.findings import Level
 from thecal.therapy.library import DrugLibrary
-from thecal.units import Q_
 
 
 def _dev(h: ImplantCommandHandler) -> SimulatedStimulator:
@@ -217,7 +216,7 @@ def test_a_pump_operation_sent_to_a_stimulator_is_refused_by_code(
 def test_a_stimulator_operation_sent_to_a_pump_is_refused_by_code(
     op: Op, catalog: DeviceCatalog, library: DrugLibrary
 ) -> None:
-    h = ImplantCommandHandler(implant(catalog, library), library.get, ServerSettings(Q_(60, "s")))
+    h = ImplantCommandHandler(implant(catalog, library), library.get, SETTINGS)
     args = {"on": True} if op is Op.STIMULATION else {}
     reply = run(h, op, args)
     assert reply.code == RefusalCode.WRONG_FAMILY.value and h.executions == {}
@@ -227,7 +226,7 @@ def test_a_pump_handler_needs_its_drug_library(
     catalog: DeviceCatalog, library: DrugLibrary
 ) -> None:
     with pytest.raises(ValueError, match="drug library"):
-        ImplantCommandHandler(implant(catalog, library), None, ServerSettings(Q_(60, "s")))
+        ImplantCommandHandler(implant(catalog, library), None, SETTINGS)
 
 
 # -- codecs -------------------------------------------------------------------------------------

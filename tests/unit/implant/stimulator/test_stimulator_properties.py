@@ -45,7 +45,7 @@ contacts = st.lists(st.integers(0, 7), min_size=2, max_size=4, unique=True)
     rate=st.floats(2, 200),
     chosen=contacts,
     split=st.integers(1, 3),
-    asks=st.lists(st.floats(0.0, 6.0), max_size=8),
+    asks=st.lists(st.tuples(st.booleans(), st.floats(0.0, 6.0)), max_size=8),
     contact_ohm=st.floats(300, 3000),
 )
 def test_no_running_amplitude_exceeds_the_shannon_limit(
@@ -55,7 +55,7 @@ def test_no_running_amplitude_exceeds_the_shannon_limit(
     rate: float,
     chosen: list[int],
     split: int,
-    asks: list[float],
+    asks: list[tuple[bool, float]],
     contact_ohm: float,
 ) -> None:
     split = min(split, len(chosen) - 1)
@@ -70,8 +70,8 @@ def test_no_running_amplitude_exceeds_the_shannon_limit(
     if hard:
         return
     dev.impedance_test()
-    for ask in asks:
-        dev.set_amplitude("back", Q_(ask, "mA"), patient=True)
+    for patient, ask in asks:  # the patient's remote and the clinician's programmer
+        dev.set_amplitude("back", Q_(ask, "mA"), patient=patient)
         later(dev, hours=1)
         running = dict(dev.interrogate().amplitudes)["back"].to("mA").magnitude
         assert _max_k(p.areas[0], running) <= limit + 1e-12

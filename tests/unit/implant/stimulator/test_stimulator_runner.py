@@ -2,6 +2,7 @@
 
 import copy
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -77,3 +78,11 @@ def test_an_event_every_second_for_years_is_refused() -> None:
     with pytest.raises(InputError) as err:
         run_stimulator_scenario(scenario(data), catalog(), mri_entries())
     assert err.value.field == "battery.check_interval"
+
+
+def test_advance_never_moves_the_clock_back() -> None:
+    dev = device()
+    later(dev, days=2)
+    now, used = dev.now, dev.plant.used_j
+    dev.advance(now - timedelta(days=1))
+    assert dev.now == now and dev.plant.used_j == used
