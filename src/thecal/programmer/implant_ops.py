@@ -43,7 +43,8 @@ from thecal.programmer.operations import (
     RefillOp,
     StatusOp,
 )
-from thecal.programmer.wire_device import event_to_json, status_to_json
+from thecal.programmer.paging import events_within
+from thecal.programmer.wire_device import status_to_json
 from thecal.programmer.wire_program import DrugLookup, program_from_json, program_to_json
 
 
@@ -123,16 +124,7 @@ def interrogate(call: Call, cmd: InterrogateOp) -> Reply:
         out["status"] = status_to_json(call.device.interrogate())
         out["journal"] = call.journal.entries()
         budget -= len(canonical(out))
-    events: list[Any] = []
-    more = False
-    for e in call.device.events(cmd.args.since_seq):
-        row = event_to_json(e)
-        cost = len(canonical(row)) + 1
-        if cost > budget and events:
-            more = True
-            break
-        budget -= cost
-        events.append(row)
+    events, more = events_within(call.device.events(cmd.args.since_seq), budget)
     out["events"] = events
     out["more"] = more
     out["serial"] = call.device.serial

@@ -51,7 +51,7 @@ from thecal.programmer.operations_stimulator import (
     SetAmplitudeOp,
     StimulationOp,
 )
-from thecal.programmer.wire_device import event_to_json
+from thecal.programmer.paging import events_within
 from thecal.programmer.wire_stim_program import stim_program_from_json, stim_program_to_json
 from thecal.programmer.wire_stimulator import impedance_to_json, stim_status_to_json
 
@@ -134,16 +134,7 @@ def interrogate(call: StimCall, cmd: InterrogateOp) -> Reply:
         out["status"] = stim_status_to_json(call.device.interrogate())
         out["journal"] = call.journal.entries()
         budget -= len(canonical(out))
-    events: list[Any] = []
-    more = False
-    for e in call.device.events(cmd.args.since_seq):
-        row = event_to_json(e)
-        cost = len(canonical(row)) + 1
-        if cost > budget and events:
-            more = True
-            break
-        budget -= cost
-        events.append(row)
+    events, more = events_within(call.device.events(cmd.args.since_seq), budget)
     out.update(events=events, more=more, serial=call.device.serial)
     return _ok(call, cmd, out)
 

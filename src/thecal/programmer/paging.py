@@ -18,10 +18,13 @@ import base64
 import binascii
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from thecal.programmer.commands import CommandError, Reply, ReplyStatus
+from thecal.devices.log import LogEvent
+from thecal.programmer.commands import CommandError, Reply, ReplyStatus, canonical
+from thecal.programmer.wire_device import event_to_json
 
 MAX_PAGED_REPLY_BYTES = 16 * 1024 * 1024
 """Largest reassembled reply the programmer accepts (16 MiB; product choice): the page count
@@ -130,6 +133,20 @@ def join_pages(index: PageIndex, chunks: list[bytes]) -> bytes:
     return body
 
 
+def events_within(events: Iterable[LogEvent], budget: int) -> tuple[list[Any], bool]:
+    """The wire rows of ``events`` that fit ``budget`` bytes of canonical JSON (at least one),
+    and whether some were left for the next ``interrogate`` (``since_seq``)."""
+    rows: list[Any] = []
+    for e in events:
+        row = event_to_json(e)
+        cost = len(canonical(row)) + 1  # the comma between rows
+        if cost > budget and rows:
+            return rows, True
+        budget -= cost
+        rows.append(row)
+    return rows, False
+
+
 __all__ = [
     "MAX_PAGED_REPLY_BYTES",
     "PAGE_OVERHEAD",
@@ -137,6 +154,7 @@ __all__ = [
     "PagedBody",
     "chunk_bytes",
     "decode_chunk",
+    "events_within",
     "join_pages",
     "page_index",
 ]
