@@ -32,3 +32,26 @@ def test_stimulate_names_the_field_of_a_bad_file(run: Run, tmp_path: Path) -> No
     result = run("implant", "stimulate", bad)
     assert result.exit_code == 2
     assert "device" in result.output or "battery" in result.output
+
+
+def test_simulate_runs_a_stimulator_scenario_on_the_virtual_ipg(
+    run_json: Callable[..., tuple[int, Any]], tmp_path: Path
+) -> None:
+    # 'thecal implant simulate' takes a stimulator scenario too, and plots impedance and battery.
+    png = tmp_path / "ipg.png"
+    code, data = run_json("implant", "simulate", "seed000-ipg-end-of-service", "--plot", png)
+    assert code == 0
+    assert data["final"]["therapy"] == "end of service"
+    assert png.stat().st_size > 10_000
+
+
+def test_simulate_refuses_pump_only_options_for_a_stimulator(run: Run) -> None:
+    result = run("implant", "simulate", "lead-fracture", "--until", "2y")
+    assert result.exit_code == 2
+    assert "--until" in result.output and "pump scenarios only" in result.output
+
+
+def test_simulate_still_runs_pump_scenarios(run_json: Callable[..., tuple[int, Any]]) -> None:
+    code, data = run_json("implant", "simulate", "eri-to-stop", "--until", "30 d")
+    assert code == 0
+    assert data["scenario"] == "eri-to-stop" and "reservoir_estimate" in data["final"]

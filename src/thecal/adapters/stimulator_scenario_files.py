@@ -37,6 +37,21 @@ def stimulator_scenario_names() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+def is_stimulator_ref(ref: str) -> bool:
+    """Whether ``ref`` names a stimulator scenario: a shipped stimulator name, or a readable
+    TOML file with ``leads`` and ``groups`` (a pump scenario has neither)."""
+    path = Path(ref)
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                doc = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError):
+            return False  # the pump reader names the error
+        return "leads" in doc and "groups" in doc
+    file = ref if ref.endswith(".toml") else f"{ref}.toml"
+    return not path.exists() and file in stimulator_scenario_names()
+
+
 def find_stimulator_scenario(ref: str) -> tuple[str, StimulatorScenario]:
     """A path if it exists, else a shipped stimulator scenario name. Returns (label, scenario)."""
     path = Path(ref)
@@ -61,6 +76,7 @@ def find_stimulator_scenario(ref: str) -> tuple[str, StimulatorScenario]:
 
 __all__ = [
     "find_stimulator_scenario",
+    "is_stimulator_ref",
     "mri_entries",
     "parse_stimulator_scenario",
     "stimulator_scenario_names",

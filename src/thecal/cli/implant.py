@@ -17,7 +17,7 @@ from thecal.cli import output as o
 from thecal.cli.errors import handles_errors
 from thecal.devices.log import EventKind
 from thecal.implant.scenario import LogEntry, ScenarioResult, run_scenario
-from thecal.units import Dimension, fmt, parse_quantity
+from thecal.units import Dimension, InputError, fmt, parse_quantity
 
 SCENARIO_ARG = typer.Argument(
     ...,
@@ -227,7 +227,20 @@ def simulate_cmd(
 ) -> None:
     """Run a scenario on the virtual implant and print the log, final status and findings.
 
+    A stimulator scenario runs on the virtual IPG ('thecal implant stimulate'; --plot draws
+    impedance per contact and the battery).
+
     Exit 0: the scenario ran (findings are part of its outcome); 2: invalid input."""
+    from thecal.adapters.stimulator_scenario_files import is_stimulator_ref
+
+    if is_stimulator_ref(scenario):
+        for name, given in (("--until", until), ("--seed", seed), ("--full-log", full_log or None)):
+            if given is not None:
+                raise InputError(name, "applies to pump scenarios only", "the option left out")
+        from thecal.cli.stimulator_sim import stimulate_cmd
+
+        stimulate_cmd(ctx, scenario, plot, json_out)
+        return
     st = o.state(ctx)
     label, sc = find_scenario(scenario)
     span = None if until is None else parse_quantity(until, "until", Dimension.TIME)
