@@ -47,6 +47,7 @@ from thecal.clinic.stimulator_model import (
     StimLead,
     StimProgramVersion,
 )
+from thecal.clinic.stimulator_reading import StimulatorReading, StoredReading, read_stimulator
 from thecal.clinic.stimulator_workflow import (
     StimProgramPreview,
     StimulatorContext,
@@ -357,3 +358,11 @@ class ClinicServices(Generic[U]):
                                  percent, recharge, recharge_duration, actor.username)  # fmt: skip
         return record_battery(self.uow, self.clock, actor, patient_id, device_id, reading,
                               patient_version=patient_version)  # fmt: skip
+
+    def read_stimulator(
+        self, *, actor: User, patient_id: str, device_id: str,
+        read: Callable[[Device], StimulatorReading[R]],
+    ) -> tuple[StimulatorReading[R], StoredReading]:  # fmt: skip
+        """Read the stimulator in place over the edge's link and store its impedances and
+        battery voltage (see :func:`~thecal.clinic.stimulator_reading.read_stimulator`)."""
+        return read_stimulator(self.uow, self.clock, actor, patient_id, device_id, read)

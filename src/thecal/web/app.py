@@ -42,6 +42,7 @@ from thecal.web.pages_common import (
 from thecal.web.pages_interrogate import interrogate_router
 from thecal.web.pages_patients import patients_router
 from thecal.web.pages_program import program_rows
+from thecal.web.pages_stim_read import stim_read_router
 from thecal.web.pages_stimulators import router as stimulators_router
 
 __all__ = [
@@ -113,7 +114,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     # HTML only: kept out of the OpenAPI, which lists the JSON API alone.
     pages = (pages_auth.router, pages_calendar.router, patients_router(links),
              pages_program.router, interrogate_router(links), pages_refill.router,
-             stimulators_router)  # fmt: skip
+             stimulators_router, stim_read_router(links))  # fmt: skip
     for page_router in pages:
         app.include_router(page_router, include_in_schema=False)
     return app

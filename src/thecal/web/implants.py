@@ -11,7 +11,8 @@ The mapping is a TOML file named by ``THECAL_IMPLANTS_FILE``::
 import os
 import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from thecal.link.keystore import KeyFileError, read_key_file
 from thecal.link.transport import tcp_connect
 from thecal.programmer.clinician import ClinicianProgrammer, InterrogationReport
 from thecal.programmer.link_client import LinkClient, log_link_event
+from thecal.programmer.stimulator import ImpedanceOutcome, StimInterrogation, StimulatorProgrammer
 from thecal.programmer.wire_device import status_to_json
 from thecal.therapy.library import DrugLibrary
 from thecal.units import InputError
@@ -71,12 +73,10 @@ def implants_from_env() -> dict[str, ImplantLink]:
     return load_implants(Path(name)) if name else {}
 
 
-def interrogate(
-    link: ImplantLink, library: DrugLibrary, catalog: DeviceCatalog
-) -> InterrogationReport:
-    """Connect as the clinician programmer, interrogate (status, journal, every log event)
-    and disconnect. :class:`InputError` when the key or the port is unusable; link and
-    programmer errors propagate."""
+@contextmanager
+def _clinician(link: ImplantLink) -> Iterator[LinkClient]:
+    """A clinician's link client connected to ``link``, closed on exit. :class:`InputError`
+    when the key or the port is unusable; link errors propagate."""
     try:
         cred = read_key_file(link.key, "clinician")
     except KeyFileError as exc:
@@ -92,9 +92,31 @@ def interrogate(
     client = LinkClient(transport, initiator, time.monotonic, ack_timeout_s=link.ack_timeout_s)
     try:
         client.connect(link.ack_timeout_s)
-        return ClinicianProgrammer(client, library, catalog.pump).interrogate()
+        yield client
     finally:
         client.close()
+
+
+def interrogate(
+    link: ImplantLink, library: DrugLibrary, catalog: DeviceCatalog
+) -> InterrogationReport:
+    """Connect as the clinician programmer, interrogate (status, journal, every log event)
+    and disconnect. :class:`InputError` when the key or the port is unusable; link and
+    programmer errors propagate."""
+    with _clinician(link) as client:
+        return ClinicianProgrammer(client, library, catalog.pump).interrogate()
+
+
+def read_stimulator(link: ImplantLink) -> tuple[ImpedanceOutcome, StimInterrogation]:
+    """Connect as the clinician's stimulator programmer, run an impedance test, then
+    interrogate (the status shows the battery after the test) and disconnect. A refused test
+    is an :class:`InputError`; link and programmer errors propagate."""
+    with _clinician(link) as client:
+        programmer = StimulatorProgrammer(client)
+        test = programmer.impedance_test()
+        if test.report is None:
+            raise InputError("stimulator.impedance_test", f"refused by the IPG: {test.result}")
+        return test, programmer.interrogate()
 
 
 def snapshot(report: InterrogationReport) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:

@@ -69,7 +69,7 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                       plan=rx.plan() if rx else None, rx=rx, refills=list(reversed(refills)),
                       timeline=timeline, Level=Level, reachable=link is not None,
                       pump=pump, interrogations=snapshots,
-                      stimulators=stimulators)  # fmt: skip
+                      stimulators=stimulators, stim_serials=frozenset(links))  # fmt: skip
 
     @router.get("/patients/{patient_id}/interrogations/{interrogation_id}",
              response_class=HTMLResponse)  # fmt: skip

@@ -1,0 +1,153 @@
+"""Stimulator measurements from the patient page: read impedances and the battery over the
+telemetry link, or type them in by hand (from a vendor programmer's printout)."""
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import pint
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from thecal.api.context import AppContext, context
+from thecal.clinic.errors import PermissionDenied
+from thecal.clinic.model import Device, User
+from thecal.clinic.stimulator_model import ContactImpedance, MeasurementSource
+from thecal.clinic.stimulator_reading import StimulatorReading
+from thecal.programmer.clinician import ProgrammerError
+from thecal.programmer.link_client import AckLost, LinkRefused
+from thecal.programmer.stimulator import StimInterrogation
+from thecal.units import Dimension, InputError, parse_quantity
+from thecal.web.implants import ImplantLink, reachable, read_stimulator
+from thecal.web.pages_common import error_page, page_user, refusal, write_form, write_status
+
+
+def _back(patient_id: str, device_id: str) -> RedirectResponse:
+    return RedirectResponse(f"/patients/{patient_id}#stimulator-{device_id}", 303)
+
+
+def _refused(request: Request, exc: Exception) -> HTMLResponse:
+    if isinstance(exc, PermissionDenied):
+        return error_page(request, 403, refusal(exc))
+    if isinstance(exc, InputError) and exc.field.endswith(".id"):
+        return error_page(request, 404, str(exc))  # no such patient or stimulator
+    return error_page(request, write_status(exc), str(exc))
+
+
+def _check_exists(ctx: AppContext, patient_id: str, device_id: str) -> None:
+    """404 before the form is read: an unknown patient or stimulator is not an input error."""
+    try:
+        summaries = ctx.services.stimulator_summary(patient_id=patient_id)
+    except InputError:
+        raise HTTPException(404, "no such patient") from None
+    if not any(s.device.id == device_id for s in summaries):
+        raise HTTPException(404, "no such stimulator")
+
+
+def parse_at(text: str, field: str) -> datetime | None:
+    """A form's local time (``2025-01-06T09:30``); empty: now. Naive like the clinic's clock."""
+    if not text.strip():
+        return None
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(field, f"{text!r} is not a time", "2025-01-06T09:30") from None
+    if at.tzinfo is not None:
+        raise InputError(field, "give the clinic's local time without a zone", "2025-01-06T09:30")
+    return at
+
+
+def parse_impedances(text: str) -> tuple[ContactImpedance, ...]:
+    """One ``contact = value`` per line (``L1:0 = 850 ohm``); a line without a value is skipped
+    (the form lists the known contacts). Each value is named by its contact in errors."""
+    out: list[ContactImpedance] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        contact, sep, value = line.partition("=")
+        if not sep or not contact.strip():
+            raise InputError(f"impedances line {n}", f"{line.strip()!r}", "L1:0 = 850 ohm")
+        if value.strip():
+            q = parse_quantity(value.strip(), f"impedances.{contact.strip()}", Dimension.IMPEDANCE)
+            out.append(ContactImpedance(contact.strip(), q))
+    return tuple(out)
+
+
+def _optional(text: str, field: str, dim: Dimension) -> pint.Quantity | None:
+    return parse_quantity(text.strip(), field, dim) if text.strip() else None
+
+
+def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
+    """Reading and typing in measurements; ``links`` maps an implant serial to its link."""
+    router = APIRouter()
+    base = "/patients/{patient_id}/stimulators/{device_id}"
+
+    @router.post(base + "/read", response_class=HTMLResponse)
+    async def read_post(patient_id: str, device_id: str, request: Request,
+                        user: User = Depends(page_user),
+                        ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """Impedance test and interrogation over the link; both stored in one authorised call."""
+        await write_form(request, ctx, user, "read stimulators")
+
+        def read(device: Device) -> StimulatorReading[StimInterrogation]:
+            link = reachable(links, device.serial)
+            if link is None:
+                raise InputError("stimulator.link", f"{device.serial} is not reachable")
+            test, report = read_stimulator(link)
+            assert test.report is not None  # read_stimulator refuses a refused test
+            values = tuple(ContactImpedance(r.label, r.impedance)
+                           for r in test.report.readings if r.kind == "monopolar")  # fmt: skip
+            return StimulatorReading(report, report.status.serial, values,
+                                     report.status.battery_voltage)  # fmt: skip
+
+        try:
+            ctx.services.read_stimulator(actor=user, patient_id=patient_id,
+                                         device_id=device_id, read=read)  # fmt: skip
+        except PermissionDenied as exc:
+            return _refused(request, exc)
+        except InputError as exc:
+            if exc.field.endswith(".id") or exc.field == "stimulator.link":
+                return error_page(request, 404, str(exc))
+            return error_page(request, 502, f"reading the stimulator failed: {exc}")
+        except (ProgrammerError, AckLost, LinkRefused, OSError) as exc:
+            return error_page(request, 502, f"reading the stimulator failed: {exc}")
+        return _back(patient_id, device_id)
+
+    @router.post(base + "/impedances", response_class=HTMLResponse)
+    async def impedances_post(patient_id: str, device_id: str, request: Request,
+                              user: User = Depends(page_user),
+                              ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """A set of impedances typed in by hand (source "manual")."""
+        form = await write_form(request, ctx, user, "record impedances")
+        _check_exists(ctx, patient_id, device_id)
+        try:
+            values = parse_impedances(form.get("impedances", ""))
+            at = parse_at(form.get("at", ""), "impedances.at")
+            ctx.services.record_impedance_set(actor=user, patient_id=patient_id,
+                                              device_id=device_id, values=values,
+                                              source=MeasurementSource.MANUAL, at=at)  # fmt: skip
+        except (PermissionDenied, InputError) as exc:
+            return _refused(request, exc)
+        return _back(patient_id, device_id)
+
+    @router.post(base + "/battery", response_class=HTMLResponse)
+    async def battery_post(patient_id: str, device_id: str, request: Request,
+                           user: User = Depends(page_user),
+                           ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """A battery reading typed in by hand: a voltage and/or a percentage."""
+        form = await write_form(request, ctx, user, "record battery readings")
+        _check_exists(ctx, patient_id, device_id)
+        try:
+            voltage = _optional(form.get("voltage", ""), "battery.voltage", Dimension.VOLTAGE)
+            percent = _optional(form.get("percent", ""), "battery.percent",
+                                Dimension.DIMENSIONLESS)  # fmt: skip
+            at = parse_at(form.get("at", ""), "battery.at")
+            ctx.services.record_battery_reading(actor=user, patient_id=patient_id,
+                                                device_id=device_id,
+                                                source=MeasurementSource.MANUAL,
+                                                voltage=voltage, percent=percent,
+                                                at=at)  # fmt: skip
+        except (PermissionDenied, InputError) as exc:
+            return _refused(request, exc)
+        return _back(patient_id, device_id)
+
+    return router
