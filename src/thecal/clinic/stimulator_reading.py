@@ -16,7 +16,7 @@ from thecal.clinic.stimulator_model import (
     ImpedanceSet,
     MeasurementSource,
 )
-from thecal.clinic.stimulator_workflow import record_battery, record_impedances, stimulator
+from thecal.clinic.stimulator_workflow import check_battery, impedance_set, stimulator
 from thecal.therapy.compare import above
 from thecal.units import Dimension, InputError, parse_quantity
 
@@ -60,16 +60,20 @@ def read_stimulator(
     if reading.serial != device.serial:
         raise InputError("stimulator.serial", f"{reading.serial!r} answered, not "
                          f"{device.serial!r}", "the patient's stimulator")  # fmt: skip
-    # Checked before the first write so that a bad voltage leaves nothing half-stored (the
-    # impedance values are checked by record_impedances before its write).
+    # Everything is checked first and both records are written in one transaction: a read
+    # is stored whole or not at all.
     if not above(reading.battery_voltage, parse_quantity("0 V", "zero", Dimension.VOLTAGE)):
         raise InputError("stimulator.battery_voltage", "must be above zero", "e.g. '3.1 V'")
     # The clinic's clock, not the IPG's: a device clock may be off and the store refuses
     # measurements in the future.
     at = clock()
-    battery = BatteryReading(patient_id, device_id, at, MeasurementSource.INTERROGATION,
-                             reading.battery_voltage, by=actor.username)  # fmt: skip
-    imp = record_impedances(uow, clock, actor, patient_id, device_id, reading.impedances,
-                            MeasurementSource.INTERROGATION, at)  # fmt: skip
-    bat = record_battery(uow, clock, actor, patient_id, device_id, battery)
+    bat = BatteryReading(patient_id, device_id, at, MeasurementSource.INTERROGATION,
+                         reading.battery_voltage, by=actor.username)  # fmt: skip
+    check_battery(at, bat)
+    imp = impedance_set(at, patient_id, device_id, reading.impedances,
+                        MeasurementSource.INTERROGATION, at, actor.username)  # fmt: skip
+    with uow.transaction(actor.username, at, "stimulator read (interrogation)") as repo:
+        stimulator(repo, patient_id, device_id)
+        repo.add_impedance_set(imp)
+        repo.add_battery_reading(bat)
     return reading, StoredReading(imp, bat)

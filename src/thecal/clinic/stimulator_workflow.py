@@ -162,15 +162,12 @@ def _writer(actor: User, what: str) -> None:
         raise PermissionDenied(actor.username, actor.role.value, what)
 
 
-def record_impedances(
-    uow: UnitOfWork, clock: Clock, actor: User, patient_id: str, device_id: str,
-    values: Sequence[ContactImpedance], source: MeasurementSource, at: datetime | None = None,
-    *, patient_version: int | None = None,
+def impedance_set(
+    now: datetime, patient_id: str, device_id: str, values: Sequence[ContactImpedance],
+    source: MeasurementSource, at: datetime | None, by: str,
 ) -> ImpedanceSet:  # fmt: skip
-    """Store one impedance set (every value above zero; each contact once; ``at`` not in the
-    future, default now)."""
-    _writer(actor, "record impedances")
-    now = clock()
+    """A checked impedance set, not stored: every value above zero, each contact once, ``at``
+    not after ``now`` (default ``now``). :class:`InputError` names the field."""
     when = at or now
     if when > now:
         raise InputError("impedances.at", "is in the future", "the time it was measured")
@@ -184,13 +181,24 @@ def record_impedances(
         if not above(v.impedance, parse_quantity("0 ohm", "zero", Dimension.IMPEDANCE)):
             raise InputError(f"impedances.values[{i}].impedance", "must be above zero",
                              Dimension.IMPEDANCE.example)  # fmt: skip
+    return ImpedanceSet(patient_id, device_id, when, source,
+                        tuple(ContactImpedance(v.contact.strip(), v.impedance.to("ohm"))
+                              for v in values), by)  # fmt: skip
+
+
+def record_impedances(
+    uow: UnitOfWork, clock: Clock, actor: User, patient_id: str, device_id: str,
+    values: Sequence[ContactImpedance], source: MeasurementSource, at: datetime | None = None,
+    *, patient_version: int | None = None,
+) -> ImpedanceSet:  # fmt: skip
+    """Store one impedance set (see :func:`impedance_set` for the checks)."""
+    _writer(actor, "record impedances")
+    now = clock()
+    record = impedance_set(now, patient_id, device_id, values, source, at, actor.username)
     with uow.transaction(actor.username, now, f"impedances ({source.value})") as repo:
         if patient_version is not None:
             repo.update_patient(with_version(repo.get_patient(patient_id), patient_version))
         stimulator(repo, patient_id, device_id)
-        record = ImpedanceSet(patient_id, device_id, when, source,
-                              tuple(ContactImpedance(v.contact.strip(), v.impedance.to("ohm"))
-                                    for v in values), actor.username)  # fmt: skip
         repo.add_impedance_set(record)
     return record
 
@@ -222,13 +230,9 @@ def add_lead(
     return stored
 
 
-def record_battery(
-    uow: UnitOfWork, clock: Clock, actor: User, patient_id: str, device_id: str,
-    reading: BatteryReading, *, patient_version: int | None = None,
-) -> BatteryReading:  # fmt: skip
-    """Store a battery reading (a voltage or a percentage in 0..100 %; not in the future)."""
-    _writer(actor, "record battery readings")
-    now = clock()
+def check_battery(now: datetime, reading: BatteryReading) -> None:
+    """A battery reading's checks: a voltage above zero or a percentage in 0..100 % (both ends
+    allowed), not after ``now``. :class:`InputError` names the field."""
     if reading.at > now:
         raise InputError("battery.at", "is in the future", "the time it was read")
     if reading.voltage is None and reading.percent is None:
@@ -242,6 +246,16 @@ def record_battery(
     if reading.voltage is not None and not above(reading.voltage, parse_quantity(
             "0 V", "zero", Dimension.VOLTAGE)):  # fmt: skip
         raise InputError("battery.voltage", "must be above zero", "e.g. '3.1 V'")
+
+
+def record_battery(
+    uow: UnitOfWork, clock: Clock, actor: User, patient_id: str, device_id: str,
+    reading: BatteryReading, *, patient_version: int | None = None,
+) -> BatteryReading:  # fmt: skip
+    """Store a battery reading (see :func:`check_battery`)."""
+    _writer(actor, "record battery readings")
+    now = clock()
+    check_battery(now, reading)
     with uow.transaction(actor.username, now, "battery reading") as repo:
         if patient_version is not None:
             repo.update_patient(with_version(repo.get_patient(patient_id), patient_version))

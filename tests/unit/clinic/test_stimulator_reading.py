@@ -74,3 +74,20 @@ def test_nothing_half_written(svc, uow, clock, serial, volts, field) -> None:
     with pytest.raises(InputError) as exc:
         svc.read_stimulator(actor=NURSE, patient_id=p.id, device_id=ipg.id, read=read)
     assert exc.value.field == field and _stored(svc, p.id) == (0, 0)
+
+
+def test_a_store_failure_on_the_second_record_leaves_neither(svc, uow, clock, monkeypatch) -> None:
+    """Both records go in one transaction: a failure storing the battery reading rolls back the
+    impedance set written just before it."""
+    p, ipg = stim_patient(uow, clock)
+    read, _ = _reader()
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    with uow.transaction("test", clock(), "probe") as repo:
+        monkeypatch.setattr(type(repo), "add_battery_reading", broken)
+    with pytest.raises(OSError):
+        svc.read_stimulator(actor=NURSE, patient_id=p.id, device_id=ipg.id, read=read)
+    monkeypatch.undo()
+    assert _stored(svc, p.id) == (0, 0)
