@@ -26,7 +26,9 @@ from thecal.units import Q_
 
 SERIAL = "SN-TEST"
 MAX_AGE = Q_(60, "s")  # test input: staleness bound in implant time
-ACK_TIMEOUT_S = 0.5
+# Wall-clock wait for an acknowledgement: long enough for a reply on a busy CI machine (0.5 s
+# once timed out on a 50-day interrogation there), short enough for the lost-ack tests.
+ACK_TIMEOUT_S = 3.0
 
 
 def program(library: DrugLibrary, rate: str = "0.5 mL/d", with_ptb: bool = True) -> Program:

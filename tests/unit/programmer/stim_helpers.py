@@ -23,7 +23,9 @@ from thecal.programmer.stimulator import StimulatorProgrammer
 from thecal.units import Q_
 
 MAX_AGE = Q_(60, "s")  # test input: staleness bound in implant time
-ACK_TIMEOUT_S = 0.5
+# Wall-clock wait for an acknowledgement: long enough for a reply on a busy CI machine (0.5 s
+# once timed out on a 50-day interrogation there), short enough for the lost-ack tests.
+ACK_TIMEOUT_S = 3.0
 SETTINGS = ServerSettings(MAX_AGE, journal_size=256, page_bytes=48_000)  # test inputs
 
 
