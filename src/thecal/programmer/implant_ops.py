@@ -12,17 +12,24 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from thecal.devices.pump import DrugPump
-from thecal.devices.refusals import CommandResult
 from thecal.link.roles import Role
 from thecal.programmer.commands import (
     Op,
     Qty,
     RefusalCode,
     Reply,
-    ReplyStatus,
-    canonical,
     program_digest,
     quantity_json,
+)
+from thecal.programmer.implant_common_ops import (
+    DeviceReply,
+    acknowledge_alarm,
+    alarm_test,
+    clock_read,
+    clock_set,
+    interrogate_with,
+    ok,
+    refused,
 )
 from thecal.programmer.implant_journal import Journal, ServerSettings, Staging
 from thecal.programmer.operations import (
@@ -43,7 +50,6 @@ from thecal.programmer.operations import (
     RefillOp,
     StatusOp,
 )
-from thecal.programmer.paging import events_within
 from thecal.programmer.wire_device import status_to_json
 from thecal.programmer.wire_program import DrugLookup, program_from_json, program_to_json
 
@@ -55,9 +61,6 @@ class PhysicalAccess(Protocol):
     def withdraw_residual(self) -> Qty: ...
 
     def fill_reservoir(self, volume: Qty) -> None: ...
-
-
-DeviceReply = Callable[[Operation, CommandResult, dict[str, Any] | None], Reply]
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,6 @@ class Call:
     device_reply: DeviceReply
 
 
-def _ok(call: Call, cmd: Operation, data: dict[str, Any]) -> Reply:
-    return Reply(cmd.op.value, cmd.command_id, ReplyStatus.OK, call.now, processed=True, data=data)
-
-
-def _refused(call: Call, cmd: Operation, code: RefusalCode, message: str) -> Reply:
-    return Reply(cmd.op.value, cmd.command_id, ReplyStatus.REFUSED, call.now, code.value, message)
-
-
 # -- read-only --------------------------------------------------------------------------------
 
 
@@ -91,9 +86,9 @@ def status(call: Call, cmd: StatusOp) -> Reply:
     details, no log) and the patient-bolus journal."""
     s = call.device.interrogate()
     if call.role is Role.CLINICIAN:
-        return _ok(call, cmd, {"status": status_to_json(s)})
+        return ok(call, cmd, {"status": status_to_json(s)})
     ptb = s.program.patient_bolus if s.program else None
-    return _ok(
+    return ok(
         call,
         cmd,
         {
@@ -116,23 +111,7 @@ def status(call: Call, cmd: StatusOp) -> Reply:
 
 
 def interrogate(call: Call, cmd: InterrogateOp) -> Reply:
-    """Status and journal (unless ``status`` is false), then as many log events after
-    ``since_seq`` as fit the page budget; ``more`` says whether some remain."""
-    out: dict[str, Any] = {}
-    budget = call.settings.page_bytes
-    if cmd.args.status:
-        out["status"] = status_to_json(call.device.interrogate())
-        out["journal"] = call.journal.entries()
-        budget -= len(canonical(out))
-    events, more = events_within(call.device.events(cmd.args.since_seq), budget)
-    out["events"] = events
-    out["more"] = more
-    out["serial"] = call.device.serial
-    return _ok(call, cmd, out)
-
-
-def clock_read(call: Call, cmd: ClockReadOp) -> Reply:
-    return _ok(call, cmd, {"device_time": call.device.read_clock().isoformat()})
+    return interrogate_with(call, cmd, status_to_json)
 
 
 # -- program write: stage, read back, commit ------------------------------------------------------
@@ -144,21 +123,21 @@ def program_stage(call: Call, cmd: ProgramStageOp) -> Reply:
     doc = program_to_json(program)  # as the implant understood it
     st = call.staging
     st.program, st.document, st.digest = program, doc, program_digest(doc)
-    return _ok(call, cmd, {"digest": st.digest})
+    return ok(call, cmd, {"digest": st.digest})
 
 
 def program_read_staged(call: Call, cmd: ProgramReadStagedOp) -> Reply:
     st = call.staging
     if st.program is None:
-        return _refused(call, cmd, RefusalCode.NOTHING_STAGED, "no program staged")
-    return _ok(call, cmd, {"program": st.document, "digest": st.digest})
+        return refused(call, cmd, RefusalCode.NOTHING_STAGED, "no program staged")
+    return ok(call, cmd, {"program": st.document, "digest": st.digest})
 
 
 def program_commit(call: Call, cmd: ProgramCommitOp) -> Reply:
     """Write the staged program named by its digest in one firmware call."""
     st, digest = call.staging, cmd.args.digest
     if st.program is None or digest != st.digest:
-        return _refused(
+        return refused(
             call,
             cmd,
             RefusalCode.STAGED_MISMATCH,
@@ -200,18 +179,6 @@ def bolus(call: Call, cmd: ClinicianBolusOp | PrimingBolusOp | BridgeBolusOp) ->
 
 def patient_bolus(call: Call, cmd: PatientBolusOp) -> Reply:
     return call.device_reply(cmd, call.device.patient_bolus_request(), None)
-
-
-def acknowledge_alarm(call: Call, cmd: AcknowledgeAlarmOp) -> Reply:
-    return call.device_reply(cmd, call.device.acknowledge_alarm(cmd.args.condition), None)
-
-
-def alarm_test(call: Call, cmd: AlarmTestOp) -> Reply:
-    return call.device_reply(cmd, call.device.alarm_test(), None)
-
-
-def clock_set(call: Call, cmd: ClockSetOp) -> Reply:
-    return call.device_reply(cmd, call.device.set_clock(cmd.args.device_time), None)
 
 
 def post_mri_resume(call: Call, cmd: PostMriResumeOp) -> Reply:

@@ -19,17 +19,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from thecal.devices.refusals import CommandResult
 from thecal.devices.stimulator import SpinalCordStimulator, StimulatorStatus
 from thecal.link.roles import Role
 from thecal.programmer.commands import (
     Op,
     RefusalCode,
     Reply,
-    ReplyStatus,
-    canonical,
     program_digest,
     quantity_json,
+)
+from thecal.programmer.implant_common_ops import (
+    DeviceReply,
+    acknowledge_alarm,
+    alarm_test,
+    clock_read,
+    clock_set,
+    interrogate_with,
+    ok,
+    refused,
 )
 from thecal.programmer.implant_journal import Journal, ServerSettings, Staging
 from thecal.programmer.operation_base import Operation
@@ -51,11 +58,8 @@ from thecal.programmer.operations_stimulator import (
     SetAmplitudeOp,
     StimulationOp,
 )
-from thecal.programmer.paging import events_within
 from thecal.programmer.wire_stim_program import stim_program_from_json, stim_program_to_json
 from thecal.programmer.wire_stimulator import impedance_to_json, stim_status_to_json
-
-DeviceReply = Callable[[Operation, CommandResult, dict[str, Any] | None], Reply]
 
 PATIENT_JOURNAL_OPS = frozenset({Op.SET_AMPLITUDE, Op.SELECT_GROUP, Op.STIMULATION})
 """The journal entries a patient's status shows (what a remote may have sent)."""
@@ -77,14 +81,6 @@ class StimCall:
     def patient(self) -> bool:
         """The patient's remote (or controller) asks: the firmware bounds it as the patient."""
         return self.role is not Role.CLINICIAN
-
-
-def _ok(call: StimCall, cmd: Operation, data: dict[str, Any]) -> Reply:
-    return Reply(cmd.op.value, cmd.command_id, ReplyStatus.OK, call.now, processed=True, data=data)
-
-
-def _refused(call: StimCall, cmd: Operation, code: RefusalCode, message: str) -> Reply:
-    return Reply(cmd.op.value, cmd.command_id, ReplyStatus.REFUSED, call.now, code.value, message)
 
 
 def patient_view(s: StimulatorStatus) -> dict[str, Any]:
@@ -121,26 +117,12 @@ def patient_view(s: StimulatorStatus) -> dict[str, Any]:
 def status(call: StimCall, cmd: StatusOp) -> Reply:
     s = call.device.interrogate()
     if call.role is Role.CLINICIAN:
-        return _ok(call, cmd, {"status": stim_status_to_json(s)})
-    return _ok(call, cmd, {**patient_view(s), "journal": call.journal.entries(PATIENT_JOURNAL_OPS)})
+        return ok(call, cmd, {"status": stim_status_to_json(s)})
+    return ok(call, cmd, {**patient_view(s), "journal": call.journal.entries(PATIENT_JOURNAL_OPS)})
 
 
 def interrogate(call: StimCall, cmd: InterrogateOp) -> Reply:
-    """Status and journal (unless ``status`` is false), then the log events after
-    ``since_seq`` that fit the page budget; ``more`` says whether some remain."""
-    out: dict[str, Any] = {}
-    budget = call.settings.page_bytes
-    if cmd.args.status:
-        out["status"] = stim_status_to_json(call.device.interrogate())
-        out["journal"] = call.journal.entries()
-        budget -= len(canonical(out))
-    events, more = events_within(call.device.events(cmd.args.since_seq), budget)
-    out.update(events=events, more=more, serial=call.device.serial)
-    return _ok(call, cmd, out)
-
-
-def clock_read(call: StimCall, cmd: ClockReadOp) -> Reply:
-    return _ok(call, cmd, {"device_time": call.device.read_clock().isoformat()})
+    return interrogate_with(call, cmd, stim_status_to_json)
 
 
 # -- group program: stage, read back, commit ----------------------------------------------------
@@ -157,21 +139,21 @@ def group_stage(call: StimCall, cmd: GroupStageOp) -> Reply:
         doc,
         program_digest(doc),
     )
-    return _ok(call, cmd, {"digest": st.digest})
+    return ok(call, cmd, {"digest": st.digest})
 
 
 def group_read_staged(call: StimCall, cmd: GroupReadStagedOp) -> Reply:
     st = call.staging
     if st.stim_program is None:
-        return _refused(call, cmd, RefusalCode.NOTHING_STAGED, "no group program staged")
-    return _ok(call, cmd, {**st.document, "digest": st.digest})
+        return refused(call, cmd, RefusalCode.NOTHING_STAGED, "no group program staged")
+    return ok(call, cmd, {**st.document, "digest": st.digest})
 
 
 def group_commit(call: StimCall, cmd: GroupCommitOp) -> Reply:
     """Write the staged group named by its digest in one firmware call (its gate decides)."""
     st, digest = call.staging, cmd.args.digest
     if st.stim_program is None or digest != st.digest:
-        return _refused(
+        return refused(
             call,
             cmd,
             RefusalCode.STAGED_MISMATCH,
@@ -224,18 +206,6 @@ def stimulation(call: StimCall, cmd: StimulationOp) -> Reply:
 
 def mri_mode(call: StimCall, cmd: MriModeOp) -> Reply:
     return call.device_reply(cmd, call.device.mri_mode(cmd.args.on), None)
-
-
-def acknowledge_alarm(call: StimCall, cmd: AcknowledgeAlarmOp) -> Reply:
-    return call.device_reply(cmd, call.device.acknowledge_alarm(cmd.args.condition), None)
-
-
-def alarm_test(call: StimCall, cmd: AlarmTestOp) -> Reply:
-    return call.device_reply(cmd, call.device.alarm_test(), None)
-
-
-def clock_set(call: StimCall, cmd: ClockSetOp) -> Reply:
-    return call.device_reply(cmd, call.device.set_clock(cmd.args.device_time), None)
 
 
 StimHandler = Callable[[StimCall, Any], Reply]
