@@ -158,6 +158,13 @@ def test_manual_impedances_and_battery(client: TestClient, ctx: AppContext) -> N
         ("/impedances", {"impedances": "L1:0 = 850"}, "impedances.L1:0"),  # no unit
         ("/impedances", {"impedances": "L1:0 = 850 mA"}, "impedances.L1:0"),
         ("/impedances", {"impedances": "L1:0 = nan ohm"}, "impedances.L1:0"),
+        ("/impedances", {"impedances": "L1:0 = inf ohm"}, "impedances.L1:0"),
+        ("/impedances", {"impedances": "L1:0 = 8,5 kohm"}, "impedances.L1:0"),  # decimal comma
+        ("/impedances", {"impedances": "L1:0 = 800+50 ohm"}, "impedances.L1:0"),  # expression
+        ("/impedances", {"impedances": "L1:0 = 1e400 ohm"}, "impedances.L1:0"),  # overflows
+        ("/impedances", {"impedances": "L1:0 = -850 ohm"}, "impedances.L1:0"),
+        ("/battery", {"voltage": "2,5 V"}, "battery.voltage"),
+        ("/battery", {"voltage": "inf V"}, "battery.voltage"),
         ("/impedances", {"impedances": "L1:0 = 850 ohm", "at": "soon"}, "impedances.at"),
         ("/impedances", {"impedances": "L1:0 = 850 ohm", "at": "2026-01-05T10:00+01:00"},
          "impedances.at"),
