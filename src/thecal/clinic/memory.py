@@ -25,6 +25,8 @@ from thecal.clinic.model import (
     User,
 )
 from thecal.clinic.ports import ClinicRepository, DueWindow
+from thecal.clinic.registration import DeviceDetails, PatientDetails
+from thecal.clinic.registration_memory import RegistrationMemory
 from thecal.clinic.stimulator_model import (
     BatteryReading,
     ImpedanceSet,
@@ -60,9 +62,11 @@ class _State:
     stim_programs: list[StimProgramVersion] = field(default_factory=list)
     impedances: list[ImpedanceSet] = field(default_factory=list)
     batteries: list[BatteryReading] = field(default_factory=list)
+    registrations: dict[str, PatientDetails] = field(default_factory=dict)
+    device_details: dict[str, DeviceDetails] = field(default_factory=dict)
 
 
-class MemoryRepository:
+class MemoryRepository(RegistrationMemory):
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state
         self._who = who

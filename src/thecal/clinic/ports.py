@@ -23,6 +23,7 @@ from thecal.clinic.model import (
     RefillRecord,
     User,
 )
+from thecal.clinic.registration_ports import RegistrationRecords
 from thecal.clinic.stimulator_ports import StimulatorRecords
 
 Clock = Callable[[], datetime]
@@ -39,7 +40,7 @@ class DueWindow:
     undated: bool = False
 
 
-class ClinicRepository(StimulatorRecords, Protocol):
+class ClinicRepository(StimulatorRecords, RegistrationRecords, Protocol):
     # Users
     def add_user(self, user: User) -> None: ...
     def user_by_name(self, username: str) -> User | None: ...

@@ -37,6 +37,7 @@ from thecal.clinic.program_workflow import (
     preview_program_change,
 )
 from thecal.clinic.refill_workflow import RefillInput, RefillOutcome, preview_refill, record_refill
+from thecal.clinic.registration_services import Registration
 from thecal.clinic.replacement import ReplacementPlan, replacement_plans
 from thecal.clinic.settings import ClinicSettings
 from thecal.clinic.stimulator_model import (
@@ -121,6 +122,11 @@ class ClinicServices(Generic[U]):
     def due_soon(self) -> pint.Quantity:
         """The calendar's look-ahead window (a time)."""
         return self.soon if self.soon is not None else self.settings.due_soon_window
+
+    @property
+    def registration(self) -> Registration:
+        """Register patients, devices, procedures and complications (issue 13)."""
+        return Registration(self.uow, self.clock, self.catalog, self.stimulation)
 
     def today(self) -> date:
         return self.clock().date()

@@ -11,6 +11,7 @@ from thecal.store.event_records import EventRecords
 from thecal.store.people_records import PeopleRecords
 from thecal.store.prescription_records import PrescriptionRecords
 from thecal.store.refill_records import RefillRecords
+from thecal.store.registration_records import RegistrationRecords
 from thecal.store.stimulator_records import StimulatorRecords
 
 __all__ = ["SqlRepository"]
@@ -18,7 +19,7 @@ __all__ = ["SqlRepository"]
 
 class SqlRepository(
     PeopleRecords, DeviceRecords, PrescriptionRecords, RefillRecords, EventRecords,
-    StimulatorRecords,
+    StimulatorRecords, RegistrationRecords,
 ):  # fmt: skip
     """:class:`thecal.clinic.ports.ClinicRepository` on a SQLAlchemy session. ``who`` is
     (actor, at, reason) for the audit log; None makes the repository read-only."""
