@@ -1,5 +1,5 @@
 """Clinic database commands: ``thecal db upgrade``, ``thecal audit verify``,
-``thecal clinic calendar``.
+``thecal clinic calendar`` (and the registration commands of :mod:`thecal.cli.registration`).
 
 The database is ``--database-url``, else ``$THECAL_DATABASE_URL``, else an SQLite file in the
 user's data directory (created on first use). Exit codes: 0 done; 1 the audit chain does not
@@ -14,6 +14,7 @@ import typer
 
 from thecal.cli import output as o
 from thecal.cli.errors import handles_errors
+from thecal.cli.registration import add_commands
 from thecal.clinic.calendar import CalendarEntry, RefillStatus
 from thecal.store.database import DATABASE_URL_ENV, database_url, make_engine
 from thecal.store.migrate import current_revision, upgrade
@@ -22,6 +23,7 @@ from thecal.units import Dimension, InputError, parse_quantity
 db_app = typer.Typer(help="The clinic database.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log of every write.", no_args_is_help=True)
 clinic_app = typer.Typer(help="Clinic registry and refill calendar.", no_args_is_help=True)
+add_commands(clinic_app)  # patient, device, procedure, complication, import-csv
 
 DB_OPTION = typer.Option(
     None,

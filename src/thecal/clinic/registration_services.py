@@ -10,7 +10,7 @@ The first prescription is the program workflow's first version
 physician's, through the same safety gate).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -33,13 +33,10 @@ from thecal.clinic.registration import (
     DeviceInput,
     PatientDetails,
     PatientInput,
-    device_input,
-    patient_input,
     text,
 )
 from thecal.clinic.stimulator_model import StimLead
 from thecal.clinic.stimulator_workflow import StimulatorContext
-from thecal.devices.catalog import DeviceCatalog
 from thecal.units import InputError
 
 PAGE_MAX = 500  # rows per page at most: a storage bound, not a clinical one
@@ -280,79 +277,3 @@ def record_complication(
                                  "one of this patient's devices")  # fmt: skip
         repo.add_complication(item)
     return item
-
-
-@dataclass(frozen=True)
-class PatientFile:
-    """Everything registration recorded about a patient, oldest first."""
-
-    patient: Patient
-    details: PatientDetails | None
-    devices: tuple[tuple[Device, DeviceDetails | None], ...]
-    leads: tuple[StimLead, ...]
-    procedures: tuple[Procedure, ...]
-    complications: tuple[Complication, ...]
-
-
-@dataclass(frozen=True)
-class Registration:
-    """The registration workflows on one unit of work (``ClinicServices.registration``)."""
-
-    uow: UnitOfWork
-    clock: Clock
-    catalog: DeviceCatalog
-    stimulation: StimulatorContext | None
-
-    def patient_input(self, raw: Mapping[str, object]) -> PatientInput:
-        """Check a patient's fields as entered (see :func:`~.registration.patient_input`)."""
-        return patient_input(raw, self.clock().date())
-
-    def device_input(self, raw: Mapping[str, object], name: str = "device") -> DeviceInput:
-        """Check a device's fields as entered (see :func:`~.registration.device_input`)."""
-        ipgs = tuple(i.model for i in self.stimulation.catalog.ipgs) if self.stimulation else ()
-        return device_input(raw, self.catalog, ipgs, name)
-
-    def register(self, *, actor: User, entry: PatientInput) -> RegisteredPatient:
-        return register_patient(self.uow, self.clock, actor, entry)
-
-    def update(
-        self, *, actor: User, patient_id: str, version: int, entry: PatientInput
-    ) -> RegisteredPatient:
-        return update_patient(self.uow, self.clock, actor, patient_id, version, entry)
-
-    def search(self, *, query: str = "", limit: int = 50, offset: int = 0) -> PatientPage:
-        return search(self.uow, query, limit, offset)
-
-    def patient_file(self, *, patient_id: str) -> PatientFile:
-        """The patient's registration, devices, leads, procedures and complications."""
-        with self.uow.reader() as repo:
-            patient = repo.get_patient(patient_id)
-            devices = tuple(repo.devices_for(patient_id))
-            return PatientFile(
-                patient, repo.patient_details(patient_id),
-                tuple((d, repo.device_details(d.id)) for d in devices),
-                tuple(x for d in devices if d.kind is DeviceKind.STIMULATOR
-                      for x in repo.stim_leads_for(d.id)),
-                tuple(repo.procedures_for(patient_id)), tuple(repo.complications_for(patient_id)),
-            )  # fmt: skip
-
-    def procedure(
-        self, *, actor: User, patient_id: str, kind: ProcedureKind, performed_on: date,
-        placed: Sequence[DeviceInput] = (), removed: Sequence[str] = (),
-        leads: Sequence[LeadInput] = (), notes: str = "", patient_version: int | None = None,
-    ) -> ProcedureRecord:  # fmt: skip
-        return record_procedure(
-            self.uow, self.clock, self.stimulation, actor, patient_id=patient_id, kind=kind,
-            performed_on=performed_on, placed=placed, removed=removed, leads=leads, notes=notes,
-            patient_version=patient_version,
-        )  # fmt: skip
-
-    def complication(
-        self, *, actor: User, patient_id: str, code: ComplicationCode, occurred_on: date,
-        device_id: str | None = None, notes: str = "", patient_version: int | None = None,
-    ) -> Complication:  # fmt: skip
-        return record_complication(
-            self.uow, self.clock, actor, patient_id=patient_id, code=code,
-            occurred_on=occurred_on, device_id=device_id, notes=notes,
-            patient_version=patient_version,
-        )  # fmt: skip

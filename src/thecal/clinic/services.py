@@ -37,7 +37,7 @@ from thecal.clinic.program_workflow import (
     preview_program_change,
 )
 from thecal.clinic.refill_workflow import RefillInput, RefillOutcome, preview_refill, record_refill
-from thecal.clinic.registration_services import Registration
+from thecal.clinic.registration_facade import Registration
 from thecal.clinic.replacement import ReplacementPlan, replacement_plans
 from thecal.clinic.settings import ClinicSettings
 from thecal.clinic.stimulator_model import (
