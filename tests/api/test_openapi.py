@@ -19,6 +19,12 @@ EXPECTED_ERRORS = {
     ("post", "/api/v1/patients/{patient_id}/refills"): {401, 403, 404, 409, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/program"): {401, 403, 404, 409, 413, 422},
     ("get", "/api/v1/patients/{patient_id}/stimulators"): {401, 404},
+    ("post", "/api/v1/patients"): {401, 403, 413, 422},
+    ("get", "/api/v1/registry"): {401, 422},
+    ("get", "/api/v1/patients/{patient_id}/registration"): {401, 404},
+    ("put", "/api/v1/patients/{patient_id}/registration"): {401, 403, 404, 409, 413, 422},
+    ("post", "/api/v1/patients/{patient_id}/procedures"): {401, 403, 404, 409, 413, 422},
+    ("post", "/api/v1/patients/{patient_id}/complications"): {401, 403, 404, 409, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/stimulators/{device_id}/impedances"): {
         401,
         403,

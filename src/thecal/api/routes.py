@@ -27,11 +27,13 @@ from thecal.api.routers import (
     patients,
     programs,
     refills,
+    registration,
     stimulators,
 )
 
 router = APIRouter(prefix="/api/v1")
-for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators):
+for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
+                  registration):  # fmt: skip
     router.include_router(_resource.router)
 
 __all__ = [
