@@ -24,7 +24,7 @@ from thecal.api.limits import BodyLimit, known_ids
 from thecal.api.routes import router
 from thecal.api.strict_json import StrictJSON
 from thecal.units import InputError
-from thecal.web import pages_auth, pages_calendar, pages_program, pages_refill
+from thecal.web import pages_auth, pages_calendar, pages_program, pages_refill, pages_registration
 from thecal.web.implants import ImplantLink, implants_from_env
 from thecal.web.pages_calendar import CALENDAR_ROWS, DASHBOARD_ROWS, DASHBOARD_STATUSES, OFFSET_MAX
 from thecal.web.pages_common import (
@@ -112,7 +112,9 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
 
     # The pages, in the order they were always declared; each gets known_ids from app.router.
     # HTML only: kept out of the OpenAPI, which lists the JSON API alone.
-    pages = (pages_auth.router, pages_calendar.router, patients_router(links),
+    # Registration first: /patients/new before the /patients/{patient_id} page.
+    pages = (pages_auth.router, pages_calendar.router, pages_registration.router,
+             patients_router(links),
              pages_program.router, interrogate_router(links), pages_refill.router,
              stimulators_router, stim_read_router(links))  # fmt: skip
     for page_router in pages:

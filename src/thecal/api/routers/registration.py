@@ -174,6 +174,12 @@ def registration_json(f: PatientFile) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def known(patient_id: str, svc: ClinicServices[Any] = Depends(services)) -> str:
+    """``patient_id`` when it is a patient; 404 before the body is looked at."""
+    known_patient(svc, patient_id)
+    return patient_id
+
+
 def _patient_raw(body: PatientIn) -> dict[str, object]:
     return {"mrn": body.mrn, "name": body.name, "date_of_birth": body.date_of_birth,
             "sex": body.sex, "contact": body.contact, "diagnoses": body.diagnoses}  # fmt: skip
@@ -222,10 +228,10 @@ def registration(patient_id: str, _: User = Depends(api_user),
 
 @router.put("/patients/{patient_id}/registration", response_model=RegistrationOut,
             responses=responses(401, 403, 404, 409, 413, 422))  # fmt: skip
-def update(patient_id: str, body: PatientUpdateIn, user: User = Depends(writer),
+def update(body: PatientUpdateIn, user: User = Depends(writer),
+           patient_id: str = Depends(known),
            svc: ClinicServices[Any] = Depends(services)) -> dict[str, Any]:  # fmt: skip
     """Replace the registration, computed from ``patient_version`` (409 when it changed)."""
-    known_patient(svc, patient_id)
     reg = svc.registration
     try:
         reg.update(actor=user, patient_id=patient_id, version=body.patient_version,
@@ -238,12 +244,12 @@ def update(patient_id: str, body: PatientUpdateIn, user: User = Depends(writer),
 @router.post("/patients/{patient_id}/procedures", status_code=201,
              response_model=RegistrationOut,
              responses=responses(401, 403, 404, 409, 413, 422))  # fmt: skip
-def procedure(patient_id: str, body: ProcedureIn, user: User = Depends(writer),
+def procedure(body: ProcedureIn, user: User = Depends(writer),
+              patient_id: str = Depends(known),
               svc: ClinicServices[Any] = Depends(services)) -> dict[str, Any]:  # fmt: skip
     """Record a procedure: ``placed`` devices put in, ``removed`` device ids taken out on
     ``performed_on`` (a replacement does both), leads of a placed stimulator; one
     transaction. 422 names the field (``placed[1].length``), nothing is written."""
-    known_patient(svc, patient_id)
     reg = svc.registration
     try:
         placed = []
@@ -266,10 +272,10 @@ def procedure(patient_id: str, body: ProcedureIn, user: User = Depends(writer),
 @router.post("/patients/{patient_id}/complications", status_code=201,
              response_model=RegistrationOut,
              responses=responses(401, 403, 404, 409, 413, 422))  # fmt: skip
-def complication(patient_id: str, body: ComplicationIn, user: User = Depends(writer),
+def complication(body: ComplicationIn, user: User = Depends(writer),
+                 patient_id: str = Depends(known),
                  svc: ClinicServices[Any] = Depends(services)) -> dict[str, Any]:  # fmt: skip
     """Record a complication (not in the future; ``other`` needs its notes)."""
-    known_patient(svc, patient_id)
     reg = svc.registration
     try:
         reg.complication(actor=user, patient_id=patient_id,
