@@ -209,3 +209,37 @@ def test_import_csv_all_or_nothing(env: dict[str, str], tmp_path: Path) -> None:
     wrong.write_text("mrn,name,dob,sex\n", encoding="utf-8")
     code, out = run(env, "import-csv", str(wrong))
     assert code == 2 and "csv.header" in out
+
+
+def test_update_keeps_what_is_not_given_and_refuses_a_stale_version(env: dict[str, str]) -> None:
+    made = json.loads(add(env)[1])
+    code, out = run(
+        env,
+        "patient",
+        "update",
+        "R-1",
+        "--version",
+        str(made["version"]),
+        "--name",
+        "Ada Renamed",
+        "--json",
+    )
+    assert code == 0, out
+    after = json.loads(out)
+    assert after["name"] == "Ada Renamed" and after["diagnoses"] == ["ckd:G4", "dialysis"]
+    assert after["version"] == made["version"] + 1
+    code, out = run(
+        env,
+        "patient",
+        "update",
+        "R-1",
+        "--version",
+        str(made["version"]),
+        "--diagnosis",
+        "diabetes",
+    )
+    assert code == 2 and "patient.version" in out
+    code, out = run(
+        env, "patient", "update", "R-1", "--version", str(after["version"]), "--sex", "x"
+    )
+    assert code == 2 and "patient.sex" in out

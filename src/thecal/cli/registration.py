@@ -1,4 +1,4 @@
-"""Registration commands (issue 13): ``thecal clinic patient add|list|search|show``,
+"""Registration commands (issue 13): ``thecal clinic patient add|update|list|search|show``,
 ``thecal clinic device add``, ``thecal clinic procedure add``, ``thecal clinic complication add``
 and ``thecal clinic import-csv``.
 
@@ -8,11 +8,9 @@ viewer is refused. A patient is named by MRN or record id. Devices are given as
 catheter,length=45 cm,tip_level=T10"``. Exit codes: 0 done; 2 invalid input (nothing written).
 """
 
-import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -37,14 +35,14 @@ JSON = typer.Option(False, "--json", help="machine-readable JSON output")
 
 
 @contextmanager
-def _services(database: str | None) -> Iterator[Any]:
+def services_at(database: str | None) -> Iterator[Any]:
     from thecal.adapters import composition
 
     with composition.open_services(database_url(database)) as services:
         yield services
 
 
-def _json(ctx: typer.Context, flag: bool) -> bool:
+def wants_json(ctx: typer.Context, flag: bool) -> bool:
     return flag or o.state(ctx).json
 
 
@@ -100,7 +98,7 @@ def device_json(d: Any, x: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _rows(patients: Any) -> list[dict[str, Any]]:
+def patient_rows(patients: Any) -> list[dict[str, Any]]:
     return [{"id": p.id, "mrn": p.mrn, "name": p.display_name, "version": p.version}
             for p in patients]  # fmt: skip
 
@@ -122,24 +120,64 @@ def patient_add(
     """Register a new patient."""
     raw = {"mrn": mrn, "name": name, "date_of_birth": date_of_birth, "sex": sex,
            "contact": contact, "diagnoses": diagnosis}  # fmt: skip
-    with _services(database) as services:
+    with services_at(database) as services:
         reg = services.registration
         made = reg.register(actor=reg.user(user), entry=reg.patient_input(raw))
         shown = reg.patient_file(patient_id=made.patient.id)
-    if _json(ctx, json_out):
+    if wants_json(ctx, json_out):
         o.emit_json(patient_json(shown))
     else:
         typer.echo(f"registered {made.patient.mrn} {made.patient.display_name} "
                    f"(id {made.patient.id})")  # fmt: skip
 
 
+def _current(f: Any) -> dict[str, object]:
+    d = f.details
+    return {"mrn": f.patient.mrn, "name": f.patient.display_name,
+            "date_of_birth": d.date_of_birth.isoformat() if d else None,
+            "sex": d.sex.value if d else None, "contact": d.contact if d else "",
+            "diagnoses": [x.label() for x in d.diagnoses] if d else []}  # fmt: skip
+
+
+@patient_app.command("update")
+@handles_errors
+def patient_update(
+    ctx: typer.Context, patient: str = typer.Argument(..., help="MRN or id"),
+    version: int = typer.Option(..., "--version", help="the patient version read (patient "
+                                "show); refused when someone wrote since"),
+    mrn: str | None = typer.Option(None, "--mrn"), name: str | None = typer.Option(None, "--name"),
+    date_of_birth: str | None = typer.Option(None, "--dob", metavar="DATE"),
+    sex: str | None = typer.Option(None, "--sex"), contact: str | None = typer.Option(None,
+                                                                               "--contact"),
+    diagnosis: list[str] = typer.Option([], "--diagnosis", help="repeatable; replaces the "
+                                        "diagnoses (none given: kept)"),
+    user: str = USER, database: str | None = DB, json_out: bool = JSON,
+) -> None:  # fmt: skip
+    """Change a patient's registration; options not given keep their value."""
+    with services_at(database) as services:
+        reg = services.registration
+        actor = reg.user(user)
+        pid = reg.find(key=patient).id
+        raw = _current(reg.patient_file(patient_id=pid))
+        given = {"mrn": mrn, "name": name, "date_of_birth": date_of_birth, "sex": sex,
+                 "contact": contact, "diagnoses": diagnosis or None}  # fmt: skip
+        raw.update({k: v for k, v in given.items() if v is not None})
+        reg.update(actor=actor, patient_id=pid, version=version, entry=reg.patient_input(raw))
+        shown = reg.patient_file(patient_id=pid)
+    if wants_json(ctx, json_out):
+        o.emit_json(patient_json(shown))
+    else:
+        typer.echo(f"updated {shown.patient.mrn} {shown.patient.display_name} "
+                   f"(version {shown.patient.version})")  # fmt: skip
+
+
 def _list(ctx: typer.Context, query: str, limit: int, offset: int, database: str | None,
           json_out: bool) -> None:  # fmt: skip
-    with _services(database) as services:
+    with services_at(database) as services:
         page = services.registration.search(query=query, limit=limit, offset=offset)
-    if _json(ctx, json_out):
+    if wants_json(ctx, json_out):
         o.emit_json({"total": page.total, "offset": offset, "limit": limit,
-                     "patients": _rows(page.patients)})  # fmt: skip
+                     "patients": patient_rows(page.patients)})  # fmt: skip
         return
     out = o.console()
     shown = f"{offset + 1}–{offset + len(page.patients)}" if page.patients else "none"
@@ -176,10 +214,10 @@ def patient_search(ctx: typer.Context, query: str = typer.Argument(..., help="pa
 def patient_show(ctx: typer.Context, patient: str = typer.Argument(..., help="MRN or id"),
                  database: str | None = DB, json_out: bool = JSON) -> None:  # fmt: skip
     """The patient's registration, devices, procedures and complications."""
-    with _services(database) as services:
+    with services_at(database) as services:
         reg = services.registration
         shown = patient_json(reg.patient_file(patient_id=reg.find(key=patient).id))
-    if _json(ctx, json_out):
+    if wants_json(ctx, json_out):
         o.emit_json(shown)
         return
     out = o.console()
@@ -228,7 +266,7 @@ def _procedure(
 
 
 def _emit_procedure(ctx: typer.Context, json_out: bool, rec: Any) -> None:
-    if _json(ctx, json_out):
+    if wants_json(ctx, json_out):
         o.emit_json({"procedure": rec.procedure.id, "kind": rec.procedure.kind.value,
                      "placed": [device_json(d, None) for d in rec.placed],
                      "removed": list(rec.procedure.removed),
@@ -258,7 +296,7 @@ def device_add(
     """Register devices implanted on --on (an implant procedure placing them)."""
     if not place:
         raise InputError("--place", "is required", "at least one device")
-    with _services(database) as services:
+    with services_at(database) as services:
         rec = _procedure(services, user, patient, "implant", on, place, [], lead, notes)
     _emit_procedure(ctx, json_out, rec)
 
@@ -276,7 +314,7 @@ def procedure_add(
     user: str = USER, database: str | None = DB, json_out: bool = JSON,
 ) -> None:  # fmt: skip
     """Record a procedure: devices placed and removed in one transaction."""
-    with _services(database) as services:
+    with services_at(database) as services:
         rec = _procedure(services, user, patient, kind, on, place, remove, lead, notes)
     _emit_procedure(ctx, json_out, rec)
 
@@ -297,76 +335,16 @@ def complication_add(
     codes = {c.value: c for c in ComplicationCode}
     if code not in codes:
         raise InputError("--code", f"got {code!r}", "one of: " + ", ".join(codes))
-    with _services(database) as services:
+    with services_at(database) as services:
         reg = services.registration
         item = reg.complication(actor=reg.user(user), patient_id=reg.find(key=patient).id,
                                 code=codes[code], occurred_on=_day(on, "--on"),
                                 device_id=device, notes=notes)  # fmt: skip
-    if _json(ctx, json_out):
+    if wants_json(ctx, json_out):
         o.emit_json({"id": item.id, "code": item.code.value,
                      "occurred_on": item.occurred_on.isoformat()})  # fmt: skip
     else:
         typer.echo(f"complication {item.code.value} on {item.occurred_on} recorded")
-
-
-def read_csv(path: Path) -> list[tuple[int, Mapping[str, str]]]:
-    """The rows of a UTF-8 CSV file with a header, each with its line number."""
-    from thecal.clinic.registration_import import check_columns
-
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f, strict=True)
-            check_columns(reader.fieldnames or [])
-            rows: list[tuple[int, Mapping[str, str]]] = []
-            for cells in reader:
-                if None in cells or any(v is None for v in cells.values()):
-                    raise InputError("csv", f"line {reader.line_num}: wrong number of cells",
-                                     "one cell per column")  # fmt: skip
-                rows.append((reader.line_num, dict(cells)))
-    except OSError as e:
-        raise InputError("FILE", f"cannot read {path}: {e.strerror}", "a readable file") from None
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise InputError("FILE", f"{path} is not a UTF-8 CSV file ({e})", "UTF-8 CSV") from None
-    return rows
-
-
-def import_csv_cmd(
-    ctx: typer.Context, file: Path = typer.Argument(..., help="CSV file with a header row"),
-    user: str = USER, database: str | None = DB, json_out: bool = JSON,
-) -> None:  # fmt: skip
-    """Import an existing registry: every row checked, all or nothing; a refusal lists every
-    bad row by line and field (columns: docs/clinic.md, "Registration")."""
-    from thecal.clinic.registration_import import ImportRefused
-
-    as_json = _json(ctx, json_out)
-    rows = read_csv(file)
-    try:
-        with _services(database) as services:
-            reg = services.registration
-            actor = reg.user(user)
-            good, bad = reg.check_import(rows)
-            if bad:
-                raise ImportRefused(bad)
-            made = reg.import_rows(actor=actor, rows=good)
-    except ImportRefused as e:
-        # Every bad row, not only the first: the whole file is fixed and imported again.
-        if as_json:
-            o.emit_json(
-                {
-                    "imported": 0,
-                    "errors": [
-                        {"line": x.line, "field": x.field, "message": x.message} for x in e.errors
-                    ],
-                }
-            )
-            raise typer.Exit(2) from None
-        for x in e.errors:
-            typer.echo(f"error: {x}", err=True)
-        raise
-    if as_json:
-        o.emit_json({"imported": len(made), "patients": _rows(made)})
-    else:
-        typer.echo(f"imported {len(made)} patient(s)")
 
 
 def add_commands(clinic_app: typer.Typer) -> None:
@@ -375,4 +353,6 @@ def add_commands(clinic_app: typer.Typer) -> None:
     clinic_app.add_typer(device_app, name="device")
     clinic_app.add_typer(procedure_app, name="procedure")
     clinic_app.add_typer(complication_app, name="complication")
+    from thecal.cli.registry_import import import_csv_cmd
+
     clinic_app.command("import-csv")(handles_errors(import_csv_cmd))
