@@ -48,6 +48,12 @@ def test_registration_pages_in_chromium(server: Server, tmp_path: Path) -> None:
         expect(page.get_by_role("status")).to_contain_text("Patient registered.")
         expect(page.get_by_text("ckd:G3b; diabetes")).to_be_visible()
 
+        page.get_by_role("link", name="Edit registration").click()
+        page.get_by_label("Contact (optional)").fill("ward 3")
+        _shot(page, tmp_path, "registration-patient-edit.png")
+        page.get_by_role("button", name="Save registration").click()
+        expect(page.get_by_role("status")).to_contain_text("Registration saved.")
+
         page.get_by_role("link", name="Add device / procedure").click()
         page.get_by_label("Date", exact=True).fill(date.today().isoformat())
         page.get_by_label("Kind").select_option("pump")

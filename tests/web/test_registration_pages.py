@@ -106,3 +106,24 @@ def test_viewer_sees_no_write_button_and_is_refused(client: TestClient, ctx: App
     assert client.get(f"/patients/{pid}/procedures/new").status_code == 403
     data = {"csrf": token, "version": "1", "code": "seroma", "occurred_on": "2026-11-22"}
     assert client.post(f"/patients/{pid}/complications/new", data=data).status_code == 403
+
+
+def test_edit_registration(client: TestClient) -> None:
+    login(client, "nurse")
+    pid = _register(client)
+    url = f"/patients/{pid}/registration/edit"
+    page = client.get(url)
+    assert page.status_code == 200 and 'value="Synthetic Webb"' in page.text
+    assert 'name="dx:ckd" checked' in page.text
+    version = re.search(r'name="version" value="(\d+)"', page.text).group(1)  # type: ignore[union-attr]
+    token = csrf_of(client, url)
+    data = {**NEW, "csrf": token, "version": version, "name": "Webb Renamed", "dx:ckd": ""}
+    r = client.post(url, data={**data, "sex": "x"})
+    assert r.status_code == 422 and "patient.sex" in r.text
+    r = client.post(url, data=data, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("?saved=updated")
+    shown = client.get(r.headers["location"]).text
+    assert "Registration saved." in shown and "Webb Renamed" in shown and "ckd" not in shown
+    assert client.post(url, data=data).status_code == 409  # the version read before the edit
+    login(client, "viewer")
+    assert client.get(url).status_code == 403

@@ -24,8 +24,8 @@ from thecal.web.pages_common import form_version, page_user, render, write_form,
 
 router = APIRouter()
 ROWS = 50  # patients per page of the list
-_SAVED = {"patient": "Patient registered.", "procedure": "Procedure recorded.",
-          "complication": "Complication recorded."}  # fmt: skip
+_SAVED = {"patient": "Patient registered.", "updated": "Registration saved.",
+          "procedure": "Procedure recorded.", "complication": "Complication recorded."}  # fmt: skip
 _UNIT = re.compile(r"[A-Za-zµ]")
 
 
@@ -66,9 +66,10 @@ def patients_page(
 
 
 def _new_patient(request: Request, ctx: AppContext, user: User, form: dict[str, str],
-                 error: str | None, status: int) -> Response:  # fmt: skip
+                 error: str | None, status: int, p: Any = None) -> Response:  # fmt: skip
+    # One form for both: ``p`` (the patient being edited) or None (a new one).
     return render(request, ctx, "patient_new.html", status, user=user, form=form, error=error,
-                  **_choices(ctx))  # fmt: skip
+                  p=p, **_choices(ctx))  # fmt: skip
 
 
 @router.get("/patients/new", response_class=HTMLResponse)
@@ -227,3 +228,45 @@ async def complication_new(patient_id: str, request: Request, user: User = Depen
         return _complication_form(request, ctx, user, f, form, str(exc), write_status(exc))
     return RedirectResponse(f"/patients/{quote(patient_id)}/registration?saved=complication",
                             303)  # fmt: skip
+
+
+def _as_form(f: Any) -> dict[str, str]:
+    """The patient's registration as the form's fields."""
+    d = f.details
+    form = {"mrn": f.patient.mrn, "name": f.patient.display_name}
+    if d is None:
+        return form
+    form.update({"date_of_birth": d.date_of_birth.isoformat(), "sex": d.sex.value,
+                 "contact": d.contact})  # fmt: skip
+    detail = {"ckd": "ckd_stage", "spasticity": "spasticity_origin", "other": "other_text"}
+    for x in d.diagnoses:
+        form[f"dx:{x.code.value}"] = "on"
+        if x.code.value in detail:
+            key = detail[x.code.value]
+            form[key] = f"{form[key]}; {x.detail}" if form.get(key) else x.detail
+    return form
+
+
+@router.get("/patients/{patient_id}/registration/edit", response_class=HTMLResponse)
+def patient_edit_form(patient_id: str, request: Request, user: User = Depends(page_user),
+                      ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+    f = _file(ctx, patient_id)
+    _writer(user, "edit patients")
+    return _new_patient(request, ctx, user, _as_form(f), None, 200, f.patient)
+
+
+@router.post("/patients/{patient_id}/registration/edit", response_class=HTMLResponse)
+async def patient_edit(patient_id: str, request: Request, user: User = Depends(page_user),
+                       ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+    f = _file(ctx, patient_id)
+    form = await write_form(request, ctx, user, "edit patients")
+    reg = ctx.services.registration
+    try:
+        version = form_version(form)
+        reg.update(actor=user, patient_id=patient_id, version=version,
+                   entry=reg.patient_input({**form, "diagnoses": _diagnoses(form)}))  # fmt: skip
+    except PermissionDenied as exc:
+        raise HTTPException(403, exc.message) from None
+    except InputError as exc:
+        return _new_patient(request, ctx, user, form, str(exc), write_status(exc), f.patient)
+    return RedirectResponse(f"/patients/{quote(patient_id)}/registration?saved=updated", 303)
