@@ -245,7 +245,8 @@ class ProgramChange:
 
 @dataclass(frozen=True)
 class Interrogation:
-    """A snapshot of the implant's status and event log as read by the programmer (JSON)."""
+    """A snapshot of the implant's status and event log as read by the programmer (JSON), with
+    the findings of its reconciliation with the record (thecal.clinic.reconciliation)."""
 
     patient_id: str
     device_id: str
@@ -254,6 +255,7 @@ class Interrogation:
     log: tuple[dict[str, Any], ...] = ()
     by: str = ""
     id: str = field(default_factory=new_id)
+    findings: tuple[StoredFinding, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from thecal.clinic.program_workflow import (
     change_program,
     preview_program_change,
 )
+from thecal.clinic.reconcile_interrogation import Reconcile
 from thecal.clinic.refill_workflow import RefillInput, RefillOutcome, preview_refill, record_refill
 from thecal.clinic.replacement import ReplacementPlan, replacement_plans
 from thecal.clinic.settings import ClinicSettings
@@ -290,10 +291,11 @@ class ClinicServices(Generic[U]):
         self, *, actor: User, patient_id: str, serial: str, status: dict[str, Any],
         log: Sequence[dict[str, Any]],
     ) -> Interrogation:  # fmt: skip
-        """Store an interrogation snapshot read elsewhere (see
+        """Store an interrogation snapshot read elsewhere, reconciled with the record (see
         :func:`~thecal.clinic.interrogation.record_interrogation`)."""
+        reconciled = Reconcile(self.library, self.catalog, self.settings.reconciliation)
         return record_interrogation(self.uow, self.clock, actor, patient_id, serial, status,
-                                    log)  # fmt: skip
+                                    log, reconciled)  # fmt: skip
 
     # Stimulators ---------------------------------------------------------------------------
 

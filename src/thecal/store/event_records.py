@@ -10,7 +10,7 @@ from sqlalchemy import select
 from thecal.clinic.errors import NotFoundError
 from thecal.clinic.model import Alarm, Complication, ComplicationCode, Interrogation
 from thecal.store.repository_base import RepositoryBase
-from thecal.store.rows import json_text
+from thecal.store.rows import findings_from_json, json_text
 from thecal.store.schema import AlarmRow, ComplicationRow, InterrogationRow
 
 
@@ -23,6 +23,7 @@ class EventRecords(RepositoryBase):
         row = InterrogationRow(
             id=i.id, patient_id=i.patient_id, device_id=i.device_id, at=i.at,
             status=json_text(i.status), log=json_text(list(i.log)), by=i.by,
+            findings=json_text([f.to_json() for f in i.findings]),
         )  # fmt: skip
         self._write("insert", row, "interrogation", i.id)
 
@@ -30,7 +31,7 @@ class EventRecords(RepositoryBase):
     def _interrogation(r: InterrogationRow) -> Interrogation:
         return Interrogation(
             r.patient_id, r.device_id, r.at, json.loads(r.status), tuple(json.loads(r.log)),
-            r.by, r.id,
+            r.by, r.id, findings_from_json(r.findings),
         )  # fmt: skip
 
     def interrogations_for(self, patient_id: str) -> Sequence[Interrogation]:

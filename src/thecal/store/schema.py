@@ -171,6 +171,8 @@ class InterrogationRow(Base):
     status: Mapped[str] = mapped_column(Text)  # JSON
     log: Mapped[str] = mapped_column(Text)  # JSON
     by: Mapped[str] = mapped_column(String(80))
+    # The reconciliation's findings (JSON list); "[]" for snapshots stored before migration 0007.
+    findings: Mapped[str] = mapped_column(Text, server_default="[]")
 
 
 class AlarmRow(Base):
