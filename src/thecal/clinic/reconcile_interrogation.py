@@ -82,6 +82,7 @@ def record_at_reading(
         at, versions[-1].version if versions else None, current[1] if current else None,
         tuple(r for r in resolved if current is None or r[0] != current[0]), expected, note,
         pump, library.settings.discrepancy_threshold, library.settings.discrepancy_source,
+        device.model,
     )  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 time of the reading. Pure: the caller reads the snapshot and the record; nothing here reads a
 clock, a file or the database.
 
-Four comparisons, each a :class:`~thecal.therapy.findings.Finding` with a stable code:
+Five comparisons, each a :class:`~thecal.therapy.findings.Finding` with a stable code:
 
 - **Clock drift** (``RECON-CLOCK-DRIFT``): the pump's clock minus the clinic's clock at the
   reading. A drift strictly above ``clock_drift_soft`` is soft, strictly above
@@ -20,6 +20,8 @@ Four comparisons, each a :class:`~thecal.therapy.findings.Finding` with a stable
   patient bolus). Equal to the current version: nothing. Equal to an earlier version: soft (the
   last change did not reach the pump). Equal to none: hard — a program that is not in the
   record is running in the patient.
+- **Model** (``RECON-PUMP-MODEL``, hard): the model the implant reports is not the model of
+  the pump in place in the record.
 - **Alarms** (``IMPLANT-ALARM``): each alarm the implant reports as not resolved; critical ones
   hard, the others soft.
 """
@@ -83,7 +85,8 @@ class RecordAtReading:
     """The record at the reading: the clinic's clock (``clinic_time``); the current
     prescription (``version``, ``prescribed``; None: none yet) and the earlier ones as
     (version, plan); the expected reservoir (None: not computable, ``expected_note`` says why);
-    the pump's catalog entry; the library's refill discrepancy threshold (mL) and its source."""
+    the pump's catalog entry; the library's refill discrepancy threshold (mL) and its source; the
+    pump model the record has in place."""
 
     clinic_time: datetime
     version: int | None
@@ -94,6 +97,7 @@ class RecordAtReading:
     pump: PumpSpec | None
     discrepancy_threshold: pint.Quantity | None
     discrepancy_source: str
+    device_model: str = ""
 
 
 def _duration_text(seconds: float) -> str:
@@ -121,6 +125,7 @@ def check_clock(
         (settings.clock_drift_soft, settings.clock_drift_soft_source, Level.SOFT),
     ):
         if above(drift, limit):
+            unit = "d" if not above(Q_(1, "d"), limit) else "min"  # 1 d, 1057 d; 15 min, 16 min
             side = "ahead of" if drift_s > 0 else "behind"
             return [Finding(
                 level, Code.RECON_CLOCK_DRIFT,
@@ -129,7 +134,7 @@ def check_clock(
                 f"{fmt(limit)}). The pump runs its flex schedule and dates its log and alarms "
                 "by its own clock: set the pump's clock with the programmer, then check the "
                 "schedule's times and the refill date.",
-                source, limit=limit.to("min"), value=drift.to("min"),
+                source, limit=limit.to(unit), value=drift.to(unit),
             )]  # fmt: skip
     return []
 
@@ -306,6 +311,20 @@ def check_program(
     )]  # fmt: skip
 
 
+def check_model(view: SnapshotView, record: RecordAtReading) -> list[Finding]:
+    """The model the implant reports against the pump the record has in place (same serial)."""
+    if not view.model or not record.device_model:
+        return []
+    if view.model.strip().casefold() == record.device_model.strip().casefold():
+        return []
+    return [Finding(Level.HARD, Code.RECON_PUMP_MODEL,
+                    f"The implant reports model {view.model}, the record has a "
+                    f"{record.device_model} with this serial: the record's device or the implant "
+                    "answering is wrong. Correct the record before programming or refilling "
+                    "(reservoir size and accuracy differ between models).",
+                    _SNAPSHOT)]  # fmt: skip
+
+
 def check_alarms(view: SnapshotView) -> list[Finding]:
     """Each alarm the implant reports as not resolved: critical hard, the others soft."""
     out: list[Finding] = []
@@ -330,6 +349,7 @@ def reconcile(
 ) -> tuple[Finding, ...]:
     """Every reconciliation finding of one interrogation, hard first (module doc)."""
     return ordered([
+        *check_model(view, record),
         *check_program(implant, unreadable, record),
         *check_alarms(view),
         *check_clock(view.device_time, record.clinic_time, settings),

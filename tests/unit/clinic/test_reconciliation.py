@@ -110,7 +110,7 @@ def test_issue_13_example_clock_drift_of_2_7_years_is_hard(uow, clock, library, 
     found = interrogate(uow, clock, library, catalog, pid, status(prog, 12.0, pump_time))
     assert codes(found) == [(Level.HARD, Code.RECON_CLOCK_DRIFT)]
     assert "2.7 years behind the clinic's" in found[0].message
-    assert found[0].source == "test: product choice" and found[0].limit == Q_(1440, "min")
+    assert found[0].source == "test: product choice" and found[0].limit == Q_(1, "d")
 
 
 @pytest.mark.parametrize(("drift", "expected"), [
@@ -218,6 +218,14 @@ def test_unreadable_program_is_hard(uow, clock, library, catalog, patient) -> No
     found = interrogate(uow, clock, library, catalog, pid, status(prog, 12.0, READ_AT))
     assert codes(found) == [(Level.HARD, Code.RECON_PROGRAM_NOT_IN_RECORD)]
     assert "could not be read" in found[0].message
+
+
+def test_another_model_answering_is_hard(uow, clock, library, catalog, patient) -> None:
+    pid, _ = patient
+    snap = status(program_json(morphine_plan(), library, catalog), 12.0, READ_AT)
+    snap["model"] = "SynchroMed II 8637-40"  # the record has an 8637-20 with serial SN1
+    found = interrogate(uow, clock, library, catalog, pid, snap)
+    assert codes(found) == [(Level.HARD, Code.RECON_PUMP_MODEL)]
 
 
 def test_implant_alarms_critical_hard_others_soft(uow, clock, library, catalog, patient) -> None:
