@@ -260,7 +260,9 @@ class Interrogation:
 
 @dataclass(frozen=True)
 class Alarm:
-    """An alarm reported by a device (or raised by a check); open until cleared."""
+    """An alarm reported by a device (or raised by a check); open until cleared (resolved:
+    ``cleared_at``/``cleared_by`` with the ``resolution``, why). ``acknowledged_*``: who saw it
+    and when, while it stays open."""
 
     patient_id: str
     code: str
@@ -271,6 +273,9 @@ class Alarm:
     cleared_at: datetime | None = None
     cleared_by: str | None = None
     id: str = field(default_factory=new_id)
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolution: str | None = None
 
     @property
     def open(self) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from thecal.clinic.alarms import alarms_from_snapshot
 from thecal.clinic.interrogation import read_snapshot
 from thecal.clinic.model import Device, Interrogation, StoredFinding
 from thecal.clinic.ports import ClinicRepository
@@ -89,7 +90,8 @@ def record_at_reading(
 @dataclass(frozen=True)
 class Reconcile:
     """The :data:`~thecal.clinic.interrogation.Reconciler` the services pass to
-    :func:`~thecal.clinic.interrogation.record_interrogation`."""
+    :func:`~thecal.clinic.interrogation.record_interrogation`: the findings, and the implant's
+    alarms added as clinic alarms."""
 
     library: DrugLibrary
     catalog: DeviceCatalog
@@ -107,4 +109,6 @@ class Reconcile:
         self, repo: ClinicRepository, record: Interrogation, device: Device
     ) -> Interrogation:
         found = self.findings(repo, record, device)
+        # The implant's alarms become clinic alarms in the same transaction (deduplicated).
+        alarms_from_snapshot(repo, read_snapshot(record), device)
         return replace(record, findings=tuple(StoredFinding.of(f) for f in found))

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import pint
 
+from thecal.clinic.alarms import AlarmServices
 from thecal.clinic.calendar import CalendarPage, RefillStatus, calendar_page
 from thecal.clinic.errors import NotFoundError, PermissionDenied
 from thecal.clinic.interrogation import record_interrogation
@@ -122,6 +123,11 @@ class ClinicServices(Generic[U]):
     def due_soon(self) -> pint.Quantity:
         """The calendar's look-ahead window (a time)."""
         return self.soon if self.soon is not None else self.settings.due_soon_window
+
+    @property
+    def alarms(self) -> AlarmServices:
+        """Clinic alarms: list, acknowledge, resolve (:mod:`thecal.clinic.alarms`)."""
+        return AlarmServices(self.uow, self.clock)
 
     def today(self) -> date:
         return self.clock().date()

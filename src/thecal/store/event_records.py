@@ -52,7 +52,7 @@ class EventRecords(RepositoryBase):
     def _alarm(r: AlarmRow) -> Alarm:
         return Alarm(
             r.patient_id, r.code, r.level, r.message, r.raised_at, r.device_id, r.cleared_at,
-            r.cleared_by, r.id,
+            r.cleared_by, r.id, r.acknowledged_at, r.acknowledged_by, r.resolution,
         )  # fmt: skip
 
     def _alarm_values(self, a: Alarm) -> dict[str, Any]:
@@ -60,6 +60,8 @@ class EventRecords(RepositoryBase):
             "patient_id": a.patient_id, "device_id": a.device_id, "code": a.code,
             "level": a.level, "message": a.message, "raised_at": a.raised_at,
             "cleared_at": a.cleared_at, "cleared_by": a.cleared_by,
+            "acknowledged_at": a.acknowledged_at, "acknowledged_by": a.acknowledged_by,
+            "resolution": a.resolution,
         }  # fmt: skip
 
     def add_alarm(self, alarm: Alarm) -> None:

@@ -1,5 +1,6 @@
 """Reconciliation and clinic alarms: each interrogation stores the findings of its comparison
-with the record (JSON list; "[]" for the snapshots stored before).
+with the record (JSON list; "[]" for the snapshots stored before); an alarm records who
+acknowledged it and when, and why it was resolved.
 
 Revision ID: 0007
 Revises: 0004
@@ -24,9 +25,16 @@ def upgrade() -> None:
         "interrogations",
         sa.Column("findings", sa.Text(), server_default="[]", nullable=False),
     )
+    op.add_column("alarms", sa.Column("acknowledged_at", sa.DateTime(), nullable=True))
+    op.add_column("alarms", sa.Column("acknowledged_by", sa.String(length=80), nullable=True))
+    op.add_column("alarms", sa.Column("resolution", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("alarms") as batch:
+        batch.drop_column("resolution")
+        batch.drop_column("acknowledged_by")
+        batch.drop_column("acknowledged_at")
     with op.batch_alter_table("interrogations") as batch:
         batch.drop_column("findings")
