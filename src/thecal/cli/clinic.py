@@ -1,5 +1,6 @@
 """Clinic database commands: ``thecal db upgrade``, ``thecal audit verify``,
-``thecal clinic calendar``.
+``thecal clinic calendar``, ``thecal clinic alarm list|ack|resolve``
+(:mod:`thecal.cli.clinic_alarms`).
 
 The database is ``--database-url``, else ``$THECAL_DATABASE_URL``, else an SQLite file in the
 user's data directory (created on first use). Exit codes: 0 done; 1 the audit chain does not
@@ -13,6 +14,7 @@ from typing import Any
 import typer
 
 from thecal.cli import output as o
+from thecal.cli.clinic_alarms import alarm_app
 from thecal.cli.errors import handles_errors
 from thecal.clinic.calendar import CalendarEntry, RefillStatus
 from thecal.store.database import DATABASE_URL_ENV, database_url, make_engine
@@ -22,6 +24,7 @@ from thecal.units import Dimension, InputError, parse_quantity
 db_app = typer.Typer(help="The clinic database.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log of every write.", no_args_is_help=True)
 clinic_app = typer.Typer(help="Clinic registry and refill calendar.", no_args_is_help=True)
+clinic_app.add_typer(alarm_app, name="alarm")
 
 DB_OPTION = typer.Option(
     None,
