@@ -41,3 +41,18 @@ def test_findings_and_alarms_roundtrip(uow: SqlUnitOfWork, library, catalog) -> 
     assert (done.cleared_by, done.resolution) == ("paul", "pump replaced")
     assert alarms.list().alarms == ()
     assert uow.verify_audit().ok
+
+
+def test_latest_interrogation_per_patient(uow: SqlUnitOfWork, library, catalog) -> None:
+    clock = FakeClock(datetime(2024, 1, 2, 9, 0))
+    a, _ = setup_patient(uow, clock, library, catalog)
+    b, _ = setup_patient(uow, clock, library, catalog, mrn="P-002")
+    snap = status(program_json(morphine_plan(), library, catalog), 12.0, READ_AT)
+    clock.now = READ_AT
+    record_interrogation(uow, clock, NURSE, a.id, "SN1", snap, [])
+    record_interrogation(uow, clock, NURSE, b.id, "SN1", snap, [])
+    clock.now = datetime(2024, 1, 30, 9, 0)
+    newest = record_interrogation(uow, clock, NURSE, a.id, "SN1", snap, [])
+    with uow.reader() as repo:
+        latest = {i.patient_id: i for i in repo.latest_interrogations()}
+    assert set(latest) == {a.id, b.id} and latest[a.id] == newest

@@ -127,4 +127,3 @@ class AlarmServices:
     def resolve(self, *, actor: User, alarm_id: str, why: str) -> Alarm:
         """See :func:`resolve_alarm`."""
         return resolve_alarm(self.uow, self.clock, actor, alarm_id, why)
-

@@ -194,9 +194,11 @@ class ClinicServices(Generic[U]):
         return Dashboard(today, page, alarms, plans, names)
 
     def worklist(self) -> tuple[WorkItem, ...]:
-        """Open alarms, findings of latest refills and overdue refills, most severe first."""
+        """Open alarms, hard reconciliation findings, findings of latest refills and of the
+        stimulators, and overdue refills, most severe first."""
         with self.uow.reader() as repo:
-            return worklist(repo, self.today(), self.due_soon)
+            return worklist(repo, self.today(), self.due_soon, stimulation=self.stimulation,
+                            settings=self.settings)  # fmt: skip
 
     # Refills -------------------------------------------------------------------------------
 

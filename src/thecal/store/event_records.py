@@ -5,7 +5,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from thecal.clinic.errors import NotFoundError
 from thecal.clinic.model import Alarm, Complication, ComplicationCode, Interrogation
@@ -47,6 +47,22 @@ class EventRecords(RepositoryBase):
         if row is None:
             raise NotFoundError("interrogation", interrogation_id)
         return self._interrogation(row)
+
+    def latest_interrogations(self) -> Sequence[Interrogation]:
+        # One query: each patient's row ranked by (at, id), newest first (SQLite and PostgreSQL).
+        rank = (
+            func.row_number()
+            .over(partition_by=InterrogationRow.patient_id,
+                  order_by=(InterrogationRow.at.desc(), InterrogationRow.id.desc()))
+            .label("rank")
+        )  # fmt: skip
+        ranked = select(InterrogationRow.id, rank).subquery()
+        rows = self.session.execute(
+            select(InterrogationRow)
+            .join(ranked, ranked.c.id == InterrogationRow.id)
+            .where(ranked.c.rank == 1)
+        ).scalars()
+        return [self._interrogation(r) for r in rows]
 
     @staticmethod
     def _alarm(r: AlarmRow) -> Alarm:
