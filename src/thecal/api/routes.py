@@ -21,6 +21,7 @@ from fastapi import APIRouter
 from thecal.api.deps import VERSION_MAX, QuantityIn, api_user, quantity, set_session, writer
 from thecal.api.errors import ErrorOut, input_error, throttled
 from thecal.api.routers import (
+    alarms,
     auth,
     calendar,
     interrogations,
@@ -33,7 +34,7 @@ from thecal.api.routers import (
 
 router = APIRouter(prefix="/api/v1")
 for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
-                  registration):  # fmt: skip
+                  registration, alarms):  # fmt: skip
     router.include_router(_resource.router)
 
 __all__ = [

@@ -91,6 +91,7 @@ class InterrogationOut(BaseModel):
     reservoir_estimate: QuantityOut | None
     alarms: list[str]
     events: int
+    findings: list[FindingOut] = []  # the reconciliation with the record, hard first
 
 
 class InterrogationDetail(InterrogationOut):

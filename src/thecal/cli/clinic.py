@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from thecal.cli import output as o
+from thecal.cli.clinic_alarms import alarm_app
 from thecal.cli.errors import handles_errors
 from thecal.cli.registration import add_commands
 from thecal.clinic.calendar import CalendarEntry, RefillStatus
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="The clinic database.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log of every write.", no_args_is_help=True)
 clinic_app = typer.Typer(help="Clinic registry and refill calendar.", no_args_is_help=True)
 add_commands(clinic_app)  # patient, device, procedure, complication, import-csv
+clinic_app.add_typer(alarm_app, name="alarm")
 
 DB_OPTION = typer.Option(
     None,

@@ -7,7 +7,7 @@ API): times, reservoir, alarms and events as typed values, tolerant of a snapsho
 an older or different programmer (a missing or unreadable part becomes None / empty)."""
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,12 +15,16 @@ from typing import Any
 import pint
 
 from thecal.clinic.errors import PermissionDenied
-from thecal.clinic.model import Interrogation, User
-from thecal.clinic.ports import Clock, UnitOfWork
+from thecal.clinic.model import Device, Interrogation, User
+from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.workflows import pump_in_place
 from thecal.devices.states import DeliveryState
 from thecal.programmer.commands import quantity_from_json
 from thecal.units import Q_, InputError, fmt, known_unit
+
+Reconciler = Callable[[ClinicRepository, Interrogation, Device], Interrogation]
+"""Inside the interrogation's transaction: the record with its reconciliation findings (and
+anything the reconciliation writes, such as the clinic alarms raised from the implant's)."""
 
 
 def record_interrogation(
@@ -31,10 +35,13 @@ def record_interrogation(
     serial: str,
     status: dict[str, Any],
     log: Sequence[dict[str, Any]],
+    reconcile_with: Reconciler | None = None,
 ) -> Interrogation:
     """Store the snapshot against the patient's pump in place, which must have ``serial`` (the
-    implant that answered). Viewers may not interrogate (:class:`PermissionDenied`); a serial
-    that is not the patient's pump is an :class:`InputError` on ``device.serial``."""
+    implant that answered), with the findings of ``reconcile_with`` (the record compared in the
+    same transaction; None: not reconciled). Viewers may not interrogate
+    (:class:`PermissionDenied`); a serial that is not the patient's pump is an
+    :class:`InputError` on ``device.serial``."""
     if not actor.can_write:
         raise PermissionDenied(actor.username, actor.role.value, "interrogate implants")
     at = clock()
@@ -46,6 +53,8 @@ def record_interrogation(
                 "the serial of the patient's implanted pump",
             )  # fmt: skip
         record = Interrogation(patient_id, device.id, at, dict(status), tuple(log), actor.username)
+        if reconcile_with is not None:
+            record = reconcile_with(repo, record, device)
         repo.add_interrogation(record)
     return record
 

@@ -269,6 +269,14 @@ class MemoryRepository(RegistrationMemory):
             raise NotFoundError("interrogation", interrogation_id)
         return found
 
+    def latest_interrogations(self) -> Sequence[Interrogation]:
+        latest: dict[str, Interrogation] = {}
+        for i in self._s.interrogations:
+            have = latest.get(i.patient_id)
+            if have is None or (i.at, i.id) > (have.at, have.id):
+                latest[i.patient_id] = i
+        return list(latest.values())
+
     def add_alarm(self, alarm: Alarm) -> None:
         self._touch(alarm.patient_id)
         self._s.alarms[alarm.id] = alarm

@@ -245,7 +245,8 @@ class ProgramChange:
 
 @dataclass(frozen=True)
 class Interrogation:
-    """A snapshot of the implant's status and event log as read by the programmer (JSON)."""
+    """A snapshot of the implant's status and event log as read by the programmer (JSON), with
+    the findings of its reconciliation with the record (thecal.clinic.reconciliation)."""
 
     patient_id: str
     device_id: str
@@ -254,11 +255,14 @@ class Interrogation:
     log: tuple[dict[str, Any], ...] = ()
     by: str = ""
     id: str = field(default_factory=new_id)
+    findings: tuple[StoredFinding, ...] = ()
 
 
 @dataclass(frozen=True)
 class Alarm:
-    """An alarm reported by a device (or raised by a check); open until cleared."""
+    """An alarm reported by a device (or raised by a check); open until cleared (resolved:
+    ``cleared_at``/``cleared_by`` with the ``resolution``, why). ``acknowledged_*``: who saw it
+    and when, while it stays open."""
 
     patient_id: str
     code: str
@@ -269,6 +273,9 @@ class Alarm:
     cleared_at: datetime | None = None
     cleared_by: str | None = None
     id: str = field(default_factory=new_id)
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolution: str | None = None
 
     @property
     def open(self) -> bool:

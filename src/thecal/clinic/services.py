@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import pint
 
+from thecal.clinic.alarms import AlarmServices
 from thecal.clinic.calendar import CalendarPage, RefillStatus, calendar_page
 from thecal.clinic.errors import NotFoundError, PermissionDenied
 from thecal.clinic.interrogation import record_interrogation
@@ -36,6 +37,7 @@ from thecal.clinic.program_workflow import (
     change_program,
     preview_program_change,
 )
+from thecal.clinic.reconcile_interrogation import Reconcile
 from thecal.clinic.refill_workflow import RefillInput, RefillOutcome, preview_refill, record_refill
 from thecal.clinic.registration_facade import Registration
 from thecal.clinic.replacement import ReplacementPlan, replacement_plans
@@ -128,6 +130,11 @@ class ClinicServices(Generic[U]):
         """Register patients, devices, procedures and complications (issue 13)."""
         return Registration(self.uow, self.clock, self.catalog, self.stimulation)
 
+    @property
+    def alarms(self) -> AlarmServices:
+        """Clinic alarms: list, acknowledge, resolve (:mod:`thecal.clinic.alarms`)."""
+        return AlarmServices(self.uow, self.clock)
+
     def today(self) -> date:
         return self.clock().date()
 
@@ -193,9 +200,11 @@ class ClinicServices(Generic[U]):
         return Dashboard(today, page, alarms, plans, names)
 
     def worklist(self) -> tuple[WorkItem, ...]:
-        """Open alarms, findings of latest refills and overdue refills, most severe first."""
+        """Open alarms, hard reconciliation findings, findings of latest refills and of the
+        stimulators, and overdue refills, most severe first."""
         with self.uow.reader() as repo:
-            return worklist(repo, self.today(), self.due_soon)
+            return worklist(repo, self.today(), self.due_soon, stimulation=self.stimulation,
+                            settings=self.settings)  # fmt: skip
 
     # Refills -------------------------------------------------------------------------------
 
@@ -296,10 +305,11 @@ class ClinicServices(Generic[U]):
         self, *, actor: User, patient_id: str, serial: str, status: dict[str, Any],
         log: Sequence[dict[str, Any]],
     ) -> Interrogation:  # fmt: skip
-        """Store an interrogation snapshot read elsewhere (see
+        """Store an interrogation snapshot read elsewhere, reconciled with the record (see
         :func:`~thecal.clinic.interrogation.record_interrogation`)."""
+        reconciled = Reconcile(self.library, self.catalog, self.settings.reconciliation)
         return record_interrogation(self.uow, self.clock, actor, patient_id, serial, status,
-                                    log)  # fmt: skip
+                                    log, reconciled)  # fmt: skip
 
     # Stimulators ---------------------------------------------------------------------------
 

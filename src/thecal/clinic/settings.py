@@ -6,6 +6,7 @@ from typing import Any
 
 import pint
 
+from thecal.clinic.reconciliation import ReconciliationSettings, build_reconciliation_settings
 from thecal.units import Dimension, InputError, parse_quantity
 
 
@@ -26,6 +27,8 @@ class ClinicSettings:
     session_max_age_source: str
     due_soon_window: pint.Quantity
     due_soon_window_source: str
+    # The interrogation's clock-drift thresholds; None: the table is absent (drift not checked).
+    reconciliation: ReconciliationSettings | None = None
 
 
 def _duration(origin: str, data: Mapping[str, Any], name: str,
@@ -53,6 +56,10 @@ def build_clinic_settings(origin: str, data: Mapping[str, Any]) -> ClinicSetting
         raise InputError(f"{origin}: session_idle_timeout", f"{idle:~P} is longer than "
                          f"session_max_age {max_age:~P}", "at most session_max_age")  # fmt: skip
     soon, soon_source = _duration(origin, data, "due_soon_window", "7 d")
+    table = data.get("reconciliation")
+    if table is not None and not isinstance(table, Mapping):
+        raise InputError(f"{origin}: reconciliation", "must be a table", "[reconciliation]")
+    recon = None if table is None else build_reconciliation_settings(origin, table)
     return ClinicSettings(
-        lead, lead_source, idle, idle_source, max_age, max_age_source, soon, soon_source
+        lead, lead_source, idle, idle_source, max_age, max_age_source, soon, soon_source, recon
     )

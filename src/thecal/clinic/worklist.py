@@ -1,14 +1,20 @@
-"""The worklist: what needs a clinician's attention — open alarms, the hard and soft findings of
-each patient's last refill, and overdue refills."""
+"""The worklist: what needs a clinician's attention — open alarms (the implants' alarms read at
+each interrogation among them), the hard findings of each patient's latest interrogation
+compared with the record, the hard and soft findings of each patient's last refill, the
+stimulators' findings (impedance trend, abrupt drop, short or open contact, battery
+replacement), and overdue refills."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import pint
 
 from thecal.clinic.calendar import RefillStatus, calendar_page
+from thecal.clinic.model import DeviceKind
 from thecal.clinic.ports import ClinicRepository
-from thecal.therapy.findings import Level
+from thecal.clinic.settings import ClinicSettings
+from thecal.clinic.stimulator_workflow import StimulatorContext, summarise
+from thecal.therapy.findings import Code, Level
 
 # Sort order: critical device alarms first, then hard findings, then the rest.
 _RANK = {"critical": 0, Level.HARD.value: 1, "overdue": 2, "non-critical": 3, Level.SOFT.value: 4}
@@ -16,8 +22,8 @@ _RANK = {"critical": 0, Level.HARD.value: 1, "overdue": 2, "non-critical": 3, Le
 
 @dataclass(frozen=True)
 class WorkItem:
-    """``kind`` is "alarm", "refill-finding" or "refill-overdue"; ``ref_id`` the alarm or
-    refill record it comes from."""
+    """``kind`` is "alarm", "reconciliation", "refill-finding", "stimulator-finding" or
+    "refill-overdue"; ``ref_id`` the alarm, interrogation, refill or device it comes from."""
 
     patient_id: str
     kind: str
@@ -29,14 +35,49 @@ class WorkItem:
     ref_id: str
 
 
-def worklist(repo: ClinicRepository, today: date, soon: pint.Quantity) -> tuple[WorkItem, ...]:
-    """Open alarms, non-info findings of each patient's latest refill, and overdue refills;
-    most severe first, then oldest first."""
+def _reconciliation(repo: ClinicRepository) -> list[WorkItem]:
+    """Hard findings of each patient's latest interrogation. An implant alarm is already on
+    the list as an open clinic alarm (with acknowledge and resolve), so it is not repeated."""
+    items: list[WorkItem] = []
+    for i in repo.latest_interrogations():
+        for f in i.findings:
+            if f.level is Level.HARD and f.code != Code.IMPLANT_ALARM.value:
+                items.append(WorkItem(i.patient_id, "reconciliation", f.level.value, f.code,
+                                      f.message, i.at, f.source, i.id))  # fmt: skip
+    return items
+
+
+def _stimulators(
+    repo: ClinicRepository, stimulation: StimulatorContext, settings: ClinicSettings, today: date
+) -> list[WorkItem]:
+    """Soft and hard findings of every stimulator in place, dated by its latest measurement."""
+    items: list[WorkItem] = []
+    for d in repo.devices_in_place():
+        if d.kind is not DeviceKind.STIMULATOR:
+            continue
+        s = summarise(repo, stimulation, settings, d, today)
+        times = [x.at for x in s.impedances[-1:]] + [b.at for b in s.batteries[-1:]]
+        since = max(times) if times else datetime.combine(d.implanted_on, time())
+        for f in s.findings:
+            if f.level is not Level.INFO:
+                items.append(WorkItem(d.patient_id, "stimulator-finding", f.level.value,
+                                      f.code.value, f.message, since, f.source, d.id))  # fmt: skip
+    return items
+
+
+def worklist(
+    repo: ClinicRepository, today: date, soon: pint.Quantity, *,
+    stimulation: StimulatorContext | None = None, settings: ClinicSettings | None = None,
+) -> tuple[WorkItem, ...]:  # fmt: skip
+    """Open alarms, hard reconciliation findings, non-info findings of each patient's latest
+    refill and (with ``stimulation`` and ``settings``) of each stimulator in place, and overdue
+    refills; most severe first, then oldest first."""
     items: list[WorkItem] = []
     for a in repo.open_alarms():
         items.append(
             WorkItem(a.patient_id, "alarm", a.level, a.code, a.message, a.raised_at, "device", a.id)
         )
+    items.extend(_reconciliation(repo))
     for r in repo.latest_refills():
         for f in r.findings:
             if f.level is not Level.INFO:
@@ -44,6 +85,8 @@ def worklist(repo: ClinicRepository, today: date, soon: pint.Quantity) -> tuple[
                     r.patient_id, "refill-finding", f.level.value, f.code, f.message,
                     r.performed_at, f.source, r.id,
                 ))  # fmt: skip
+    if stimulation is not None and settings is not None:
+        items.extend(_stimulators(repo, stimulation, settings, today))
     overdue = calendar_page(repo, today, soon, (RefillStatus.OVERDUE,), limit=None).entries
     for e in overdue:
         if e.due is not None:

@@ -5,12 +5,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from thecal.clinic.errors import NotFoundError
 from thecal.clinic.model import Alarm, Complication, ComplicationCode, Interrogation
 from thecal.store.repository_base import RepositoryBase
-from thecal.store.rows import json_text
+from thecal.store.rows import findings_from_json, json_text
 from thecal.store.schema import AlarmRow, ComplicationRow, InterrogationRow
 
 
@@ -23,6 +23,7 @@ class EventRecords(RepositoryBase):
         row = InterrogationRow(
             id=i.id, patient_id=i.patient_id, device_id=i.device_id, at=i.at,
             status=json_text(i.status), log=json_text(list(i.log)), by=i.by,
+            findings=json_text([f.to_json() for f in i.findings]),
         )  # fmt: skip
         self._write("insert", row, "interrogation", i.id)
 
@@ -30,7 +31,7 @@ class EventRecords(RepositoryBase):
     def _interrogation(r: InterrogationRow) -> Interrogation:
         return Interrogation(
             r.patient_id, r.device_id, r.at, json.loads(r.status), tuple(json.loads(r.log)),
-            r.by, r.id,
+            r.by, r.id, findings_from_json(r.findings),
         )  # fmt: skip
 
     def interrogations_for(self, patient_id: str) -> Sequence[Interrogation]:
@@ -47,11 +48,27 @@ class EventRecords(RepositoryBase):
             raise NotFoundError("interrogation", interrogation_id)
         return self._interrogation(row)
 
+    def latest_interrogations(self) -> Sequence[Interrogation]:
+        # One query: each patient's row ranked by (at, id), newest first (SQLite and PostgreSQL).
+        rank = (
+            func.row_number()
+            .over(partition_by=InterrogationRow.patient_id,
+                  order_by=(InterrogationRow.at.desc(), InterrogationRow.id.desc()))
+            .label("rank")
+        )  # fmt: skip
+        ranked = select(InterrogationRow.id, rank).subquery()
+        rows = self.session.execute(
+            select(InterrogationRow)
+            .join(ranked, ranked.c.id == InterrogationRow.id)
+            .where(ranked.c.rank == 1)
+        ).scalars()
+        return [self._interrogation(r) for r in rows]
+
     @staticmethod
     def _alarm(r: AlarmRow) -> Alarm:
         return Alarm(
             r.patient_id, r.code, r.level, r.message, r.raised_at, r.device_id, r.cleared_at,
-            r.cleared_by, r.id,
+            r.cleared_by, r.id, r.acknowledged_at, r.acknowledged_by, r.resolution,
         )  # fmt: skip
 
     def _alarm_values(self, a: Alarm) -> dict[str, Any]:
@@ -59,6 +76,8 @@ class EventRecords(RepositoryBase):
             "patient_id": a.patient_id, "device_id": a.device_id, "code": a.code,
             "level": a.level, "message": a.message, "raised_at": a.raised_at,
             "cleared_at": a.cleared_at, "cleared_by": a.cleared_by,
+            "acknowledged_at": a.acknowledged_at, "acknowledged_by": a.acknowledged_by,
+            "resolution": a.resolution,
         }  # fmt: skip
 
     def add_alarm(self, alarm: Alarm) -> None:

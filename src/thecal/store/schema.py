@@ -171,6 +171,8 @@ class InterrogationRow(Base):
     status: Mapped[str] = mapped_column(Text)  # JSON
     log: Mapped[str] = mapped_column(Text)  # JSON
     by: Mapped[str] = mapped_column(String(80))
+    # The reconciliation's findings (JSON list); "[]" for snapshots stored before migration 0007.
+    findings: Mapped[str] = mapped_column(Text, server_default="[]")
 
 
 class AlarmRow(Base):
@@ -184,6 +186,9 @@ class AlarmRow(Base):
     raised_at: Mapped[datetime] = mapped_column(DateTime)
     cleared_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     cleared_by: Mapped[str | None] = mapped_column(String(80))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))
+    resolution: Mapped[str | None] = mapped_column(Text)  # why it was resolved
 
 
 class ComplicationRow(Base):

@@ -26,6 +26,7 @@ from thecal.api.strict_json import StrictJSON
 from thecal.units import InputError
 from thecal.web import pages_auth, pages_calendar, pages_program, pages_refill, pages_registration
 from thecal.web.implants import ImplantLink, implants_from_env
+from thecal.web.pages_alarms import router as alarms_router
 from thecal.web.pages_calendar import CALENDAR_ROWS, DASHBOARD_ROWS, DASHBOARD_STATUSES, OFFSET_MAX
 from thecal.web.pages_common import (
     TEMPLATES,
@@ -116,7 +117,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     pages = (pages_auth.router, pages_calendar.router, pages_registration.router,
              patients_router(links),
              pages_program.router, interrogate_router(links), pages_refill.router,
-             stimulators_router, stim_read_router(links))  # fmt: skip
+             stimulators_router, stim_read_router(links), alarms_router)  # fmt: skip
     for page_router in pages:
         app.include_router(page_router, include_in_schema=False)
     return app

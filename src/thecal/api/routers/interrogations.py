@@ -17,7 +17,8 @@ router = APIRouter(tags=["interrogations"])
 
 
 def interrogation_json(v: SnapshotView) -> dict[str, Any]:
-    """The summary of a stored interrogation (the list): who, when, pump, reservoir, alarms."""
+    """The summary of a stored interrogation (the list): who, when, pump, reservoir, alarms and
+    the findings of its reconciliation with the record."""
     i = v.interrogation
     estimate = v.reservoir_estimate
     return {
@@ -27,6 +28,7 @@ def interrogation_json(v: SnapshotView) -> dict[str, Any]:
         "delivering": v.delivering, "holds": list(v.holds),
         "reservoir_estimate": None if estimate is None else ucum_json(estimate, "mL"),
         "alarms": [a.name for a in v.active_alarms], "events": len(v.events),
+        "findings": [f.to_json() for f in i.findings],
     }  # fmt: skip
 
 
