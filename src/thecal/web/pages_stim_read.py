@@ -13,6 +13,7 @@ from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import Device, User
 from thecal.clinic.stimulator_model import ContactImpedance, MeasurementSource
 from thecal.clinic.stimulator_reading import StimulatorReading
+from thecal.devices.stimulator import ReadingFlag
 from thecal.programmer.clinician import ProgrammerError
 from thecal.programmer.link_client import AckLost, LinkRefused
 from thecal.programmer.stimulator import StimInterrogation
@@ -56,9 +57,14 @@ def parse_at(text: str, field: str) -> datetime | None:
     return at
 
 
+OPEN_WORDS = frozenset({"open", "open circuit"})
+"""What a printout says for a contact above the measurable range (any case)."""
+
+
 def parse_impedances(text: str) -> tuple[ContactImpedance, ...]:
-    """One ``contact = value`` per line (``L1:0 = 850 ohm``); a line without a value is skipped
-    (the form lists the known contacts). Each value is named by its contact in errors."""
+    """One ``contact = value`` per line (``L1:0 = 850 ohm``, or ``L1:3 = open`` for an open
+    circuit); a line without a value is skipped (the form lists the known contacts). Each
+    value is named by its contact in errors."""
     out: list[ContactImpedance] = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -66,7 +72,9 @@ def parse_impedances(text: str) -> tuple[ContactImpedance, ...]:
         contact, sep, value = line.partition("=")
         if not sep or not contact.strip():
             raise InputError(f"impedances line {n}", f"{line.strip()!r}", "L1:0 = 850 ohm")
-        if value.strip():
+        if value.strip().casefold() in OPEN_WORDS:
+            out.append(ContactImpedance(contact.strip(), None, open_circuit=True))
+        elif value.strip():
             q = parse_quantity(value.strip(), f"impedances.{contact.strip()}", Dimension.IMPEDANCE)
             out.append(ContactImpedance(contact.strip(), q))
     return tuple(out)
@@ -94,7 +102,9 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                 raise InputError("stimulator.link", f"{device.serial} is not reachable")
             test, report = read_stimulator(link)
             assert test.report is not None  # read_stimulator refuses a refused test
-            values = tuple(ContactImpedance(r.label, r.impedance)
+            # Above the window is the IPG's open circuit: its number is the window's top.
+            values = tuple(ContactImpedance(r.label, r.impedance,
+                                            r.flag is ReadingFlag.ABOVE_WINDOW)
                            for r in test.report.readings if r.kind == "monopolar")  # fmt: skip
             return StimulatorReading(report, report.status.serial, values,
                                      report.status.battery_voltage)  # fmt: skip
