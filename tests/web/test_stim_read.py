@@ -261,3 +261,30 @@ def test_manual_open_circuit(client: TestClient, ctx: AppContext) -> None:
     # "opened" is neither a number with a unit nor the word open: refused, naming the contact.
     r = client.post(base + "/impedances", data={"csrf": token, "impedances": "L1:0 = opened"})
     assert r.status_code == 422 and "impedances.L1:0" in r.text
+
+
+@pytest.mark.parametrize(
+    ("percent", "stored"),
+    [("0 %", 0.0), ("100 %", 1.0), ("80%", 0.8), ("100.1 %", None), ("80", None),
+     ("0.8", None), ("100", None), ("0", None), ("-0.1 %", None)],
+)  # fmt: skip
+def test_battery_percent_needs_its_unit_and_is_within_0_to_100(
+    client: TestClient, ctx: AppContext, percent: str, stored: float | None
+) -> None:
+    # Both ends allowed (0 % and 100 %); 100.1 % refused; a bare number is refused whatever
+    # its value ("80" would be 8000 %, "0.8" silently 80 %), naming the field.
+    pid, s = _in_place(ctx)
+    login(client, "nurse")
+    before = _counts(ctx, pid, s.device.id)
+    token = csrf_of(client, f"/patients/{pid}")
+    r = client.post(f"/patients/{pid}/stimulators/{s.device.id}/battery",
+                    data={"csrf": token, "percent": percent}, follow_redirects=False)  # fmt: skip
+    if stored is None:
+        assert r.status_code == 422 and "battery.percent" in r.text
+        assert _counts(ctx, pid, s.device.id) == before
+        return
+    assert r.status_code == 303, r.text
+    after = _summary(ctx, pid, s.device.id)
+    (new,) = [b for b in after.batteries if b.id not in {x.id for x in s.batteries}]
+    assert new.percent is not None
+    assert float(new.percent.to("").magnitude) == pytest.approx(stored)

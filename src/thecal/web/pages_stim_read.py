@@ -17,7 +17,7 @@ from thecal.devices.stimulator import ReadingFlag
 from thecal.programmer.clinician import ProgrammerError
 from thecal.programmer.link_client import AckLost, LinkRefused
 from thecal.programmer.stimulator import StimInterrogation
-from thecal.units import Dimension, InputError, parse_quantity
+from thecal.units import Q_, Dimension, InputError, parse_quantity
 from thecal.web.implants import ImplantLink, reachable, read_stimulator
 from thecal.web.pages_common import error_page, page_user, refusal, write_form, write_status
 
@@ -57,6 +57,8 @@ def parse_at(text: str, field: str) -> datetime | None:
     return at
 
 
+PERCENT = Q_(1, "%").units
+
 OPEN_WORDS = frozenset({"open", "open circuit"})
 """What a printout says for a contact above the measurable range (any case)."""
 
@@ -82,6 +84,16 @@ def parse_impedances(text: str) -> tuple[ContactImpedance, ...]:
 
 def _optional(text: str, field: str, dim: Dimension) -> pint.Quantity | None:
     return parse_quantity(text.strip(), field, dim) if text.strip() else None
+
+
+def parse_percent(text: str, field: str) -> pint.Quantity | None:
+    """A percentage typed with its unit (``80 %``); empty: None. A bare number is refused:
+    "80" would be read as the fraction 80 (8000 %) and "0.8" silently as 80 %."""
+    q = _optional(text, field, Dimension.DIMENSIONLESS)
+    if q is not None and q.units != PERCENT:
+        raise InputError(field, f"{text.strip()!r} has no unit: write the percentage with "
+                         "its % sign", "80 %")  # fmt: skip
+    return q
 
 
 def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
@@ -148,8 +160,7 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         _check_exists(ctx, patient_id, device_id)
         try:
             voltage = _optional(form.get("voltage", ""), "battery.voltage", Dimension.VOLTAGE)
-            percent = _optional(form.get("percent", ""), "battery.percent",
-                                Dimension.DIMENSIONLESS)  # fmt: skip
+            percent = parse_percent(form.get("percent", ""), "battery.percent")
             at = parse_at(form.get("at", ""), "battery.at")
             ctx.services.record_battery_reading(actor=user, patient_id=patient_id,
                                                 device_id=device_id,
