@@ -215,9 +215,10 @@ def _open_finding(contact: str, at: datetime) -> Finding:
         f"Contact {contact}: read as an open circuit on {at:%Y-%m-%d} (above the range the "
         "stimulator can measure): a lead fracture or a loose connector. Do not rely on this "
         "contact; re-measure and check the lead with an X-ray.",
-        "Open circuit reported as above the measurement window: OpenNerve firmware "
-        "(Docs/IPG-Logging-Guide.md, Docs/Getting-Started.md); a sudden rise means fracture "
-        "or dislodgement: https://crm-lab.wixsite.com/electronics-physics/lead-impedances",
+        "An open circuit reads above the measurement window (100 Ohm - 5 kOhm): OpenNerve "
+        "'Getting Started' and 'IPG Logging Guide', CARSSCenter/OpenNerve-Implantable-Pulse-"
+        "Generator; a sudden rise means fracture or dislodgement: "
+        "https://crm-lab.wixsite.com/electronics-physics/lead-impedances",
     )  # fmt: skip
 
 
