@@ -65,6 +65,31 @@ def test_record_impedances(client: TestClient, ctx: AppContext) -> None:
     assert client.post(post, json=body).status_code == 403  # no CSRF token
 
 
+def test_record_an_open_circuit(client: TestClient, ctx: AppContext) -> None:
+    pid = _pid(ctx, "SEED-001")
+    url = f"/api/v1/patients/{pid}/stimulators"
+    token = _login(client, "nurse")
+    stim = client.get(url).json()["stimulators"][0]
+    version = client.get(f"/api/v1/patients/{pid}").json()["version"]
+    post = f"{url}/{stim['device_id']}/impedances"
+    # Without a number and without the flag: refused, naming the field; nothing saved.
+    body = {"values": [{"contact": "L1:0"}], "patient_version": version}
+    r = client.post(post, json=body, headers={"X-CSRF-Token": token})
+    assert r.status_code == 422 and "impedances.values[0].impedance" in r.text
+    body = {"values": [{"contact": "L1:0", "open_circuit": True},
+                       {"contact": "L1:1", "impedance": {"value": 900, "unit": "Ohm"}}],
+            "patient_version": version}  # fmt: skip
+    r = client.post(post, json=body, headers={"X-CSRF-Token": token})
+    assert r.status_code == 201, r.text
+    assert r.json()["values"][0] == {"contact": "L1:0", "impedance": None, "open_circuit": True}
+    after = client.get(url).json()["stimulators"][0]
+    trend = {t["contact"]: t for t in after["impedance"]}
+    assert trend["L1:0"]["open_now"] and len(trend["L1:0"]["open_circuits"]) == 1
+    assert not trend["L1:1"]["open_now"]
+    opened = [f for f in after["findings"] if f["code"] == "STIM-IMPEDANCE-OPEN"]
+    assert [f["level"] for f in opened] == ["hard"] and "L1:0" in opened[0]["message"]
+
+
 def test_viewer_may_not_record(client: TestClient, ctx: AppContext) -> None:
     pid = _pid(ctx, "SEED-001")
     token = _login(client, "viewer")

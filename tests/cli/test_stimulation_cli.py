@@ -29,6 +29,7 @@ model = "OpenNerve IPG"
 [[leads]]
 name = "L1"
 model = "Vectris 977A2"
+kind = "percutaneous"
 contacts = 8
 diameter = "1.3 mm"
 contact_length = "3 mm"
@@ -160,6 +161,7 @@ quiescent_power = "20 uW"
 [[leads]]
 name = "P"
 model = "Penta"
+kind = "paddle"
 contact_area = "6 mm2"
 [[areas]]
 name = "x"

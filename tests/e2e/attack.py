@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tests.unit.programmer.helpers import MAX_AGE, SERIAL, implant
+from tests.unit.programmer.stim_helpers import SETTINGS as STIM_SETTINGS
+from tests.unit.programmer.stim_helpers import stim
 from thecal.adapters.data_files import load_catalog, load_library
 from thecal.adapters.implant_server import ImplantServer, command_logger
 from thecal.implant import SimulatedPump
+from thecal.implant.stimulator_device import SimulatedStimulator
 from thecal.link import Initiator, LinkError, Role, TransportError, derive_role_key
 from thecal.link.admission import ConnectionLimits
 from thecal.link.transport import TcpListener, tcp_connect
@@ -69,6 +72,39 @@ def served(
         server.stop.set()
         thread.join(timeout=10)
         real.close()
+
+
+@dataclass
+class ServedIpg:
+    """A virtual IPG (the rechargeable test IPG: groups A and B) served as :class:`Served`."""
+
+    dev: SimulatedStimulator
+    server: ImplantServer
+    listener: TcpListener
+    thread: threading.Thread
+    secret: bytes
+
+    @property
+    def port(self) -> int:
+        return self.listener.port
+
+
+@contextlib.contextmanager
+def served_stimulator(limits: ConnectionLimits = TEST_LIMITS) -> Iterator[ServedIpg]:
+    """The rechargeable test IPG serving TCP on 127.0.0.1 in a thread."""
+    dev = stim()
+    secret = bytes(range(32))  # test key
+    handler = ImplantCommandHandler(dev, None, STIM_SETTINGS, logger=command_logger)
+    server = ImplantServer(handler, secret, limits=limits)
+    listener = TcpListener(0)
+    thread = threading.Thread(target=server.serve_tcp, args=(listener,), daemon=True)
+    thread.start()
+    try:
+        yield ServedIpg(dev, server, listener, thread, secret)
+    finally:
+        server.stop.set()
+        thread.join(timeout=10)
+        listener.close()
 
 
 def source(i: int, hosts: int) -> str:

@@ -137,3 +137,38 @@ def test_implant_serve_recognises_a_stimulator_scenario(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "implant IPG-9 listening on 127.0.0.1:" in res.output
+
+
+def test_cli_switches_and_refusals_exit_codes(
+    served_ipg: tuple[int, Path, Path, SimulatedStimulator], tmp_path: Path
+) -> None:
+    """Every clinician command goes through one connect-and-send helper: done, unchanged,
+    refused by the IPG and refused by the link each keep their exit code and output."""
+    port, clinician, remote, dev = served_ipg
+    app, runner = make_app(), CliRunner()
+    common = ["--port", str(port), "--ack-timeout", "3"]
+    scs = ["programmer", "scs"]
+    res = runner.invoke(app, [*scs, "stimulation", "off", *common, "--key", str(clinician)])
+    assert res.exit_code == 0 and "stimulation off" in res.output, res.output
+    assert not dev.interrogate().stimulating
+    res = runner.invoke(app, [*scs, "stimulation", "off", *common, "--key", str(clinician)])
+    assert res.exit_code == 0 and res.output == "unchanged\n", res.output
+    res = runner.invoke(app, [*scs, "stimulation", "on", *common, "--key", str(clinician)])
+    assert res.exit_code == 0 and "stimulation on" in res.output, res.output
+    res = runner.invoke(app, [*scs, "group", "Z", *common, "--key", str(clinician)])
+    assert res.exit_code == 3 and "refused: unknown-group: no group called 'Z'" in res.output
+    res = runner.invoke(app, [*scs, "mri", "on", *common, "--key", str(clinician)])
+    assert res.exit_code == 3 and "refused: unsupported: no MRI mode" in res.output
+    res = runner.invoke(app, [*scs, "stimulation", "sideways", *common, "--key", str(clinician)])
+    assert res.exit_code == 2 and "state" in res.output, res.output
+    # The remote's key for a clinician command: refused before connecting (exit 2).
+    res = runner.invoke(app, [*scs, "stimulation", "off", *common, "--key", str(remote)])
+    assert res.exit_code == 2 and "holds a remote key, expected clinician" in res.output
+    # A clinician key of another implant with this serial: the link refuses it (exit 3).
+    keys = [tmp_path / n for n in ("other-implant.key", "other-clinician.key")]
+    res = runner.invoke(app, ["provision", "--serial", "E2E-IPG", "--out", str(keys[0]),
+                              "--clinician-key", str(keys[1])])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, [*scs, "stimulation", "off", *common, "--key", str(keys[1])])
+    assert res.exit_code == 3 and "refused: BAD_TAG" in res.output, res.output
+    assert dev.interrogate().stimulating

@@ -85,3 +85,68 @@ def test_refused_program_leaves_nothing(uow: SqlUnitOfWork, library, catalog) ->
     with uow.reader() as repo:
         assert repo.stim_programs_for(ipg.id) == []
         assert repo.get_patient(p.id).version == p.version
+
+
+def _open_story(uow: Any, library, catalog) -> tuple[ClinicServices[Any], str, str]:
+    """Two impedance sets: numbers, then L1:2 read as an open circuit (one with the IPG's
+    reported window top, one typed in as "open" with no number)."""
+    from datetime import datetime
+
+    clock = FakeClock(datetime(2024, 1, 2, 9, 0))
+    svc = _services(uow, clock, library, catalog)
+    p, ipg = stim_patient(uow, clock)
+    svc.record_impedance_set(actor=NURSE, patient_id=p.id, device_id=ipg.id,
+                             values=[ContactImpedance("L1:1", Q_(800, "ohm")),
+                                     ContactImpedance("L1:2", Q_(900, "ohm"))],
+                             source=MeasurementSource.INTERROGATION,
+                             at=clock() - timedelta(days=60))  # fmt: skip
+    svc.record_impedance_set(actor=NURSE, patient_id=p.id, device_id=ipg.id,
+                             values=[ContactImpedance("L1:1", Q_(5, "kohm"), open_circuit=True),
+                                     ContactImpedance("L1:2", None, open_circuit=True),
+                                     ContactImpedance("L1:3", Q_(850, "ohm"))],
+                             source=MeasurementSource.MANUAL,
+                             at=clock() - timedelta(days=1))  # fmt: skip
+    return svc, p.id, ipg.id
+
+
+def test_open_circuit_roundtrip_and_agreement_with_memory(
+    uow: SqlUnitOfWork, library, catalog
+) -> None:
+    from sqlalchemy import select
+
+    from thecal.store.stimulator_schema import ImpedanceSetRow
+
+    svc, pid, did = _open_story(uow, library, catalog)
+    ref, ref_pid, _ = _open_story(MemoryUnitOfWork(), library, catalog)
+    (s,) = svc.stimulator_summary(patient_id=pid)
+    (m,) = ref.stimulator_summary(patient_id=ref_pid)
+    latest = s.impedances[-1].values
+    assert [(v.contact, v.open_circuit) for v in latest] == [
+        ("L1:1", True), ("L1:2", True), ("L1:3", False)]  # fmt: skip
+    assert latest[0].impedance == Q_(5000.0, "ohm") and latest[1].impedance is None
+    assert not any(v.open_circuit for v in s.impedances[0].values)
+    assert all(x.device_id == did for x in s.impedances)
+    assert [v.values for v in s.impedances] == [v.values for v in m.impedances]
+    opened = {t.contact: t.open_now for t in s.trends}
+    assert opened == {"L1:1": True, "L1:2": True, "L1:3": False}
+    assert [f.code for f in s.findings] == [f.code for f in m.findings]
+    open_findings = [f for f in s.findings if f.code.value == "STIM-IMPEDANCE-OPEN"]
+    assert len(open_findings) == 2 and all(f.level.value == "hard" for f in open_findings)
+    with uow.session() as session:
+        flags = session.execute(
+            select(ImpedanceSetRow.open_circuit).order_by(ImpedanceSetRow.at)
+        ).scalars().all()  # fmt: skip
+    assert flags == [False, True]  # the set's column: some contact open
+
+
+def test_a_set_written_before_0005_reads_as_not_open(uow: SqlUnitOfWork, library, catalog) -> None:
+    from sqlalchemy import update
+
+    from thecal.store.stimulator_schema import ImpedanceSetRow
+
+    svc, pid, _ = _open_story(uow, library, catalog)
+    with uow.session() as session, session.begin():
+        # 0004 wrote [contact, "<ohm> ohm"]: two elements, no flag.
+        session.execute(update(ImpedanceSetRow).values(values='[["L1:1", "812.5 ohm"]]'))
+    (s,) = svc.stimulator_summary(patient_id=pid)
+    assert all(x.values == (ContactImpedance("L1:1", Q_(812.5, "ohm")),) for x in s.impedances)

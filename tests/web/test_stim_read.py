@@ -205,3 +205,86 @@ def test_manual_entry_roles_and_csrf(client: TestClient, ctx: AppContext) -> Non
         data={"csrf": csrf_of(client, f"/patients/{pid}"), "voltage": "3 V"},
     )
     assert other.status_code == 404
+
+
+def test_an_open_circuit_read_over_the_link_is_stored_and_shown(
+    ctx: AppContext, tmp_path: Path
+) -> None:
+    pid, s = _in_place(ctx)
+    secret = provision_implant(tmp_path / "implant.key", s.device.serial)
+    key = tmp_path / "clinician.key"
+    export_role_credential(secret, Role.CLINICIAN, key)
+    source = Path(str(resources.files("thecal.data").joinpath("scenarios", "stimulator",
+                                                               SCENARIO)))  # fmt: skip
+    dev = stimulator_from_scenario(source, s.device.serial)
+    # A lead fracture at L1:3: 10 MOhm (test input), far above OpenNerve's 5 kOhm window top.
+    dev.plant.fault("L1:3", 1e7, dev.firmware.now)
+    server = make_stimulator_server(dev, secret.key, Q_(60, "s"))  # test input: staleness
+    listener = TcpListener(0)
+    thread = threading.Thread(target=server.serve_tcp, args=(listener,), daemon=True)
+    thread.start()
+    try:
+        client = TestClient(create_app(ctx, {s.device.serial: ImplantLink(listener.port, key,
+                                                                          3.0)}))  # fmt: skip
+        login(client, "nurse")
+        token = csrf_of(client, f"/patients/{pid}")
+        r = client.post(f"/patients/{pid}/stimulators/{s.device.id}/read",
+                        data={"csrf": token}, follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303, r.text
+    finally:
+        server.stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    imp, _ = _new(ctx, pid, s)
+    flags = {v.contact: v.open_circuit for v in imp.values}
+    assert flags["L1:3"] and not flags["L1:0"]
+    page = client.get(f"/patients/{pid}").text
+    assert '<span class="status status-hard">open circuit</span>' in page
+    assert "STIM-IMPEDANCE-OPEN" in page and "Contact L1:3: read as an open circuit" in page
+
+
+def test_manual_open_circuit(client: TestClient, ctx: AppContext) -> None:
+    pid, s = _in_place(ctx)
+    login(client, "nurse")
+    base = f"/patients/{pid}/stimulators/{s.device.id}"
+    token = csrf_of(client, f"/patients/{pid}")
+    text = "L1:0 = 850 ohm\nL1:1 = Open\nL1:2 = open circuit\n"
+    r = client.post(base + "/impedances", data={"csrf": token, "impedances": text},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    after = _summary(ctx, pid, s.device.id)
+    (imp,) = [i for i in after.impedances if i.id not in {x.id for x in s.impedances}]
+    assert [(v.contact, v.impedance is None, v.open_circuit) for v in imp.values] == [
+        ("L1:0", False, False), ("L1:1", True, True), ("L1:2", True, True)]  # fmt: skip
+    page = client.get(f"/patients/{pid}").text
+    assert page.count('<span class="status status-hard">open circuit</span>') == 2
+    # "opened" is neither a number with a unit nor the word open: refused, naming the contact.
+    r = client.post(base + "/impedances", data={"csrf": token, "impedances": "L1:0 = opened"})
+    assert r.status_code == 422 and "impedances.L1:0" in r.text
+
+
+@pytest.mark.parametrize(
+    ("percent", "stored"),
+    [("0 %", 0.0), ("100 %", 1.0), ("80%", 0.8), ("100.1 %", None), ("80", None),
+     ("0.8", None), ("100", None), ("0", None), ("-0.1 %", None)],
+)  # fmt: skip
+def test_battery_percent_needs_its_unit_and_is_within_0_to_100(
+    client: TestClient, ctx: AppContext, percent: str, stored: float | None
+) -> None:
+    # Both ends allowed (0 % and 100 %); 100.1 % refused; a bare number is refused whatever
+    # its value ("80" would be 8000 %, "0.8" silently 80 %), naming the field.
+    pid, s = _in_place(ctx)
+    login(client, "nurse")
+    before = _counts(ctx, pid, s.device.id)
+    token = csrf_of(client, f"/patients/{pid}")
+    r = client.post(f"/patients/{pid}/stimulators/{s.device.id}/battery",
+                    data={"csrf": token, "percent": percent}, follow_redirects=False)  # fmt: skip
+    if stored is None:
+        assert r.status_code == 422 and "battery.percent" in r.text
+        assert _counts(ctx, pid, s.device.id) == before
+        return
+    assert r.status_code == 303, r.text
+    after = _summary(ctx, pid, s.device.id)
+    (new,) = [b for b in after.batteries if b.id not in {x.id for x in s.batteries}]
+    assert new.percent is not None
+    assert float(new.percent.to("").magnitude) == pytest.approx(stored)

@@ -5,8 +5,9 @@ first (the stimulation gate: a hard finding refuses, exit 3, nothing sent), then
 reads it back, verifies it and commits it; the IPG's firmware applies its own gate too.
 Exit codes: 0 done, 3 refused (by the gate, the link or the IPG), 2 bad input."""
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import typer
 
@@ -25,6 +26,7 @@ from thecal.units import Dimension, InputError, fmt, parse_quantity
 scs_app = typer.Typer(
     help="Spinal cord stimulator (clinician programmer, telemetry link).", no_args_is_help=True
 )
+T = TypeVar("T")
 JSON_OPT = typer.Option(False, "--json", help="machine-readable output (same as the global flag)")
 
 
@@ -32,14 +34,14 @@ def _json(ctx: typer.Context, flag: bool) -> bool:
     return flag or o.state(ctx).json
 
 
-def _act(port: int, key: Path, ack: float, what: Any) -> CommandResult:
-    """Run ``what(programmer)`` on a clinician session; a refusal is exit 3."""
+def _session(port: int, key: Path, ack: float, what: Callable[[StimulatorProgrammer], T]) -> T:
+    """Connect as the clinician, run ``what(programmer)``, close; return its result. A
+    refusal by the link, the programmer or the command layer is exit 3."""
     try:
         with link_client(port, key, Role.CLINICIAN, ack) as client:
-            result: CommandResult = what(StimulatorProgrammer(client))
+            return what(StimulatorProgrammer(client))
     except (LinkRefused, ProgrammerError, CommandError) as exc:
         raise refused(str(exc)) from None
-    return result
 
 
 def _done(result: CommandResult, done: str) -> None:
@@ -62,11 +64,7 @@ def interrogate_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Interrogate: therapy state, groups, amplitudes and safe maxima, battery, impedances."""
-    try:
-        with link_client(port, key, Role.CLINICIAN, ack_timeout) as client:
-            report = StimulatorProgrammer(client).interrogate()
-    except (LinkRefused, ProgrammerError, CommandError) as exc:
-        raise refused(str(exc)) from None
+    report = _session(port, key, ack_timeout, lambda c: c.interrogate())
     s = report.status
     if _json(ctx, json_out):
         o.emit_json({"status": stim_status_to_json(s), "events": len(report.events)})
@@ -99,11 +97,7 @@ def impedance_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Measure every contact (monopolar and bipolar); the IPG clamps what it cannot drive."""
-    try:
-        with link_client(port, key, Role.CLINICIAN, ack_timeout) as client:
-            r = StimulatorProgrammer(client).impedance_test()
-    except (LinkRefused, ProgrammerError, CommandError) as exc:
-        raise refused(str(exc)) from None
+    r = _session(port, key, ack_timeout, lambda c: c.impedance_test())
     if r.report is None:
         _done(r.result, "")
         return
@@ -158,7 +152,7 @@ def write_cmd(
         o.show_findings(out, check.findings)
         raise refused("the stimulation gate found a hard limit: nothing sent")
     program = resolve(load_stimulation_file(program_file), load_stimulator_catalog(catalog)).program
-    result = _act(port, key, ack_timeout, lambda c: c.write_group(group, program))
+    result = _session(port, key, ack_timeout, lambda c: c.write_group(group, program))
     _done(result, f"group {group!r} written and verified")
 
 
@@ -173,7 +167,10 @@ def amplitude_cmd(
 ) -> None:
     """Set an area's amplitude (the IPG's own limits and clamp apply)."""
     amp = parse_quantity(amplitude, "amplitude", Dimension.CURRENT)
-    _done(_act(port, key, ack_timeout, lambda c: c.set_amplitude(area, amp)), f"{area}: {fmt(amp)}")
+    _done(
+        _session(port, key, ack_timeout, lambda c: c.set_amplitude(area, amp)),
+        f"{area}: {fmt(amp)}",
+    )
 
 
 @scs_app.command("group")
@@ -185,7 +182,7 @@ def group_cmd(
     ack_timeout: float = ACK,
 ) -> None:
     """Select the running group."""
-    _done(_act(port, key, ack_timeout, lambda c: c.select_group(name)), f"group {name!r} runs")
+    _done(_session(port, key, ack_timeout, lambda c: c.select_group(name)), f"group {name!r} runs")
 
 
 def _switch(value: str, field: str) -> bool:
@@ -204,7 +201,7 @@ def stimulation_cmd(
 ) -> None:
     """Turn stimulation on or off."""
     on = _switch(state, "state")
-    _done(_act(port, key, ack_timeout, lambda c: c.stimulation(on)), f"stimulation {state}")
+    _done(_session(port, key, ack_timeout, lambda c: c.stimulation(on)), f"stimulation {state}")
 
 
 @scs_app.command("mri")
@@ -217,7 +214,7 @@ def mri_cmd(
 ) -> None:
     """MRI mode on or off (per the IPG's labelling)."""
     on = _switch(state, "state")
-    _done(_act(port, key, ack_timeout, lambda c: c.mri_mode(on)), f"MRI mode {state}")
+    _done(_session(port, key, ack_timeout, lambda c: c.mri_mode(on)), f"MRI mode {state}")
 
 
 __all__ = ["scs_app"]

@@ -51,8 +51,8 @@ def demo_program(model: str, amplitude: str, title: str) -> StimulationFile:
     return StimulationFile.model_validate({
         "title": f"{title} (synthetic, illustrative)",
         "ipg": {"model": model},
-        "leads": [{"name": "L1", "model": "Vectris 977A2", "contacts": 8, "diameter": "1.3 mm",
-                   "contact_length": "3 mm"}],
+        "leads": [{"name": "L1", "model": "Vectris 977A2", "kind": "percutaneous", "contacts": 8,
+                   "diameter": "1.3 mm", "contact_length": "3 mm"}],
         "areas": [{
             "name": "low back and legs", "amplitude": amplitude, "pulse_width": "300 us",
             "rate": "50 Hz", "patient_min": "1 mA", "patient_max": amplitude,

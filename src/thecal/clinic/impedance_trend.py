@@ -1,5 +1,6 @@
 """Impedance history of a stimulator's contacts: a rolling mean per contact and the findings a
-trend raises — a slow rise, an abrupt drop, a short, an open circuit.
+trend raises — a slow rise, an abrupt drop, a short, an open circuit (above a model's
+threshold, or reported as open by the IPG or a printout: then not a number at all).
 
 Why a rolling mean: the only quantitative impedance-trend rule published is the FDA's 2025
 advice for calcifying defibrillation leads (review the most recent ~28-day average impedance,
@@ -113,9 +114,26 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class ContactTrend:
+    """One contact's numeric readings with their rolling means, the times it read as an open
+    circuit (not numbers: never in a mean), and its findings."""
+
     contact: str
     points: tuple[TrendPoint, ...]
     findings: tuple[Finding, ...]
+    open_circuits: tuple[datetime, ...] = ()
+
+    @property
+    def open_now(self) -> bool:
+        """The latest reading of this contact was an open circuit."""
+        if not self.open_circuits:
+            return False
+        return not self.points or self.open_circuits[-1] >= self.points[-1].at
+
+    @property
+    def latest_at(self) -> datetime:
+        """When this contact was last read (a number or an open circuit)."""
+        times = [p.at for p in self.points[-1:]] + list(self.open_circuits[-1:])
+        return max(times)
 
 
 def rolling_means(
@@ -191,25 +209,49 @@ def _threshold_findings(contact: str, last: TrendPoint, t: Thresholds) -> list[F
     return out
 
 
+def _open_finding(contact: str, at: datetime) -> Finding:
+    return Finding(
+        Level.HARD, Code.STIM_IMPEDANCE_OPEN,
+        f"Contact {contact}: read as an open circuit on {at:%Y-%m-%d} (above the range the "
+        "stimulator can measure): a lead fracture or a loose connector. Do not rely on this "
+        "contact; re-measure and check the lead with an X-ray.",
+        "An open circuit reads above the measurement window (100 Ohm - 5 kOhm): OpenNerve "
+        "'Getting Started' and 'IPG Logging Guide', CARSSCenter/OpenNerve-Implantable-Pulse-"
+        "Generator; a sudden rise means fracture or dislodgement: "
+        "https://crm-lab.wixsite.com/electronics-physics/lead-impedances",
+    )  # fmt: skip
+
+
 def contact_trends(
     readings: Mapping[str, Sequence[tuple[datetime, pint.Quantity]]],
     settings: TrendSettings,
     model: str,
+    open_circuits: Mapping[str, Sequence[datetime]] | None = None,
 ) -> tuple[tuple[ContactTrend, ...], tuple[Finding, ...]]:
     """Each contact's rolling means and findings (edges: a mean or reading equal to its limit
     is not flagged), and the stimulator-wide info finding when ``model``'s open and short
-    thresholds are not known."""
+    thresholds are not known.
+
+    ``open_circuits``: the times each contact read as an open circuit. They are not numbers:
+    they stay out of the means; when a contact's latest reading is one, its finding is the
+    hard open-circuit finding alone (its older numbers describe a lead that is gone)."""
     span = timedelta(days=float(settings.window.to("d").magnitude))
     thresholds = settings.for_model(model)
+    opens = open_circuits or {}
     trends: list[ContactTrend] = []
-    for contact in sorted(readings):
-        points = rolling_means(readings[contact], settings.window)
-        if not points:
+    for contact in sorted(set(readings) | set(opens)):
+        points = rolling_means(readings.get(contact, ()), settings.window)
+        opened = tuple(sorted(opens.get(contact, ())))
+        if not points and not opened:
             continue
-        found = _trend_findings(contact, points, settings, span)
-        if thresholds is not None:
-            found += _threshold_findings(contact, points[-1], thresholds)
-        trends.append(ContactTrend(contact, points, tuple(found)))
+        trend = ContactTrend(contact, points, (), opened)
+        if trend.open_now:
+            found = [_open_finding(contact, opened[-1])]
+        else:
+            found = _trend_findings(contact, points, settings, span)
+            if thresholds is not None:
+                found += _threshold_findings(contact, points[-1], thresholds)
+        trends.append(ContactTrend(contact, points, tuple(found), opened))
     extra: list[Finding] = []
     if trends and (thresholds is None or None in (thresholds.short_below, thresholds.open_above)):
         extra.append(Finding(

@@ -58,10 +58,15 @@ class MeasurementSource(StrEnum):
 
 @dataclass(frozen=True)
 class ContactImpedance:
-    """One contact's impedance (ohm); ``contact`` is its label, e.g. "L1:3"."""
+    """One contact's impedance (ohm); ``contact`` is its label, e.g. "L1:3".
+
+    ``open_circuit``: the IPG (or the printout) reported the path as open — above the range it
+    can measure. Then ``impedance`` is what was reported beside it (an IPG gives its window's
+    top) or None: it is not a measurement and never enters a mean."""
 
     contact: str
-    impedance: pint.Quantity
+    impedance: pint.Quantity | None
+    open_circuit: bool = False
 
 
 @dataclass(frozen=True)

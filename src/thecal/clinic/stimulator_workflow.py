@@ -178,11 +178,19 @@ def impedance_set(
         if not v.contact.strip() or v.contact in seen:
             raise InputError(f"impedances.values[{i}].contact", "empty or listed twice")
         seen.add(v.contact)
-        if not above(v.impedance, parse_quantity("0 ohm", "zero", Dimension.IMPEDANCE)):
+        # An open circuit may come without a number (a printout's "open"); a reading may not.
+        if v.impedance is None and not v.open_circuit:
+            raise InputError(f"impedances.values[{i}].impedance", "is required unless the "
+                             "contact is an open circuit", Dimension.IMPEDANCE.example)  # fmt: skip
+        if v.impedance is not None and not above(
+            v.impedance, parse_quantity("0 ohm", "zero", Dimension.IMPEDANCE)
+        ):
             raise InputError(f"impedances.values[{i}].impedance", "must be above zero",
                              Dimension.IMPEDANCE.example)  # fmt: skip
     return ImpedanceSet(patient_id, device_id, when, source,
-                        tuple(ContactImpedance(v.contact.strip(), v.impedance.to("ohm"))
+                        tuple(ContactImpedance(v.contact.strip(),
+                                               None if v.impedance is None
+                                               else v.impedance.to("ohm"), v.open_circuit)
                               for v in values), by)  # fmt: skip
 
 
@@ -304,10 +312,14 @@ def summarise(
             error = str(exc)
     sets = tuple(repo.impedance_sets_for(device.id))
     readings: dict[str, list[tuple[datetime, Any]]] = {}
+    opens: dict[str, list[datetime]] = {}
     for s in sets:
         for v in s.values:
-            readings.setdefault(v.contact, []).append((s.at, v.impedance))
-    trends, extra = contact_trends(readings, ctx.trend, device.model)
+            if v.open_circuit or v.impedance is None:
+                opens.setdefault(v.contact, []).append(s.at)  # not a number: see the trend
+            else:
+                readings.setdefault(v.contact, []).append((s.at, v.impedance))
+    trends, extra = contact_trends(readings, ctx.trend, device.model, opens)
     batteries = tuple(repo.battery_readings_for(device.id))
     ipg = _ipg(ctx.catalog, device.model)
     outlook = battery_outlook(

@@ -78,7 +78,9 @@ class Spec:
 
 @dataclass(frozen=True)
 class LeadSpec(Spec):
-    kind: LeadKind = LeadKind.PERCUTANEOUS
+    """``kind``: None when no source names it (a required input of the program file)."""
+
+    kind: LeadKind | None = None
 
 
 @dataclass(frozen=True)
@@ -209,13 +211,22 @@ def build_stimulator_catalog(layers: Sequence[tuple[str, Mapping[str, Any]]]) ->
     for origin, i, raw in _merged(layers, "leads", errors):
         where = f"{origin}: leads[{i}]"
         values, sources = _values(raw, where, _LEAD_QUANTITIES, errors)
-        try:
-            kind = LeadKind(str(raw.get("kind")))
-        except ValueError:
-            errors.append(
-                InputError(f"{where}.kind", f"got {raw.get('kind')!r}", "percutaneous, paddle")
-            )
-            continue
+        # The kind decides how a contact's area is found (ring: diameter x length); a kind
+        # with no source is left out: the program file must then give it.
+        kind: LeadKind | None = None
+        if "kind" in raw:
+            try:
+                kind = LeadKind(str(raw["kind"]))
+            except ValueError:
+                errors.append(
+                    InputError(f"{where}.kind", f"got {raw['kind']!r}", "percutaneous, paddle")
+                )
+                continue
+            src = raw.get("kind_source")
+            if not isinstance(src, str) or not src.strip():
+                errors.append(InputError(f"{where}.kind_source", "every value needs a source"))
+                continue
+            sources = {**sources, "kind": src}
         model = raw.get("model")
         if not isinstance(model, str) or not model.strip():
             errors.append(InputError(f"{where}.model", "is required"))

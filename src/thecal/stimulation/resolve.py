@@ -111,13 +111,15 @@ def _lead(i: int, entry: LeadEntry, catalog: StimulatorCatalog) -> LeadGeometry:
     if entry.name.strip().casefold() == CASE:
         raise InputError(f"{at}.name", "'case' means the IPG's case", "another name, e.g. 'L1'")
     spec = catalog.lead(entry.model, f"{at}.model") if entry.model else None
-    kind = LeadKind(entry.kind) if entry.kind else (spec.kind if spec else None)
-    if spec is not None and entry.kind and LeadKind(entry.kind) is not spec.kind:
-        raise InputError(f"{at}.kind", f"{spec.model} is a {spec.kind.value} lead")
+    known = spec.kind if spec is not None else None
+    kind = LeadKind(entry.kind) if entry.kind else known
+    if spec is not None and known is not None and entry.kind and LeadKind(entry.kind) is not known:
+        raise InputError(f"{at}.kind", f"{spec.model} is a {known.value} lead")
     if kind is None:
-        raise InputError(
-            f"{at}.kind", "is required without a catalog model", "percutaneous, paddle"
-        )
+        why = ("is required without a catalog model" if spec is None else
+               f"is required: no source in the catalog says whether {spec.model} has "
+               "percutaneous ring contacts or is a paddle")  # fmt: skip
+        raise InputError(f"{at}.kind", why, "percutaneous, paddle")
     parsed: dict[str, pint.Quantity | None] = {}
     for key, dim in (("diameter", Dimension.LENGTH), ("contact_length", Dimension.LENGTH),
                      ("contact_area", Dimension.AREA)):  # fmt: skip

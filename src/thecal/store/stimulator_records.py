@@ -81,10 +81,11 @@ class StimulatorRecords(RepositoryBase):
     def add_impedance_set(self, measurement: ImpedanceSet) -> None:
         m = measurement
         self._touch(m.patient_id)
-        values = [[v.contact, _out(v.impedance, Dimension.IMPEDANCE)] for v in m.values]
+        values = [[v.contact, _out(v.impedance, Dimension.IMPEDANCE), v.open_circuit]
+                  for v in m.values]  # fmt: skip
         row = ImpedanceSetRow(id=m.id, patient_id=m.patient_id, device_id=m.device_id, at=m.at,
-                              source=m.source.value, values=json_text(values),
-                              by=m.by)  # fmt: skip
+                              source=m.source.value, values=json_text(values), by=m.by,
+                              open_circuit=any(v.open_circuit for v in m.values))  # fmt: skip
         self._write("insert", row, "impedance_set", m.id)
 
     def impedance_sets_for(self, device_id: str) -> Sequence[ImpedanceSet]:
@@ -95,10 +96,11 @@ class StimulatorRecords(RepositoryBase):
         out = []
         for r in rows:
             values = []
-            for contact, text in json.loads(r.values):
+            for entry in json.loads(r.values):
+                # [contact, text] before migration 0005; [contact, text or null, open] since.
+                contact, text, open_circuit = (*entry, False) if len(entry) == 2 else entry
                 z = _in(text, "impedance_sets.values", Dimension.IMPEDANCE)
-                assert z is not None  # written by add_impedance_set, never null
-                values.append(ContactImpedance(str(contact), z))
+                values.append(ContactImpedance(str(contact), z, bool(open_circuit)))
             out.append(ImpedanceSet(r.patient_id, r.device_id, r.at,
                                     MeasurementSource(r.source), tuple(values), r.by,
                                     r.id))  # fmt: skip

@@ -1,10 +1,20 @@
-"""The ORM mapping of the stimulator records (migration 0004): leads, program versions,
+"""The ORM mapping of the stimulator records (migrations 0004, 0005): leads, program versions,
 impedance sets and battery readings. Quantities as text with their unit, contact values and
 findings as JSON text, as in :mod:`thecal.store.schema`."""
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from thecal.store.schema import ID, QTY, Base
@@ -46,8 +56,13 @@ class ImpedanceSetRow(Base):
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
     at: Mapped[datetime] = mapped_column(DateTime)
     source: Mapped[str] = mapped_column(String(20))
-    values: Mapped[str] = mapped_column(Text)  # JSON list of [contact, "<ohm> ohm"]
+    # JSON list of [contact, "<ohm> ohm" or null, open circuit (bool)]; migration 0004 wrote
+    # [contact, "<ohm> ohm"] (read as not open).
+    values: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(80))
+    # Migration 0005: some contact of the set read as an open circuit (derived from ``values``
+    # on insert, sets are never updated) so a list can find them without parsing the JSON.
+    open_circuit: Mapped[bool] = mapped_column(Boolean, server_default=false())
     __table_args__ = (Index("ix_impedance_sets_device_at", "device_id", "at", "id"),)
 
 

@@ -13,10 +13,11 @@ from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import Device, User
 from thecal.clinic.stimulator_model import ContactImpedance, MeasurementSource
 from thecal.clinic.stimulator_reading import StimulatorReading
+from thecal.devices.stimulator import ReadingFlag
 from thecal.programmer.clinician import ProgrammerError
 from thecal.programmer.link_client import AckLost, LinkRefused
 from thecal.programmer.stimulator import StimInterrogation
-from thecal.units import Dimension, InputError, parse_quantity
+from thecal.units import Q_, Dimension, InputError, parse_quantity
 from thecal.web.implants import ImplantLink, reachable, read_stimulator
 from thecal.web.pages_common import error_page, page_user, refusal, write_form, write_status
 
@@ -56,9 +57,16 @@ def parse_at(text: str, field: str) -> datetime | None:
     return at
 
 
+PERCENT = Q_(1, "%").units
+
+OPEN_WORDS = frozenset({"open", "open circuit"})
+"""What a printout says for a contact above the measurable range (any case)."""
+
+
 def parse_impedances(text: str) -> tuple[ContactImpedance, ...]:
-    """One ``contact = value`` per line (``L1:0 = 850 ohm``); a line without a value is skipped
-    (the form lists the known contacts). Each value is named by its contact in errors."""
+    """One ``contact = value`` per line (``L1:0 = 850 ohm``, or ``L1:3 = open`` for an open
+    circuit); a line without a value is skipped (the form lists the known contacts). Each
+    value is named by its contact in errors."""
     out: list[ContactImpedance] = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -66,7 +74,9 @@ def parse_impedances(text: str) -> tuple[ContactImpedance, ...]:
         contact, sep, value = line.partition("=")
         if not sep or not contact.strip():
             raise InputError(f"impedances line {n}", f"{line.strip()!r}", "L1:0 = 850 ohm")
-        if value.strip():
+        if value.strip().casefold() in OPEN_WORDS:
+            out.append(ContactImpedance(contact.strip(), None, open_circuit=True))
+        elif value.strip():
             q = parse_quantity(value.strip(), f"impedances.{contact.strip()}", Dimension.IMPEDANCE)
             out.append(ContactImpedance(contact.strip(), q))
     return tuple(out)
@@ -74,6 +84,16 @@ def parse_impedances(text: str) -> tuple[ContactImpedance, ...]:
 
 def _optional(text: str, field: str, dim: Dimension) -> pint.Quantity | None:
     return parse_quantity(text.strip(), field, dim) if text.strip() else None
+
+
+def parse_percent(text: str, field: str) -> pint.Quantity | None:
+    """A percentage typed with its unit (``80 %``); empty: None. A bare number is refused:
+    "80" would be read as the fraction 80 (8000 %) and "0.8" silently as 80 %."""
+    q = _optional(text, field, Dimension.DIMENSIONLESS)
+    if q is not None and q.units != PERCENT:
+        raise InputError(field, f"{text.strip()!r} has no unit: write the percentage with "
+                         "its % sign", "80 %")  # fmt: skip
+    return q
 
 
 def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
@@ -94,7 +114,9 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                 raise InputError("stimulator.link", f"{device.serial} is not reachable")
             test, report = read_stimulator(link)
             assert test.report is not None  # read_stimulator refuses a refused test
-            values = tuple(ContactImpedance(r.label, r.impedance)
+            # Above the window is the IPG's open circuit: its number is the window's top.
+            values = tuple(ContactImpedance(r.label, r.impedance,
+                                            r.flag is ReadingFlag.ABOVE_WINDOW)
                            for r in test.report.readings if r.kind == "monopolar")  # fmt: skip
             return StimulatorReading(report, report.status.serial, values,
                                      report.status.battery_voltage)  # fmt: skip
@@ -138,8 +160,7 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         _check_exists(ctx, patient_id, device_id)
         try:
             voltage = _optional(form.get("voltage", ""), "battery.voltage", Dimension.VOLTAGE)
-            percent = _optional(form.get("percent", ""), "battery.percent",
-                                Dimension.DIMENSIONLESS)  # fmt: skip
+            percent = parse_percent(form.get("percent", ""), "battery.percent")
             at = parse_at(form.get("at", ""), "battery.at")
             ctx.services.record_battery_reading(actor=user, patient_id=patient_id,
                                                 device_id=device_id,

@@ -96,6 +96,41 @@ def test_model_without_thresholds_says_the_check_was_not_made() -> None:
     assert "short_below" in extra[0].message
 
 
+def test_an_open_circuit_is_a_fracture_finding_not_a_number() -> None:
+    # Numbers at days 0 and 10 (1000 ohm each); open circuit read on day 12. The open reading
+    # stays out of the mean (still (1000 + 1000) / 2 = 1000 ohm) and is the only finding: the
+    # older numbers describe a lead that is gone.
+    readings = {"c": [_r(0, 1000), _r(10, 1000)]}
+    trends, _ = contact_trends(readings, _settings(), "OpenNerve IPG",
+                               {"c": [T0 + timedelta(days=12)]})  # fmt: skip
+    (t,) = trends
+    assert t.open_now and t.latest_at == T0 + timedelta(days=12)
+    assert [float(p.mean.to("ohm").magnitude) for p in t.points] == [1000.0, 1000.0]
+    assert [(f.level, f.code) for f in t.findings] == [(Level.HARD, Code.STIM_IMPEDANCE_OPEN)]
+    assert "open circuit on 2020-01-13" in t.findings[0].message
+    assert "fracture" in t.findings[0].message and t.findings[0].source
+
+
+def test_an_open_circuit_without_any_number_and_on_a_model_without_thresholds() -> None:
+    # The open flag does not need the model's open threshold: the IPG or printout said so.
+    trends, extra = contact_trends({}, _settings(), "Proclaim XR", {"L1:3": [T0]})
+    (t,) = trends
+    assert t.points == () and t.open_now and t.latest_at == T0
+    assert [f.code for f in t.findings] == [Code.STIM_IMPEDANCE_OPEN]
+    assert [f.code for f in extra] == [Code.STIM_INPUT_MISSING]  # short/open thresholds
+
+
+def test_a_number_after_an_open_circuit_is_judged_as_a_number_again() -> None:
+    # Open on day 0, then 800 ohm on day 5 (reconnected): the latest reading is a number.
+    # Edge: an open reading at the same time as a number counts as the latest (open_now).
+    trends, _ = contact_trends({"c": [_r(5, 800)]}, _settings(), "OpenNerve IPG", {"c": [T0]})
+    assert not trends[0].open_now and trends[0].findings == ()
+    assert trends[0].open_circuits == (T0,)
+    same, _ = contact_trends({"c": [_r(5, 800)]}, _settings(), "OpenNerve IPG",
+                             {"c": [T0 + timedelta(days=5)]})  # fmt: skip
+    assert same[0].open_now
+
+
 @given(st.lists(st.floats(100, 20000), min_size=1, max_size=30),
        st.lists(st.floats(0.1, 60), min_size=30, max_size=30))  # fmt: skip
 def test_rolling_mean_lies_between_the_window_min_and_max(values, gaps) -> None:

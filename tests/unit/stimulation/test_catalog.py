@@ -20,13 +20,20 @@ def test_shipped_catalog() -> None:
     assert SHIPPED.limits.shannon_k == 1.5 and SHIPPED.limits.shannon_k_damage == 1.85
     assert SHIPPED.limits.charge_density_warning.to("uC/cm**2").magnitude == 30
     assert "PRODUCT CHOICE" in SHIPPED.limits.sources["shannon_k"]
-    assert {lead.kind for lead in SHIPPED.leads} == {LeadKind.PERCUTANEOUS, LeadKind.PADDLE}
+    # A lead's kind is shipped only with a source: the 3387's ring contacts (OSS-DBS); no
+    # reference note says whether the six SCS leads are percutaneous or paddle.
+    kinds = {lead.model: lead.kind for lead in SHIPPED.leads}
+    assert kinds.pop("Medtronic 3387") is LeadKind.PERCUTANEOUS
+    assert set(kinds) == {"Vectris 977A2", "Octrode", "Linear", "Specify", "Artisan", "Penta"}
+    assert set(kinds.values()) == {None}
+    assert "OSS-DBSv2" in SHIPPED.lead("Medtronic 3387", "lead").source("kind")
     assert {i.battery for i in SHIPPED.ipgs} >= {BatteryKind.PRIMARY, BatteryKind.RECHARGEABLE}
     opennerve = SHIPPED.ipg("opennerve ipg", "ipg.model")
     assert opennerve.get("amplitude_max").to("mA").magnitude == 5.0
     assert "app_func_parameter.c" in opennerve.source("amplitude_max")
     for spec in (*SHIPPED.leads, *SHIPPED.ipgs):
-        assert set(spec.values) == set(spec.sources)  # every value has its source
+        kind = {"kind"} if getattr(spec, "kind", None) is not None else set()
+        assert set(spec.values) | kind == set(spec.sources)  # every value has its source
     # Not public for any shipped IPG or SCS lead: never a default (stimulation notes §1.1).
     for ipg in SHIPPED.ipgs:
         for key in ("available_voltage", "capacity", "efficiency", "quiescent_power"):
@@ -81,6 +88,15 @@ def test_unknown_keys_and_kinds() -> None:
         build_stimulator_catalog(_layer(leads=[{"model": "Y", "kind": "wire", "colour": 1}]))
     fields = [e.field for e in exc.value.errors]
     assert "inst.toml: leads[0].colour" in fields and "inst.toml: leads[0].kind" in fields
+
+
+def test_a_lead_kind_needs_its_source() -> None:
+    with pytest.raises(StimulatorCatalogError) as exc:
+        build_stimulator_catalog(_layer(leads=[{"model": "Octrode", "kind": "percutaneous"}]))
+    assert [e.field for e in exc.value.errors] == ["inst.toml: leads[0].kind_source"]
+    c = catalog_with(leads=[{"model": "Octrode", "kind": "percutaneous",
+                             "kind_source": "our purchasing record"}])  # fmt: skip
+    assert c.lead("Octrode", "lead").kind is LeadKind.PERCUTANEOUS
 
 
 def test_an_overridden_value_needs_its_own_source() -> None:

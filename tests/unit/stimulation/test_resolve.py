@@ -101,14 +101,19 @@ def test_at_most_four_areas() -> None:
 
 
 def test_a_lead_without_public_geometry_asks_for_it() -> None:
+    # The catalog cites no kind for the SCS leads: the file gives it, then the geometry.
     e = error(program(leads=[{"name": "L1", "model": "Vectris 977A2"}]))
+    assert e.field == "leads[0].kind" and "no source" in e.message
+    assert "Vectris 977A2" in e.message
+    e = error(program(leads=[{"name": "L1", "model": "Vectris 977A2", "kind": "percutaneous"}]))
     assert e.field == "leads[0].diameter" and "not public" in e.message
-    e = error(program(leads=[{"name": "L1", "model": "Specify"}]))
+    e = error(program(leads=[{"name": "L1", "model": "Specify", "kind": "paddle"}]))
     assert e.field == "leads[0].contact_area"
     e = error(program(leads=[{"name": "L1", "kind": "percutaneous", "diameter": "1.3 mm"}]))
     assert e.field == "leads[0].diameter"
-    ok = check(program(leads=[{"name": "L1", "model": "Vectris 977A2", "contacts": 8,
-                               "diameter": "1.3 mm", "contact_length": "3 mm"}]))  # fmt: skip
+    ok = check(program(leads=[{"name": "L1", "model": "Vectris 977A2", "kind": "percutaneous",
+                               "contacts": 8, "diameter": "1.3 mm",
+                               "contact_length": "3 mm"}]))  # fmt: skip
     assert ok.areas[0].programmed[0].k == pytest.approx(1.264, abs=0.001)
 
 

@@ -61,8 +61,13 @@ class ImpedancePointOut(BaseModel):
 
 
 class ContactTrendOut(BaseModel):
+    """``open_circuits``: when the contact read as an open circuit (not in ``points``);
+    ``open_now``: its latest reading was one."""
+
     contact: str
     points: list[ImpedancePointOut]
+    open_circuits: list[datetime]
+    open_now: bool
 
 
 class BatteryOut(BaseModel):
@@ -99,8 +104,12 @@ class StimulatorsOut(BaseModel):
 
 
 class ContactImpedanceIn(BaseModel):
+    """``open_circuit``: read as open (above the measurable range); ``impedance`` may then be
+    omitted, else it is required."""
+
     contact: str = Field(min_length=1, max_length=40)
-    impedance: QuantityIn
+    impedance: QuantityIn | None = None
+    open_circuit: bool = False
 
 
 class ImpedancesIn(BaseModel):
@@ -141,7 +150,8 @@ def stimulator_json(s: StimulatorSummary) -> dict[str, Any]:
         "contacts": contacts,
         "impedance": [{"contact": t.contact, "points": [
             {"at": p.at, "impedance": _q(p.impedance), "rolling_mean": _q(p.mean)}
-            for p in t.points]} for t in s.trends],
+            for p in t.points], "open_circuits": list(t.open_circuits),
+            "open_now": t.open_now} for t in s.trends],
         "battery": {
             "kind": b.kind.value if b.kind else None,
             "latest_at": b.latest.at if b.latest else None,
@@ -178,14 +188,15 @@ def stimulators(patient_id: str, _: User = Depends(api_user),
 def impedances(patient_id: str, device_id: str, body: ImpedancesIn,
                user: User = Depends(writer),
                svc: ClinicServices[Any] = Depends(services)) -> dict[str, Any]:  # fmt: skip
-    """Record one impedance set (each contact once, every value above zero, ``at`` not in the
-    future; default now), computed from ``patient_version`` (409 when the patient changed
-    since). 403 for a viewer; 404 for an unknown patient or stimulator."""
+    """Record one impedance set (each contact once, every value above zero — omitted only for
+    an open circuit —, ``at`` not in the future; default now), computed from
+    ``patient_version`` (409 when the patient changed since). 403 for a viewer; 404 for an
+    unknown patient or stimulator."""
     known_patient(svc, patient_id)
     try:
-        values = [ContactImpedance(v.contact, quantity(v.impedance,
-                                                       f"impedances.values[{i}].impedance",
-                                                       Dimension.IMPEDANCE))
+        values = [ContactImpedance(v.contact, None if v.impedance is None else
+                                   quantity(v.impedance, f"impedances.values[{i}].impedance",
+                                            Dimension.IMPEDANCE), v.open_circuit)
                   for i, v in enumerate(body.values)]  # fmt: skip
         out = svc.record_impedance_set(
             actor=user, patient_id=patient_id, device_id=device_id, values=values,
@@ -195,5 +206,5 @@ def impedances(patient_id: str, device_id: str, body: ImpedancesIn,
     except InputError as exc:
         raise write_refused(exc) from None
     return {"id": out.id, "at": out.at, "source": out.source.value,
-            "values": [{"contact": v.contact, "impedance": ucum_json(v.impedance)}
-                       for v in out.values]}  # fmt: skip
+            "values": [{"contact": v.contact, "impedance": _q(v.impedance),
+                        "open_circuit": v.open_circuit} for v in out.values]}  # fmt: skip

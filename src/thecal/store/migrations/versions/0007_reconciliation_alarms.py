@@ -3,7 +3,7 @@ with the record (JSON list; "[]" for the snapshots stored before); an alarm reco
 acknowledged it and when, and why it was resolved.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-30 01:30:00
 
 """
