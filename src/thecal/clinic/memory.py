@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from thecal.clinic.errors import ConcurrentEditError, NotFoundError
+from thecal.clinic.implant_link_memory import LinkState, MemoryImplantLinks
 from thecal.clinic.model import (
     Alarm,
     Complication,
@@ -60,9 +61,10 @@ class _State:
     stim_programs: list[StimProgramVersion] = field(default_factory=list)
     impedances: list[ImpedanceSet] = field(default_factory=list)
     batteries: list[BatteryReading] = field(default_factory=list)
+    links: LinkState = field(default_factory=LinkState)
 
 
-class MemoryRepository:
+class MemoryRepository(MemoryImplantLinks):
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state
         self._who = who

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from thecal.clinic.implant_link_model import ImplantLinkRecords
 from thecal.clinic.model import (
     Alarm,
     Complication,
@@ -39,7 +40,7 @@ class DueWindow:
     undated: bool = False
 
 
-class ClinicRepository(StimulatorRecords, Protocol):
+class ClinicRepository(StimulatorRecords, ImplantLinkRecords, Protocol):
     # Users
     def add_user(self, user: User) -> None: ...
     def user_by_name(self, username: str) -> User | None: ...

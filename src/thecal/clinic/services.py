@@ -18,6 +18,7 @@ import pint
 
 from thecal.clinic.calendar import CalendarPage, RefillStatus, calendar_page
 from thecal.clinic.errors import NotFoundError, PermissionDenied
+from thecal.clinic.implant_links import ImplantLinkServices
 from thecal.clinic.interrogation import record_interrogation
 from thecal.clinic.model import (
     Alarm,
@@ -121,6 +122,11 @@ class ClinicServices(Generic[U]):
     def due_soon(self) -> pint.Quantity:
         """The calendar's look-ahead window (a time)."""
         return self.soon if self.soon is not None else self.settings.due_soon_window
+
+    @property
+    def implant_links(self) -> ImplantLinkServices:
+        """Implant links and the writes sent over them (:mod:`thecal.clinic.implant_links`)."""
+        return ImplantLinkServices(self.uow, self.clock, self.library, self.catalog)
 
     def today(self) -> date:
         return self.clock().date()
