@@ -25,7 +25,7 @@ from thecal.api.routes import router
 from thecal.api.strict_json import StrictJSON
 from thecal.units import InputError
 from thecal.web import pages_auth, pages_calendar, pages_program, pages_refill
-from thecal.web.implants import ImplantLink, implants_from_env
+from thecal.web.implants import DatabaseLinks, ImplantLink, implants_from_env
 from thecal.web.pages_calendar import CALENDAR_ROWS, DASHBOARD_ROWS, DASHBOARD_STATUSES, OFFSET_MAX
 from thecal.web.pages_common import (
     TEMPLATES,
@@ -66,8 +66,11 @@ __all__ = [
 
 def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = None) -> FastAPI:
     """The web app and the API on one clinic context. ``implants`` maps an implant serial to
-    its telemetry link (default: the ``THECAL_IMPLANTS_FILE`` mapping)."""
-    links = dict(implants) if implants is not None else implants_from_env()
+    its telemetry link (default: the links registered in the database, over the deprecated
+    ``THECAL_IMPLANTS_FILE`` overlay)."""
+    links: Mapping[str, ImplantLink] = (
+        dict(implants) if implants is not None else DatabaseLinks(ctx.uow, implants_from_env())
+    )
     app = FastAPI(
         title="Thecal clinic API", description=NOT_A_MEDICAL_DEVICE,
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
@@ -113,7 +116,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     # The pages, in the order they were always declared; each gets known_ids from app.router.
     # HTML only: kept out of the OpenAPI, which lists the JSON API alone.
     pages = (pages_auth.router, pages_calendar.router, patients_router(links),
-             pages_program.router, interrogate_router(links), pages_refill.router,
+             pages_program.program_router(links), interrogate_router(links), pages_refill.router,
              stimulators_router, stim_read_router(links))  # fmt: skip
     for page_router in pages:
         app.include_router(page_router, include_in_schema=False)
