@@ -19,6 +19,8 @@ EXPECTED_ERRORS = {
     ("post", "/api/v1/patients/{patient_id}/refills"): {401, 403, 404, 409, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/program"): {401, 403, 404, 409, 413, 422},
     ("get", "/api/v1/patients/{patient_id}/stimulators"): {401, 404},
+    ("get", "/api/v1/implant-links"): {401},
+    ("put", "/api/v1/implant-links/{serial}"): {401, 403, 404, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/stimulators/{device_id}/impedances"): {
         401,
         403,

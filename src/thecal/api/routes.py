@@ -23,6 +23,7 @@ from thecal.api.errors import ErrorOut, input_error, throttled
 from thecal.api.routers import (
     auth,
     calendar,
+    implant_links,
     interrogations,
     patients,
     programs,
@@ -31,7 +32,8 @@ from thecal.api.routers import (
 )
 
 router = APIRouter(prefix="/api/v1")
-for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators):
+for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
+                  implant_links):  # fmt: skip
     router.include_router(_resource.router)
 
 __all__ = [
