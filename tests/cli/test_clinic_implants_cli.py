@@ -47,7 +47,7 @@ def test_link_and_list(tmp_path: Path, library, catalog) -> None:  # type: ignor
     assert r.exit_code == 0, r.output
     assert "127.0.0.1:7001" in r.output and "sha256:" in r.output
     r = runner.invoke(app, ["clinic", "implant", "list", "--json"], env=env)
-    (row,) = json.loads(r.output)
+    (row,) = json.loads(r.output)["links"]
     assert row["serial"] == "SN1" and row["by"] == "paul"
     assert secret.key.hex() not in r.output and json.loads(key.read_text())["key"] not in r.output
     engine.dispose()

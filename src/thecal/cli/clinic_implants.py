@@ -62,8 +62,9 @@ def list_cmd(
     with composition.open_services(database_url(database)) as services:
         records = services.implant_links.list()
     if json_out or o.state(ctx).json:
-        o.emit_json([{"serial": r.serial, "address": str(r.address), "key_id": r.key_id,
-                      "by": r.by, "at": r.at.isoformat()} for r in records])  # fmt: skip
+        o.emit_json({"links": [{"serial": r.serial, "address": str(r.address),
+                                "key_id": r.key_id, "by": r.by, "at": r.at.isoformat()}
+                               for r in records]})  # fmt: skip
         return
     for r in records:
         typer.echo(f"{r.serial}  {r.address}  {r.key_id}  set by {r.by} {r.at:%Y-%m-%d %H:%M}")
