@@ -27,6 +27,8 @@ from thecal.clinic.program_delivery import (
     ProgramWriter,
     program_through_implant,
 )
+from thecal.clinic.refill_delivery import DeliveredRefill, RefillWriter, refill_through_implant
+from thecal.clinic.refill_workflow import RefillInput
 from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan_file import PlanFile
@@ -160,3 +162,10 @@ class ImplantLinkServices:
                                        actor=actor, patient_id=patient_id, plan=plan,
                                        reason=reason, write=write, overrides=overrides,
                                        patient_version=patient_version)  # fmt: skip
+
+    def refill(self, *, actor: User, patient_id: str, entry: RefillInput, write: RefillWriter,
+               patient_version: int | None = None) -> DeliveredRefill:  # fmt: skip
+        """:func:`~thecal.clinic.refill_delivery.refill_through_implant`."""
+        return refill_through_implant(self.uow, self.clock, self.library, self.catalog,
+                                      actor=actor, patient_id=patient_id, entry=entry,
+                                      write=write, patient_version=patient_version)  # fmt: skip

@@ -61,13 +61,14 @@ class ProgramNotRecorded(InputError):
     """The pump confirmed the program but the record refused it (changed meanwhile)."""
 
 
-class _WithDelivery:
-    """``uow`` whose transaction also stores ``delivery`` (numbered with the prescription
-    version the transaction stored) just before it commits."""
+class WithDelivery:
+    """``uow`` whose transaction also stores ``delivery`` just before it commits; with
+    ``numbered`` the delivery carries the prescription version the transaction stored."""
 
-    def __init__(self, uow: UnitOfWork, delivery: LinkDelivery) -> None:
+    def __init__(self, uow: UnitOfWork, delivery: LinkDelivery, numbered: bool = True) -> None:
         self._uow = uow
         self.delivery = delivery
+        self._numbered = numbered
 
     def reader(self) -> AbstractContextManager[ClinicRepository]:
         return self._uow.reader()
@@ -76,7 +77,8 @@ class _WithDelivery:
     def transaction(self, actor: str, at: datetime, reason: str) -> Iterator[ClinicRepository]:
         with self._uow.transaction(actor, at, reason) as repo:
             yield repo
-            version = repo.prescriptions_for(self.delivery.patient_id)[-1].version
+            versions = repo.prescriptions_for(self.delivery.patient_id)
+            version = versions[-1].version if self._numbered and versions else None
             self.delivery = replace(self.delivery, at=at, prescription_version=version)
             repo.add_link_delivery(self.delivery)
 
@@ -123,7 +125,7 @@ def program_through_implant(
         with uow.transaction(actor.username, delivery.at, reason) as repo:
             repo.add_link_delivery(delivery)
         return DeliveredProgram(pumped, delivery, None)
-    recording = _WithDelivery(uow, delivery)
+    recording = WithDelivery(uow, delivery)
     try:
         # The same plan the pump confirmed: change_program re-checks it in its transaction.
         stored = change_program(recording, clock, library, catalog, actor=actor,

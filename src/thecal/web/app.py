@@ -43,6 +43,7 @@ from thecal.web.pages_implant_links import router as implant_links_router
 from thecal.web.pages_interrogate import interrogate_router
 from thecal.web.pages_patients import patients_router
 from thecal.web.pages_program import program_rows
+from thecal.web.pages_refill_wizard import refill_wizard_router
 from thecal.web.pages_stim_read import stim_read_router
 from thecal.web.pages_stimulators import router as stimulators_router
 
@@ -118,7 +119,8 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     # HTML only: kept out of the OpenAPI, which lists the JSON API alone.
     pages = (pages_auth.router, pages_calendar.router, patients_router(links),
              pages_program.program_router(links), interrogate_router(links), pages_refill.router,
-             stimulators_router, stim_read_router(links), implant_links_router)  # fmt: skip
+             stimulators_router, stim_read_router(links), implant_links_router,
+             refill_wizard_router(links))  # fmt: skip
     for page_router in pages:
         app.include_router(page_router, include_in_schema=False)
     return app

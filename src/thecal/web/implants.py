@@ -27,7 +27,9 @@ from thecal.clinic.implant_links import link_for_serial, link_list
 from thecal.clinic.model import Device
 from thecal.clinic.ports import UnitOfWork
 from thecal.clinic.program_delivery import UNCERTAIN_MESSAGE, PumpWrite
+from thecal.clinic.refill_workflow import RefillInput
 from thecal.devices.catalog import DeviceCatalog
+from thecal.devices.log import EventKind
 from thecal.devices.pump import Program
 from thecal.link import Initiator, Role
 from thecal.link.keystore import KeyFile, KeyFileError, read_key_file
@@ -42,12 +44,13 @@ from thecal.programmer.commands import Op
 from thecal.programmer.link_client import AckLost, LinkClient, LinkRefused, log_link_event
 from thecal.programmer.stimulator import ImpedanceOutcome, StimInterrogation, StimulatorProgrammer
 from thecal.programmer.wire_device import finding_from_json, status_to_json
+from thecal.therapy.compare import equal
 from thecal.therapy.findings import Finding, OverrideError
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import resolve
 from thecal.therapy.plan_file import PlanFile
 from thecal.therapy.proposal import Patient
-from thecal.units import InputError
+from thecal.units import InputError, fmt
 
 IMPLANTS_ENV = "THECAL_IMPLANTS_FILE"
 
@@ -199,6 +202,41 @@ def write_program(
             DeliveryOutcome.UNCERTAIN, f"{UNCERTAIN_MESSAGE} (committed, not verified on read-back)"
         )
     return PumpWrite(DeliveryOutcome.CONFIRMED, "written, read back, committed and verified")
+
+
+def write_refill(
+    link: ImplantLink, library: DrugLibrary, catalog: DeviceCatalog, device: Device,
+    entry: RefillInput, opioid_naive: bool | None = None,
+) -> PumpWrite:  # fmt: skip
+    """Send the refill (``entry``'s withdrawn and filled volumes, its reasons) to ``device``
+    over ``link``; the programmer runs its own refill assessment first. Confirmed only when the
+    re-interrogated log's last refill is the volume sent; uncertain when the refill was sent
+    and that could not be read back; refused otherwise (nothing changed on the pump)."""
+    client: LinkClient | None = None
+    try:
+        with _clinician(link) as client:
+            c = ClinicianProgrammer(client, library, catalog.pump, Patient(opioid_naive))
+            if c.status.serial != device.serial:
+                return PumpWrite(DeliveryOutcome.REFUSED, f"implant {c.status.serial} answered, "
+                                 f"not {device.serial}: nothing was sent")  # fmt: skip
+            c.refill(entry.withdrawn, entry.filled, dict(entry.overrides))
+            fills = [e for e in c.events if e.kind is EventKind.REFILL]
+            estimate = c.status.reservoir_estimate
+    except (AckLost, LinkRefused, OSError, ProgrammerError, OverrideError, InputError) as exc:
+        if client is not None and any(cmd.op is Op.REFILL for cmd in client.sent):
+            return PumpWrite(DeliveryOutcome.UNCERTAIN, "The pump may or may not have taken "
+                             f"the refill: interrogate before anything else. ({exc})")  # fmt: skip
+        findings = _reply_findings(exc) if isinstance(exc, CommandRefused) else ()
+        what = "refused by the pump" if isinstance(exc, CommandRefused) else "not sent"
+        return PumpWrite(DeliveryOutcome.REFUSED, f"{what}: {exc}", findings)
+    if not fills or not equal(fills[-1].quantity("volume"), entry.filled):
+        return PumpWrite(DeliveryOutcome.UNCERTAIN, "The refill was sent but the pump's log "
+                         "does not show it: interrogate before anything else.")  # fmt: skip
+    return PumpWrite(
+        DeliveryOutcome.CONFIRMED,
+        f"refill of {fmt(entry.filled)} sent and read "
+        f"back in the pump's log; its reservoir estimate is now {fmt(estimate)}",
+    )
 
 
 def _reply_findings(exc: CommandRefused) -> tuple[Finding, ...]:
