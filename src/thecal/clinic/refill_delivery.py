@@ -60,8 +60,11 @@ def refill_through_implant(
                                  at=clock(), by=actor.username)  # fmt: skip
         check_reasons(repo, actor, patient_id, preview.findings, entry.overrides)
     pumped = write(device, entry)
-    payload = json.dumps({"withdrawn": fmt(entry.withdrawn), "filled": fmt(entry.filled),
-                          "drug_lot": entry.drug_lot})  # fmt: skip
+    # The reasons go with it: the pump's own check may have asked for some the record's
+    # findings do not list (the session record shows them).
+    sent = {"withdrawn": fmt(entry.withdrawn), "filled": fmt(entry.filled),
+            "drug_lot": entry.drug_lot, "reasons": dict(entry.overrides)}  # fmt: skip
+    payload = json.dumps(sent)
     delivery = LinkDelivery(patient_id, device.id, clock(), actor.username, "refill",
                             pumped.outcome, pumped.detail, payload)  # fmt: skip
     if pumped.outcome is not DeliveryOutcome.CONFIRMED:

@@ -34,6 +34,7 @@ from thecal.devices.pump import Program
 from thecal.link import Initiator, Role
 from thecal.link.keystore import KeyFile, KeyFileError, read_key_file
 from thecal.link.transport import LOOPBACK, tcp_connect
+from thecal.programmer import clinician_refill
 from thecal.programmer.clinician import (
     ClinicianProgrammer,
     CommandRefused,
@@ -50,6 +51,7 @@ from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import resolve
 from thecal.therapy.plan_file import PlanFile
 from thecal.therapy.proposal import Patient
+from thecal.therapy.refill_assessment import assess_refill
 from thecal.units import InputError, fmt
 
 IMPLANTS_ENV = "THECAL_IMPLANTS_FILE"
@@ -237,6 +239,31 @@ def write_refill(
         f"refill of {fmt(entry.filled)} sent and read "
         f"back in the pump's log; its reservoir estimate is now {fmt(estimate)}",
     )
+
+
+def pump_refill_findings(
+    link: ImplantLink,
+    library: DrugLibrary,
+    catalog: DeviceCatalog,
+    device: Device,
+    entry: RefillInput,
+    opioid_naive: bool | None = None,
+) -> tuple[Finding, ...]:
+    """The findings the programmer's own refill assessment will raise for ``entry`` on the
+    pump's state (its program, clock, residual estimate and log), read over ``link`` without
+    sending anything: the review shows them, so their reasons are asked for before the
+    confirm. :class:`InputError` when the pump cannot be read."""
+    try:
+        with _clinician(link) as client:
+            c = ClinicianProgrammer(client, library, catalog.pump, Patient(opioid_naive))
+            c.interrogate()
+            if c.status.serial != device.serial or c.status.program is None:
+                return ()
+            proposal = clinician_refill._refill_proposal(c, entry.withdrawn, entry.filled,
+                                                         None, None)  # fmt: skip
+            return tuple(assess_refill(proposal, library).findings)
+    except (AckLost, LinkRefused, OSError, ProgrammerError) as exc:
+        raise InputError("implant", f"the pump could not be read: {exc}") from None
 
 
 def _reply_findings(exc: CommandRefused) -> tuple[Finding, ...]:

@@ -11,6 +11,7 @@ concentration change is a new prescription: the wizard keeps the prescribed admi
 bridge bolus is needed and the pump keeps its program; the drug step says so and links to
 the program form."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,13 @@ from thecal.programmer.clinician import InterrogationReport, ProgrammerError
 from thecal.programmer.link_client import AckLost, LinkRefused
 from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
 from thecal.units import Dimension, InputError, fmt, parse_quantity
-from thecal.web.implants import ImplantLink, interrogate, reachable, write_refill
+from thecal.web.implants import (
+    ImplantLink,
+    interrogate,
+    pump_refill_findings,
+    reachable,
+    write_refill,
+)
 from thecal.web.pages_common import (
     form_version,
     page_user,
@@ -70,7 +77,8 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         link = reachable(links, pump.serial) if pump is not None else None
         return {"p": record.patient, "rx": record.prescription, "pump": pump, "link": link,
                 "Level": Level, "error": None, "report": None, "outcome": None,
-                "pumped": None, "form": dict.fromkeys(CARRIED, ""), "reasons": {}}  # fmt: skip
+                "pumped": None, "form": dict.fromkeys(CARRIED, ""), "reasons": {},
+                "pump_findings": ()}  # fmt: skip
 
     @router.get(base, response_class=HTMLResponse)
     def wizard_start(patient_id: str, request: Request, user: User = Depends(page_user),
@@ -100,6 +108,8 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                 entry = _entry(form, done)
                 page["outcome"] = svc.review_refill(actor=user, patient_id=patient_id,
                                                     entry=entry)  # fmt: skip
+                if order[done] == "review":
+                    page["pump_findings"] = _pump_findings(ctx, page, entry)
                 return render(request, ctx, "refill_wizard.html", user=user, step=order[done],
                               **page)  # fmt: skip
             if done != "confirm":
@@ -127,8 +137,10 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
             step = _step_of(exc, done)
             if step == "review":  # a missing reason: the review again, with the error
                 try:
+                    again = _entry(form, "review")
                     page["outcome"] = svc.review_refill(actor=user, patient_id=patient_id,
-                                                        entry=_entry(form, "review"))  # fmt: skip
+                                                        entry=again)  # fmt: skip
+                    page["pump_findings"] = _pump_findings(ctx, page, again)
                 except (InputError, OverrideError):
                     step = "withdraw"
             return render(request, ctx, "refill_wizard.html", write_status(exc), user=user,
@@ -158,11 +170,26 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
             raise HTTPException(404, "no such refill for this patient")
         delivery = next((d for d in deliveries if d.what == "refill"
                          and d.at == refill.performed_at), None)  # fmt: skip
+        sent = json.loads(delivery.payload) if delivery is not None else {}
+        recorded = {code for code, _ in refill.overrides}
+        pump_reasons = {k: v for k, v in sent.get("reasons", {}).items() if k not in recorded}
+        device = next((d for d in record.devices if d.id == refill.device_id), None)
         return render(request, ctx, "session_record.html", user=user, p=record.patient,
-                      refill=refill, delivery=delivery, saved=saved,
-                      rx=record.prescription)  # fmt: skip
+                      refill=refill, delivery=delivery, saved=saved, device=device,
+                      pump_reasons=pump_reasons)  # fmt: skip
 
     return router
+
+
+def _pump_findings(ctx: AppContext, page: dict[str, Any], entry: RefillInput) -> Any:
+    """The pump's own refill findings the clinic's review does not already list (by code)."""
+    link: ImplantLink | None = page["link"]
+    if link is None or page["pump"] is None:
+        return ()
+    found = pump_refill_findings(link, ctx.library, ctx.catalog, page["pump"], entry,
+                                 page["p"].opioid_naive)  # fmt: skip
+    listed = {f.code for f in page["outcome"].findings}
+    return tuple(f for f in found if f.code not in listed)
 
 
 def _step_of(exc: Exception, done: str) -> str:
