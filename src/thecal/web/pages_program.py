@@ -33,6 +33,13 @@ from thecal.web.pages_common import (
     write_form,
     write_status,
 )
+from thecal.web.program_editor import (
+    WEEKDAYS,
+    apply_patient_bolus,
+    apply_schedule,
+    editor_values,
+    step_rows,
+)
 
 
 def program_rows(ctx: AppContext, current: PlanFile | None,
@@ -84,6 +91,9 @@ def _proposed(current: PlanFile, form: dict[str, str]) -> PlanFile:
     alarm = form.get("low_reservoir_alarm", "").strip()
     if alarm:
         data["pump"]["low_reservoir_alarm"] = alarm
+    if form.get("mode"):  # the editors (a form without them edits the dose or rate only)
+        apply_schedule(data, form)
+        apply_patient_bolus(data, form)
     return parse_plan(data)
 
 
@@ -91,8 +101,10 @@ def _program_values(plan: PlanFile | None) -> dict[str, str]:
     s = plan.schedule if plan else None
     return {"dose": (s.dose or "") if s else "", "rate": (s.rate or "") if s else "",
             "low_reservoir_alarm": (plan.pump.low_reservoir_alarm or "") if plan else "",
-            "plan_toml": "", "reason": ""}  # fmt: skip
+            "plan_toml": "", "reason": "", **editor_values(plan)}  # fmt: skip
 
+
+EDITOR_PREFIXES = ("mode", "step_", "pb_")
 
 SAVED = {
     "pump": "The program was written to the pump, read back, verified and committed; the "
@@ -124,7 +136,8 @@ def program_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         return render(request, ctx, "program.html", user=user, p=p, rx=rx, plan=plan,
                       rows=rows, error=None, findings=None, form=_program_values(plan),
                       reasons={}, Level=Level, pump=pump, link=link_of(pump),
-                      saved=SAVED.get(saved), pumped=None)  # fmt: skip
+                      saved=SAVED.get(saved), pumped=None,
+                      steps=step_rows(_program_values(plan)), weekdays=WEEKDAYS)  # fmt: skip
 
     @router.post("/patients/{patient_id}/program", response_class=HTMLResponse)
     async def program_post(patient_id: str, request: Request, user: User = Depends(page_user),
@@ -140,11 +153,13 @@ def program_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         current = rx.plan() if rx else None
         link = link_of(pump)
         values = {k: form.get(k, "") for k in _program_values(None)}
+        values.update({k: v for k, v in form.items() if k.startswith(EDITOR_PREFIXES)})
         reasons = {k[len("reason:"):]: v.strip() for k, v in form.items()
                    if k.startswith("reason:") and v.strip()}  # fmt: skip
         page: dict[str, Any] = {"user": user, "p": p, "rx": rx, "plan": current, "form": values,
                 "reasons": reasons, "Level": Level, "pump": pump, "link": link,
-                "saved": None, "pumped": None}  # fmt: skip
+                "saved": None, "pumped": None, "steps": step_rows(values),
+                "weekdays": WEEKDAYS}  # fmt: skip
         if current is None:
             return render(request, ctx, "program.html", 422, rows=[], findings=None,
                           error="the patient has no prescription to change", **page)  # fmt: skip
