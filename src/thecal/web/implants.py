@@ -197,7 +197,7 @@ def write_program(
         what = "refused by the pump" if isinstance(exc, CommandRefused) else "not programmed"
         return PumpWrite(DeliveryOutcome.REFUSED, f"{what}: {exc}", findings)
     if not result.committed:
-        return PumpWrite(DeliveryOutcome.REFUSED, f"refused by the pump: {result.reply.message}",
+        return PumpWrite(DeliveryOutcome.REFUSED, f"the pump said: {result.reply.message}",
                          result.device_findings)  # fmt: skip
     if not result.verified:
         return PumpWrite(
