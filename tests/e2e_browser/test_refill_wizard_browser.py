@@ -51,7 +51,8 @@ def linked(server: Server, tmp_path: Path) -> Iterator[tuple[Server, str]]:
     thread.start()
     key = role_credential(secret, Role.CLINICIAN)
     register_link(uow, datetime.now, actor=physician, serial=pump.serial,
-                  address=f"127.0.0.1:{listener.port}", key=key.key, key_serial=pump.serial,
+                  address=f"127.0.0.1:{listener.port}", key=key.key, key_id="sha256:test",
+                  key_serial=pump.serial,
                   reason="virtual implant (browser test)")  # fmt: skip
     try:
         yield server, p.id

@@ -27,9 +27,9 @@ def test_link_and_delivery_round_trip(
     clock = FakeClock(datetime(2024, 1, 2, 9, 0))
     patient, pump = setup_patient(uow, clock, library, catalog)
     register_link(uow, clock, actor=DOCTOR, serial="SN1", address="127.0.0.1:7001", key=KEY,
-                  key_serial="SN1", reason="virtual implant")  # fmt: skip
+                  key_id="sha256:test", key_serial="SN1", reason="virtual implant")  # fmt: skip
     register_link(uow, clock, actor=DOCTOR, serial="SN1", address="127.0.0.1:7002", key=KEY,
-                  key_serial="SN1", reason="moved")  # fmt: skip
+                  key_id="sha256:test", key_serial="SN1", reason="moved")  # fmt: skip
     found = link_for_serial(uow, "SN1")
     assert found is not None
     record, key = found

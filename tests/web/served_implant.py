@@ -51,7 +51,8 @@ def served_fixture(ctx: AppContext, tmp_path: Path) -> Iterator[Served]:
     clinician = role_credential(secret, Role.CLINICIAN)
     ctx.services.implant_links.register(
         actor=physician, serial=pump.serial, address=f"127.0.0.1:{listener.port}",
-        key=clinician.key, key_serial=clinician.serial, reason="virtual implant (test)",
+        key=clinician.key, key_id="sha256:test", key_serial=clinician.serial,
+        reason="virtual implant (test)",
     )  # fmt: skip
     try:
         yield Served(p.id, pump.serial, rx.version, implant)

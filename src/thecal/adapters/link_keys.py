@@ -1,6 +1,7 @@
 """A clinician key file's text (uploaded in a form or sent to the API) read with the same
 checks as :func:`thecal.link.keystore.read_key_file`, apart from the file mode."""
 
+import hashlib
 import json
 
 from thecal.link import crypto
@@ -39,6 +40,12 @@ def parse_clinician_key(text: str, field: str = "implant_link.key_file") -> KeyF
         raise InputError(field, f"is not a clinician key file: {_plain(exc)}",
                          "the file written by thecal provision --clinician") from None  # fmt: skip
     return KeyFile("clinician", serial, key)
+
+
+def key_fingerprint(key: bytes) -> str:
+    """The key's public name (its key id): the first 16 hex digits of its SHA-256 (the key is
+    random, so this tells nothing about it)."""
+    return "sha256:" + hashlib.sha256(key).hexdigest()[:16]
 
 
 def _plain(exc: Exception) -> str:

@@ -32,6 +32,7 @@ def link_cmd(
 ) -> None:
     """Register or change the telemetry link of the implant in place with SERIAL."""
     from thecal.adapters import composition
+    from thecal.adapters.link_keys import key_fingerprint
     from thecal.link.keystore import KeyFileError, read_key_file
 
     try:
@@ -44,7 +45,8 @@ def link_cmd(
         if user is None:
             raise InputError("--as", f"no user {actor!r}", "a physician of the clinic database")
         record = services.implant_links.register(actor=user, serial=serial, address=address,
-                                                 key=key.key, key_serial=key.serial,
+                                                 key=key.key, key_id=key_fingerprint(key.key),
+                                                 key_serial=key.serial,
                                                  reason=reason)  # fmt: skip
     typer.echo(f"implant {record.serial}: link {record.address}, key {record.key_id}")
 

@@ -65,7 +65,7 @@ class LinkDelivery:
     what: str
     outcome: DeliveryOutcome
     detail: str
-    payload: str  # the plan sent, as JSON
+    payload: tuple[tuple[str, str], ...]  # what was sent, as (name, text) pairs
     prescription_version: int | None = None
     id: str = field(default_factory=new_id)
 

@@ -8,7 +8,6 @@ refill) is recorded as a :class:`LinkDelivery` with its outcome: confirmed by th
 refused, or uncertain (the command was sent and no acknowledgement came back).
 """
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,9 @@ LINK_HOSTS = ("127.0.0.1",)
 """Hosts a link may name: the telemetry transport connects to the loopback address only
 (thecal.link.transport.tcp_connect), where the virtual implants are served."""
 
+MAX_KEY_ID = 80
+"""Characters of a key id (the implant_links.key_id column)."""
+
 _ADDRESS = re.compile(r"^([0-9A-Za-z.\-]{1,253}):([0-9]{1,5})$")
 
 
@@ -59,12 +61,6 @@ def parse_address(text: str, field_name: str = "implant_link.address") -> LinkAd
     return LinkAddress(host, port)
 
 
-def key_fingerprint(key: bytes) -> str:
-    """The key's public name: the first 16 hex digits of its SHA-256 (the key is random, so
-    this tells nothing about it)."""
-    return "sha256:" + hashlib.sha256(key).hexdigest()[:16]
-
-
 def _device(devices: Sequence[Device], serial: str) -> Device:
     found = [d for d in devices if d.serial == serial]
     if not found:
@@ -80,11 +76,13 @@ def register_link(
     serial: str,
     address: str,
     key: bytes,
+    key_id: str,
     key_serial: str,
     reason: str,
 ) -> ImplantLinkRecord:
     """Register (or replace) the link of the implant in place with ``serial``: ``address``
-    (``HOST:PORT``) and the clinician ``key`` read from a key file for ``key_serial``. A
+    (``HOST:PORT``) and the clinician ``key`` read from a key file for ``key_serial``, named
+    by ``key_id`` (its fingerprint, :func:`thecal.adapters.link_keys.key_fingerprint`). A
     physician's decision (:class:`PermissionDenied` otherwise); audited with ``reason``."""
     if actor.role is not Role.PHYSICIAN:
         raise PermissionDenied(actor.username, actor.role.value, "register implant links")
@@ -93,6 +91,8 @@ def register_link(
     where = parse_address(address)
     if len(key) != KEY_LEN:
         raise InputError("implant_link.key", f"must be {KEY_LEN} bytes", "a clinician key file")
+    if not key_id.strip() or len(key_id) > MAX_KEY_ID:
+        raise InputError("implant_link.key_id", f"{key_id!r}", f"1–{MAX_KEY_ID} characters")
     if key_serial != serial:
         raise InputError("implant_link.key", f"is the key of implant {key_serial!r}, not "
                          f"{serial!r}", "the clinician key file of this implant")  # fmt: skip
@@ -100,7 +100,7 @@ def register_link(
     with uow.transaction(actor.username, at, reason) as repo:
         device = _device(repo.devices_in_place(), serial)
         record = ImplantLinkRecord(device.id, device.patient_id, serial, where.host, where.port,
-                                   key_fingerprint(key), actor.username, at)  # fmt: skip
+                                   key_id, actor.username, at)  # fmt: skip
         repo.set_implant_link(record, LinkKey(record.key_id, key))
     return record
 
@@ -138,11 +138,12 @@ class ImplantLinkServices:
     library: DrugLibrary
     catalog: DeviceCatalog
 
-    def register(self, *, actor: User, serial: str, address: str, key: bytes, key_serial: str,
-                 reason: str) -> ImplantLinkRecord:  # fmt: skip
+    def register(self, *, actor: User, serial: str, address: str, key: bytes, key_id: str,
+                 key_serial: str, reason: str) -> ImplantLinkRecord:  # fmt: skip
         """:func:`register_link` (a physician's decision, audited without the key)."""
         return register_link(self.uow, self.clock, actor=actor, serial=serial, address=address,
-                             key=key, key_serial=key_serial, reason=reason)  # fmt: skip
+                             key=key, key_id=key_id, key_serial=key_serial,
+                             reason=reason)  # fmt: skip
 
     def list(self) -> tuple[ImplantLinkRecord, ...]:
         """Every registered link of a device in place (no keys), by serial."""

@@ -118,9 +118,9 @@ def program_through_implant(
                                          plan=plan, at=clock(), actor=actor)  # fmt: skip
         check_reasons(repo, actor, patient_id, preview.findings, reasons)
     pumped = write(device, preview.plan, reasons)
+    sent = (("plan", preview.plan.model_dump_json(exclude_none=True)),)
     delivery = LinkDelivery(patient_id, device.id, clock(), actor.username, "program",
-                            pumped.outcome, pumped.detail,
-                            preview.plan.model_dump_json(exclude_none=True))  # fmt: skip
+                            pumped.outcome, pumped.detail, sent)  # fmt: skip
     if pumped.outcome is not DeliveryOutcome.CONFIRMED:
         with uow.transaction(actor.username, delivery.at, reason) as repo:
             repo.add_link_delivery(delivery)

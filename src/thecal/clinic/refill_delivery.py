@@ -4,7 +4,6 @@ will check is checked first, without writing; the edge sends the refill over the
 reads the pump back; only a confirmed refill is recorded, with its delivery, in one
 transaction. A refused or uncertain one stores only the delivery."""
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -62,9 +61,9 @@ def refill_through_implant(
     pumped = write(device, entry)
     # The reasons go with it: the pump's own check may have asked for some the record's
     # findings do not list (the session record shows them).
-    sent = {"withdrawn": fmt(entry.withdrawn), "filled": fmt(entry.filled),
-            "drug_lot": entry.drug_lot, "reasons": dict(entry.overrides)}  # fmt: skip
-    payload = json.dumps(sent)
+    payload = (("withdrawn", fmt(entry.withdrawn)), ("filled", fmt(entry.filled)),
+               ("drug_lot", entry.drug_lot),
+               *((f"reason:{k}", v) for k, v in sorted(entry.overrides.items())))  # fmt: skip
     delivery = LinkDelivery(patient_id, device.id, clock(), actor.username, "refill",
                             pumped.outcome, pumped.detail, payload)  # fmt: skip
     if pumped.outcome is not DeliveryOutcome.CONFIRMED:

@@ -1,6 +1,7 @@
 """Implant links in the clinic repository: the link row audited like every record, the key
 in its own row audited as "set" without the key (as a password hash is)."""
 
+import json
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -23,7 +24,8 @@ def _link(row: ImplantLinkRow) -> ImplantLinkRecord:
 
 def _delivery(r: LinkDeliveryRow) -> LinkDelivery:
     return LinkDelivery(r.patient_id, r.device_id, r.at, r.by, r.what,
-                        DeliveryOutcome(r.outcome), r.detail, r.payload,
+                        DeliveryOutcome(r.outcome), r.detail,
+                        tuple((str(k), str(v)) for k, v in json.loads(r.payload)),
                         r.prescription_version, r.id)  # fmt: skip
 
 
@@ -69,7 +71,7 @@ class ImplantLinkRecords(RepositoryBase):
         row = LinkDeliveryRow(
             id=delivery.id, patient_id=delivery.patient_id, device_id=delivery.device_id,
             at=delivery.at, by=delivery.by, what=delivery.what, outcome=delivery.outcome.value,
-            detail=delivery.detail, payload=delivery.payload,
+            detail=delivery.detail, payload=json.dumps([list(p) for p in delivery.payload]),
             prescription_version=delivery.prescription_version,
         )  # fmt: skip
         self._write("insert", row, "link_delivery", delivery.id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
-from thecal.adapters.link_keys import MAX_KEY_DOCUMENT, parse_clinician_key
+from thecal.adapters.link_keys import MAX_KEY_DOCUMENT, key_fingerprint, parse_clinician_key
 from thecal.api.context import AppContext, context
 from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import Role, User
@@ -56,7 +56,8 @@ async def link_post(request: Request, user: User = Depends(page_user),
         key = parse_clinician_key(content.decode("utf-8", "replace"))
         record = ctx.services.implant_links.register(
             actor=user, serial=form["serial"], address=form["address"], key=key.key,
-            key_serial=key.serial, reason=form["reason"])  # fmt: skip
+            key_id=key_fingerprint(key.key), key_serial=key.serial,
+            reason=form["reason"])  # fmt: skip
     except PermissionDenied as exc:
         return _page(request, ctx, user, 403, error=refusal(exc), form=form)
     except InputError as exc:

@@ -11,7 +11,6 @@ concentration change is a new prescription: the wizard keeps the prescribed admi
 bridge bolus is needed and the pump keeps its program; the drug step says so and links to
 the program form."""
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -170,9 +169,10 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
             raise HTTPException(404, "no such refill for this patient")
         delivery = next((d for d in deliveries if d.what == "refill"
                          and d.at == refill.performed_at), None)  # fmt: skip
-        sent = json.loads(delivery.payload) if delivery is not None else {}
+        sent = delivery.payload if delivery is not None else ()
         recorded = {code for code, _ in refill.overrides}
-        pump_reasons = {k: v for k, v in sent.get("reasons", {}).items() if k not in recorded}
+        given = {k.removeprefix("reason:"): v for k, v in sent if k.startswith("reason:")}
+        pump_reasons = {k: v for k, v in given.items() if k not in recorded}
         device = next((d for d in record.devices if d.id == refill.device_id), None)
         return render(request, ctx, "session_record.html", user=user, p=record.patient,
                       refill=refill, delivery=delivery, saved=saved, device=device,

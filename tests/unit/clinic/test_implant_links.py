@@ -12,7 +12,6 @@ from thecal.clinic.errors import NotFoundError, PermissionDenied
 from thecal.clinic.implant_link_model import DeliveryOutcome
 from thecal.clinic.implant_links import (
     KEY_LEN,
-    key_fingerprint,
     link_for_serial,
     parse_address,
     register_link,
@@ -54,15 +53,16 @@ def test_physician_registers_and_the_key_is_not_in_the_record(
 ) -> None:
     _, pump = setup_patient(uow, clock, library, catalog)
     record = register_link(uow, clock, actor=DOCTOR, serial="SN1", address="127.0.0.1:7001",
-                           key=KEY, key_serial="SN1", reason="virtual implant")  # fmt: skip
+                           key=KEY, key_id="sha256:test", key_serial="SN1",
+                           reason="virtual implant")  # fmt: skip
     assert record.device_id == pump.id and record.port == 7001
-    assert record.key_id == key_fingerprint(KEY) and KEY.hex() not in repr(record)
+    assert record.key_id == "sha256:test" and KEY.hex() not in repr(record)
     found = link_for_serial(uow, "SN1")
     assert found is not None and found[1].key == KEY and KEY.hex() not in repr(found[1])
     assert uow.state.audit[-1].entity == "implant_link" and uow.state.audit[-1].actor == "paul"
     # Changed later: the same device, a new address.
     register_link(uow, clock, actor=DOCTOR, serial="SN1", address="127.0.0.1:7002", key=KEY,
-                  key_serial="SN1", reason="moved")  # fmt: skip
+                  key_id="sha256:test", key_serial="SN1", reason="moved")  # fmt: skip
     found = link_for_serial(uow, "SN1")
     assert found is not None and found[0].port == 7002
     assert uow.state.audit[-1].action == "update"
@@ -76,7 +76,7 @@ def test_only_a_physician_registers(
     setup_patient(uow, clock, library, catalog)
     with pytest.raises(PermissionDenied):
         register_link(uow, clock, actor=actor, serial="SN1", address="127.0.0.1:7001",  # type: ignore[arg-type]
-                      key=KEY, key_serial="SN1", reason="x")  # fmt: skip
+                      key=KEY, key_id="sha256:test", key_serial="SN1", reason="x")  # fmt: skip
     assert link_for_serial(uow, "SN1") is None
 
 
@@ -85,7 +85,7 @@ def test_wrong_key_unknown_serial_and_missing_reason_refused(
 ) -> None:
     setup_patient(uow, clock, library, catalog)
     base = {"actor": DOCTOR, "serial": "SN1", "address": "127.0.0.1:7001", "key": KEY,
-            "key_serial": "SN1", "reason": "virtual implant"}  # fmt: skip
+            "key_id": "sha256:test", "key_serial": "SN1", "reason": "virtual implant"}  # fmt: skip
     for change, field in [({"key_serial": "SN2"}, "implant_link.key"),
                           ({"key": KEY[:-1]}, "implant_link.key"),
                           ({"reason": " "}, "implant_link.reason")]:  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from thecal.adapters.link_keys import parse_clinician_key
+from thecal.adapters.link_keys import key_fingerprint, parse_clinician_key
 from thecal.api.context import services
 from thecal.api.deps import api_user, writer
 from thecal.api.errors import input_error, responses, write_refused
@@ -60,7 +60,8 @@ def set_implant_link(serial: str, body: ImplantLinkIn, user: User = Depends(writ
     try:
         key = parse_clinician_key(json.dumps(body.key_file), "key_file")
         record = svc.implant_links.register(actor=user, serial=serial, address=body.address,
-                                            key=key.key, key_serial=key.serial,
+                                            key=key.key, key_id=key_fingerprint(key.key),
+                                            key_serial=key.serial,
                                             reason=body.reason)  # fmt: skip
     except PermissionDenied as exc:
         raise write_refused(exc) from None
