@@ -24,6 +24,7 @@ from thecal.api.routers import (
     alarms,
     auth,
     calendar,
+    implant_links,
     interrogations,
     patients,
     programs,
@@ -34,7 +35,8 @@ from thecal.api.routers import (
 
 router = APIRouter(prefix="/api/v1")
 for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
-                  registration, alarms):  # fmt: skip
+                  registration, alarms,
+                  implant_links):  # fmt: skip
     router.include_router(_resource.router)
 
 __all__ = [

@@ -164,3 +164,13 @@ def calendar_cmd(
             o.text(e.reason),
         )
     out.print(t)
+
+
+def _add_implant_commands() -> None:
+    # Imported here: clinic_implants uses DB_OPTION from this module.
+    from thecal.cli.clinic_implants import implant_app
+
+    clinic_app.add_typer(implant_app, name="implant")
+
+
+_add_implant_commands()

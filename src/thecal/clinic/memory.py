@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from thecal.clinic.errors import ConcurrentEditError, NotFoundError
+from thecal.clinic.implant_link_memory import LinkState, MemoryImplantLinks
 from thecal.clinic.model import (
     Alarm,
     Complication,
@@ -64,9 +65,10 @@ class _State:
     batteries: list[BatteryReading] = field(default_factory=list)
     registrations: dict[str, PatientDetails] = field(default_factory=dict)
     device_details: dict[str, DeviceDetails] = field(default_factory=dict)
+    links: LinkState = field(default_factory=LinkState)
 
 
-class MemoryRepository(RegistrationMemory):
+class MemoryRepository(RegistrationMemory, MemoryImplantLinks):
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state
         self._who = who

@@ -19,6 +19,7 @@ import pint
 from thecal.clinic.alarms import AlarmServices
 from thecal.clinic.calendar import CalendarPage, RefillStatus, calendar_page
 from thecal.clinic.errors import NotFoundError, PermissionDenied
+from thecal.clinic.implant_links import ImplantLinkServices
 from thecal.clinic.interrogation import record_interrogation
 from thecal.clinic.model import (
     Alarm,
@@ -134,6 +135,11 @@ class ClinicServices(Generic[U]):
     def alarms(self) -> AlarmServices:
         """Clinic alarms: list, acknowledge, resolve (:mod:`thecal.clinic.alarms`)."""
         return AlarmServices(self.uow, self.clock)
+
+    @property
+    def implant_links(self) -> ImplantLinkServices:
+        """Implant links and the writes sent over them (:mod:`thecal.clinic.implant_links`)."""
+        return ImplantLinkServices(self.uow, self.clock, self.library, self.catalog)
 
     def today(self) -> date:
         return self.clock().date()

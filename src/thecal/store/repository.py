@@ -4,10 +4,11 @@ audits every write in the same transaction.
 One class, :class:`SqlRepository`, combined from a mixin per record kind: people (users,
 patients), devices and procedures, prescriptions and program changes, refills and the refill
 calendar, device events (interrogations, alarms, complications) and stimulator records
-(leads, program versions, impedances, battery readings)."""
+(leads, program versions, impedances, battery readings) and implant links."""
 
 from thecal.store.device_records import DeviceRecords
 from thecal.store.event_records import EventRecords
+from thecal.store.implant_link_records import ImplantLinkRecords
 from thecal.store.people_records import PeopleRecords
 from thecal.store.prescription_records import PrescriptionRecords
 from thecal.store.refill_records import RefillRecords
@@ -19,7 +20,7 @@ __all__ = ["SqlRepository"]
 
 class SqlRepository(
     PeopleRecords, DeviceRecords, PrescriptionRecords, RefillRecords, EventRecords,
-    StimulatorRecords, RegistrationRecords,
+    StimulatorRecords, RegistrationRecords, ImplantLinkRecords,
 ):  # fmt: skip
     """:class:`thecal.clinic.ports.ClinicRepository` on a SQLAlchemy session. ``who`` is
     (actor, at, reason) for the audit log; None makes the repository read-only."""

@@ -25,7 +25,7 @@ from thecal.api.routes import router
 from thecal.api.strict_json import StrictJSON
 from thecal.units import InputError
 from thecal.web import pages_auth, pages_calendar, pages_program, pages_refill, pages_registration
-from thecal.web.implants import ImplantLink, implants_from_env
+from thecal.web.implants import DatabaseLinks, ImplantLink, implants_from_env
 from thecal.web.pages_alarms import router as alarms_router
 from thecal.web.pages_calendar import CALENDAR_ROWS, DASHBOARD_ROWS, DASHBOARD_STATUSES, OFFSET_MAX
 from thecal.web.pages_common import (
@@ -40,9 +40,11 @@ from thecal.web.pages_common import (
     write_form,
     write_status,
 )
+from thecal.web.pages_implant_links import router as implant_links_router
 from thecal.web.pages_interrogate import interrogate_router
 from thecal.web.pages_patients import patients_router
 from thecal.web.pages_program import program_rows
+from thecal.web.pages_refill_wizard import refill_wizard_router
 from thecal.web.pages_stim_read import stim_read_router
 from thecal.web.pages_stimulators import router as stimulators_router
 
@@ -67,8 +69,11 @@ __all__ = [
 
 def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = None) -> FastAPI:
     """The web app and the API on one clinic context. ``implants`` maps an implant serial to
-    its telemetry link (default: the ``THECAL_IMPLANTS_FILE`` mapping)."""
-    links = dict(implants) if implants is not None else implants_from_env()
+    its telemetry link (default: the links registered in the database, over the deprecated
+    ``THECAL_IMPLANTS_FILE`` overlay)."""
+    links: Mapping[str, ImplantLink] = (
+        dict(implants) if implants is not None else DatabaseLinks(ctx.uow, implants_from_env())
+    )
     app = FastAPI(
         title="Thecal clinic API", description=NOT_A_MEDICAL_DEVICE,
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
@@ -116,8 +121,9 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
     # Registration first: /patients/new before the /patients/{patient_id} page.
     pages = (pages_auth.router, pages_calendar.router, pages_registration.router,
              patients_router(links),
-             pages_program.router, interrogate_router(links), pages_refill.router,
-             stimulators_router, stim_read_router(links), alarms_router)  # fmt: skip
+             pages_program.program_router(links), interrogate_router(links), pages_refill.router,
+             stimulators_router, stim_read_router(links), alarms_router, implant_links_router,
+             refill_wizard_router(links))  # fmt: skip
     for page_router in pages:
         app.include_router(page_router, include_in_schema=False)
     return app

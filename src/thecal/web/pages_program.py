@@ -1,7 +1,14 @@
 """The program change form: current vs proposed program side by side, the findings to
-override with a reason, and the confirmed change."""
+override with a reason, and the confirmed change.
+
+When the patient's pump has a registered link, the confirmed change is written to the pump
+first (stage -> read back -> verify -> commit) and recorded only when the pump confirmed it
+(:mod:`thecal.clinic.program_delivery`); a refusal changes nothing, a lost acknowledgement is
+shown as uncertain ("interrogate before anything else") and recorded as such. Without a link,
+the record changes and the page says the pump was not programmed."""
 
 import tomllib
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -10,11 +17,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from thecal.adapters.plan_files import parse_plan
 from thecal.api.context import AppContext, context
 from thecal.clinic.errors import PermissionDenied
-from thecal.clinic.model import User
+from thecal.clinic.implant_link_model import DeliveryOutcome
+from thecal.clinic.model import Device, User
+from thecal.clinic.program_delivery import PumpWrite
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
 from thecal.therapy.plan_file import PlanFile
 from thecal.units import InputError, fmt
+from thecal.web.implants import ImplantLink, reachable, write_program
 from thecal.web.pages_common import (
     form_version,
     page_user,
@@ -22,6 +32,13 @@ from thecal.web.pages_common import (
     render,
     write_form,
     write_status,
+)
+from thecal.web.program_editor import (
+    WEEKDAYS,
+    apply_patient_bolus,
+    apply_schedule,
+    editor_values,
+    step_rows,
 )
 
 
@@ -74,6 +91,9 @@ def _proposed(current: PlanFile, form: dict[str, str]) -> PlanFile:
     alarm = form.get("low_reservoir_alarm", "").strip()
     if alarm:
         data["pump"]["low_reservoir_alarm"] = alarm
+    if form.get("mode"):  # the editors (a form without them edits the dose or rate only)
+        apply_schedule(data, form)
+        apply_patient_bolus(data, form)
     return parse_plan(data)
 
 
@@ -81,62 +101,104 @@ def _program_values(plan: PlanFile | None) -> dict[str, str]:
     s = plan.schedule if plan else None
     return {"dose": (s.dose or "") if s else "", "rate": (s.rate or "") if s else "",
             "low_reservoir_alarm": (plan.pump.low_reservoir_alarm or "") if plan else "",
-            "plan_toml": "", "reason": ""}  # fmt: skip
+            "plan_toml": "", "reason": "", **editor_values(plan)}  # fmt: skip
 
 
-router = APIRouter()
+EDITOR_PREFIXES = ("mode", "step_", "pb_")
+
+SAVED = {
+    "pump": "The program was written to the pump, read back, verified and committed; the "
+            "record has the new prescription version.",
+    "record": "The record changed, but the pump was NOT programmed: this implant has no "
+              "registered link. Program it with the clinician programmer, then interrogate.",
+}  # fmt: skip
 
 
-@router.get("/patients/{patient_id}/program", response_class=HTMLResponse)
-def program_form(patient_id: str, request: Request, user: User = Depends(page_user),
-                 ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
-    try:
-        record = ctx.services.patient_record(patient_id=patient_id)
-    except InputError:
-        raise HTTPException(404, "no such patient") from None
-    p, rx = record.patient, record.prescription
-    plan = rx.plan() if rx else None
-    rows = program_rows(ctx, plan, plan) if plan else []
-    return render(request, ctx, "program.html", user=user, p=p, rx=rx, plan=plan,
-                  rows=rows, error=None, findings=None, form=_program_values(plan),
-                  reasons={}, Level=Level)  # fmt: skip
+def program_router(links: Mapping[str, ImplantLink]) -> APIRouter:
+    """The program change pages; ``links`` maps an implant serial to its telemetry link."""
+    router = APIRouter()
 
+    def link_of(pump: Device | None) -> ImplantLink | None:
+        return reachable(links, pump.serial) if pump is not None else None
 
-@router.post("/patients/{patient_id}/program", response_class=HTMLResponse)
-async def program_post(patient_id: str, request: Request, user: User = Depends(page_user),
-                       ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
-    form = await write_form(request, ctx, user, "change programs")
-    try:
-        record = ctx.services.patient_record(patient_id=patient_id)
-    except InputError:
-        raise HTTPException(404, "no such patient") from None
-    p, rx = record.patient, record.prescription
-    current = rx.plan() if rx else None
-    values = {k: form.get(k, "") for k in _program_values(None)}
-    reasons = {k[len("reason:"):]: v.strip() for k, v in form.items()
-               if k.startswith("reason:") and v.strip()}  # fmt: skip
-    page: dict[str, Any] = {"user": user, "p": p, "rx": rx, "plan": current, "form": values,
-            "reasons": reasons, "Level": Level}  # fmt: skip
-    if current is None:
-        return render(request, ctx, "program.html", 422, rows=[], findings=None,
-                      error="the patient has no prescription to change", **page)  # fmt: skip
-    try:
-        proposed = _proposed(current, values)
-        # The clinic decides who may change what.
-        preview = ctx.services.preview_program_change(actor=user, patient_id=patient_id,
-                                                      plan=proposed)  # fmt: skip
-        stored, findings = preview.plan, preview.findings
-        rows = program_rows(ctx, current, stored)
-        if form.get("step") != "confirm":
-            return render(request, ctx, "program.html", rows=rows, findings=findings,
-                          error=None, **page)  # fmt: skip
-        ctx.services.change_program(actor=user, patient_id=patient_id, plan=proposed,
-                                    reason=values["reason"], overrides=reasons,
-                                    patient_version=form_version(form))  # fmt: skip
-    except (PermissionDenied, OverrideNotAllowed) as exc:
-        return render(request, ctx, "program.html", 403, rows=[], findings=None,
-                      error=refusal(exc), **page)  # fmt: skip
-    except (InputError, OverrideError) as exc:
-        return render(request, ctx, "program.html", write_status(exc), rows=[],
-                      findings=None, error=str(exc), **page)  # fmt: skip
-    return RedirectResponse(f"/patients/{patient_id}", 303)
+    @router.get("/patients/{patient_id}/program", response_class=HTMLResponse)
+    def program_form(patient_id: str, request: Request, saved: str = "",
+                     user: User = Depends(page_user),
+                     ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        try:
+            record = ctx.services.patient_record(patient_id=patient_id)
+            pump = ctx.services.pump_in_place(patient_id=patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
+        p, rx = record.patient, record.prescription
+        plan = rx.plan() if rx else None
+        rows = program_rows(ctx, plan, plan) if plan else []
+        return render(request, ctx, "program.html", user=user, p=p, rx=rx, plan=plan,
+                      rows=rows, error=None, findings=None, form=_program_values(plan),
+                      reasons={}, Level=Level, pump=pump, link=link_of(pump),
+                      saved=SAVED.get(saved), pumped=None,
+                      steps=step_rows(_program_values(plan)), weekdays=WEEKDAYS)  # fmt: skip
+
+    @router.post("/patients/{patient_id}/program", response_class=HTMLResponse)
+    async def program_post(patient_id: str, request: Request, user: User = Depends(page_user),
+                           ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        form = await write_form(request, ctx, user, "change programs")
+        svc = ctx.services
+        try:
+            record = svc.patient_record(patient_id=patient_id)
+            pump = svc.pump_in_place(patient_id=patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
+        p, rx = record.patient, record.prescription
+        current = rx.plan() if rx else None
+        link = link_of(pump)
+        values = {k: form.get(k, "") for k in _program_values(None)}
+        values.update({k: v for k, v in form.items() if k.startswith(EDITOR_PREFIXES)})
+        reasons = {k[len("reason:"):]: v.strip() for k, v in form.items()
+                   if k.startswith("reason:") and v.strip()}  # fmt: skip
+        page: dict[str, Any] = {"user": user, "p": p, "rx": rx, "plan": current, "form": values,
+                "reasons": reasons, "Level": Level, "pump": pump, "link": link,
+                "saved": None, "pumped": None, "steps": step_rows(values),
+                "weekdays": WEEKDAYS}  # fmt: skip
+        if current is None:
+            return render(request, ctx, "program.html", 422, rows=[], findings=None,
+                          error="the patient has no prescription to change", **page)  # fmt: skip
+        try:
+            proposed = _proposed(current, values)
+            # The clinic decides who may change what.
+            preview = svc.preview_program_change(actor=user, patient_id=patient_id,
+                                                 plan=proposed)  # fmt: skip
+            stored, findings = preview.plan, preview.findings
+            rows = program_rows(ctx, current, stored)
+            if form.get("step") != "confirm":
+                return render(request, ctx, "program.html", rows=rows, findings=findings,
+                              error=None, **page)  # fmt: skip
+            if link is None:
+                svc.change_program(actor=user, patient_id=patient_id, plan=proposed,
+                                   reason=values["reason"], overrides=reasons,
+                                   patient_version=form_version(form))  # fmt: skip
+                return RedirectResponse(f"/patients/{patient_id}/program?saved=record", 303)
+
+            def write(device: Device, plan: PlanFile, given: Mapping[str, str]) -> PumpWrite:
+                assert link is not None  # checked above
+                return write_program(link, svc.library, svc.catalog, device, plan, given,
+                                     p.opioid_naive)  # fmt: skip
+
+            delivered = svc.implant_links.program(
+                actor=user, patient_id=patient_id, plan=proposed, reason=values["reason"],
+                write=write, overrides=reasons, patient_version=form_version(form))  # fmt: skip
+        except (PermissionDenied, OverrideNotAllowed) as exc:
+            return render(request, ctx, "program.html", 403, rows=[], findings=None,
+                          error=refusal(exc), **page)  # fmt: skip
+        except (InputError, OverrideError) as exc:
+            return render(request, ctx, "program.html", write_status(exc), rows=[],
+                          findings=None, error=str(exc), **page)  # fmt: skip
+        if delivered.write.outcome is DeliveryOutcome.CONFIRMED:
+            return RedirectResponse(f"/patients/{patient_id}/program?saved=pump", 303)
+        # Refused or uncertain: said plainly, the record unchanged (the delivery is stored).
+        page["pumped"] = delivered.write
+        status = 409 if delivered.write.outcome is DeliveryOutcome.REFUSED else 200
+        return render(request, ctx, "program.html", status, rows=rows, findings=None,
+                      error=None, **page)  # fmt: skip
+
+    return router

@@ -1,0 +1,227 @@
+"""The refill wizard: the vendor programmers' refill session in one page sequence.
+
+interrogate -> withdraw (expected residual, discrepancy) -> drug and concentration (lot) ->
+fill -> review (every number, the findings, a reason per soft one) -> confirm: the refill goes
+to the pump over its link, is read back, and only then is recorded
+(:mod:`thecal.clinic.refill_delivery`) -> the printable session record.
+
+Each step validates its own fields and carries the earlier ones as hidden fields: nothing is
+recorded before the final confirm (the interrogation is read, not stored). A drug or
+concentration change is a new prescription: the wizard keeps the prescribed admixture, so no
+bridge bolus is needed and the pump keeps its program; the drug step says so and links to
+the program form."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from thecal.api.context import AppContext, context
+from thecal.clinic.errors import PermissionDenied
+from thecal.clinic.implant_link_model import DeliveryOutcome
+from thecal.clinic.model import Device, User
+from thecal.clinic.program_delivery import PumpWrite
+from thecal.clinic.refill_workflow import RefillInput
+from thecal.programmer.clinician import InterrogationReport, ProgrammerError
+from thecal.programmer.link_client import AckLost, LinkRefused
+from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
+from thecal.units import Dimension, InputError, fmt, parse_quantity
+from thecal.web.implants import (
+    ImplantLink,
+    interrogate,
+    pump_refill_findings,
+    reachable,
+    write_refill,
+)
+from thecal.web.pages_common import (
+    form_version,
+    page_user,
+    refusal,
+    render,
+    write_form,
+    write_status,
+)
+
+STEPS = ("interrogate", "withdraw", "drug", "fill", "review")
+CARRIED = ("withdrawn", "drug_lot", "filled", "device_estimate")
+
+
+def _entry(form: Mapping[str, str], upto: str) -> RefillInput:
+    """The refill entered so far, each field checked up to step ``upto`` (withdraw: the
+    withdrawn volume; drug: and the lot; fill: and the filled volume)."""
+    withdrawn = parse_quantity(form.get("withdrawn", ""), "refill.withdrawn", Dimension.VOLUME)
+    lot = form.get("drug_lot", "").strip()
+    if upto in ("drug", "fill", "review") and not lot:
+        raise InputError("refill.drug_lot", "is required", "the lot number on the vial")
+    filled = withdrawn  # not asked yet: the residual check does not depend on it
+    if upto in ("fill", "review"):
+        filled = parse_quantity(form.get("filled", ""), "refill.filled", Dimension.VOLUME)
+    reasons = {k[len("reason:"):]: v.strip() for k, v in form.items()
+               if k.startswith("reason:") and v.strip()}  # fmt: skip
+    return RefillInput(withdrawn, filled, lot, overrides=reasons)
+
+
+def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
+    """The wizard's pages; ``links`` maps an implant serial to its telemetry link."""
+    router = APIRouter()
+    base = "/patients/{patient_id}/refill-wizard"
+
+    def context_of(ctx: AppContext, patient_id: str) -> dict[str, Any]:
+        try:
+            record = ctx.services.patient_record(patient_id=patient_id)
+            pump = ctx.services.pump_in_place(patient_id=patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
+        link = reachable(links, pump.serial) if pump is not None else None
+        return {"p": record.patient, "rx": record.prescription, "pump": pump, "link": link,
+                "Level": Level, "error": None, "report": None, "outcome": None,
+                "pumped": None, "form": dict.fromkeys(CARRIED, ""), "reasons": {},
+                "pump_findings": ()}  # fmt: skip
+
+    @router.get(base, response_class=HTMLResponse)
+    def wizard_start(patient_id: str, request: Request, user: User = Depends(page_user),
+                     ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        page = context_of(ctx, patient_id)
+        step = "interrogate" if page["link"] is not None else "withdraw"
+        return render(request, ctx, "refill_wizard.html", user=user, step=step, **page)
+
+    @router.post(base, response_class=HTMLResponse)
+    async def wizard_post(patient_id: str, request: Request, user: User = Depends(page_user),
+                          ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        form = await write_form(request, ctx, user, "record refills")
+        page = context_of(ctx, patient_id)
+        page["form"] = {k: form.get(k, "") for k in CARRIED}
+        page["reasons"] = {k[len("reason:"):]: v for k, v in form.items()
+                           if k.startswith("reason:")}  # fmt: skip
+        svc, done = ctx.services, form.get("step", "")
+        if not user.can_write:
+            return render(request, ctx, "refill_wizard.html", 403, user=user, step="withdraw",
+                          **{**page, "error": f"{user.username} ({user.role.value}) may not "
+                             "record refills"})  # fmt: skip
+        if done == "interrogate":
+            return _interrogated(request, ctx, user, page)
+        order = {"withdraw": "drug", "drug": "fill", "fill": "review"}
+        try:
+            if done in order:
+                entry = _entry(form, done)
+                page["outcome"] = svc.review_refill(actor=user, patient_id=patient_id,
+                                                    entry=entry)  # fmt: skip
+                if order[done] == "review":
+                    page["pump_findings"] = _pump_findings(ctx, page, entry)
+                return render(request, ctx, "refill_wizard.html", user=user, step=order[done],
+                              **page)  # fmt: skip
+            if done != "confirm":
+                raise InputError("step", f"{done!r} is not a step", ", ".join(STEPS))
+            entry = _entry(form, "review")
+            if page["link"] is None:
+                outcome = svc.record_refill(actor=user, patient_id=patient_id, entry=entry,
+                                            patient_version=form_version(form))  # fmt: skip
+                return RedirectResponse(
+                    f"/patients/{patient_id}/refill-wizard/session/{outcome.record.id}"
+                    "?saved=record", 303)  # fmt: skip
+            link: ImplantLink = page["link"]
+            opioid_naive = page["p"].opioid_naive
+
+            def write(device: Device, sent: RefillInput) -> PumpWrite:
+                return write_refill(link, svc.library, svc.catalog, device, sent, opioid_naive)
+
+            delivered = svc.implant_links.refill(actor=user, patient_id=patient_id,
+                                                 entry=entry, write=write,
+                                                 patient_version=form_version(form))  # fmt: skip
+        except (PermissionDenied, OverrideNotAllowed) as exc:
+            return render(request, ctx, "refill_wizard.html", 403, user=user, step="withdraw",
+                          **{**page, "error": refusal(exc)})  # fmt: skip
+        except (InputError, OverrideError) as exc:
+            step = _step_of(exc, done)
+            if step == "review":  # a missing reason: the review again, with the error
+                try:
+                    again = _entry(form, "review")
+                    page["outcome"] = svc.review_refill(actor=user, patient_id=patient_id,
+                                                        entry=again)  # fmt: skip
+                    page["pump_findings"] = _pump_findings(ctx, page, again)
+                except (InputError, OverrideError):
+                    step = "withdraw"
+            return render(request, ctx, "refill_wizard.html", write_status(exc), user=user,
+                          step=step, **{**page, "error": str(exc)})  # fmt: skip
+        if delivered.refill is not None:
+            return RedirectResponse(
+                f"/patients/{patient_id}/refill-wizard/session/{delivered.refill.record.id}"
+                "?saved=pump", 303)  # fmt: skip
+        page["pumped"] = delivered.write
+        status = 409 if delivered.write.outcome is DeliveryOutcome.REFUSED else 200
+        return render(request, ctx, "refill_wizard.html", status, user=user, step="result",
+                      **page)  # fmt: skip
+
+    @router.get(base + "/session/{refill_id}", response_class=HTMLResponse)
+    def session_record(patient_id: str, refill_id: str, request: Request, saved: str = "",
+                       user: User = Depends(page_user),
+                       ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+        """The printable record of one refill session: every number with its unit, the
+        findings and their reasons, and what the pump confirmed."""
+        try:
+            record = ctx.services.patient_record(patient_id=patient_id)
+            deliveries = ctx.services.implant_links.deliveries(patient_id=patient_id)
+        except InputError:
+            raise HTTPException(404, "no such patient") from None
+        refill = next((r for r in record.refills if r.id == refill_id), None)
+        if refill is None:
+            raise HTTPException(404, "no such refill for this patient")
+        delivery = next((d for d in deliveries if d.what == "refill"
+                         and d.at == refill.performed_at), None)  # fmt: skip
+        sent = delivery.payload if delivery is not None else ()
+        recorded = {code for code, _ in refill.overrides}
+        given = {k.removeprefix("reason:"): v for k, v in sent if k.startswith("reason:")}
+        pump_reasons = {k: v for k, v in given.items() if k not in recorded}
+        device = next((d for d in record.devices if d.id == refill.device_id), None)
+        return render(request, ctx, "session_record.html", user=user, p=record.patient,
+                      refill=refill, delivery=delivery, saved=saved, device=device,
+                      pump_reasons=pump_reasons)  # fmt: skip
+
+    return router
+
+
+def _pump_findings(ctx: AppContext, page: dict[str, Any], entry: RefillInput) -> Any:
+    """The pump's own refill findings the clinic's review does not already list (by code)."""
+    link: ImplantLink | None = page["link"]
+    if link is None or page["pump"] is None:
+        return ()
+    found = pump_refill_findings(link, ctx.library, ctx.catalog, page["pump"], entry,
+                                 page["p"].opioid_naive)  # fmt: skip
+    listed = {f.code for f in page["outcome"].findings}
+    return tuple(f for f in found if f.code not in listed)
+
+
+def _step_of(exc: Exception, done: str) -> str:
+    """The step whose field is wrong (shown again with the error), else the step sent."""
+    field = getattr(exc, "field", "")
+    for name, step in (("withdrawn", "withdraw"), ("drug_lot", "drug"), ("filled", "fill")):
+        if field.endswith(name):
+            return step
+    return {"confirm": "review", "interrogate": "interrogate"}.get(done, done or "withdraw")
+
+
+def _interrogated(request: Request, ctx: AppContext, user: User,
+                  page: dict[str, Any]) -> Response:  # fmt: skip
+    """Read the pump over its link (not stored: nothing is recorded before the final confirm)
+    and show the withdraw step with what it said."""
+    link: ImplantLink | None = page["link"]
+    if link is None:
+        return render(request, ctx, "refill_wizard.html", user=user, step="withdraw",
+                      **{**page, "error": "this pump has no registered link: read its "
+                         "reservoir on the programmer"})  # fmt: skip
+    try:
+        report: InterrogationReport = interrogate(link, ctx.library, ctx.catalog)
+    except (InputError, ProgrammerError, AckLost, LinkRefused, OSError) as exc:
+        return render(request, ctx, "refill_wizard.html", 502, user=user, step="interrogate",
+                      **{**page, "error": f"interrogation failed: {exc}"})  # fmt: skip
+    if report.status.serial != page["pump"].serial:
+        return render(request, ctx, "refill_wizard.html", 502, user=user, step="interrogate",
+                      **{**page, "error": f"implant {report.status.serial} answered, not "
+                         f"{page['pump'].serial}"})  # fmt: skip
+    page["report"] = report
+    page["form"]["device_estimate"] = fmt(report.status.reservoir_estimate.to("mL"))
+    return render(request, ctx, "refill_wizard.html", user=user, step="withdraw", **page)
+
+
+__all__ = ["STEPS", "refill_wizard_router"]
