@@ -29,7 +29,7 @@ from thecal.units import Q_
 TABLES = {
     "users", "patients", "devices", "procedures", "prescriptions", "refills", "program_changes",
     "interrogations", "alarms", "complications", "audit_log", "audit_head",
-    "stim_leads", "stim_programs", "impedance_sets", "battery_readings",
+    "stim_leads", "stim_programs", "impedance_sets", "battery_readings", "revoked_sessions",
 }  # fmt: skip
 
 
@@ -40,7 +40,7 @@ def _count(engine: Engine, table: str) -> int:
 
 def test_migrations_create_the_schema_and_match_the_models(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0008"
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
@@ -48,7 +48,7 @@ def test_migrations_create_the_schema_and_match_the_models(engine: Engine) -> No
     assert not TABLES & set(inspect(engine).get_table_names())
     upgrade(engine)
     upgrade(engine)  # idempotent
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0008"
 
 
 def _clock() -> FakeClock:
