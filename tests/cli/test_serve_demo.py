@@ -57,11 +57,13 @@ def test_demo_database_lives_in_the_checkout_and_says_so(checkout: Path) -> None
         assert password in result.output
     assert "http://127.0.0.1:8123" in result.output
     assert _patients(path) == 4 + 1  # the seed cases and one generated patient
+    assert "demo seeded: 5 synthetic patients" in result.output
 
     # Started again: the same database, not seeded twice.
     again = runner.invoke(app, ["serve", "--demo", "--port", "8123"])
     assert again.exit_code == 0, again.output
     assert f"database: sqlite:///{path}" in again.output
+    assert "not seeded again" in again.output
     assert _patients(path) == 5
 
     # --reset-demo: deleted and seeded afresh (a patient added by hand is gone).

@@ -13,6 +13,7 @@ holding ``.git``, else the working directory), so two checkouts never share demo
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -142,7 +143,8 @@ def load_demo_clinic(
 
 
 def _seed_with_progress(url: str, today: date) -> list[tuple[str, str, str]]:
-    """:func:`load_demo_clinic` with a Rich progress display (on stderr)."""
+    """:func:`load_demo_clinic` with a Rich progress display (on stderr), then how long the
+    seeding took (nothing when the database had patients already)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -161,12 +163,24 @@ def _seed_with_progress(url: str, today: date) -> list[tuple[str, str, str]]:
         labels = {"patients": "demo patients (workflows, in memory)",
                   "writes": "writing to the database (one transaction)"}  # fmt: skip
 
+        counts: dict[str, int] = {}
+
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
             progress.update(tasks[stage], completed=done, total=total)
+            counts[stage] = done
 
-        return load_demo_clinic(url, today, report=report)
+        started = time.perf_counter()
+        logins = load_demo_clinic(url, today, report=report)
+    if counts:
+        typer.echo(
+            f"demo seeded: {counts.get('patients', 0)} synthetic patients, "
+            f"{counts.get('writes', 0)} audited writes in {time.perf_counter() - started:.1f} s"
+        )
+    else:
+        typer.echo("demo data already there (not seeded again)")
+    return logins
 
 
 def free_port(host: str) -> int:
