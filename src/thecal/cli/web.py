@@ -15,6 +15,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,9 +125,14 @@ def load_demo_clinic(
                 tell("patients", len(loaded), total)
 
             memory = RecordingUnitOfWork()
-            load_demo(memory, services.library, services.catalog, example, today, generated,
-                      stimulation=services.stimulation, progress=one_patient)  # fmt: skip
-            hashes = [(x.user.username, hash_password(x.password)) for x in DEMO_LOGINS]
+            # argon2 runs outside the GIL: the demo passwords hash while the workflows run.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                hashing = [pool.submit(hash_password, x.password) for x in DEMO_LOGINS]
+                load_demo(memory, services.library, services.catalog, example, today,
+                          generated, stimulation=services.stimulation,
+                          progress=one_patient)  # fmt: skip
+                done = zip(DEMO_LOGINS, hashing, strict=True)
+                hashes = [(x.user.username, h.result()) for x, h in done]
             written = [0]
 
             def some_writes(n: int) -> None:
