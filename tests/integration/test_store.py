@@ -32,6 +32,7 @@ TABLES = {
     "stim_leads", "stim_programs", "impedance_sets", "battery_readings",
     "patient_details", "device_details",
     "implant_links", "implant_link_keys", "link_deliveries",
+    "revoked_sessions",
 }  # fmt: skip
 
 

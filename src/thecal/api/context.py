@@ -24,6 +24,7 @@ from thecal.clinic.model import User
 from thecal.clinic.services import ClinicServices
 from thecal.clinic.settings import ClinicSettings
 from thecal.devices.catalog import DeviceCatalog
+from thecal.store.session_schema import SqlRevocations
 from thecal.store.uow import SqlUnitOfWork
 from thecal.therapy.library import DrugLibrary
 
@@ -48,9 +49,11 @@ class AppContext:
             self.clock, self.limits.login_failures_per_address, self.limits.login_failure_window
         )
         self.signer = SessionSigner(self.secret)
+        # Logouts in the database: every worker process (and a restart) refuses them.
         self.sessions = SessionLifetime(
             self.clock, _timedelta(self.settings.session_idle_timeout),
             _timedelta(self.settings.session_max_age),
+            revoked=SqlRevocations(self.uow.engine),
         )  # fmt: skip
 
     # The services' parts, for the edge's own reads (sessions, pages that only read).

@@ -11,6 +11,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -94,14 +95,51 @@ class SessionSigner:
             return None
 
 
+class Revocations(Protocol):
+    """Where logouts are kept: the session ids refused until the time each would have ended
+    anyway (its maximum age). The server keeps them in the database
+    (:class:`thecal.store.session_schema.SqlRevocations`), so every worker process and a
+    restart refuse a logged-out cookie; :class:`MemoryRevocations` is one process's memory."""
+
+    def revoke(self, sid: str, until: datetime, now: datetime) -> None:
+        """Refuse ``sid`` until ``until``; ids past their time (``now``) may be forgotten."""
+        ...
+
+    def is_revoked(self, sid: str) -> bool: ...
+
+    def count(self) -> int: ...
+
+
+class MemoryRevocations:
+    """Revocations in this process only (a restart or another worker does not know them).
+    Beyond ``max_revoked`` ids the one closest to its end is forgotten first: bounded memory."""
+
+    def __init__(self, max_revoked: int = 100_000) -> None:
+        self._max_revoked = max_revoked
+        self._revoked: dict[str, datetime] = {}  # session id → when its max age ends
+
+    def revoke(self, sid: str, until: datetime, now: datetime) -> None:
+        for old in [k for k, end in self._revoked.items() if end <= now]:
+            del self._revoked[old]
+        self._revoked[sid] = until
+        while len(self._revoked) > self._max_revoked:
+            del self._revoked[min(self._revoked, key=self._revoked.__getitem__)]
+
+    def is_revoked(self, sid: str) -> bool:
+        return sid in self._revoked
+
+    def count(self) -> int:
+        return len(self._revoked)
+
+
 class SessionLifetime:
     """When a signed-in session ends (NIST SP 800-63B sec. 4.2.3, the times come from
     clinic.toml): ``idle`` after the last request, ``max_age`` after the login, or at logout.
 
-    Logout revocations are kept in memory only: a restart forgets them (a logged-out cookie
-    then works again until it goes idle or reaches ``max_age``). A revoked id is forgotten once
-    its session is past ``max_age`` anyway; beyond ``max_revoked`` ids the one closest to that
-    point is forgotten first, so memory stays bounded. ``clock`` returns the current time."""
+    Logouts go to ``revoked`` (default: this process's memory, :class:`MemoryRevocations`
+    bounded by ``max_revoked``; the server passes the database's, shared by its workers). A
+    revoked id is kept only until its session is past ``max_age`` anyway. ``clock`` returns
+    the current time."""
 
     def __init__(
         self,
@@ -109,12 +147,14 @@ class SessionLifetime:
         idle: timedelta,
         max_age: timedelta,
         max_revoked: int = 100_000,
+        revoked: Revocations | None = None,
     ) -> None:
         self._clock = clock
         self.idle = idle
         self.max_age = max_age
-        self._max_revoked = max_revoked
-        self._revoked: dict[str, datetime] = {}  # session id → when its max age ends
+        self._revoked: Revocations = (
+            revoked if revoked is not None else MemoryRevocations(max_revoked)
+        )
 
     def problem(self, session: Session) -> str | None:
         """Why ``session`` is no longer accepted, or None. Anonymous sessions (a CSRF token for
@@ -129,7 +169,7 @@ class SessionLifetime:
             return f"older than {self.max_age}"
         if now - session.seen >= self.idle:
             return f"idle for {self.idle} or longer"
-        if session.sid in self._revoked:
+        if self._revoked.is_revoked(session.sid):
             return "logged out"
         return None
 
@@ -137,16 +177,11 @@ class SessionLifetime:
         """Refuse ``session`` from now on (logout)."""
         if session.username is None or not session.sid or session.issued is None:
             return
-        now = self._clock()
-        for sid in [k for k, until in self._revoked.items() if until <= now]:
-            del self._revoked[sid]
-        self._revoked[session.sid] = session.issued + self.max_age
-        while len(self._revoked) > self._max_revoked:
-            del self._revoked[min(self._revoked, key=self._revoked.__getitem__)]
+        self._revoked.revoke(session.sid, session.issued + self.max_age, self._clock())
 
     @property
     def revoked_count(self) -> int:
-        return len(self._revoked)
+        return self._revoked.count()
 
 
 def new_csrf() -> str:

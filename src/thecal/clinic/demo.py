@@ -30,6 +30,7 @@ from thecal.clinic.model import (
     User,
 )
 from thecal.clinic.ports import UnitOfWork
+from thecal.clinic.refill_workflow import RefillOutcome
 from thecal.clinic.stimulator_workflow import StimulatorContext
 from thecal.clinic.workflows import (
     RefillInput,
@@ -38,12 +39,16 @@ from thecal.clinic.workflows import (
     preview_refill,
 )
 from thecal.devices.catalog import DeviceCatalog
-from thecal.therapy.findings import needs_reason
+from thecal.therapy.compare import above
+from thecal.therapy.findings import Code, needs_reason
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan_file import PlanFile
 from thecal.units import Q_
 
 DEMO_REASON = "demo data: synthetic patient"
+_ALL_REASONS = {code.value: DEMO_REASON for code in Code}
+SEED_PATIENTS = 4
+"""How many case-report patients the demo has besides the generated ones."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,12 @@ class _Ctx:
     rng: random.Random
     today: date
     stimulation: StimulatorContext | None = None
+    progress: Callable[[str], None] | None = None
+
+    def done(self, patient: Patient) -> None:
+        """One more patient loaded (tells the caller's progress display)."""
+        if self.progress is not None:
+            self.progress(patient.mrn)
 
 
 def _at(d: date, hour: int = 9) -> datetime:
@@ -127,11 +138,12 @@ def _prescribe(c: _Ctx, patient: Patient, plan: PlanFile, on: date) -> None:
     )
 
 
-def _refills(c: _Ctx, patient: Patient, until: date) -> None:
+def _refills(c: _Ctx, patient: Patient, until: date) -> RefillOutcome | None:
     """Refill a few days before each refill-by date until ``until``; the withdrawn volume is the
-    expected residual ± a few percent (synthetic discrepancies)."""
+    expected residual ± a few percent (synthetic discrepancies). Returns the last refill."""
     from thecal.clinic.workflows import record_refill
 
+    last: RefillOutcome | None = None
     while True:
         with c.uow.reader() as repo:
             refills = repo.refills_for(patient.id)
@@ -151,10 +163,10 @@ def _refills(c: _Ctx, patient: Patient, until: date) -> None:
             # The fill lasts about as long as the next one: a conservative first step.
             due = probe.record.refill_by
             if due is None:
-                return
+                return last
         at = _at((due - timedelta(days=c.rng.randint(2, 10))).date(), c.rng.choice([9, 10, 14]))
         if at.date() > until:
-            return
+            return last
         with c.uow.reader() as repo:
             probe = preview_refill(
                 repo, c.library, c.catalog, patient_id=patient.id,
@@ -163,17 +175,42 @@ def _refills(c: _Ctx, patient: Patient, until: date) -> None:
         expected = float(probe.record.expected_remaining.to("mL").magnitude)
         withdrawn = max(0.0, round(expected * (1 + c.rng.uniform(-0.04, 0.04)), 1))
         lot = f"DEMO-LOT-{c.rng.randint(1000, 9999)}"
-        entry = RefillInput(Q_(withdrawn, "mL"), fill_volume, lot)
-        with c.uow.reader() as repo:
-            probe = preview_refill(
-                repo, c.library, c.catalog, patient_id=patient.id, entry=entry, at=at, by="nurse"
-            )
-        reasons = {f.code.value: DEMO_REASON for f in probe.needs_reason}
         c.clock.now = at
-        record_refill(
+        # A reason offered for every code: the record keeps only those its soft findings need
+        # (one assessment per refill instead of a preview and then the same one again).
+        last = record_refill(
             c.uow, c.clock, c.library, c.catalog, actor=c.nurse, patient_id=patient.id,
-            entry=RefillInput(entry.withdrawn, entry.filled, lot, overrides=reasons),
+            entry=RefillInput(Q_(withdrawn, "mL"), fill_volume, lot, overrides=_ALL_REASONS),
         )  # fmt: skip
+
+
+def _low_reservoir_alarm(
+    c: _Ctx, patient: Patient, pump: Device, last: RefillOutcome | None
+) -> None:
+    """A LOW_RESERVOIR alarm only where the record implies one: the expected reservoir this
+    morning (07:00) is at or below the pump's low-reservoir alarm volume (the pump alarms when
+    its estimate reaches the threshold). It was raised when the last fill's forecast says the
+    threshold was reached (nominal rate), else this morning. No alarm after a fill this
+    morning or later (the reservoir is full)."""
+    now = _at(c.today, 7)
+    if last is not None and last.record.performed_at >= now:
+        return
+    with c.uow.reader() as repo:
+        fill = repo.prescriptions_for(patient.id)[-1].plan().fill
+        assert fill is not None
+        probe = preview_refill(
+            repo, c.library, c.catalog, patient_id=patient.id,
+            entry=RefillInput(Q_(0.0, "mL"), Q_(fill.volume).to("mL"), "probe"), at=now, by="demo",
+        )  # fmt: skip
+    if probe.forecast is None or above(
+        probe.record.expected_remaining, probe.forecast.alarm_threshold
+    ):
+        return
+    reached = last.forecast.low_alarm_nominal if last and last.forecast else None
+    raised = reached if reached is not None and reached <= now else now
+    text = "low reservoir alarm reported (synthetic)"
+    with c.uow.transaction("physician", raised, DEMO_REASON) as repo:
+        repo.add_alarm(Alarm(patient.id, "LOW_RESERVOIR", "non-critical", text, raised, pump.id))
 
 
 def _stimulator(
@@ -229,28 +266,39 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
         _stimulator(c, scs, replace(scs, removed_on=date(2023, 2, 14)), new_scs,
                     lambda y: 700 + 60 * y, lambda y: 3.05 - 0.045 * y, 7.7)  # fmt: skip
     _prescribe(c, p, example("seed000-catheter-splice"), date(2023, 2, 14))
-    _refills(c, p, c.today)
+    _low_reservoir_alarm(c, p, new_pump, _refills(c, p, c.today))
+    c.done(p)
 
-    # Published case report of severe focal ectopic calcification of an abdominal IPG pocket in a
-    # long-term haemodialysis patient: the pulse generator is relocated (records only).
-    p = Patient("SEED-001", "Synthetic: dialysis, IPG pocket calcification (case report)", 1965)
-    _add_patient(c, p, date(2018, 4, 2))
-    ipg = Device(p.id, DeviceKind.STIMULATOR, "Proclaim XR", date(2018, 4, 2), "DEMO-S2")
-    lead = Device(p.id, DeviceKind.LEAD, "Vectris 977A2", date(2018, 4, 2))
-    _procedure(c, p, ProcedureKind.IMPLANT, date(2018, 4, 2), [ipg, lead])
-    moved = Device(p.id, DeviceKind.STIMULATOR, "Proclaim XR", date(2024, 5, 6), "DEMO-S3",
+    # Bamps et al., J Clin Case Rep 2017;7: severe focal ectopic calcification of an abdominal
+    # IPG pocket in a 58-year-old woman on long-term haemodialysis (failed back surgery
+    # syndrome, spinal cord stimulator); the generator was relocated to the contralateral side
+    # before a kidney transplant (records only). The report gives no dates: the relocation is
+    # put in 2016 (before the publication, at 58: born 1958), the implant five years earlier;
+    # both dates are illustrative, as are the generator model and the curves below.
+    woman = "synthetic; the case report's patient: a woman, 58 at the relocation"
+    title = "Synthetic: dialysis, IPG pocket calcification (Bamps 2017)"
+    p = Patient("SEED-001", title, 1958, notes=woman)
+    implanted, relocated = date(2011, 4, 4), date(2016, 5, 9)
+    _add_patient(c, p, implanted)
+    ipg = Device(p.id, DeviceKind.STIMULATOR, "Proclaim XR", implanted, "DEMO-S2")
+    lead = Device(p.id, DeviceKind.LEAD, "Vectris 977A2", implanted)
+    _procedure(c, p, ProcedureKind.IMPLANT, implanted, [ipg, lead])
+    moved = Device(p.id, DeviceKind.STIMULATOR, "Proclaim XR", relocated, "DEMO-S3",
                    notes="relocated generator")  # fmt: skip
-    _procedure(c, p, ProcedureKind.REVISION, date(2024, 5, 6), [moved], (ipg.id,),
-               "IPG relocation: severe ectopic calcification of the abdominal pocket")  # fmt: skip
+    _procedure(c, p, ProcedureKind.REVISION, relocated, [moved], (ipg.id,),
+               "IPG relocated to the contralateral side before a kidney transplant: severe "
+               "ectopic calcification of the abdominal pocket")  # fmt: skip
     with c.uow.transaction(c.doctor.username, c.clock(), DEMO_REASON) as repo:
-        repo.add_complication(Complication(p.id, ComplicationCode.OTHER, date(2024, 5, 6),
+        repo.add_complication(Complication(p.id, ComplicationCode.OTHER, relocated,
                                            "ectopic calcification of the IPG pocket (dialysis)",
                                            moved.id, "physician"))  # fmt: skip
     if c.stimulation is not None:
         # Illustrative: impedance rising faster around calcifying tissue (700 ohm x e^(0.12 per
-        # year)), on before and after the relocation (the same leads).
-        _stimulator(c, ipg, replace(ipg, removed_on=date(2024, 5, 6)), moved,
-                    lambda y: 700 * math.exp(0.12 * y), None, 6.1)  # fmt: skip
+        # year)), on before and after the relocation (the same leads); 2011-04-04 to
+        # 2016-05-09 is 1,862 d = 5.1 years (5 x 365 + 2 leap days + 35 d).
+        _stimulator(c, ipg, replace(ipg, removed_on=relocated), moved,
+                    lambda y: 700 * math.exp(0.12 * y), None, 5.1)  # fmt: skip
+    c.done(p)
 
     # Chai et al., Pain Physician 2013;16:E107-E111: two cancer-pain patients, an intrathecal
     # trial then an implanted pump.
@@ -269,7 +317,8 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
         pump = Device(p.id, DeviceKind.PUMP, implant.pump.model, on, f"DEMO-C{n}")
         _procedure(c, p, ProcedureKind.IMPLANT, on, [pump])
         _prescribe(c, p, implant, on)
-        _refills(c, p, c.today)
+        _low_reservoir_alarm(c, p, pump, _refills(c, p, c.today))
+        c.done(p)
 
 
 _REGIMENS = (
@@ -297,13 +346,10 @@ def _generated(c: _Ctx, n: int) -> None:
         })  # fmt: skip
         _prescribe(c, p, plan, on)
         # Some patients stop short of today: their refill is overdue on the dashboard.
-        _refills(c, p, c.today - timedelta(days=c.rng.choice([0, 0, 0, 20, 40])))
-        if c.rng.random() < 0.2:
-            c.clock.now = _at(c.today, 7)
-            with c.uow.transaction("physician", c.clock(), DEMO_REASON) as repo:
-                repo.add_alarm(Alarm(p.id, "LOW_RESERVOIR", "non-critical",
-                                     "low reservoir alarm reported (synthetic)", c.clock(),
-                                     pump.id))  # fmt: skip
+        last = _refills(c, p, c.today - timedelta(days=c.rng.choice([0, 0, 0, 20, 40])))
+        c.rng.random()  # was a random alarm: drawn still, so the next patients stay the same
+        _low_reservoir_alarm(c, p, pump, last)
+        c.done(p)
 
 
 def load_demo(
@@ -315,13 +361,16 @@ def load_demo(
     generated: int = 20,
     seed: int = 5,
     stimulation: StimulatorContext | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[DemoLogin, ...]:
     """Fill an empty clinic with the demo users, the case-report patients and ``generated``
     synthetic patients whose refill histories run up to ``today``. Returns the demo logins (the
     caller stores their password hashes). With ``stimulation`` the stimulators get leads,
-    programs and (illustrative) impedance and battery histories."""
+    programs and (illustrative) impedance and battery histories. ``progress`` is called with
+    each patient's record number once it is loaded (:data:`SEED_PATIENTS` + ``generated``
+    calls)."""
     c = _Ctx(uow, library, catalog, _Clock(_at(today)), DEMO_LOGINS[0].user,
-             DEMO_LOGINS[1].user, random.Random(seed), today, stimulation)  # fmt: skip
+             DEMO_LOGINS[1].user, random.Random(seed), today, stimulation, progress)  # fmt: skip
     with uow.transaction("setup", _at(date(2009, 1, 1), 0), DEMO_REASON) as repo:
         for login in DEMO_LOGINS:
             repo.add_user(login.user)

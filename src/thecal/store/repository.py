@@ -13,9 +13,11 @@ from thecal.store.people_records import PeopleRecords
 from thecal.store.prescription_records import PrescriptionRecords
 from thecal.store.refill_records import RefillRecords
 from thecal.store.registration_records import RegistrationRecords
+from thecal.store.session_schema import RevokedSessionRow
 from thecal.store.stimulator_records import StimulatorRecords
 
-__all__ = ["SqlRepository"]
+# RevokedSessionRow: imported so its table is on the metadata wherever the store is.
+__all__ = ["RevokedSessionRow", "SqlRepository"]
 
 
 class SqlRepository(

@@ -18,6 +18,35 @@ ureg.define("cc = milliliter")
 ureg.define("@alias year = y")
 ureg.define("@alias month = mo")
 
+
+_UNIT_CACHE_SIZE = 4096
+
+
+def _cache_unit_parsing(registry: "pint.UnitRegistry[Any]") -> None:
+    """Remember each parsed unit string. pint caches only single unit names, so every
+    ``q.to("mg/d")`` re-parses the compound string (~60 µs, most of a refill assessment's
+    time). Safe because every unit is defined above, before the first parse; a pint without
+    this private method keeps its own behaviour. Bounded: unit text typed by users is
+    parsed too, so beyond ``_UNIT_CACHE_SIZE`` strings new ones are parsed, not kept."""
+    parse = getattr(registry, "_parse_units_as_container", None)
+    if parse is None:
+        return
+    cache: dict[tuple[str, Any, Any], Any] = {}
+
+    def cached(input_string: str, as_delta: Any = True, case_sensitive: Any = None) -> Any:
+        key = (input_string, as_delta, case_sensitive)
+        found = cache.get(key)
+        if found is None:
+            found = parse(input_string, as_delta, case_sensitive)
+            if len(cache) < _UNIT_CACHE_SIZE:
+                cache[key] = found
+        return found
+
+    registry._parse_units_as_container = cached  # type: ignore[method-assign]
+
+
+_cache_unit_parsing(ureg)
+
 Quantity = pint.Quantity
 Q_ = ureg.Quantity
 
