@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.routing import Match
 
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.api.context import AppContext, context
@@ -26,6 +27,60 @@ TEMPLATES.env.globals["NOTICE"] = NOT_A_MEDICAL_DEVICE
 TEMPLATES.env.globals["RefillStatus"] = RefillStatus
 TEMPLATES.env.filters["q"] = lambda q: fmt(q) if q is not None else "—"
 TEMPLATES.env.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "—"
+
+# The navigation, in order. A link shows only when its page exists in this app, so a helper
+# adding a page (patients list, worklist, audit) adds one line here and nothing else.
+NAV: tuple[tuple[str, str], ...] = (
+    ("Dashboard", "/"), ("Calendar", "/calendar"), ("Patients", "/patients"),
+    ("Worklist", "/worklist"), ("Alarms", "/alarms"), ("Audit", "/audit"),
+)  # fmt: skip
+
+# ``?saved=<key>`` after a successful write (redirect 303) → the message shown. Only these
+# keys are shown; any other text in the query is ignored, never echoed.
+SAVED: Mapping[str, str] = {
+    "refill": "Refill recorded. The next refill date below is from this refill.",
+    "program": "Program stored as the new prescription version.",
+    "stimulator-program": "Stimulator program stored as a new version.",
+    "impedances": "Impedance readings recorded.",
+    "battery": "Battery reading recorded.",
+    "stimulator-read": "Stimulator read: impedances and battery voltage stored.",
+}
+
+
+def nav_links(request: Request) -> list[tuple[str, str]]:
+    """The :data:`NAV` entries whose page is a GET route of this app."""
+    routes = request.app.router.routes
+
+    def exists(href: str) -> bool:
+        scope = {"type": "http", "path": href, "method": "GET", "root_path": "",
+                 "app": request.app}  # fmt: skip
+        return any(r.matches(scope)[0] is Match.FULL for r in routes)
+
+    return [(label, href) for label, href in NAV if exists(href)]
+
+
+def is_current(request: Request, href: str) -> bool:
+    """Whether ``href`` is the section of the page shown (for ``aria-current``)."""
+    path = request.url.path
+    return path == href if href == "/" else path == href or path.startswith(href + "/")
+
+
+def flash_message(request: Request) -> str | None:
+    """The success message named by the ``saved`` query parameter, None for none or unknown."""
+    return SAVED.get(request.query_params.get("saved", ""))
+
+
+def saved_url(path: str, key: str, anchor: str = "") -> str:
+    """Where a successful write redirects: ``path`` with the message ``key`` (one of
+    :data:`SAVED`) and an optional ``#anchor``."""
+    if key not in SAVED:
+        raise KeyError(key)
+    return f"{path}?saved={key}" + (f"#{anchor}" if anchor else "")
+
+
+TEMPLATES.env.globals["nav_links"] = nav_links
+TEMPLATES.env.globals["is_current"] = is_current
+TEMPLATES.env.globals["flash_message"] = flash_message
 
 
 def form_version(form: Mapping[str, str]) -> int:

@@ -20,6 +20,7 @@ from thecal.web.pages_common import (
     page_user,
     refusal,
     render,
+    saved_url,
     write_form,
     write_status,
 )
@@ -139,4 +140,4 @@ async def program_post(patient_id: str, request: Request, user: User = Depends(p
     except (InputError, OverrideError) as exc:
         return render(request, ctx, "program.html", write_status(exc), rows=[],
                       findings=None, error=str(exc), **page)  # fmt: skip
-    return RedirectResponse(f"/patients/{patient_id}", 303)
+    return RedirectResponse(saved_url(f"/patients/{patient_id}", "program"), 303)

@@ -21,6 +21,7 @@ from thecal.web.pages_common import (
     page_user,
     refusal,
     render,
+    saved_url,
     write_form,
     write_status,
 )
@@ -110,4 +111,7 @@ async def stim_program_post(patient_id: str, device_id: str, request: Request,
     except (InputError, OverrideError) as exc:
         return render(request, ctx, "stimulator_program.html", write_status(exc),
                       findings=None, error=str(exc), **page)  # fmt: skip
-    return RedirectResponse(f"/patients/{patient_id}/stimulators/{device_id}/program", 303)
+    return RedirectResponse(
+        saved_url(f"/patients/{patient_id}/stimulators/{device_id}/program", "stimulator-program"),
+        303,
+    )
