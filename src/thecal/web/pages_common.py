@@ -19,8 +19,9 @@ from thecal.api.security import Session, csrf_ok, new_csrf
 from thecal.clinic.calendar import RefillStatus
 from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
 from thecal.clinic.model import User
-from thecal.therapy.findings import OverrideNotAllowed
+from thecal.therapy.findings import Level, OverrideNotAllowed
 from thecal.units import InputError, fmt
+from thecal.web.patient_header import PatientHeader, header_for, years
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals["NOTICE"] = NOT_A_MEDICAL_DEVICE
@@ -81,6 +82,60 @@ def saved_url(path: str, key: str, anchor: str = "") -> str:
 TEMPLATES.env.globals["nav_links"] = nav_links
 TEMPLATES.env.globals["is_current"] = is_current
 TEMPLATES.env.globals["flash_message"] = flash_message
+
+
+def patient_header(request: Request, patient_id: str) -> PatientHeader | None:
+    """The patient header (``_patient_header.html``) of ``patient_id`` on this app's clinic."""
+    return header_for(request.app.state.ctx, patient_id)
+
+
+TEMPLATES.env.globals["patient_header"] = patient_header
+
+# Level and refill status → the shared status class (the text always says the level too).
+_LEVEL_CLASS = {Level.HARD: "status-hard", Level.SOFT: "status-soft", Level.INFO: "status-info"}
+_REFILL_CLASS = {
+    RefillStatus.OVERDUE: "status-hard", RefillStatus.DUE: "status-hard",
+    RefillStatus.DUE_SOON: "status-soft", RefillStatus.SCHEDULED: "status-ok",
+    RefillStatus.UNKNOWN: "status-info",
+}  # fmt: skip
+
+
+_ALARM_CLASS = {"critical": "status-hard", "non-critical": "status-soft"}
+
+
+def level_class(level: Level | str) -> str:
+    """``status-hard|soft|info`` for a finding level (its enum or its text) or an alarm
+    priority ("critical": hard, "non-critical": soft); anything else: info."""
+    try:
+        return _LEVEL_CLASS[Level(level)]
+    except ValueError:
+        return _ALARM_CLASS.get(str(level), "status-info")
+
+
+def refill_class(status: RefillStatus) -> str:
+    """The status class of a refill calendar status (overdue and due today: hard)."""
+    return _REFILL_CLASS[status]
+
+
+# Internal keys a person may see (alarm codes, snapshot fields): their words for them.
+LABELS: Mapping[str, str] = {
+    "low_reservoir_threshold": "low-reservoir alarm volume",
+    "reservoir_estimate": "reservoir estimate",
+    "eri_at": "elective replacement indicator",
+    "eos_at": "end of service",
+}
+
+
+def human(key: object) -> str:
+    """A key as a person reads it: its :data:`LABELS` entry, else underscores as spaces."""
+    text = str(key)
+    return LABELS.get(text, text.replace("_", " "))
+
+
+TEMPLATES.env.globals["refill_class"] = refill_class
+TEMPLATES.env.filters["human"] = human
+TEMPLATES.env.filters["level_class"] = level_class
+TEMPLATES.env.filters["dwell"] = years
 
 
 def form_version(form: Mapping[str, str]) -> int:

@@ -47,7 +47,7 @@ def impedance_chart(patient_id: str, device_id: str, _: User = Depends(page_user
     """Impedance per contact with the rolling mean the trend findings use."""
     s = _summary(ctx, patient_id, device_id)
     window = ctx.services.stimulation.trend.window if ctx.services.stimulation else None
-    text = impedance_svg(s.trends, fmt(window) if window is not None else "rolling")
+    text = impedance_svg(s.trends, fmt(window) if window is not None else "rolling", ctx.clock())
     return Response(text, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
