@@ -63,6 +63,11 @@ def test_today_is_marked_and_the_week_view_has_seven_days(
         assert f'<time datetime="{today}">' in html and "(today)" in html
     week = client.get("/calendar", params={"view": "week"}).text
     assert week.count("<time datetime=") == 7
+    with ctx.uow.reader() as repo:
+        overdue = [e for e in refill_calendar(repo, today, ctx.soon) if e.status.value == "overdue"]
+    assert overdue  # the demo's DEMO-0001 stopped refilling
+    # Overdue refills sit on past days: the grid says how many and links their list.
+    assert f"{len(overdue)} refill" in week and 'href="/calendar?status=overdue"' in week
     table = client.get("/calendar", params={"view": "table"}).text
     assert 'class="calendar-grid"' not in table and "<fieldset>" in table
 
