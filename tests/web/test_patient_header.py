@@ -113,3 +113,16 @@ def test_level_classes() -> None:
     assert level_class(Level.HARD) == "status-hard" and level_class("soft") == "status-soft"
     assert level_class("info") == "status-info" and level_class("critical") == "status-hard"
     assert level_class("something else") == "status-info"
+
+
+def test_an_overdue_patients_chart_and_header_show_today(client: TestClient, ctx: AppContext) -> None:
+    from tests.web.test_web import _due_patient
+
+    pid, _, due = _due_patient(ctx)
+    ctx.clock.now = due + timedelta(days=20)  # type: ignore[attr-defined]
+    login(client, "nurse")
+    svg = client.get(f"/patients/{pid}/charts/reservoir.svg").text
+    assert f"today {ctx.clock():%Y-%m-%d}" in svg
+    h = build_header(ctx, pid)
+    assert h.refill.days_left is not None and h.refill.days_left < 0
+    assert h.refill.status.value == "overdue"

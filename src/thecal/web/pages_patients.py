@@ -120,6 +120,10 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                 versions, fill.at, max(fill.at, ctx.clock()), ctx.library, ctx.catalog
             )  # fmt: skip
             projection = charts.reservoir_projection(resolved, fill, ctx.library, since=since)
+            if ctx.clock() > projection.times[-1]:  # overdue: draw the reservoir up to today
+                projection = charts.reservoir_projection(
+                    resolved, fill, ctx.library, end=ctx.clock(), since=since
+                )  # fmt: skip
         except InputError as exc:
             raise HTTPException(404, str(exc)) from None
         return _svg(charts.reservoir_svg(projection, ctx.clock()))
