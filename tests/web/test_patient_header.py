@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import login
+from tests.web.test_web import _due_patient
 from thecal.api.context import AppContext
 from thecal.clinic.model import Patient, StoredFinding
 from thecal.therapy.delivery import daily_dose
@@ -115,9 +116,9 @@ def test_level_classes() -> None:
     assert level_class("something else") == "status-info"
 
 
-def test_an_overdue_patients_chart_and_header_show_today(client: TestClient, ctx: AppContext) -> None:
-    from tests.web.test_web import _due_patient
-
+def test_an_overdue_patients_chart_and_header_show_today(
+    client: TestClient, ctx: AppContext
+) -> None:
     pid, _, due = _due_patient(ctx)
     ctx.clock.now = due + timedelta(days=20)  # type: ignore[attr-defined]
     login(client, "nurse")
