@@ -164,7 +164,8 @@ def test_physician_records_a_due_refill_in_chromium(server: Server, tmp_path: Pa
         for i in range(soft):
             reasons.nth(i).fill("e2e browser test: measured volume as withdrawn")
         page.get_by_role("button", name="Confirm and record").click()
-        expect(page).to_have_url(f"{server.base}/patients/{patient_id}")
+        expect(page).to_have_url(f"{server.base}/patients/{patient_id}?saved=refill")
+        expect(page.get_by_role("status")).to_contain_text("Refill recorded")
 
         # The stored refill's next-refill date is what the patient page shows.
         engine = make_engine(server.url)

@@ -80,13 +80,15 @@ def test_stimulator_measurements_in_chromium(served: Server, tmp_path: Path) -> 
         current = page.locator("section.stimulator").first
         _shot(page, tmp_path, "stim-read-before.png")
         current.get_by_role("button", name=f"Read impedances from the stimulator {SERIAL}").click()
-        page.wait_for_url(f"**/patients/{pid}#stimulator-*")  # stored: back on the page
+        # stored: back on the page, with the success message
+        page.wait_for_url(f"**/patients/{pid}?saved=stimulator-read#stimulator-*")
+        expect(page.get_by_role("status")).to_contain_text("Stimulator read")
         expect(current).to_contain_text("Latest reading")
         _shot(page, tmp_path, "stim-read-after.png")
 
         current.locator("textarea[name=impedances]").fill("L1:0 = 850 ohm\nL1:1 = 1.2 kohm\n")
         current.get_by_role("button", name="Record impedances").click()
-        page.wait_for_url(f"**/patients/{pid}#stimulator-*")
+        page.wait_for_url(f"**/patients/{pid}?saved=impedances#stimulator-*")
         _shot(page, tmp_path, "stim-read-manual.png")
         form = page.locator("section.stimulator").first.locator("form.manual-battery")
         form.locator("input[name=voltage]").fill("3.1")

@@ -11,9 +11,11 @@ what is plotted against the therapy core.
 """
 
 import io
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import matplotlib
 
@@ -102,9 +104,22 @@ def _date_axis(ax: object) -> None:
     )
 
 
-def reservoir_svg(p: ReservoirProjection) -> str:
-    """The projection as an SVG document (volumes in mL)."""
-    fig = Figure(figsize=(8, 3.2))
+_INFO = "#1f77b4"
+_TODAY = "#333333"
+_LEVEL_COLOUR = {Level.HARD: _HARD, Level.SOFT: _SOFT, Level.INFO: _INFO}
+_LEVEL_RANK = {Level.HARD: 0, Level.SOFT: 1, Level.INFO: 2}
+
+
+def _today_line(ax: Any, now: datetime) -> None:
+    """A vertical "today" line at ``now`` (the clinic's clock), labelled in the legend."""
+    x = float(mdates.date2num(now))  # type: ignore[no-untyped-call]
+    ax.axvline(x, color=_TODAY, lw=1.2, ls="-", label=f"today {now:%Y-%m-%d}")
+
+
+def reservoir_svg(p: ReservoirProjection, now: datetime | None = None) -> str:
+    """The projection as an SVG document (volumes in mL); ``now``: draw the "today" line (the
+    x axis is widened to include it when the fill or the refill date is further away)."""
+    fig = Figure(figsize=(8, 3.4))
     ax = fig.add_subplot()
     times = np.array(p.times, dtype="datetime64[ms]")
     ax.plot(times, p.volumes.to("mL").magnitude, color="#1f77b4", lw=1.6,
@@ -116,19 +131,40 @@ def reservoir_svg(p: ReservoirProjection) -> str:
         ax.axvline(refill_x, color=_HARD, lw=1.2, ls=":",
                    label=f"refill by {p.forecast.refill_by:%Y-%m-%d} "
                    f"({p.forecast.decided_by})")  # fmt: skip
+    if now is not None:
+        _today_line(ax, now)
     ax.set_ylabel("reservoir (mL)")
-    ax.set_ylim(0, max(float(p.fill.volume.to("mL").magnitude), 1e-6) * 1.35)
-    ax.legend(loc="upper right", fontsize=7)
+    ax.set_ylim(0, max(float(p.fill.volume.to("mL").magnitude), 1e-6) * 1.15)
+    # The legend above the plot: it never covers the line.
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), fontsize=7, ncol=2, frameon=False)
     ax.grid(alpha=0.3)
     _date_axis(ax)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return _svg(fig)
 
 
+def _worst(levels: Sequence[Level]) -> Level:
+    return min(levels, key=lambda lv: _LEVEL_RANK[lv])
+
+
 def refill_history_svg(refills: Sequence[RefillRecord]) -> str:
-    """Expected vs withdrawn (mL) per refill, oldest first; a refill with findings is marked
-    (red: hard, amber: soft) and labelled with its finding codes."""
-    fig = Figure(figsize=(8, 3.2))
+    """Expected vs withdrawn (mL) per refill, oldest first. A refill with findings is marked in
+    its most severe level's colour (red: hard, amber: soft, blue: info) with a letter; the key
+    under the chart lists each letter's level and finding codes (one line per distinct set,
+    so labels never overlap however many refills there are)."""
+    keys: dict[tuple[Level, tuple[str, ...]], str] = {}
+    marks: list[tuple[int, Level, str]] = []
+    for i, r in enumerate(refills):
+        if not r.findings:
+            continue
+        level = _worst([f.level for f in r.findings])
+        codes = tuple(dict.fromkeys(f.code for f in r.findings))
+        key = keys.setdefault((level, codes), chr(ord("a") + len(keys) % 26))
+        marks.append((i, level, key))
+    lines = [f"{k} ({lv.value}): {', '.join(c)}" for (lv, c), k in keys.items()]
+    wrapped = [w for line in lines for w in textwrap.wrap(line, 140, subsequent_indent="    ")]
+    key_h = 0.16 * len(wrapped)  # inches of key text under the axes
+    fig = Figure(figsize=(8, 3.4 + key_h))
     ax = fig.add_subplot()
     x = np.arange(len(refills))
     expected = [float(r.expected_remaining.to("mL").magnitude) for r in refills]
@@ -136,23 +172,24 @@ def refill_history_svg(refills: Sequence[RefillRecord]) -> str:
     ax.bar(x - 0.2, expected, 0.4, color="#9ecae1", label="expected (mL)")
     ax.bar(x + 0.2, withdrawn, 0.4, color="#3182bd", label="withdrawn (mL)")
     top = max([*expected, *withdrawn, 1e-6])
-    marked: set[Level] = set()
-    for i, r in enumerate(refills):
-        if not r.findings:
-            continue
-        level = Level.HARD if any(f.level is Level.HARD for f in r.findings) else Level.SOFT
-        colour = _HARD if level is Level.HARD else _SOFT
-        label = None if level in marked else f"{level.value} finding"
-        marked.add(level)
+    shown: set[Level] = set()
+    for i, level, key in marks:
+        colour = _LEVEL_COLOUR[level]
+        label = None if level in shown else f"{level.value} finding (letter: key below)"
+        shown.add(level)
         ax.plot([i], [top * 1.08], marker="v", color=colour, ls="", label=label)
-        codes = ", ".join(dict.fromkeys(f.code for f in r.findings))
-        ax.annotate(codes, (i, top * 1.12), fontsize=6, ha="center", color=colour)
-    ax.set_xticks(x, [f"{r.performed_at:%Y-%m-%d}" for r in refills], fontsize=7, rotation=30)
+        ax.annotate(key, (i, top * 1.14), fontsize=7, ha="center", color=colour)
+    step = max(1, len(refills) // 12)  # at most ~12 date labels: they never overlap
+    ax.set_xticks(x[::step], [f"{r.performed_at:%Y-%m-%d}" for r in refills][::step],
+                  fontsize=7, rotation=30)  # fmt: skip
     ax.set_ylabel("volume (mL)")
-    ax.set_ylim(0, top * 1.35)
-    ax.legend(loc="upper left", fontsize=7, ncol=4)
+    ax.set_ylim(0, top * 1.25)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), fontsize=7, ncol=5, frameon=False)
     ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    total_h = 3.4 + key_h
+    for n, text in enumerate(wrapped):
+        fig.text(0.01, (0.05 + key_h - 0.16 * n) / total_h, text, fontsize=6.5)
+    fig.tight_layout(rect=(0, (0.12 + key_h) / total_h, 1, 1))
     return _svg(fig)
 
 

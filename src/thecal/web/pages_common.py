@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.routing import Match
 
 from thecal import NOT_A_MEDICAL_DEVICE
 from thecal.api.context import AppContext, context
@@ -18,14 +19,124 @@ from thecal.api.security import Session, csrf_ok, new_csrf
 from thecal.clinic.calendar import RefillStatus
 from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
 from thecal.clinic.model import User
-from thecal.therapy.findings import OverrideNotAllowed
+from thecal.therapy.findings import Level, OverrideNotAllowed
 from thecal.units import InputError, fmt
+from thecal.web.patient_header import PatientHeader, header_for, years
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals["NOTICE"] = NOT_A_MEDICAL_DEVICE
 TEMPLATES.env.globals["RefillStatus"] = RefillStatus
 TEMPLATES.env.filters["q"] = lambda q: fmt(q) if q is not None else "—"
 TEMPLATES.env.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "—"
+
+# The navigation, in order. A link shows only when its page exists in this app, so a helper
+# adding a page (patients list, worklist, audit) adds one line here and nothing else.
+NAV: tuple[tuple[str, str], ...] = (
+    ("Dashboard", "/"), ("Calendar", "/calendar"), ("Patients", "/patients"),
+    ("Worklist", "/worklist"), ("Alarms", "/alarms"), ("Implants", "/implants"),
+    ("Audit", "/audit"),
+)  # fmt: skip
+
+# ``?saved=<key>`` after a successful write (redirect 303) → the message shown. Only these
+# keys are shown; any other text in the query is ignored, never echoed.
+SAVED: Mapping[str, str] = {
+    "refill": "Refill recorded. The next refill date below is from this refill.",
+    "program": "Program stored as the new prescription version.",
+    "stimulator-program": "Stimulator program stored as a new version.",
+    "impedances": "Impedance readings recorded.",
+    "battery": "Battery reading recorded.",
+    "stimulator-read": "Stimulator read: impedances and battery voltage stored.",
+}
+
+
+def nav_links(request: Request) -> list[tuple[str, str]]:
+    """The :data:`NAV` entries whose page is a GET route of this app."""
+    routes = request.app.router.routes
+
+    def exists(href: str) -> bool:
+        scope = {"type": "http", "path": href, "method": "GET", "root_path": "",
+                 "app": request.app}  # fmt: skip
+        return any(r.matches(scope)[0] is Match.FULL for r in routes)
+
+    return [(label, href) for label, href in NAV if exists(href)]
+
+
+def is_current(request: Request, href: str) -> bool:
+    """Whether ``href`` is the section of the page shown (for ``aria-current``)."""
+    path = request.url.path
+    return path == href if href == "/" else path == href or path.startswith(href + "/")
+
+
+def flash_message(request: Request) -> str | None:
+    """The success message named by the ``saved`` query parameter, None for none or unknown."""
+    return SAVED.get(request.query_params.get("saved", ""))
+
+
+def saved_url(path: str, key: str, anchor: str = "") -> str:
+    """Where a successful write redirects: ``path`` with the message ``key`` (one of
+    :data:`SAVED`) and an optional ``#anchor``."""
+    if key not in SAVED:
+        raise KeyError(key)
+    return f"{path}?saved={key}" + (f"#{anchor}" if anchor else "")
+
+
+TEMPLATES.env.globals["nav_links"] = nav_links
+TEMPLATES.env.globals["is_current"] = is_current
+TEMPLATES.env.globals["flash_message"] = flash_message
+
+
+def patient_header(request: Request, patient_id: str) -> PatientHeader | None:
+    """The patient header (``_patient_header.html``) of ``patient_id`` on this app's clinic."""
+    return header_for(request.app.state.ctx, patient_id)
+
+
+TEMPLATES.env.globals["patient_header"] = patient_header
+
+# Level and refill status → the shared status class (the text always says the level too).
+_LEVEL_CLASS = {Level.HARD: "status-hard", Level.SOFT: "status-soft", Level.INFO: "status-info"}
+_REFILL_CLASS = {
+    RefillStatus.OVERDUE: "status-hard", RefillStatus.DUE: "status-hard",
+    RefillStatus.DUE_SOON: "status-soft", RefillStatus.SCHEDULED: "status-ok",
+    RefillStatus.UNKNOWN: "status-info",
+}  # fmt: skip
+
+
+_ALARM_CLASS = {"critical": "status-hard", "non-critical": "status-soft"}
+
+
+def level_class(level: Level | str) -> str:
+    """``status-hard|soft|info`` for a finding level (its enum or its text) or an alarm
+    priority ("critical": hard, "non-critical": soft); anything else: info."""
+    try:
+        return _LEVEL_CLASS[Level(level)]
+    except ValueError:
+        return _ALARM_CLASS.get(str(level), "status-info")
+
+
+def refill_class(status: RefillStatus) -> str:
+    """The status class of a refill calendar status (overdue and due today: hard)."""
+    return _REFILL_CLASS[status]
+
+
+# Internal keys a person may see (alarm codes, snapshot fields): their words for them.
+LABELS: Mapping[str, str] = {
+    "low_reservoir_threshold": "low-reservoir alarm volume",
+    "reservoir_estimate": "reservoir estimate",
+    "eri_at": "elective replacement indicator",
+    "eos_at": "end of service",
+}
+
+
+def human(key: object) -> str:
+    """A key as a person reads it: its :data:`LABELS` entry, else underscores as spaces."""
+    text = str(key)
+    return LABELS.get(text, text.replace("_", " "))
+
+
+TEMPLATES.env.globals["refill_class"] = refill_class
+TEMPLATES.env.filters["human"] = human
+TEMPLATES.env.filters["level_class"] = level_class
+TEMPLATES.env.filters["dwell"] = years
 
 
 def form_version(form: Mapping[str, str]) -> int:

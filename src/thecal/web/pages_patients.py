@@ -19,12 +19,20 @@ from thecal.therapy.reservoir import Fill
 from thecal.units import InputError
 from thecal.web import charts
 from thecal.web.implants import ImplantLink, reachable
-from thecal.web.pages_common import page_user, render
+from thecal.web.pages_common import human, page_user, render
 
 
 def _svg(text: str) -> Response:
     return Response(text, media_type="image/svg+xml",
                     headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+def _program_change(old: int | None, new: int, by: str) -> str:
+    """A timeline line for a program change; the first prescription has no old version (it
+    read "vNone" before)."""
+    if old is None:
+        return f"first prescription (version {new}) by {by}"
+    return f"program change from version {old} to version {new} by {by}"
 
 
 def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
@@ -45,10 +53,10 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                     timeline.append((datetime.combine(pr.performed_on, datetime.min.time()),
                                      f"procedure: {pr.kind.value}", pr.notes))  # fmt: skip
                 for ch in repo.program_changes_for(patient_id):
-                    timeline.append((ch.at, f"program change v{ch.old_version} → "
-                                     f"v{ch.new_version} by {ch.by}", ch.reason))  # fmt: skip
+                    timeline.append((ch.at, _program_change(ch.old_version, ch.new_version,
+                                                            ch.by), ch.reason))  # fmt: skip
                 for a in repo.alarms_for(patient_id):
-                    timeline.append((a.raised_at, f"alarm {a.code} ({a.level})", a.message))
+                    timeline.append((a.raised_at, f"alarm {human(a.code)} ({a.level})", a.message))
                 for c in repo.complications_for(patient_id):
                     timeline.append((datetime.combine(c.occurred_on, datetime.min.time()),
                                      f"complication: {c.code.value}", c.notes))  # fmt: skip
@@ -69,7 +77,8 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                       plan=rx.plan() if rx else None, rx=rx, refills=list(reversed(refills)),
                       timeline=timeline, Level=Level, reachable=link is not None,
                       pump=pump, interrogations=snapshots,
-                      stimulators=stimulators, stim_serials=frozenset(links))  # fmt: skip
+                      stimulators=stimulators, stim_serials=frozenset(links),
+                      today=ctx.clock().date())  # fmt: skip
 
     @router.get("/patients/{patient_id}/interrogations/{interrogation_id}",
              response_class=HTMLResponse)  # fmt: skip
@@ -111,9 +120,13 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                 versions, fill.at, max(fill.at, ctx.clock()), ctx.library, ctx.catalog
             )  # fmt: skip
             projection = charts.reservoir_projection(resolved, fill, ctx.library, since=since)
+            if ctx.clock() > projection.times[-1]:  # overdue: draw the reservoir up to today
+                projection = charts.reservoir_projection(
+                    resolved, fill, ctx.library, end=ctx.clock(), since=since
+                )  # fmt: skip
         except InputError as exc:
             raise HTTPException(404, str(exc)) from None
-        return _svg(charts.reservoir_svg(projection))
+        return _svg(charts.reservoir_svg(projection, ctx.clock()))
 
     @router.get("/patients/{patient_id}/charts/refills.svg")
     def refills_chart(patient_id: str, _: User = Depends(page_user),

@@ -17,6 +17,7 @@ from thecal.web.pages_common import (
     page_user,
     refusal,
     render,
+    saved_url,
     write_form,
     write_status,
 )
@@ -103,4 +104,4 @@ async def refill_post(patient_id: str, request: Request, user: User = Depends(pa
     except (InputError, OverrideError) as exc:
         return render(request, ctx, "refill.html", write_status(exc), user=user, p=p,
                       error=str(exc), outcome=None, form=values)  # fmt: skip
-    return RedirectResponse(f"/patients/{patient_id}", 303)
+    return RedirectResponse(saved_url(f"/patients/{patient_id}", "refill"), 303)

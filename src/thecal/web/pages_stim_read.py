@@ -19,11 +19,19 @@ from thecal.programmer.link_client import AckLost, LinkRefused
 from thecal.programmer.stimulator import StimInterrogation
 from thecal.units import Q_, Dimension, InputError, parse_quantity
 from thecal.web.implants import ImplantLink, reachable, read_stimulator
-from thecal.web.pages_common import error_page, page_user, refusal, write_form, write_status
+from thecal.web.pages_common import (
+    error_page,
+    page_user,
+    refusal,
+    saved_url,
+    write_form,
+    write_status,
+)
 
 
-def _back(patient_id: str, device_id: str) -> RedirectResponse:
-    return RedirectResponse(f"/patients/{patient_id}#stimulator-{device_id}", 303)
+def _back(patient_id: str, device_id: str, saved: str) -> RedirectResponse:
+    return RedirectResponse(saved_url(f"/patients/{patient_id}", saved, f"stimulator-{device_id}"),
+                            303)  # fmt: skip
 
 
 def _refused(request: Request, exc: Exception) -> HTMLResponse:
@@ -132,7 +140,7 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
             return error_page(request, 502, f"reading the stimulator failed: {exc}")
         except (ProgrammerError, AckLost, LinkRefused, OSError) as exc:
             return error_page(request, 502, f"reading the stimulator failed: {exc}")
-        return _back(patient_id, device_id)
+        return _back(patient_id, device_id, "stimulator-read")
 
     @router.post(base + "/impedances", response_class=HTMLResponse)
     async def impedances_post(patient_id: str, device_id: str, request: Request,
@@ -149,7 +157,7 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                                               source=MeasurementSource.MANUAL, at=at)  # fmt: skip
         except (PermissionDenied, InputError) as exc:
             return _refused(request, exc)
-        return _back(patient_id, device_id)
+        return _back(patient_id, device_id, "impedances")
 
     @router.post(base + "/battery", response_class=HTMLResponse)
     async def battery_post(patient_id: str, device_id: str, request: Request,
@@ -169,6 +177,6 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                                                 at=at)  # fmt: skip
         except (PermissionDenied, InputError) as exc:
             return _refused(request, exc)
-        return _back(patient_id, device_id)
+        return _back(patient_id, device_id, "battery")
 
     return router

@@ -21,6 +21,7 @@ from thecal.web.pages_common import (
     page_user,
     refusal,
     render,
+    saved_url,
     write_form,
     write_status,
 )
@@ -46,7 +47,7 @@ def impedance_chart(patient_id: str, device_id: str, _: User = Depends(page_user
     """Impedance per contact with the rolling mean the trend findings use."""
     s = _summary(ctx, patient_id, device_id)
     window = ctx.services.stimulation.trend.window if ctx.services.stimulation else None
-    text = impedance_svg(s.trends, fmt(window) if window is not None else "rolling")
+    text = impedance_svg(s.trends, fmt(window) if window is not None else "rolling", ctx.clock())
     return Response(text, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
@@ -110,4 +111,7 @@ async def stim_program_post(patient_id: str, device_id: str, request: Request,
     except (InputError, OverrideError) as exc:
         return render(request, ctx, "stimulator_program.html", write_status(exc),
                       findings=None, error=str(exc), **page)  # fmt: skip
-    return RedirectResponse(f"/patients/{patient_id}/stimulators/{device_id}/program", 303)
+    return RedirectResponse(
+        saved_url(f"/patients/{patient_id}/stimulators/{device_id}/program", "stimulator-program"),
+        303,
+    )

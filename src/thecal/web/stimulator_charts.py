@@ -4,17 +4,21 @@ contact's impedance readings (points) and their rolling mean (line), from
 so the trend findings and the picture agree."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from thecal.clinic.impedance_trend import ContactTrend
-from thecal.web.charts import _date_axis, _svg
+from thecal.web.charts import _date_axis, _svg, _today_line
 
 
-def impedance_svg(trends: Sequence[ContactTrend], window_text: str) -> str:
+def impedance_svg(
+    trends: Sequence[ContactTrend], window_text: str, now: datetime | None = None
+) -> str:
     """Impedance (ohm) per contact over time: readings as dots, the ``window_text`` rolling
-    mean as a line; a contact with a finding is labelled with its codes."""
+    mean as a line; a contact with a finding is labelled with its codes; ``now``: the "today"
+    line."""
     fig = Figure(figsize=(8, 3.4))
     ax = fig.add_subplot()
     for i, t in enumerate(trends):
@@ -26,10 +30,12 @@ def impedance_svg(trends: Sequence[ContactTrend], window_text: str) -> str:
         label = f"{t.contact}" + (f" ({codes})" if codes else "")
         ax.plot(times, ohms, ".", color=colour, alpha=0.45, ms=4)
         ax.plot(times, means, "-", color=colour, lw=1.4, label=label)
+    if now is not None and trends:
+        _today_line(ax, now)
     ax.set_ylabel("impedance (ohm)")
     ax.set_title(f"dots: readings; lines: {window_text} rolling mean", fontsize=8)
-    if trends:
-        ax.legend(loc="upper left", fontsize=7, ncol=2)
+    if trends:  # above the plot: the legend never covers a reading
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.08), fontsize=7, ncol=3, frameon=False)
     else:
         ax.text(0.5, 0.5, "no impedance recorded", ha="center", transform=ax.transAxes)
     ax.grid(alpha=0.3)
