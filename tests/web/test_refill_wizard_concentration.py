@@ -5,12 +5,21 @@ a preview that is NOT sent (nothing goes to the pump, nothing is recorded)."""
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from tests.web.conftest import csrf_of, login
 from tests.web.served_implant import Served, served_fixture  # noqa: F401 (the fixture)
 from tests.web.test_refill_wizard import _hidden, _refills
 from thecal.api.context import AppContext
+from thecal.clinic.refill_concentration import concentration_change, entered_concentrations
+from thecal.devices.catalog import DeviceCatalog
+from thecal.therapy.compare import equal
+from thecal.therapy.library import DrugLibrary
+from thecal.therapy.plan_file import PlanFile
+from thecal.units import Q_, InputError
 from thecal.web.app import create_app
 
 
@@ -84,3 +93,62 @@ def test_concentration_fields_are_checked_at_the_drug_step(ctx: AppContext, serv
     same = _drug(client, pid, page, **{"conc:morphine": "10000 mcg/mL"})
     assert same.status_code == 200 and "NOT sent" not in same.text
     assert _deliveries(ctx, pid) == 0
+
+
+def _plan(rate: str, conc: str, bolus: str | None = None) -> PlanFile:
+    data: dict[str, Any] = {
+        "at": "2025-06-02T09:00:00", "pump": {"model": "Prometra II 20 mL"},
+        "patient": {"opioid_naive": False},
+        "admixture": [{"drug": "morphine", "concentration": conc}],
+        "schedule": {"mode": "continuous", "rate": rate},
+    }  # fmt: skip
+    if bolus is not None:
+        data["patient_bolus"] = {"volume": bolus, "duration": "10 min", "lockout": "4 h",
+                                 "max_per_day": 2}  # fmt: skip
+    return PlanFile.model_validate(data)
+
+
+VOLUMES = {"catheter_volume": Q_(0.13, "mL"), "internal_volume": Q_(0.2, "mL")}
+
+
+def test_a_rate_program_is_rescaled_to_the_same_dose(
+    library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    # 0.5 mL/d × 10 mg/mL = 5 mg/d; at 25 mg/mL: 5 mg/d ÷ 25 mg/mL = 0.2 mL/d (× 10/25 = 0.4);
+    # the patient bolus 0.05 mL × 0.4 = 0.02 mL (the same 0.5 mg).
+    plan = _plan("0.5 mL/d", "10 mg/mL", "0.05 mL")
+    c = concentration_change(plan, {"morphine": Q_(25, "mg/mL")}, library, catalog, **VOLUMES)
+    assert c is not None
+    assert equal(c.new_rate, Q_(0.2, "mL/d")) and equal(c.daily_dose, Q_(5, "mg/d"))
+    assert c.plan.schedule.rate == "0.2 mL/d" and c.plan.admixture[0].concentration == "25 mg/mL"
+    assert c.plan.patient_bolus is not None and c.plan.patient_bolus.volume == "0.02 mL"
+    # bridge 5 mg/d ÷ 10 mg/mL = 0.5 mL/d for 0.33 mL ÷ 0.5 mL/d = 0.66 d = 15.84 h
+    assert c.bridge.program is not None
+    assert equal(c.bridge.program.duration, Q_(15.84, "h"))
+    # No change (the same concentration in mcg/mL): None, no bridge.
+    assert concentration_change(plan, {"morphine": Q_(10000, "mcg/mL")}, library, catalog) is None
+    with pytest.raises(InputError, match=r"refill\.concentration"):  # not in the admixture
+        entered_concentrations({"conc:baclofen": "2 mg/mL"}, plan)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rate=st.floats(0.05, 1.0), old=st.floats(1.0, 50.0), new=st.floats(1.0, 50.0),
+)  # fmt: skip
+def test_the_daily_dose_and_the_bridge_dose_are_held(
+    library: DrugLibrary, catalog: DeviceCatalog, rate: float, old: float, new: float
+) -> None:
+    """Invariant: new rate × new concentration = old rate × old concentration (the daily dose),
+    and the bridge at the OLD concentration delivers that same dose rate."""
+    assume(abs(new - old) > 1e-6 * old)
+    plan = _plan(f"{rate:.6g} mL/d", f"{old:.6g} mg/mL")
+    c = concentration_change(
+        plan, {"morphine": Q_(float(f"{new:.6g}"), "mg/mL")}, library, catalog, **VOLUMES
+    )
+    assert c is not None and c.bridge.program is not None
+    before = c.old_rate * Q_(float(f"{old:.6g}"), "mg/mL")
+    after = c.new_rate * Q_(float(f"{new:.6g}"), "mg/mL")
+    # The rescaled rate is written with 6 significant figures: held to 5e-6 relative.
+    assert after.to("mg/d").magnitude == pytest.approx(before.to("mg/d").magnitude, rel=1e-5)
+    bridged = c.bridge.program.rate * c.bridge.program.old_concentration
+    assert bridged.to("mg/d").magnitude == pytest.approx(before.to("mg/d").magnitude, rel=1e-5)

@@ -25,6 +25,9 @@ from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
 FIELD = "refill.concentration"
 CATHETER = "refill.catheter_volume"
 INTERNAL = "refill.internal_volume"
+# Significant figures of a concentration, rate or volume written in the plan (as text): the
+# daily dose is held to 5e-6 relative (fmt's default 4 figures lost up to 5e-4).
+WRITTEN = 6
 
 
 @dataclass(frozen=True)
@@ -87,16 +90,20 @@ def concentration_change(
     drug = s.drug or plan.admixture[0].drug
     old_c, new_c = old[drug], new.get(drug, old[drug])
     factor = float((old_c / new_c).to("").magnitude)
-    mix = [IngredientEntry(drug=i.drug, concentration=fmt(new.get(i.drug, old[i.drug])))
+    mix = [IngredientEntry(drug=i.drug, concentration=fmt(new.get(i.drug, old[i.drug]), WRITTEN))
            for i in plan.admixture]  # fmt: skip
     update: dict[str, object] = {"admixture": mix}
     if s.rate is not None:
         rate = parse_quantity(s.rate, "schedule.rate", Dimension.FLOW_RATE)
-        update["schedule"] = s.model_copy(update={"rate": fmt((rate * factor).to(rate.units))})
+        update["schedule"] = s.model_copy(
+            update={"rate": fmt((rate * factor).to(rate.units), WRITTEN)}
+        )
     bolus = plan.patient_bolus
     if bolus is not None and bolus.volume is not None:
         v = parse_quantity(bolus.volume, "patient_bolus.volume", Dimension.VOLUME)
-        update["patient_bolus"] = bolus.model_copy(update={"volume": fmt((v * factor).to(v.units))})
+        update["patient_bolus"] = bolus.model_copy(
+            update={"volume": fmt((v * factor).to(v.units), WRITTEN)}
+        )
     new_plan = plan.model_copy(update=update)
     before, after = (
         resolve(plan.to_typed(), library, catalog),
