@@ -6,10 +6,11 @@ to the pump over its link, is read back, and only then is recorded
 (:mod:`thecal.clinic.refill_delivery`) -> the printable session record.
 
 Each step validates its own fields and carries the earlier ones as hidden fields: nothing is
-recorded before the final confirm (the interrogation is read, not stored). A drug or
-concentration change is a new prescription: the wizard keeps the prescribed admixture, so no
-bridge bolus is needed and the pump keeps its program; the drug step says so and links to
-the program form."""
+recorded before the final confirm (the interrogation is read, not stored). The drug step
+accepts new concentrations of the prescribed drugs: the wizard computes the program that keeps
+the same daily dose and the bridge bolus (:mod:`thecal.clinic.refill_concentration`) and
+shows them with every finding, clearly NOT sent: such a refill is not confirmed here (the new
+program goes through the program form). A new drug is a new prescription (program form)."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,15 @@ from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.implant_link_model import DeliveryOutcome
 from thecal.clinic.model import Device, User
 from thecal.clinic.program_delivery import PumpWrite
+from thecal.clinic.refill_concentration import (
+    CATHETER,
+    FIELD,
+    INTERNAL,
+    ConcentrationChange,
+    concentration_change,
+    entered_concentrations,
+    optional_volume,
+)
 from thecal.clinic.refill_workflow import RefillInput
 from thecal.programmer.clinician import InterrogationReport, ProgrammerError
 from thecal.programmer.link_client import AckLost, LinkRefused
@@ -44,7 +54,9 @@ from thecal.web.pages_common import (
 )
 
 STEPS = ("interrogate", "withdraw", "drug", "fill", "review")
-CARRIED = ("withdrawn", "drug_lot", "filled", "device_estimate")
+CARRIED = ("withdrawn", "drug_lot", "filled", "device_estimate", "catheter_volume",
+           "internal_volume")  # fmt: skip
+CHANGE_FIELDS = ("concentration", "catheter_volume", "internal_volume")
 
 
 def _entry(form: Mapping[str, str], upto: str) -> RefillInput:
@@ -77,7 +89,7 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         return {"p": record.patient, "rx": record.prescription, "pump": pump, "link": link,
                 "Level": Level, "error": None, "report": None, "outcome": None,
                 "pumped": None, "form": dict.fromkeys(CARRIED, ""), "reasons": {},
-                "pump_findings": ()}  # fmt: skip
+                "pump_findings": (), "change": None, "program_findings": ()}  # fmt: skip
 
     @router.get(base, response_class=HTMLResponse)
     def wizard_start(patient_id: str, request: Request, user: User = Depends(page_user),
@@ -92,6 +104,7 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         form = await write_form(request, ctx, user, "record refills")
         page = context_of(ctx, patient_id)
         page["form"] = {k: form.get(k, "") for k in CARRIED}
+        page["form"].update({k: v for k, v in form.items() if k.startswith("conc:")})
         page["reasons"] = {k[len("reason:"):]: v for k, v in form.items()
                            if k.startswith("reason:")}  # fmt: skip
         svc, done = ctx.services, form.get("step", "")
@@ -107,6 +120,8 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                 entry = _entry(form, done)
                 page["outcome"] = svc.review_refill(actor=user, patient_id=patient_id,
                                                     entry=entry)  # fmt: skip
+                if done != "withdraw":
+                    _changed(ctx, user, page, form, review=order[done] == "review")
                 if order[done] == "review":
                     page["pump_findings"] = _pump_findings(ctx, page, entry)
                 return render(request, ctx, "refill_wizard.html", user=user, step=order[done],
@@ -114,6 +129,10 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
             if done != "confirm":
                 raise InputError("step", f"{done!r} is not a step", ", ".join(STEPS))
             entry = _entry(form, "review")
+            if _changed(ctx, user, page, form, review=False) is not None:
+                raise InputError(FIELD, "a concentration change is not sent by the wizard: the "
+                                 "new program and bridge above are a preview",
+                                 "write the new program on the program form")  # fmt: skip
             if page["link"] is None:
                 outcome = svc.record_refill(actor=user, patient_id=patient_id, entry=entry,
                                             patient_version=form_version(form))  # fmt: skip
@@ -140,6 +159,7 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                     page["outcome"] = svc.review_refill(actor=user, patient_id=patient_id,
                                                         entry=again)  # fmt: skip
                     page["pump_findings"] = _pump_findings(ctx, page, again)
+                    _changed(ctx, user, page, form, review=True)
                 except (InputError, OverrideError):
                     step = "withdraw"
             return render(request, ctx, "refill_wizard.html", write_status(exc), user=user,
@@ -181,6 +201,27 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
     return router
 
 
+def _changed(ctx: AppContext, user: User, page: dict[str, Any], form: Mapping[str, str],
+             review: bool) -> ConcentrationChange | None:  # fmt: skip
+    """The concentration change typed at the drug step (None: the prescribed admixture), put
+    on ``page`` as ``change``; with ``review`` also the new program's findings."""
+    rx = page["rx"]
+    if rx is None:
+        return None
+    plan = rx.plan()
+    change = concentration_change(
+        plan, entered_concentrations(form, plan), ctx.library, ctx.catalog,
+        catheter_volume=optional_volume(form, "catheter_volume", CATHETER),
+        internal_volume=optional_volume(form, "internal_volume", INTERNAL),
+    )  # fmt: skip
+    page["change"] = change
+    if change is not None and review:
+        preview = ctx.services.preview_program_change(actor=user, patient_id=page["p"].id,
+                                                      plan=change.plan)  # fmt: skip
+        page["program_findings"] = preview.findings
+    return change
+
+
 def _pump_findings(ctx: AppContext, page: dict[str, Any], entry: RefillInput) -> Any:
     """The pump's own refill findings the clinic's review does not already list (by code)."""
     link: ImplantLink | None = page["link"]
@@ -195,8 +236,10 @@ def _pump_findings(ctx: AppContext, page: dict[str, Any], entry: RefillInput) ->
 def _step_of(exc: Exception, done: str) -> str:
     """The step whose field is wrong (shown again with the error), else the step sent."""
     field = getattr(exc, "field", "")
-    for name, step in (("withdrawn", "withdraw"), ("drug_lot", "drug"), ("filled", "fill")):
-        if field.endswith(name):
+    named = (("withdrawn", "withdraw"), ("drug_lot", "drug"), ("filled", "fill"),
+             *((f"refill.{n}", "drug") for n in CHANGE_FIELDS))  # fmt: skip
+    for name, step in named:
+        if field.endswith(name) or field.startswith(name):
             return step
     return {"confirm": "review", "interrogate": "interrogate"}.get(done, done or "withdraw")
 
