@@ -22,6 +22,7 @@ from thecal.api.deps import VERSION_MAX, QuantityIn, api_user, quantity, set_ses
 from thecal.api.errors import ErrorOut, input_error, throttled
 from thecal.api.routers import (
     alarms,
+    audit,
     auth,
     calendar,
     implant_links,
@@ -35,7 +36,7 @@ from thecal.api.routers import (
 
 router = APIRouter(prefix="/api/v1")
 for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
-                  registration, alarms,
+                  registration, alarms, audit,
                   implant_links):  # fmt: skip
     router.include_router(_resource.router)
 

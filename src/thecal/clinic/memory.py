@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from thecal.clinic.audit_memory import MemoryAuditRecords
 from thecal.clinic.errors import ConcurrentEditError, NotFoundError
 from thecal.clinic.implant_link_memory import LinkState, MemoryImplantLinks
 from thecal.clinic.model import (
@@ -68,7 +69,7 @@ class _State:
     links: LinkState = field(default_factory=LinkState)
 
 
-class MemoryRepository(RegistrationMemory, MemoryImplantLinks):
+class MemoryRepository(RegistrationMemory, MemoryImplantLinks, MemoryAuditRecords):
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state
         self._who = who

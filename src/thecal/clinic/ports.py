@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from thecal.clinic.audit_view import AuditRecords
 from thecal.clinic.implant_link_model import ImplantLinkRecords
 from thecal.clinic.model import (
     Alarm,
@@ -41,7 +42,9 @@ class DueWindow:
     undated: bool = False
 
 
-class ClinicRepository(StimulatorRecords, RegistrationRecords, ImplantLinkRecords, Protocol):
+class ClinicRepository(
+    StimulatorRecords, RegistrationRecords, ImplantLinkRecords, AuditRecords, Protocol
+):
     # Users
     def add_user(self, user: User) -> None: ...
     def user_by_name(self, username: str) -> User | None: ...

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
+from thecal.clinic.audit_view import AuditQuery, AuditRecord
 from thecal.store.schema import AuditHeadRow, AuditRow
 
 GENESIS = "0" * 64
@@ -112,3 +113,67 @@ def verify(session: Session) -> AuditReport:
             f"ending {prev[:12]}… (rows deleted or added)"
         )
     return AuditReport(not problems, count, head_hash, tuple(problems))
+
+
+def _matching(query: AuditQuery) -> list[ColumnElement[bool]]:
+    """The filters as plain column comparisons (no function on a column), so the database
+    can use an index on any of them; the patient by its own entries or the records naming it
+    (canonical JSON: ``"patient_id":"<id>"``, no spaces)."""
+    where: list[ColumnElement[bool]] = []
+    if query.who is not None:
+        where.append(AuditRow.actor == query.who)
+    if query.what is not None:
+        where.append(or_(AuditRow.action == query.what, AuditRow.entity == query.what))
+    start, end = query.window()
+    if start is not None:
+        where.append(AuditRow.at >= start)
+    if end is not None:
+        where.append(AuditRow.at < end)
+    if query.patient_id is not None:
+        named = '"patient_id":' + canonical(query.patient_id)
+        where.append(or_(
+            and_(AuditRow.entity == "patient", AuditRow.entity_id == query.patient_id),
+            AuditRow.data.contains(named, autoescape=True),
+        ))  # fmt: skip
+    return where
+
+
+def entries(session: Session, query: AuditQuery, limit: int, offset: int) -> list[AuditRecord]:
+    """The entries matching ``query``, newest first (by ``seq``, the primary key: the database
+    walks its index backwards and stops after ``offset + limit``), each update with the same
+    record's previous entry (one lookup per update shown, by entity and seq)."""
+    rows = session.execute(
+        select(AuditRow).where(*_matching(query)).order_by(AuditRow.seq.desc())
+        .limit(limit).offset(offset)
+    ).scalars().all()  # fmt: skip
+    found: list[AuditRecord] = []
+    for r in rows:
+        before = None
+        if r.action == "update":
+            before = session.execute(
+                select(AuditRow.data).where(
+                    AuditRow.entity == r.entity, AuditRow.entity_id == r.entity_id,
+                    AuditRow.seq < r.seq,
+                ).order_by(AuditRow.seq.desc()).limit(1)
+            ).scalar_one_or_none()  # fmt: skip
+        found.append(AuditRecord(
+            r.seq, r.at, r.actor, r.action, r.entity, r.entity_id, r.reason,
+            _json(r.data), _json(before),
+        ))  # fmt: skip
+    return found
+
+
+def _json(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {"value": value}
+
+
+class AuditQueries:
+    """The audit read of :class:`~thecal.store.repository.SqlRepository` (``session``)."""
+
+    session: Session
+
+    def audit_entries(self, query: AuditQuery, limit: int, offset: int) -> list[AuditRecord]:
+        return entries(self.session, query, limit, offset)

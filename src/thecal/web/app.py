@@ -27,6 +27,7 @@ from thecal.units import InputError
 from thecal.web import pages_auth, pages_calendar, pages_program, pages_refill, pages_registration
 from thecal.web.implants import DatabaseLinks, ImplantLink, implants_from_env
 from thecal.web.pages_alarms import router as alarms_router
+from thecal.web.pages_audit import router as audit_router
 from thecal.web.pages_calendar import CALENDAR_ROWS, DASHBOARD_ROWS, DASHBOARD_STATUSES, OFFSET_MAX
 from thecal.web.pages_common import (
     TEMPLATES,
@@ -47,6 +48,7 @@ from thecal.web.pages_program import program_rows
 from thecal.web.pages_refill_wizard import refill_wizard_router
 from thecal.web.pages_stim_read import stim_read_router
 from thecal.web.pages_stimulators import router as stimulators_router
+from thecal.web.pages_worklist import router as worklist_router
 
 __all__ = [
     "CALENDAR_ROWS",
@@ -123,7 +125,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
              patients_router(links),
              pages_program.program_router(links), interrogate_router(links), pages_refill.router,
              stimulators_router, stim_read_router(links), alarms_router, implant_links_router,
-             refill_wizard_router(links))  # fmt: skip
+             refill_wizard_router(links), audit_router, worklist_router)  # fmt: skip
     for page_router in pages:
         app.include_router(page_router, include_in_schema=False)
     return app
