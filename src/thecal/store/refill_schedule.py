@@ -2,14 +2,20 @@
 place, holding the latest refill and when the next one is due. Kept current in the same
 transaction as every refill or device write; ``due_where`` filters it by due window."""
 
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from thecal.clinic.calendar import next_due
-from thecal.clinic.model import DeviceKind
-from thecal.clinic.ports import DueWindow
-from thecal.store.schema import DeviceRow, RefillRow, RefillScheduleRow
+from thecal.clinic.model import DeviceKind, Patient, RefillCandidateRecord
+from thecal.clinic.ports import DueRefill, DueWindow, decided_source
+from thecal.store.rows import PATIENT_COLUMNS
+from thecal.store.schema import DeviceRow, PatientRow, RefillRow, RefillScheduleRow
 
 DRUG_PUMPS = (DeviceKind.PUMP.value, DeviceKind.TRIAL_PUMP.value)
 
@@ -54,3 +60,51 @@ def due_where(window: DueWindow) -> list[ColumnElement[bool]]:
     if window.end is not None:
         where.append(due < window.end)
     return where
+
+
+def due_page(
+    session: Session, window: DueWindow, limit: int | None, offset: int
+) -> list[tuple[Patient, DueRefill | None]]:
+    """One calendar page: patients in ``window`` by (due, patient id), ``offset`` then at most
+    ``limit`` (None: all), each with what the calendar shows of their latest refill. Reads
+    only those columns: whole refill records would parse four volumes each (pint, ~0.3 ms)."""
+    s, r = RefillScheduleRow, RefillRow
+    # The page's keys first (a covering index scan, cheap to skip), then the joins for
+    # those rows only: OFFSET over the joined rows would build every skipped row.
+    keys = (
+        select(s.patient_id, s.refill_id, s.due)
+        .where(*due_where(window))
+        .order_by(s.due, s.patient_id)
+        .offset(offset)
+    )
+    if limit is not None:
+        keys = keys.limit(limit)
+    page = keys.subquery()
+    query = (
+        select(*PATIENT_COLUMNS, r.id, r.refill_by, r.decided_by, r.candidates,
+               r.planned_refill, r.performed_at, r.by)
+        .select_from(page)
+        .join(PatientRow, PatientRow.id == page.c.patient_id)
+        .outerjoin(r, r.id == page.c.refill_id)
+        .order_by(page.c.due, page.c.patient_id)
+    )  # fmt: skip
+    n = len(PATIENT_COLUMNS)
+    out: list[tuple[Patient, DueRefill | None]] = []
+    for row in session.execute(query):
+        values: tuple[Any, ...] = tuple(row)  # column types checked by the row classes
+        refill_id, refill_by, decided_by, candidates, planned, performed_at, by = values[n:]
+        due = None if refill_id is None else DueRefill(
+            refill_by, decided_by, _source(candidates, refill_by, decided_by), planned,
+            performed_at, by,
+        )  # fmt: skip
+        out.append((Patient(*values[:n]), due))
+    return out
+
+
+def _source(candidates: str, refill_by: datetime | None, decided_by: str) -> str:
+    parsed: Sequence[RefillCandidateRecord] = [
+        RefillCandidateRecord(datetime.fromisoformat(c["at"]), c["kind"], c["reason"],
+                              c["source"])
+        for c in json.loads(candidates)
+    ]  # fmt: skip
+    return decided_source(parsed, refill_by, decided_by)
