@@ -1,19 +1,22 @@
 """The refill calendar's index (refill_schedule): one row per patient with a drug pump in
-place, holding the latest refill and when the next one is due. Kept current in the same
-transaction as every refill or device write; ``due_where`` filters it by due window."""
+place, holding the latest refill and when the next one is due, and its counts per due day
+(refill_due_days). Both kept current in the same transaction as every refill or device write;
+``count_due`` counts a due window, ``due_page`` reads one page of it."""
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from thecal.clinic.calendar import next_due
 from thecal.clinic.model import DeviceKind, Patient, RefillCandidateRecord
 from thecal.clinic.ports import DueRefill, DueWindow, decided_source
+from thecal.store.calendar_counts_schema import RefillDueDayRow
 from thecal.store.rows import PATIENT_COLUMNS
 from thecal.store.schema import DeviceRow, PatientRow, RefillRow, RefillScheduleRow
 
@@ -30,9 +33,11 @@ def sync_schedule(session: Session, patient_id: str) -> None:
         ).limit(1)
     )  # fmt: skip
     row = session.get(RefillScheduleRow, patient_id)
+    before = row.due if row is not None else None
     if pump is None:
         if row is not None:
             session.delete(row)
+            _move(session, before, None, was_listed=True)
         return
     last = session.execute(
         select(RefillRow.id, RefillRow.refill_by, RefillRow.planned_refill)
@@ -46,7 +51,54 @@ def sync_schedule(session: Session, patient_id: str) -> None:
         session.add(RefillScheduleRow(patient_id=patient_id, refill_id=refill_id, due=due))
     else:
         row.refill_id, row.due = refill_id, due
+    _move(session, before, due, was_listed=row is not None)
     session.flush()
+
+
+def _move(session: Session, before: datetime | None, after: datetime | None,
+          was_listed: bool) -> None:  # fmt: skip
+    """Keep refill_due_days in step with one schedule row going from ``before`` (when
+    ``was_listed``) to ``after`` (None: undated or gone; undated rows are not counted per day)."""
+    old = before.date() if was_listed and before is not None else None
+    new = after.date() if after is not None else None
+    if old == new:
+        return
+    if old is not None:
+        session.execute(
+            update(RefillDueDayRow).where(RefillDueDayRow.day == old)
+            .values(n=RefillDueDayRow.n - 1)
+        )  # fmt: skip
+    if new is not None:
+        # An upsert: two transactions adding the first refill due on one day must not clash.
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(RefillDueDayRow).values(day=new, n=1)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[RefillDueDayRow.day], set_={"n": RefillDueDayRow.n + 1}
+        ))  # fmt: skip
+
+
+def _midnight(at: datetime | None) -> bool:
+    return at is None or at.time() == time()
+
+
+def count_due(session: Session, window: DueWindow) -> int:
+    """How many schedule rows fall in ``window``. A window between midnights (the calendar's
+    statuses) is a sum over refill_due_days; any other one an index range count."""
+    if window.undated or not (_midnight(window.start) and _midnight(window.end)):
+        count = session.scalar(
+            select(func.count()).select_from(RefillScheduleRow).where(*due_where(window))
+        )
+        return int(count or 0)
+    # start <= due < end with both at 00:00  <=>  start's day <= due's day < end's day.
+    day = RefillDueDayRow.day
+    where: list[ColumnElement[bool]] = []
+    if window.start is not None:
+        where.append(day >= window.start.date())
+    if window.end is not None:
+        where.append(day < window.end.date())
+    total = session.scalar(select(func.sum(RefillDueDayRow.n)).where(*where))
+    return int(total or 0)
 
 
 def due_where(window: DueWindow) -> list[ColumnElement[bool]]:
