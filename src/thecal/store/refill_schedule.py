@@ -4,18 +4,18 @@ place, holding the latest refill and when the next one is due, and its counts pe
 ``count_due`` counts a due window, ``due_page`` reads one page of it."""
 
 import json
-from collections.abc import Sequence
 from datetime import datetime, time
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Date, DateTime, Integer, Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from thecal.clinic.calendar import next_due
-from thecal.clinic.model import DeviceKind, Patient, RefillCandidateRecord
-from thecal.clinic.ports import DueRefill, DueWindow, decided_source
+from thecal.clinic.model import DeviceKind, Patient
+from thecal.clinic.ports import DueRefill, DueWindow
 from thecal.store.calendar_counts_schema import RefillDueDayRow
 from thecal.store.rows import PATIENT_COLUMNS
 from thecal.store.schema import DeviceRow, PatientRow, RefillRow, RefillScheduleRow
@@ -85,20 +85,57 @@ def _midnight(at: datetime | None) -> bool:
 def count_due(session: Session, window: DueWindow) -> int:
     """How many schedule rows fall in ``window``. A window between midnights (the calendar's
     statuses) is a sum over refill_due_days; any other one an index range count."""
+    bounds = _bounds(window)
     if window.undated or not (_midnight(window.start) and _midnight(window.end)):
-        count = session.scalar(
-            select(func.count()).select_from(RefillScheduleRow).where(*due_where(window))
-        )
+        count = session.scalar(_range_count(window.undated, *_shape(window)), bounds)
         return int(count or 0)
     # start <= due < end with both at 00:00  <=>  start's day <= due's day < end's day.
+    days = {k: v.date() for k, v in bounds.items()}
+    total = session.scalar(_day_sum(*_shape(window)), days)
+    return int(total or 0)
+
+
+# Statements built once per shape with the bounds as parameters: building a select costs
+# more Python than SQLite spends running these (a calendar page runs six of them).
+def _shape(window: DueWindow) -> tuple[bool, bool]:
+    return window.start is not None, window.end is not None
+
+
+def _bounds(window: DueWindow) -> dict[str, datetime]:
+    if window.undated:
+        return {}
+    found = {"start": window.start, "end": window.end}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+@cache
+def _where(undated: bool, start: bool, end: bool) -> tuple[ColumnElement[bool], ...]:
+    due = RefillScheduleRow.due
+    if undated:
+        return (due.is_(None),)
+    where: list[ColumnElement[bool]] = [due.is_not(None)]
+    if start:
+        where.append(due >= bindparam("start", type_=DateTime))
+    if end:
+        where.append(due < bindparam("end", type_=DateTime))
+    return tuple(where)
+
+
+@cache
+def _range_count(undated: bool, start: bool, end: bool) -> Select[int]:
+    return select(func.count()).select_from(RefillScheduleRow).where(
+        *_where(undated, start, end))  # fmt: skip
+
+
+@cache
+def _day_sum(start: bool, end: bool) -> Select[int]:
     day = RefillDueDayRow.day
     where: list[ColumnElement[bool]] = []
-    if window.start is not None:
-        where.append(day >= window.start.date())
-    if window.end is not None:
-        where.append(day < window.end.date())
-    total = session.scalar(select(func.sum(RefillDueDayRow.n)).where(*where))
-    return int(total or 0)
+    if start:
+        where.append(day >= bindparam("start", type_=Date))
+    if end:
+        where.append(day < bindparam("end", type_=Date))
+    return select(func.sum(RefillDueDayRow.n)).where(*where)
 
 
 def due_where(window: DueWindow) -> list[ColumnElement[bool]]:
@@ -120,29 +157,11 @@ def due_page(
     """One calendar page: patients in ``window`` by (due, patient id), ``offset`` then at most
     ``limit`` (None: all), each with what the calendar shows of their latest refill. Reads
     only those columns: whole refill records would parse four volumes each (pint, ~0.3 ms)."""
-    s, r = RefillScheduleRow, RefillRow
-    # The page's keys first (a covering index scan, cheap to skip), then the joins for
-    # those rows only: OFFSET over the joined rows would build every skipped row.
-    keys = (
-        select(s.patient_id, s.refill_id, s.due)
-        .where(*due_where(window))
-        .order_by(s.due, s.patient_id)
-        .offset(offset)
-    )
-    if limit is not None:
-        keys = keys.limit(limit)
-    page = keys.subquery()
-    query = (
-        select(*PATIENT_COLUMNS, r.id, r.refill_by, r.decided_by, r.candidates,
-               r.planned_refill, r.performed_at, r.by)
-        .select_from(page)
-        .join(PatientRow, PatientRow.id == page.c.patient_id)
-        .outerjoin(r, r.id == page.c.refill_id)
-        .order_by(page.c.due, page.c.patient_id)
-    )  # fmt: skip
+    params: dict[str, Any] = {**_bounds(window), "offset": offset, "limit": limit}
+    query = _page_query(window.undated, *_shape(window), limit is not None)
     n = len(PATIENT_COLUMNS)
     out: list[tuple[Patient, DueRefill | None]] = []
-    for row in session.execute(query):
+    for row in session.execute(query, params):
         values: tuple[Any, ...] = tuple(row)  # column types checked by the row classes
         refill_id, refill_by, decided_by, candidates, planned, performed_at, by = values[n:]
         due = None if refill_id is None else DueRefill(
@@ -153,10 +172,36 @@ def due_page(
     return out
 
 
+@cache
+def _page_query(
+    undated: bool, start: bool, end: bool, limited: bool
+) -> Select[*tuple[Any, ...]]:
+    s, r = RefillScheduleRow, RefillRow
+    # The page's keys first (a covering index scan, cheap to skip), then the joins for
+    # those rows only: OFFSET over the joined rows would build every skipped row.
+    keys = (
+        select(s.patient_id, s.refill_id, s.due)
+        .where(*_where(undated, start, end))
+        .order_by(s.due, s.patient_id)
+        .offset(bindparam("offset", type_=Integer))
+    )
+    if limited:
+        keys = keys.limit(bindparam("limit", type_=Integer))
+    page = keys.subquery()
+    return (
+        select(*PATIENT_COLUMNS, r.id, r.refill_by, r.decided_by, r.candidates,
+               r.planned_refill, r.performed_at, r.by)
+        .select_from(page)
+        .join(PatientRow, PatientRow.id == page.c.patient_id)
+        .outerjoin(r, r.id == page.c.refill_id)
+        .order_by(page.c.due, page.c.patient_id)
+    )  # fmt: skip
+
+
 def _source(candidates: str, refill_by: datetime | None, decided_by: str) -> str:
-    parsed: Sequence[RefillCandidateRecord] = [
-        RefillCandidateRecord(datetime.fromisoformat(c["at"]), c["kind"], c["reason"],
-                              c["source"])
-        for c in json.loads(candidates)
-    ]  # fmt: skip
-    return decided_source(parsed, refill_by, decided_by)
+    """:func:`thecal.clinic.ports.decided_source` on the stored JSON; a date is parsed only
+    for a candidate whose reason matches."""
+    for c in json.loads(candidates):
+        if c["reason"] == decided_by and datetime.fromisoformat(c["at"]) == refill_by:
+            return str(c["source"])
+    return ""
