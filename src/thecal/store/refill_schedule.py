@@ -173,9 +173,7 @@ def due_page(
 
 
 @cache
-def _page_query(
-    undated: bool, start: bool, end: bool, limited: bool
-) -> Select[*tuple[Any, ...]]:
+def _page_query(undated: bool, start: bool, end: bool, limited: bool) -> Select[*tuple[Any, ...]]:
     s, r = RefillScheduleRow, RefillRow
     # The page's keys first (a covering index scan, cheap to skip), then the joins for
     # those rows only: OFFSET over the joined rows would build every skipped row.
