@@ -63,16 +63,19 @@ def _move(session: Session, before: datetime | None, after: datetime | None,
     new = after.date() if after is not None else None
     if old == new:
         return
-    if old is not None:
-        session.execute(
-            update(RefillDueDayRow).where(RefillDueDayRow.day == old)
-            .values(n=RefillDueDayRow.n - 1)
-        )  # fmt: skip
-    if new is not None:
+    # Day rows in date order: two writers moving patients between the same two days take
+    # their row locks (PostgreSQL) in one order, so they wait rather than deadlock.
+    for day, step in sorted((d, k) for d, k in ((old, -1), (new, 1)) if d is not None):
+        if step < 0:
+            session.execute(
+                update(RefillDueDayRow).where(RefillDueDayRow.day == day)
+                .values(n=RefillDueDayRow.n - 1)
+            )  # fmt: skip
+            continue
         # An upsert: two transactions adding the first refill due on one day must not clash.
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(RefillDueDayRow).values(day=new, n=1)
+        stmt = insert(RefillDueDayRow).values(day=day, n=1)
         session.execute(stmt.on_conflict_do_update(
             index_elements=[RefillDueDayRow.day], set_={"n": RefillDueDayRow.n + 1}
         ))  # fmt: skip
