@@ -35,6 +35,7 @@ def test_sql_calendar_and_replacements_agree_with_memory(uow: SqlUnitOfWork, cat
             for window in status_windows(today, SOON).values():
                 assert sql.count_refills_due(window) == mem.count_refills_due(window)
                 assert sql.refills_due(window, 7, 3) == mem.refills_due(window, 7, 3)
+                assert sql.calendar_rows(window, 7, 3) == mem.calendar_rows(window, 7, 3)
             for statuses in ((RefillStatus.OVERDUE, RefillStatus.DUE), tuple(RefillStatus)):
                 assert calendar_page(sql, today, SOON, statuses, 30, 10) == calendar_page(
                     mem, today, SOON, statuses, 30, 10

@@ -18,7 +18,7 @@ from enum import StrEnum
 import pint
 
 from thecal.clinic.model import Patient, RefillRecord
-from thecal.clinic.ports import ClinicRepository, DueWindow
+from thecal.clinic.ports import ClinicRepository, DueRefill, DueWindow
 from thecal.units import Dimension, InputError, check_dimension
 
 
@@ -80,14 +80,19 @@ def entry_for(
     patient: Patient, last: RefillRecord | None, today: date, soon: pint.Quantity
 ) -> CalendarEntry:
     """The calendar entry of one patient given their last refill (None: none recorded)."""
-    window = _window(soon)
+    return _entry(patient, None if last is None else DueRefill.of(last), today, _window(soon))
+
+
+def _entry(
+    patient: Patient, last: DueRefill | None, today: date, window: timedelta
+) -> CalendarEntry:
     if last is None:
         return CalendarEntry(
             patient.id, patient.mrn, patient.display_name, RefillStatus.UNKNOWN, None,
             "no refill recorded: the next refill date cannot be computed", "", None, None, None,
             None,
         )  # fmt: skip
-    due, reason, source = last.refill_by, last.decided_by, _decided_source(last)
+    due, reason, source = last.refill_by, last.decided_by, last.source
     if next_due(last.refill_by, last.planned_refill) != due:
         # The appointment comes first; the forecast's date stays visible as refill_by.
         due, reason, source = last.planned_refill, PLANNED_LABEL, f"entered by {last.by}"
@@ -97,13 +102,6 @@ def entry_for(
         last.refill_by, last.planned_refill, last.performed_at,
         (due.date() - today).days if due else None,
     )  # fmt: skip
-
-
-def _decided_source(r: RefillRecord) -> str:
-    for c in r.candidates:
-        if c.at == r.refill_by and c.reason == r.decided_by:
-            return c.source
-    return ""
 
 
 def next_due(refill_by: datetime | None, planned_refill: datetime | None) -> datetime | None:
@@ -165,6 +163,7 @@ def calendar_page(
         raise InputError("calendar.limit", "must not be negative", "a whole number ≥ 0")
     if offset < 0:
         raise InputError("calendar.offset", "must not be negative", "a whole number ≥ 0")
+    window = _window(soon)
     windows = status_windows(today, soon)
     counts = {s: repo.count_refills_due(w) for s, w in windows.items()}
     chosen = tuple(sorted(set(statuses), key=lambda s: s.rank))
@@ -177,8 +176,8 @@ def calendar_page(
             skip -= counts[status]
             continue
         want = None if limit is None else limit - len(entries)
-        for patient, last in repo.refills_due(windows[status], want, skip):
-            entries.append(entry_for(patient, last, today, soon))
+        for patient, last in repo.calendar_rows(windows[status], want, skip):
+            entries.append(_entry(patient, last, today, window))
         skip = 0
     return CalendarPage(today, chosen, counts, tuple(entries), offset, limit)
 

@@ -26,7 +26,7 @@ from thecal.clinic.model import (
     RefillRecord,
     User,
 )
-from thecal.clinic.ports import ClinicRepository, DueWindow
+from thecal.clinic.ports import ClinicRepository, DueRefill, DueWindow
 from thecal.clinic.registration import DeviceDetails, PatientDetails
 from thecal.clinic.registration_memory import RegistrationMemory
 from thecal.clinic.stimulator_model import (
@@ -244,6 +244,12 @@ class MemoryRepository(RegistrationMemory, MemoryImplantLinks, MemoryAuditRecord
     ) -> Sequence[tuple[Patient, RefillRecord | None]]:
         rows = self._in_window(window)[offset:]
         return rows if limit is None else rows[:limit]
+
+    def calendar_rows(
+        self, window: DueWindow, limit: int | None, offset: int
+    ) -> Sequence[tuple[Patient, DueRefill | None]]:
+        return [(p, None if r is None else DueRefill.of(r))
+                for p, r in self.refills_due(window, limit, offset)]  # fmt: skip
 
     def add_program_change(self, change: ProgramChange) -> None:
         self._touch(change.patient_id)

@@ -22,6 +22,7 @@ from thecal.clinic.model import (
     PrescriptionVersion,
     Procedure,
     ProgramChange,
+    RefillCandidateRecord,
     RefillRecord,
     User,
 )
@@ -30,6 +31,36 @@ from thecal.clinic.stimulator_ports import StimulatorRecords
 
 Clock = Callable[[], datetime]
 """The current local clinic time. Services never read a clock themselves."""
+
+
+@dataclass(frozen=True)
+class DueRefill:
+    """What the refill calendar shows of a patient's latest refill (no volumes: a calendar
+    page reads 100 of these, not whole refill records): the forecast's refill-by date, the
+    reason that decided it and that rule's ``source``, the planned appointment, when and by
+    whom the refill was done."""
+
+    refill_by: datetime | None
+    decided_by: str
+    source: str
+    planned_refill: datetime | None
+    performed_at: datetime
+    by: str
+
+    @classmethod
+    def of(cls, r: RefillRecord) -> "DueRefill":
+        return cls(r.refill_by, r.decided_by, decided_source(r.candidates, r.refill_by,
+                   r.decided_by), r.planned_refill, r.performed_at, r.by)  # fmt: skip
+
+
+def decided_source(
+    candidates: Sequence[RefillCandidateRecord], refill_by: datetime | None, decided_by: str
+) -> str:
+    """The source of the candidate date that decided ``refill_by`` ("" when none matches)."""
+    for c in candidates:
+        if c.at == refill_by and c.reason == decided_by:
+            return c.source
+    return ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +117,10 @@ class ClinicRepository(
     def refills_due(
         self, window: DueWindow, limit: int | None, offset: int
     ) -> Sequence[tuple[Patient, RefillRecord | None]]: ...
+    # The same page with only what the calendar shows of each latest refill.
+    def calendar_rows(
+        self, window: DueWindow, limit: int | None, offset: int
+    ) -> Sequence[tuple[Patient, DueRefill | None]]: ...
     # A program change moves the next refill date: the latest refill's forecast fields
     # (refill_by, decided_by, candidates) replaced, audited as an update; calendar index too.
     def revise_refill_forecast(self, refill: RefillRecord) -> None: ...

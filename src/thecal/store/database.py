@@ -48,6 +48,10 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
+        # 8 MiB page cache per connection (SQLite's default is 2 MiB): a calendar page at
+        # 100,000 patients reads ~100 refill rows by key; with the default it rereads their
+        # pages from the OS on every request (2.4 -> 1.6 ms CPU per page, benchmarks/README.md).
+        cursor.execute("PRAGMA cache_size=-8192")
         cursor.close()
 
     @event.listens_for(engine, "begin")

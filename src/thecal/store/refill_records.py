@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from thecal.clinic.errors import NotFoundError
 from thecal.clinic.model import Patient, RefillCandidateRecord, RefillRecord
-from thecal.clinic.ports import DueWindow
-from thecal.store.refill_schedule import due_where, sync_schedule
+from thecal.clinic.ports import DueRefill, DueWindow
+from thecal.store.refill_schedule import count_due, due_page, due_where, sync_schedule
 from thecal.store.repository_base import RepositoryBase
 from thecal.store.rows import (
     PATIENT_COLUMNS,
@@ -110,10 +110,7 @@ class RefillRecords(RepositoryBase):
     # --- the refill calendar ---------------------------------------------------------------
 
     def count_refills_due(self, window: DueWindow) -> int:
-        count = self.session.scalar(
-            select(func.count()).select_from(RefillScheduleRow).where(*due_where(window))
-        )
-        return int(count or 0)
+        return count_due(self.session, window)
 
     def refills_due(
         self, window: DueWindow, limit: int | None, offset: int
@@ -141,3 +138,8 @@ class RefillRecords(RepositoryBase):
             (Patient(*r[:-1]), None if r[-1] is None else self._refill(r[-1]))
             for r in self.session.execute(query)
         ]
+
+    def calendar_rows(
+        self, window: DueWindow, limit: int | None, offset: int
+    ) -> Sequence[tuple[Patient, DueRefill | None]]:
+        return due_page(self.session, window, limit, offset)
