@@ -120,8 +120,11 @@ def test_a_rate_program_is_rescaled_to_the_same_dose(
     c = concentration_change(plan, {"morphine": Q_(25, "mg/mL")}, library, catalog, **VOLUMES)
     assert c is not None
     assert equal(c.new_rate, Q_(0.2, "mL/d")) and equal(c.daily_dose, Q_(5, "mg/d"))
-    assert c.plan.schedule.rate == "0.2 mL/d" and c.plan.admixture[0].concentration == "25 mg/mL"
-    assert c.plan.patient_bolus is not None and c.plan.patient_bolus.volume == "0.02 mL"
+    written = c.plan.to_typed()  # the new program, read back from its file form
+    assert written.schedule.rate is not None and equal(written.schedule.rate, Q_(0.2, "mL/d"))
+    assert equal(written.admixture[0].concentration, Q_(25, "mg/mL"))
+    bolus = written.patient_bolus
+    assert bolus is not None and bolus.volume is not None and equal(bolus.volume, Q_(0.02, "mL"))
     # bridge 5 mg/d ÷ 10 mg/mL = 0.5 mL/d for 0.33 mL ÷ 0.5 mL/d = 0.66 d = 15.84 h
     assert c.bridge.program is not None
     assert equal(c.bridge.program.duration, Q_(15.84, "h"))

@@ -98,7 +98,7 @@ def check_reader(actor: User) -> None:
         raise PermissionDenied(actor.username, actor.role.value, "read the audit log")
 
 
-def _text(raw: str | None, field: str, limit: int) -> str | None:
+def _filter_text(raw: str | None, field: str, limit: int) -> str | None:
     text = (raw or "").strip()
     if not text:
         return None
@@ -152,12 +152,12 @@ def read_audit(uow: "UnitOfWork", *, actor: User, filters: AuditFilters, page: i
     since, until = _day(filters.since, "from"), _day(filters.until, "to")
     if since and until and until < since:
         raise InputError("to", f"{until} is before from ({since})", "a day on or after from")
-    patient = _text(filters.patient, "patient", PATIENT_MAX)
+    patient = _filter_text(filters.patient, "patient", PATIENT_MAX)
     if not 1 <= page <= PAGE_MAX:
         raise InputError("page", f"{page} is out of range", f"1 to {PAGE_MAX}")
     with uow.reader() as repo:
         query = AuditQuery(
-            _text(filters.who, "who", WHO_MAX), _text(filters.what, "what", WHAT_MAX),
+            _filter_text(filters.who, "who", WHO_MAX), _filter_text(filters.what, "what", WHAT_MAX),
             since, until, _patient_id(repo, patient) if patient else None,
         )  # fmt: skip
         found = repo.audit_entries(query, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)

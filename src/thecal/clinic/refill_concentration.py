@@ -9,7 +9,7 @@ prescription on the program form (:mod:`thecal.therapy.drug_change`).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pint
 
@@ -19,15 +19,12 @@ from thecal.therapy.compare import equal
 from thecal.therapy.delivery import DeliveryModel, hours
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import resolve
-from thecal.therapy.plan_file import IngredientEntry, PlanFile
+from thecal.therapy.plan_file import PlanFile
 from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
 
 FIELD = "refill.concentration"
 CATHETER = "refill.catheter_volume"
 INTERNAL = "refill.internal_volume"
-# Significant figures of a concentration, rate or volume written in the plan (as text): the
-# daily dose is held to 5e-6 relative (fmt's default 4 figures lost up to 5e-4).
-WRITTEN = 6
 
 
 @dataclass(frozen=True)
@@ -90,24 +87,21 @@ def concentration_change(
     drug = s.drug or plan.admixture[0].drug
     old_c, new_c = old[drug], new.get(drug, old[drug])
     factor = float((old_c / new_c).to("").magnitude)
-    mix = [IngredientEntry(drug=i.drug, concentration=fmt(new.get(i.drug, old[i.drug]), WRITTEN))
-           for i in plan.admixture]  # fmt: skip
-    update: dict[str, object] = {"admixture": mix}
-    if s.rate is not None:
-        rate = parse_quantity(s.rate, "schedule.rate", Dimension.FLOW_RATE)
-        update["schedule"] = s.model_copy(
-            update={"rate": fmt((rate * factor).to(rate.units), WRITTEN)}
-        )
-    bolus = plan.patient_bolus
+    # The new program is built as typed quantities (never text for another module to parse)
+    # and written as a file only for display and storage.
+    typed = plan.to_typed()
+    mix = tuple(replace(i, concentration=new.get(i.drug, i.concentration)) for i in typed.admixture)
+    sched = typed.schedule
+    if sched.rate is not None:
+        sched = replace(sched, rate=(sched.rate * factor).to(sched.rate.units))
+    bolus = typed.patient_bolus
     if bolus is not None and bolus.volume is not None:
-        v = parse_quantity(bolus.volume, "patient_bolus.volume", Dimension.VOLUME)
-        update["patient_bolus"] = bolus.model_copy(
-            update={"volume": fmt((v * factor).to(v.units), WRITTEN)}
-        )
-    new_plan = plan.model_copy(update=update)
+        bolus = replace(bolus, volume=(bolus.volume * factor).to(bolus.volume.units))
+    new_typed = replace(typed, admixture=mix, schedule=sched, patient_bolus=bolus)
+    new_plan = PlanFile.from_typed(new_typed)
     before, after = (
-        resolve(plan.to_typed(), library, catalog),
-        resolve(new_plan.to_typed(), library, catalog),
+        resolve(typed, library, catalog),
+        resolve(new_typed, library, catalog),
     )
     start = hours(plan.at)
     old_rate = Q_(DeliveryModel(before.schedule).rate_at(start), "mL/h").to("mL/d")
