@@ -310,7 +310,7 @@ def test_refused_entry_shows_the_form_again_with_what_was_typed(
     r = client.post(base + "/battery", data={"csrf": token, "voltage": "3.1", "percent": "80 %"})
     assert r.status_code == 422 and "battery.voltage" in r.text
     assert 'name="voltage" value="3.1"' in r.text and 'name="percent" value="80 %"' in r.text
-    assert '<span class="unit">V</span>' in r.text
+    assert '<span class="unit">V, typed with the unit' in r.text
     assert _counts(ctx, pid, s.device.id) == before
     r = client.post(base + "/battery", data={"csrf": token, "voltage": "3.1 V"},
                     follow_redirects=False)  # fmt: skip
