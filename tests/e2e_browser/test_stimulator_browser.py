@@ -49,7 +49,7 @@ def test_stimulator_pages_in_chromium(server: Server, tmp_path: Path) -> None:
         # The dialysis patient: the stimulator in place, its chart drawn (an SVG that loaded).
         page.goto(f"{server.base}/patients/{ids['SEED-001']}")
         current = page.locator("section.stimulator").first
-        expect(current).to_contain_text("Proclaim XR")
+        expect(current).to_contain_text("Medtronic primary-cell SCS IPG")
         expect(current.locator("table.contact-charges")).to_be_visible()
         chart = current.locator("img[src$='impedance.svg']")
         expect(chart).to_be_visible()

@@ -288,3 +288,33 @@ def test_battery_percent_needs_its_unit_and_is_within_0_to_100(
     (new,) = [b for b in after.batteries if b.id not in {x.id for x in s.batteries}]
     assert new.percent is not None
     assert float(new.percent.to("").magnitude) == pytest.approx(stored)
+
+
+def test_refused_entry_shows_the_form_again_with_what_was_typed(
+    client: TestClient, ctx: AppContext
+) -> None:
+    # A 422 is the form again (not a bare error page): the typed text kept, the field named,
+    # nothing stored; correcting it and posting again stores it.
+    pid, s = _in_place(ctx)
+    login(client, "nurse")
+    base = f"/patients/{pid}/stimulators/{s.device.id}"
+    before = _counts(ctx, pid, s.device.id)
+    token = csrf_of(client, f"/patients/{pid}")
+    typed = "L1:0 = 850 ohm\nL1:1 = 9x0 ohm"
+    data = {"csrf": token, "impedances": typed, "at": "2025-01-06T09:30"}
+    r = client.post(base + "/impedances", data=data)
+    assert r.status_code == 422 and "impedances.L1:1" in r.text
+    assert 'role="alert">Not saved' in r.text
+    assert f">{typed}</textarea>" in r.text and 'value="2025-01-06T09:30"' in r.text
+    assert f'action="{base}/impedances"' in r.text and 'name="csrf"' in r.text
+    r = client.post(base + "/battery", data={"csrf": token, "voltage": "3.1", "percent": "80 %"})
+    assert r.status_code == 422 and "battery.voltage" in r.text
+    assert 'name="voltage" value="3.1"' in r.text and 'name="percent" value="80 %"' in r.text
+    assert '<span class="unit">V, typed with the unit' in r.text
+    assert _counts(ctx, pid, s.device.id) == before
+    r = client.post(base + "/battery", data={"csrf": token, "voltage": "3.1 V"},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    # Typed text is escaped when shown again (untrusted input).
+    r = client.post(base + "/impedances", data={"csrf": token, "impedances": "<b>x</b> = 1"})
+    assert r.status_code == 422 and "<b>x</b>" not in r.text

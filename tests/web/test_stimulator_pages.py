@@ -42,7 +42,11 @@ def test_dialysis_patient_page_is_no_longer_empty(client: TestClient, ctx: AppCo
     login(client, "viewer")
     pid = _patient(ctx, "SEED-001")
     html = client.get(f"/patients/{pid}").text
-    assert "Proclaim XR" in html and "relocated generator" in html
+    assert (
+        "Medtronic primary-cell SCS IPG" in html
+        and "Proclaim XR" not in html
+        and "relocated generator" in html
+    )
     # The rise continues after the 2024 relocation: a finding on the generator in place.
     s = _in_place(ctx, pid)
     assert any(f.code.value == "STIM-IMPEDANCE-RISING" for f in s.findings)

@@ -1,7 +1,7 @@
 """The API's response bodies. Quantities are ``{"value", "unit"}`` with UCUM units; times are
 ISO 8601 local clinic time."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -134,5 +134,11 @@ class WorkItemOut(BaseModel):
 
 
 class ProgramOut(BaseModel):
-    version: int
+    """``version``: the prescription version in force after the call (None: none yet);
+    ``delivery``: what the implant's link did (not-programmed: no registered link, the record
+    changed and the pump did not)."""
+
+    version: int | None
     findings: list[FindingOut]
+    delivery: Literal["confirmed", "refused", "uncertain", "not-programmed"]
+    delivery_detail: str | None = None

@@ -274,16 +274,19 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
     # syndrome, spinal cord stimulator); the generator was relocated to the contralateral side
     # before a kidney transplant (records only). The report gives no dates: the relocation is
     # put in 2016 (before the publication, at 58: born 1958), the implant five years earlier;
-    # both dates are illustrative, as are the generator model and the curves below.
+    # both dates are illustrative, as are the curves below. The report names no generator: the
+    # catalog's generic primary-cell entry (a registry median, no product) stands in, because a
+    # named current model (e.g. Proclaim XR, approved years later) would be an anachronism.
     woman = "synthetic; the case report's patient: a woman, 58 at the relocation"
     title = "Synthetic: dialysis, IPG pocket calcification (Bamps 2017)"
     p = Patient("SEED-001", title, 1958, notes=woman)
     implanted, relocated = date(2011, 4, 4), date(2016, 5, 9)
     _add_patient(c, p, implanted)
-    ipg = Device(p.id, DeviceKind.STIMULATOR, "Proclaim XR", implanted, "DEMO-S2")
+    generic = "Medtronic primary-cell SCS IPG"
+    ipg = Device(p.id, DeviceKind.STIMULATOR, generic, implanted, "DEMO-S2")
     lead = Device(p.id, DeviceKind.LEAD, "Vectris 977A2", implanted)
     _procedure(c, p, ProcedureKind.IMPLANT, implanted, [ipg, lead])
-    moved = Device(p.id, DeviceKind.STIMULATOR, "Proclaim XR", relocated, "DEMO-S3",
+    moved = Device(p.id, DeviceKind.STIMULATOR, generic, relocated, "DEMO-S3",
                    notes="relocated generator")  # fmt: skip
     _procedure(c, p, ProcedureKind.REVISION, relocated, [moved], (ipg.id,),
                "IPG relocated to the contralateral side before a kidney transplant: severe "

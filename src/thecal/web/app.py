@@ -25,6 +25,7 @@ from thecal.api.routes import router
 from thecal.api.strict_json import StrictJSON
 from thecal.units import InputError
 from thecal.web import pages_auth, pages_calendar, pages_program, pages_refill, pages_registration
+from thecal.web.api_program_link import program_links
 from thecal.web.implants import DatabaseLinks, ImplantLink, implants_from_env
 from thecal.web.pages_alarms import router as alarms_router
 from thecal.web.pages_audit import router as audit_router
@@ -81,6 +82,7 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
     )  # fmt: skip
     app.state.ctx = ctx
+    app.state.program_links = program_links(ctx, links)  # the API's program change
     # Every route: a path id that cannot be a record id is 404 before any query.
     app.router.dependencies.append(Depends(known_ids))
     app.include_router(router, dependencies=[Depends(known_ids)])

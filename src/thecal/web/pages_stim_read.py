@@ -13,6 +13,7 @@ from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.model import Device, User
 from thecal.clinic.stimulator_model import ContactImpedance, MeasurementSource
 from thecal.clinic.stimulator_reading import StimulatorReading
+from thecal.clinic.stimulator_workflow import StimulatorSummary
 from thecal.devices.stimulator import ReadingFlag
 from thecal.programmer.clinician import ProgrammerError
 from thecal.programmer.link_client import AckLost, LinkRefused
@@ -23,6 +24,7 @@ from thecal.web.pages_common import (
     error_page,
     page_user,
     refusal,
+    render,
     saved_url,
     write_form,
     write_status,
@@ -42,14 +44,43 @@ def _refused(request: Request, exc: Exception) -> HTMLResponse:
     return error_page(request, write_status(exc), str(exc))
 
 
-def _check_exists(ctx: AppContext, patient_id: str, device_id: str) -> None:
-    """404 before the form is read: an unknown patient or stimulator is not an input error."""
+def _check_exists(ctx: AppContext, patient_id: str, device_id: str) -> StimulatorSummary:
+    """404 before the form is read: an unknown patient or stimulator is not an input error.
+    Returns the stimulator's summary (the heading of a form shown again)."""
     try:
         summaries = ctx.services.stimulator_summary(patient_id=patient_id)
     except InputError:
         raise HTTPException(404, "no such patient") from None
-    if not any(s.device.id == device_id for s in summaries):
-        raise HTTPException(404, "no such stimulator")
+    for s in summaries:
+        if s.device.id == device_id:
+            return s
+    raise HTTPException(404, "no such stimulator")
+
+
+_FIELDS = {"impedances": ("impedances", "at"), "battery": ("voltage", "percent", "at")}
+
+
+def _again(
+    request: Request,
+    ctx: AppContext,
+    user: User,
+    kind: str,
+    patient_id: str,
+    summary: StimulatorSummary,
+    form: Mapping[str, str],
+    exc: Exception,
+) -> Response:
+    """A refused manual entry: a clinic refusal as its error page; an input error (422) or a
+    concurrent write (409) shows the form again, what was typed kept and the field named."""
+    if isinstance(exc, PermissionDenied) or (
+        isinstance(exc, InputError) and exc.field.endswith(".id")
+    ):
+        return _refused(request, exc)
+    typed = {k: form.get(k, "") for k in _FIELDS[kind]}
+    what = "impedances" if kind == "impedances" else "a battery reading"
+    return render(request, ctx, "stim_manual_entry.html", write_status(exc), user=user,
+                  kind=kind, what=what, s=summary, patient_id=patient_id, form=typed,
+                  error=str(exc))  # fmt: skip
 
 
 def parse_at(text: str, field: str) -> datetime | None:
@@ -148,7 +179,7 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                               ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         """A set of impedances typed in by hand (source "manual")."""
         form = await write_form(request, ctx, user, "record impedances")
-        _check_exists(ctx, patient_id, device_id)
+        summary = _check_exists(ctx, patient_id, device_id)
         try:
             values = parse_impedances(form.get("impedances", ""))
             at = parse_at(form.get("at", ""), "impedances.at")
@@ -156,7 +187,7 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                                               device_id=device_id, values=values,
                                               source=MeasurementSource.MANUAL, at=at)  # fmt: skip
         except (PermissionDenied, InputError) as exc:
-            return _refused(request, exc)
+            return _again(request, ctx, user, "impedances", patient_id, summary, form, exc)
         return _back(patient_id, device_id, "impedances")
 
     @router.post(base + "/battery", response_class=HTMLResponse)
@@ -165,7 +196,7 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                            ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
         """A battery reading typed in by hand: a voltage and/or a percentage."""
         form = await write_form(request, ctx, user, "record battery readings")
-        _check_exists(ctx, patient_id, device_id)
+        summary = _check_exists(ctx, patient_id, device_id)
         try:
             voltage = _optional(form.get("voltage", ""), "battery.voltage", Dimension.VOLTAGE)
             percent = parse_percent(form.get("percent", ""), "battery.percent")
@@ -176,7 +207,7 @@ def stim_read_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                                                 voltage=voltage, percent=percent,
                                                 at=at)  # fmt: skip
         except (PermissionDenied, InputError) as exc:
-            return _refused(request, exc)
+            return _again(request, ctx, user, "battery", patient_id, summary, form, exc)
         return _back(patient_id, device_id, "battery")
 
     return router

@@ -99,6 +99,17 @@ def test_seed_001_dates_match_the_2017_case_report(demo: RecordingUnitOfWork) ->
     assert comp and all(c.occurred_on < date(2017, 1, 1) for c in comp)
 
 
+def test_seed_001_generator_names_no_anachronistic_product(demo: RecordingUnitOfWork) -> None:
+    # The case report names no generator; Proclaim XR (FDA approval reported years after 2016)
+    # would be an anachronism: the catalog's generic primary-cell entry stands in.
+    s = demo.state
+    p = next(x for x in s.patients.values() if x.mrn == "SEED-001")
+    models = {
+        d.model for d in s.devices.values() if d.patient_id == p.id and d.kind.value == "stimulator"
+    }
+    assert models == {"Medtronic primary-cell SCS IPG"}
+
+
 def test_replay_writes_the_same_clinic(demo: RecordingUnitOfWork) -> None:
     # Replaying the log into a fresh store gives the same records (the seeding's second step).
     target = MemoryUnitOfWork()

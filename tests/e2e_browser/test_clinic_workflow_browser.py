@@ -1,0 +1,232 @@
+"""One real browser through a whole clinic workflow (Debian's Chromium headless against
+``thecal serve``, the fixtures of test_refill_browser), on a patient registered in the test:
+
+as the physician: register the patient -> implant a pump, then a catheter -> the first
+prescription (through the JSON API from the browser's own session: the program page changes a
+prescription, it does not write the first one) -> start the patient's pump as a virtual
+implant on 127.0.0.1 running that prescription -> register its link on /implants (the
+clinician key file uploaded) -> change the program on the program page (written to the pump,
+read back, verified, then recorded) -> interrogate and read the reconciliation -> refill
+through the wizard -> the session record; then as a viewer: no write form or button on these
+pages, and a direct POST refused (403).
+
+Screenshots go to ``tmp_path`` (and to ``$THECAL_SCREENSHOTS`` when set, to look at them)."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.e2e_browser.test_refill_browser import Server, chromium_page, server
+from tests.e2e_browser.test_stimulator_browser import _shot
+from thecal.adapters.data_files import load_catalog, load_library
+from thecal.adapters.implant_server import DeviceInputs, implant_from_plan, make_server
+from thecal.clinic.workflows import current_prescription
+from thecal.link.keystore import export_role_credential, provision_implant
+from thecal.link.roles import Role
+from thecal.link.transport import TcpListener
+from thecal.store.database import make_engine
+from thecal.store.uow import SqlUnitOfWork
+from thecal.units import Q_
+
+__all__ = ["server"]
+
+MRN = "E2E-WF-1"
+SERIAL = "E2E-WF-PUMP"
+PUMP = "Prometra II 20 mL"
+
+
+def _login(page: Any, base: str, who: str) -> None:
+    page.goto(f"{base}/login")
+    page.locator("input[name=username]").fill(who)
+    page.locator("input[name=password]").fill(f"demo-{who}")
+    page.get_by_role("button", name="Log in").click()
+
+
+@contextmanager
+def _virtual_pump(url: str, pid: str, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """The patient's pump served on an ephemeral 127.0.0.1 port, running the prescription in
+    force; yields the port and the clinician key file (for the /implants form)."""
+    library, catalog = load_library(), load_catalog()
+    engine = make_engine(url)
+    try:
+        with SqlUnitOfWork(engine).reader() as repo:
+            rx = current_prescription(repo, pid)
+    finally:
+        engine.dispose()
+    assert rx is not None
+    secret = provision_implant(tmp_path / "implant.key", SERIAL)
+    key = tmp_path / "clinician.key"
+    export_role_credential(secret, Role.CLINICIAN, key)
+    # Test inputs (not public): the pump's alarm repeats.
+    inputs = DeviceInputs(SERIAL, Q_(10, "min"), None, Q_(60, "min"))
+    implant = implant_from_plan(rx.plan().to_typed(), library, catalog, inputs)
+    srv = make_server(implant, library, secret.key, Q_(60, "s"))
+    listener = TcpListener(0)
+    thread = threading.Thread(target=srv.serve_tcp, args=(listener,), daemon=True)
+    thread.start()
+    try:
+        yield listener.port, key
+    finally:
+        srv.stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def _first_prescription(page: Any, base: str, pid: str) -> None:
+    """The first prescription through the API, in the browser's own session (its cookie and
+    the CSRF token the pages carry)."""
+    page.goto(f"{base}/patients/{pid}/registration")
+    token = page.locator("input[name=csrf]").first.get_attribute("value")
+    version = page.request.get(f"{base}/api/v1/patients/{pid}").json()["version"]
+    now = datetime.now().replace(microsecond=0).isoformat()
+    # Illustrative: morphine 10 mg/mL at 3 mg/d = 0.3 mL/d, the demo's regimen; 20 mL filled.
+    plan = {
+        "title": "e2e first prescription", "at": now, "patient": {"opioid_naive": False},
+        "pump": {"model": PUMP}, "admixture": [{"drug": "morphine", "concentration": "10 mg/mL"}],
+        "schedule": {"mode": "continuous", "dose": "3 mg/d", "drug": "morphine"},
+        "fill": {"volume": "20 mL", "at": now, "first_fill": True},
+    }  # fmt: skip
+    body = {"plan": plan, "reason": "first prescription (e2e)", "patient_version": version}
+    r = page.request.post(f"{base}/api/v1/patients/{pid}/program", data=body,
+                          headers={"X-CSRF-Token": token})  # fmt: skip
+    if r.status == 409:  # soft findings of a start need their reasons: give each one
+        codes = [w.strip(":,.;()") for w in r.json()["detail"].split() if w.isupper()]
+        body["overrides"] = {c: "decided in clinic (e2e)" for c in codes if "-" in c}
+        r = page.request.post(f"{base}/api/v1/patients/{pid}/program", data=body,
+                              headers={"X-CSRF-Token": token})  # fmt: skip
+    assert r.status == 201, r.text()
+    assert r.json()["delivery"] == "not-programmed"  # no link yet: the record only
+
+
+def test_clinic_workflow_in_chromium(server: Server, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    base = server.base
+    today = date.today().isoformat()
+    with chromium_page() as page:
+        _login(page, base, "physician")
+        expect(page).to_have_url(f"{base}/")
+
+        # 1. Register the patient.
+        page.goto(f"{base}/patients/new")
+        page.get_by_label("Record number (MRN)").fill(MRN)
+        page.get_by_label("Name").fill("Synthetic Workflow")
+        page.get_by_label("Date of birth").fill("1961-02-03")
+        page.get_by_label("Sex").select_option("female")
+        page.get_by_role("button", name="Register patient").click()
+        expect(page.get_by_role("status")).to_contain_text("Patient registered.")
+        pid = page.url.split("/patients/")[1].split("/")[0]
+        _shot(page, tmp_path, "wf-01-registered.png")
+
+        # 2. Implant the pump, then the catheter (one device per procedure form).
+        for kind, model, extra in (
+            ("pump", PUMP, {"Serial": SERIAL}),
+            ("catheter", "Prometra catheter", {"Catheter implanted length": "45",
+                                          "Catheter tip level": "T10"}),
+        ):  # fmt: skip
+            page.get_by_role("link", name="Add device / procedure").click()
+            page.get_by_label("Date", exact=True).fill(today)
+            page.get_by_label("Kind").select_option(kind)
+            page.get_by_label("Model (from the device catalog)").fill(model)
+            for label, value in extra.items():
+                page.get_by_label(label).fill(value)
+            if kind == "pump":
+                page.get_by_label("Pocket side (pump, stimulator)").select_option("right")
+            _shot(page, tmp_path, f"wf-02-{kind}.png")
+            page.get_by_role("button", name="Record procedure").click()
+            expect(page.get_by_role("status")).to_contain_text("Procedure recorded.")
+        expect(page.locator("main")).to_contain_text(SERIAL)
+        _shot(page, tmp_path, "wf-03-devices.png")
+
+        # 3. The first prescription.
+        _first_prescription(page, base, pid)
+        page.goto(f"{base}/patients/{pid}/program")
+        expect(page.locator("main")).to_contain_text("has no registered link")
+        _shot(page, tmp_path, "wf-04-program-no-link.png")
+
+        with _virtual_pump(server.url, pid, tmp_path) as (port, key):
+            # 4. Register the implant link (physician), the clinician key uploaded.
+            page.goto(f"{base}/implants")
+            page.get_by_label("Implant serial").select_option(SERIAL)
+            page.get_by_label("Link address (host:port)").fill(f"127.0.0.1:{port}")
+            page.get_by_label("Clinician key file").set_input_files(str(key))
+            page.get_by_label("Reason").fill("virtual implant (e2e)")
+            page.get_by_role("button", name="Save the link").click()
+            expect(page.get_by_role("status")).to_contain_text(f"Link of implant {SERIAL} saved")
+            _shot(page, tmp_path, "wf-05-implant-link.png")
+
+            # 5. Program the implant through the web: checked, written, read back, recorded.
+            page.goto(f"{base}/patients/{pid}/program")
+            expect(page.locator("main")).to_contain_text("is reachable over its link")
+            page.get_by_label("Continuous: daily dose").fill("2.5 mg/d")
+            page.get_by_label("Reason for the change").fill("less sedation (e2e)")
+            page.get_by_role("button", name="Check").click()
+            expect(page.get_by_role("heading", name="Findings")).to_be_visible()
+            for box in page.locator("input[name^='reason:']").all():
+                box.fill("reviewed in clinic (e2e)")
+            _shot(page, tmp_path, "wf-06-program-check.png")
+            page.get_by_role("button", name="Confirm: write to the pump, then record").click()
+            expect(page.get_by_role("status")).to_contain_text("read back, verified and committed")
+            _shot(page, tmp_path, "wf-07-program-confirmed.png")
+
+            # 6. Interrogate: the reading stored, reconciled with the record.
+            page.goto(f"{base}/patients/{pid}")
+            page.get_by_role("button", name=f"Interrogate {SERIAL}").click()
+            expect(
+                page.get_by_role("heading", name="Reconciliation with the record")
+            ).to_be_visible()
+            _shot(page, tmp_path, "wf-08-interrogation.png")
+
+            # 7. Refill through the wizard; 8. the session record.
+            page.goto(f"{base}/patients/{pid}/refill-wizard")
+            page.get_by_role("button", name="Interrogate").click()
+            expect(page.locator("main")).to_contain_text("What the pump said")
+            page.get_by_label("Withdrawn from the reservoir").fill("19.9 mL")
+            page.get_by_role("button", name="Next: check the residual").click()
+            expect(page.locator("main")).to_contain_text("discrepancy (withdrawn − expected)")
+            page.get_by_label("Drug lot (on the vial)").fill("LOT-E2E")
+            page.get_by_role("button", name="Next: fill").click()
+            page.get_by_label("Filled into the reservoir").fill("20 mL")
+            page.get_by_role("button", name="Next: review").click()
+            expect(page.locator("main")).to_contain_text("Review and confirm")
+            for box in page.locator("input[name^='reason:']").all():
+                box.fill("decided in clinic (e2e)")
+            _shot(page, tmp_path, "wf-09-refill-review.png")
+            page.get_by_role("button", name="Confirm: send to the pump, verify, record").click()
+            expect(page.locator("main")).to_contain_text("Refill sent to the pump, read back and "
+                                                         "recorded")  # fmt: skip
+            expect(page.locator("main")).to_contain_text("LOT-E2E")
+            _shot(page, tmp_path, "wf-10-session-record.png")
+            session_url = page.url
+
+    # 9. The viewer: reads everything, writes nothing.
+    with chromium_page() as page:
+        _login(page, base, "viewer")
+        expect(page).to_have_url(f"{base}/")
+        for path, name in (
+            (f"/patients/{pid}", "patient"), (f"/patients/{pid}/registration", "registration"),
+            (f"/patients/{pid}/program", "program"), ("/implants", "implants"),
+            (f"/patients/{pid}/refill-wizard", "refill-wizard"),
+        ):  # fmt: skip
+            r = page.goto(f"{base}{path}")
+            assert r is not None
+            _shot(page, tmp_path, f"wf-11-viewer-{name}.png")
+            if r.status != 200:  # a write-only page refuses the viewer outright
+                assert r.status == 403, (path, r.status)
+                continue
+            expect(page.locator("main form[method=post]")).to_have_count(0)
+            expect(page.locator("main button")).to_have_count(0)
+        page.goto(session_url)
+        expect(page.locator("main")).to_contain_text("LOT-E2E")
+        _shot(page, tmp_path, "wf-12-viewer-session-record.png")
+        # A direct POST with the viewer's own valid CSRF token: refused by role, not by token.
+        page.goto(f"{base}/patients")
+        token = page.locator("input[name=csrf]").first.get_attribute("value") or ""
+        r = page.request.post(f"{base}/patients/{pid}/program", form={
+            "csrf": token, "step": "confirm", "dose": "10 mg/d", "reason": "viewer"})  # fmt: skip
+        assert r.status == 403, r.status
+        api = page.request.get(f"{base}/api/v1/patients/{pid}").json()
+        assert api["prescription"]["version"] == 2  # the physician's change only
