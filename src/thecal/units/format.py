@@ -1,5 +1,8 @@
 """Human display of quantities: clinic spelling ("mcg", never "µg", which is misread as "mg")."""
 
+import math
+from decimal import Decimal
+
 import pint
 
 from thecal.units.registry import ureg
@@ -14,7 +17,16 @@ def fmt(q: pint.Quantity, digits: int = 4) -> str:
         .replace("hr", "h")
         .replace("ml", "mL")
     )
-    return f"{q.magnitude:.{digits}g} {unit}".strip()
+    return f"{plain(q.magnitude, digits)} {unit}".strip()
+
+
+def plain(x: float, digits: int = 4) -> str:
+    """``x`` to ``digits`` significant figures as a plain decimal: ``0.00001128``, ``10000``,
+    never ``1.128e-05`` or ``1e+04`` (a nurse reads a number, not an exponent)."""
+    if not math.isfinite(x) or x == 0:
+        return f"{x:g}"
+    text = format(Decimal(f"{x:.{digits}g}"), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _spellings() -> dict[pint.Unit, str]:
