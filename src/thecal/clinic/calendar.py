@@ -182,6 +182,22 @@ def calendar_page(
     return CalendarPage(today, chosen, counts, tuple(entries), offset, limit)
 
 
+def day_entries(
+    repo: ClinicRepository, day: date, today: date, soon: pint.Quantity, limit: int
+) -> tuple[int, tuple[CalendarEntry, ...]]:
+    """The number of refills due on ``day`` and the first ``limit`` of them (calendar order),
+    with their status as of ``today`` (``soon``: the look-ahead window, a time). Reads the
+    light calendar rows, as :func:`calendar_page` does."""
+    begin = datetime.combine(day, time())
+    window = DueWindow(begin, begin + timedelta(days=1))
+    count = repo.count_refills_due(window)
+    if not count:
+        return 0, ()
+    ahead = _window(soon)
+    rows = repo.calendar_rows(window, limit, 0)
+    return count, tuple(_entry(patient, last, today, ahead) for patient, last in rows)
+
+
 def refill_calendar(
     repo: ClinicRepository, today: date, soon: pint.Quantity
 ) -> tuple[CalendarEntry, ...]:

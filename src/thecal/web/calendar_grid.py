@@ -4,13 +4,13 @@ so a view costs the same for 100 patients or 100,000)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 
 import pint
 
-from thecal.clinic.calendar import CalendarEntry, entry_for
-from thecal.clinic.ports import ClinicRepository, DueWindow
+from thecal.clinic.calendar import CalendarEntry, day_entries
+from thecal.clinic.ports import ClinicRepository
 
 PER_DAY = 5  # names listed in a day's cell; the cell says how many more there are
 
@@ -72,11 +72,7 @@ def build_grid(
     days: list[Day] = []
     on = first
     while on <= last:
-        begin = datetime.combine(on, time.min)
-        window = DueWindow(begin, begin + timedelta(days=1))
-        count = repo.count_refills_due(window)
-        rows = repo.refills_due(window, PER_DAY, 0) if count else ()
-        entries = tuple(entry_for(p, r, today, soon) for p, r in rows)
+        count, entries = day_entries(repo, on, today, soon, PER_DAY)
         in_period = on.month == start.month if view is View.MONTH else True
         days.append(Day(on, in_period, count, entries))
         on += timedelta(days=1)
