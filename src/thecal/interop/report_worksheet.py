@@ -50,6 +50,14 @@ def _row(svc: ClinicServices[Any], entry: CalendarEntry, day: date) -> Worksheet
     return WorksheetRow(entry, therapy.drugs, residual, last_fill, None)
 
 
+def parse_day(text: str) -> date:
+    """``YYYY-MM-DD`` as a date (InputError naming ``day``)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError("day", f"got {text[:40]!r}", "a date YYYY-MM-DD") from None
+
+
 def worksheet_report(svc: ClinicServices[Any], printed: Printed, *, day: date) -> Report:
     """The refill worksheet of ``day`` (statuses as of the clinic's today)."""
     today = svc.today()
@@ -64,4 +72,4 @@ def worksheet_report(svc: ClinicServices[Any], printed: Printed, *, day: date) -
     return Report(f"worksheet-{day}.pdf", html)
 
 
-__all__ = ["WORKSHEET_ROWS", "WorksheetRow", "worksheet_report"]
+__all__ = ["WORKSHEET_ROWS", "WorksheetRow", "parse_day", "worksheet_report"]
