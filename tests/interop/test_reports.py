@@ -216,3 +216,25 @@ def test_cli_report_summary(template_db: Path, tmp_path: Path) -> None:  # noqa:
                                "--user", "nurse", "--database-url", url])  # fmt: skip
     assert done.exit_code == 2 and "--out" in done.output
     assert list(tmp_path.glob("*.part")) == []
+
+
+def test_interrogation_session_report(ctx: AppContext, tmp_path: Path) -> None:  # noqa: F811
+    from tests.unit.clinic.test_interrogation_history import LOG, LOW, status
+    from thecal.clinic.interrogation import record_interrogation
+    from thecal.clinic.workflows import pump_in_place
+
+    pid = patient_id(ctx)
+    with ctx.uow.reader() as repo:
+        pump = pump_in_place(repo, pid)
+        nurse = repo.user_by_name("nurse")
+    assert pump is not None and nurse is not None
+    # A snapshot reading 1.5 mL in the reservoir with the low-reservoir alarm raised.
+    stored = record_interrogation(ctx.uow, ctx.clock, nurse, pid, pump.serial,
+                                  status(pump.serial, 1.5, [LOW]), LOG)  # fmt: skip
+    text = text_of(session_report(ctx.services, PRINTED, patient_id=pid,
+                                  session_id=stored.id).pdf(), tmp_path)  # fmt: skip
+    framed(text, who="Nurse Test (nurse)", mrn="DEMO-0001")
+    assert "Interrogation session report" in text
+    assert f"Date {stored.at:%Y-%m-%d %H:%M} By nurse" in text
+    assert pump.serial in text
+    assert fmt(Q_(1.5, "mL")) in text  # the reservoir estimate read from the pump
