@@ -30,6 +30,11 @@ EXPECTED_ERRORS = {
     ("post", "/api/v1/patients/{patient_id}/procedures"): {401, 403, 404, 409, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/complications"): {401, 403, 404, 409, 413, 422},
     ("get", "/api/v1/implant-links"): {401},
+    ("get", "/api/v1/reports/refill/{patient_id}/{refill_id}"): {401, 404},
+    ("get", "/api/v1/reports/session/{patient_id}/{session_id}"): {401, 404},
+    ("get", "/api/v1/reports/summary/{patient_id}"): {401, 404},
+    ("get", "/api/v1/reports/worksheet/{day}"): {401, 422},
+    ("get", "/api/v1/reports/csv/{table}"): {401, 403, 422},
     ("put", "/api/v1/implant-links/{serial}"): {401, 403, 404, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/stimulators/{device_id}/impedances"): {
         401,
@@ -65,7 +70,11 @@ def test_every_api_route_has_a_response_schema_and_its_error_codes(client: TestC
         codes = {int(c) for c in op["responses"]}
         ok = {200, 201} & codes
         assert len(ok) == 1, (path, codes)
-        schema = op["responses"][str(ok.pop())]["content"]["application/json"]["schema"]
+        content = op["responses"][str(ok.pop())]["content"]
+        # A JSON model, or a file download (PDF report, CSV table) declared as binary.
+        media = next(m for m in ("application/json", "application/pdf",
+                                 "text/csv; charset=utf-8") if m in content)  # fmt: skip
+        schema = content[media]["schema"]
         assert schema and schema != {}, path  # a declared model, not "any JSON"
         assert errors <= codes, (method, path, errors - codes)
         for code in errors:

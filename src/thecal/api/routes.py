@@ -31,13 +31,14 @@ from thecal.api.routers import (
     programs,
     refills,
     registration,
+    reports,
     stimulators,
 )
 
 router = APIRouter(prefix="/api/v1")
 for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
                   registration, alarms, audit,
-                  implant_links):  # fmt: skip
+                  implant_links, reports):  # fmt: skip
     router.include_router(_resource.router)
 
 __all__ = [
