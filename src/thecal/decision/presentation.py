@@ -186,3 +186,11 @@ def presentation_from_mapping(data: Any) -> Presentation:
     if p.residuals and p.accuracy_band is None:
         raise InputError("accuracy_band", "needed to judge residuals", "e.g. '14.5 %'")
     return p
+
+
+def input_schema() -> dict[str, Any]:
+    """The JSON Schema of a presentation file (shipped as docs/assess.schema.json)."""
+    schema = Presentation.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Thecal assess: presentation"
+    return schema
