@@ -36,11 +36,20 @@ def test_schema_is_current() -> None:
     )
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.iterdir() if p.name.endswith(".toml")))
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in EXAMPLES.iterdir() if p.name.endswith(".toml"))
+)
 def test_shipped_examples_assess(run_json: Callable[..., tuple[int, Any]], name: str) -> None:
     code, data = run_json("assess", str(EXAMPLES.joinpath(name)))
     assert code == 0
-    assert set(data) >= {"urgency", "prompts", "differential", "workup", "must_not_miss", "statement"}
+    assert set(data) >= {
+        "urgency",
+        "prompts",
+        "differential",
+        "workup",
+        "must_not_miss",
+        "statement",
+    }
     for item in data["prompts"] + data["workup"]:
         assert item["source"] and item["because"]
 

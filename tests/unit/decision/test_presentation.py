@@ -6,7 +6,7 @@ import pytest
 
 from thecal.decision import presentation_from_mapping
 from thecal.decision.facts import facts_of
-from thecal.units import InputError, Q_
+from thecal.units import Q_, InputError
 
 
 def err(**data: object) -> InputError:
@@ -30,9 +30,15 @@ def err(**data: object) -> InputError:
         ({"comorbidities": {"dialysis": "yes"}}, "comorbidities.dialysis"),
         ({"comorbidities": {"ckd_stage": 6}}, "comorbidities.ckd_stage"),
         ({"comorbidities": {"calcium": "9.5 mg/mL"}}, "comorbidities.calcium"),
-        ({"comorbidities": {"calcium_phosphate_product": "55"}}, "comorbidities.calcium_phosphate_product"),
+        (
+            {"comorbidities": {"calcium_phosphate_product": "55"}},
+            "comorbidities.calcium_phosphate_product",
+        ),
         ({"residuals": [{"expected": "10 mL", "withdrawn": "9 mL"}]}, "accuracy_band"),
-        ({"residuals": [{"expected": "10", "withdrawn": "9 mL"}], "accuracy_band": "14.5 %"}, "residuals.0.expected"),
+        (
+            {"residuals": [{"expected": "10", "withdrawn": "9 mL"}], "accuracy_band": "14.5 %"},
+            "residuals.0.expected",
+        ),
         ({"drugs": ["aspirin"]}, "drugs.0"),
         ({"interrogation": "fine"}, "interrogation"),
     ],
@@ -49,7 +55,11 @@ def test_device_is_required() -> None:
 
 def test_quantities_travel_with_their_units() -> None:
     p = presentation_from_mapping(
-        {"device": "stimulator", "dwell_time": "14 a", "comorbidities": {"calcium": "9.5 mg/dL", "phosphate": "6 mg/dL"}}
+        {
+            "device": "stimulator",
+            "dwell_time": "14 a",
+            "comorbidities": {"calcium": "9.5 mg/dL", "phosphate": "6 mg/dL"},
+        }
     )
     assert p.dwell_time == Q_(14, "year")
     f = facts_of(p)

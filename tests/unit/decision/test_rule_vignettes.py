@@ -28,7 +28,10 @@ def test_r1_seed_case_2_new_weakness_after_implant_with_cancer() -> None:
     assert {"epidural-metastasis", "catheter-tip-mass"} <= set(a.codes("differential"))
     assert "mri-spine" in a.codes("workup")
     texts = [i.text for i in a.must_not_miss]
-    assert "A normal interrogation does not exclude disease progression or a catheter-tip mass" in texts
+    assert (
+        "A normal interrogation does not exclude disease progression or a catheter-tip mass"
+        in texts
+    )
     why = a.prompts[0].because
     assert "new weakness, onset 2 d ago, progressive" in why
     assert a.prompts[0].source.startswith("NICE")
@@ -68,8 +71,13 @@ def test_r3_granuloma_risk_after_24_months_with_rising_dose() -> None:
 
 def test_r3_edge_at_exactly_24_months_fires_and_just_below_does_not() -> None:
     # at_or_above: 24 mo itself is in; 23.9 mo is not.
-    assert fired(run(drugs=["morphine"], time_on_intrathecal_opioid="24 mo", dose_trend="rising")) == ["R3"]
-    assert fired(run(drugs=["morphine"], time_on_intrathecal_opioid="23.9 mo", dose_trend="rising")) == []
+    assert fired(
+        run(drugs=["morphine"], time_on_intrathecal_opioid="24 mo", dose_trend="rising")
+    ) == ["R3"]
+    assert (
+        fired(run(drugs=["morphine"], time_on_intrathecal_opioid="23.9 mo", dose_trend="rising"))
+        == []
+    )
 
 
 def test_r3_needs_an_opioid() -> None:
@@ -108,7 +116,9 @@ def _residuals(*withdrawn: str) -> list[dict[str, str]]:
 
 def test_r6_low_residual_twice_in_a_row() -> None:
     # band 14.5 %: low means withdrawn < 10 mL x 0.855 = 8.55 mL.
-    a = run(drugs=["morphine"], accuracy_band="14.5 %", residuals=_residuals("10 mL", "8 mL", "8.5 mL"))
+    a = run(
+        drugs=["morphine"], accuracy_band="14.5 %", residuals=_residuals("10 mL", "8 mL", "8.5 mL")
+    )
     assert (a.urgency, fired(a)) == ("within_week", ["R6"])
     assert "diversion" in a.codes("differential")
     assert "low residual count: 2" in a.fired[0].because[0]
@@ -155,8 +165,23 @@ def test_r8_seed_001_at_surgery_with_calcified_pocket() -> None:
 def test_r8_edges_ca_x_p_and_dwell() -> None:
     base = {"occasion": "replacement_planning"}
     # Ca x P = 10 x 5.5 = 55 mg2/dL2: at_or_above includes the edge.
-    assert fired(run(**base, dwell_time="8 a", comorbidities={"calcium": "10 mg/dL", "phosphate": "5.5 mg/dL"})) == ["R8"]
-    assert fired(run(**base, dwell_time="8 a", comorbidities={"calcium_phosphate_product": "54.9 mg2/dL2"})) == []
+    assert fired(
+        run(
+            **base,
+            dwell_time="8 a",
+            comorbidities={"calcium": "10 mg/dL", "phosphate": "5.5 mg/dL"},
+        )
+    ) == ["R8"]
+    assert (
+        fired(
+            run(
+                **base,
+                dwell_time="8 a",
+                comorbidities={"calcium_phosphate_product": "54.9 mg2/dL2"},
+            )
+        )
+        == []
+    )
     assert fired(run(**base, dwell_time="7.9 a", comorbidities={"dialysis": True})) == []
     # Dwell-only variant at 10 years (the 2024 pump case had no kidney disease).
     assert fired(run(**base, dwell_time="10 a")) == ["R8"]
@@ -187,7 +212,10 @@ def test_r11_seed_000_milky_fluid_and_calcification_at_replacement() -> None:
     assert a.urgency == "today"
     assert fired(a) == ["R11", "R8"]
     texts = [i.text for i in a.prompts]
-    assert "Send cultures and frozen section before deciding; calcification can mimic infection" in texts
+    assert (
+        "Send cultures and frozen section before deciding; calcification can mimic infection"
+        in texts
+    )
     assert {"culture-frozen-section", "prepare-catheter-splice"} <= set(a.codes("workup"))
     # The splice step is listed once, raised by both rules.
     splice = next(i for i in a.workup if i.code == "prepare-catheter-splice")
