@@ -51,6 +51,8 @@ _ALLOWED_NAMES = {
     " thecal.units thecal.therapy thecal.stimulation thecal.devices thecal.link",
     # random: the demo clinic's seeded random.Random; sys: sys.float_info only; uuid: record ids.
     # thecal.stimulation: the stimulation gate checks stimulator program versions.
+    # The decision rules (issue 14): pydantic models for the presentation and the assessment.
+    "decision": "pint pydantic thecal.units thecal.therapy",
     "clinic": "pint random sys uuid thecal.units thecal.therapy thecal.devices thecal.programmer"
     " thecal.stimulation",
 }

@@ -112,6 +112,10 @@ app = typer.Typer(
                 "thecal.cli.convert:convert_cmd",
                 "Estimate an equivalent dose RANGE between routes or drugs (an estimate only).",
             ),
+            "assess": Lazy(
+                "thecal.cli.assess:assess_cmd",
+                "Propose urgency, prompts, differential and work-up for new symptoms or findings.",
+            ),
             "demo": Lazy(
                 "thecal.cli.demo:demo_cmd",
                 "Print the seed cases' calculations from the shipped example plans.",
