@@ -5,8 +5,10 @@ findings -> reasons -> confirm path and safety gate as a program change; a refus
 shown again with what was typed and the field named (422); a hard finding stores nothing; a
 viewer and a nurse are refused."""
 
+import html
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import csrf_of, login, version_of
@@ -82,3 +84,133 @@ def test_physician_writes_the_first_prescription(client: TestClient, ctx: AppCon
     shown = client.get(r.headers["location"]).text
     assert "Program change" in shown and "the pump was NOT programmed" in shown
     assert ctx.uow.verify_audit().ok
+
+
+def _stored(ctx: AppContext, pid: str) -> int:
+    with ctx.uow.reader() as repo:
+        return len(repo.prescriptions_for(pid)) + len(repo.program_changes_for(pid))
+
+
+@pytest.mark.parametrize(
+    ("missing", "field"),
+    [("drug_0", "admixture[0].drug"), ("conc_0", "admixture[0].concentration"),
+     ("dose", "schedule.dose"), ("mode", "schedule.mode"), ("fill_volume", "fill.volume"),
+     ("fill_at", "fill.at"), ("reason", "program_change.reason")],
+)  # fmt: skip
+def test_each_required_field_missing_is_named_and_the_form_kept(
+    client: TestClient, ctx: AppContext, missing: str, field: str
+) -> None:
+    pid = implanted_patient(client)
+    token = csrf_of(client, f"/patients/{pid}/program")
+    form = {"csrf": token, **FORM, missing: ""}
+    for step in ("preview", "confirm"):
+        r = client.post(f"/patients/{pid}/program", data={**form, "step": step})
+        assert r.status_code == 422, (missing, step, r.text)
+        assert field in html.unescape(r.text) and "is required" in r.text
+        assert "First prescription" in r.text and 'name="fill_volume"' in r.text
+        for key, value in FORM.items():  # what was typed is shown again
+            if key not in (missing, "drug_0", "mode"):
+                assert f'value="{value}"' in r.text, key
+    if missing != "drug_0":
+        assert "<option selected>morphine</option>" in r.text
+    assert _stored(ctx, pid) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "says"),
+    [({"fill_volume": "21 mL"}, "fill.volume", "more than the reservoir"),  # 20 mL holds
+     ({"fill_volume": "0 mL"}, "fill.volume", "not above 0 mL"),
+     ({"fill_volume": "20"}, "fill.volume", "unit"),
+     ({"fill_at": "2026-11-22T23:59"}, "fill.at", "before the pump was implanted"),
+     ({"fill_at": "2026-11-23T10:01"}, "fill.at", "after the program starts"),  # clock 10:00
+     ({"rate": "0.3 mL/d"}, "schedule.dose", "not both"),
+     ({"dose": "3 mg"}, "schedule.dose", ""),  # no time base
+     ({"drug_0": "aspirin"}, "admixture[0].drug", "unknown drug"),
+     ({"conc_1": "2 mg/mL"}, "admixture[1].drug", "is required"),
+     ({"drug_1": "clonidine"}, "admixture[1].concentration", "is required"),
+     ({"conc_0": "10 mg"}, "admixture[0].concentration", ""),
+     ({"mode": "flex"}, "schedule.steps", "at least one step")],
+)  # fmt: skip
+def test_refused_values_name_the_field(
+    client: TestClient, ctx: AppContext, change: dict[str, str], field: str, says: str
+) -> None:
+    pid = implanted_patient(client)
+    token = csrf_of(client, f"/patients/{pid}/program")
+    r = client.post(f"/patients/{pid}/program",
+                    data={"csrf": token, **FORM, **change, "step": "preview"})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert field in html.unescape(r.text) and says in html.unescape(r.text)
+    assert _stored(ctx, pid) == 0
+
+
+def test_a_hard_finding_refuses_and_stores_nothing(client: TestClient, ctx: AppContext) -> None:
+    pid = implanted_patient(client)
+    token = csrf_of(client, f"/patients/{pid}/program")
+    # 250 mg/d of morphine is above the drug library's 200 mg/d entry-error ceiling (hard).
+    form = {"csrf": token, **FORM, "dose": "250 mg/d"}
+    r = client.post(f"/patients/{pid}/program", data={**form, "step": "preview"})
+    assert r.status_code == 200, r.text
+    assert re.search(r'class="hard">hard [A-Z0-9-]+: ', r.text)
+    assert "A hard limit refuses this program" in r.text and "Confirm" not in r.text
+    r = client.post(f"/patients/{pid}/program", data={**form, **_reasons(r.text),
+                    **version_of(r.text), "step": "confirm"})  # fmt: skip
+    assert r.status_code == 422 and _stored(ctx, pid) == 0
+
+
+def test_viewer_and_nurse_are_refused(client: TestClient, ctx: AppContext) -> None:
+    pid = implanted_patient(client)
+    for who, says in (("viewer", "Only a physician writes a first prescription"),
+                      ("nurse", "a physician writes the first one")):  # fmt: skip
+        client.post("/logout", data={"csrf": csrf_of(client, "/")})
+        login(client, who)
+        page = client.get(f"/patients/{pid}/program")
+        assert page.status_code == 200 and says in page.text
+        assert 'name="fill_volume"' not in page.text  # no form
+        token = csrf_of(client, "/")
+        form = {"csrf": token, **FORM, "version": "1", "step": "confirm"}
+        r = client.post(f"/patients/{pid}/program", data=form)
+        assert r.status_code == 403, (who, r.text)
+        if who == "nurse":  # the existing rule: a nurse stays within a prescription in force
+            assert "no current prescription to stay within" in r.text
+    assert _stored(ctx, pid) == 0
+
+
+def test_no_catheter_recorded_asks_its_volume_and_flex_with_a_bolus(
+    client: TestClient, ctx: AppContext
+) -> None:
+    pid = implanted_patient(client, "FIRST-2", catheter=False)
+    page = client.get(f"/patients/{pid}/program").text
+    assert "No catheter is recorded" in page and 'name="catheter_volume"' in page
+    token = csrf_of(client, f"/patients/{pid}/program")
+    # Illustrative flex day: 2 mg/d from 00:00, 4 mg/d from 08:00 (of 10 mg/mL); a 0.1 mg
+    # bolus over 10 min, 4 h lockout, at most 3 a day.
+    form = {"csrf": token, **FORM, "dose": "", "mode": "flex", "catheter_volume": "0.2 mL",
+            "step_start_0": "00:00", "step_amount_0": "2 mg/d",
+            "step_start_1": "08:00", "step_amount_1": "4 mg/d", "pb_amount": "0.1 mg",
+            "pb_duration": "10 min", "pb_lockout": "4 h", "pb_max_per_day": "3"}  # fmt: skip
+    r = client.post(f"/patients/{pid}/program", data={**form, "step": "preview"})
+    assert r.status_code == 200, r.text
+    assert "flex, 2 steps" in r.text and "0.2 mL" in r.text
+    r = client.post(f"/patients/{pid}/program", data={**form, **_reasons(r.text),
+                    **version_of(r.text), "step": "confirm"}, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    with ctx.uow.reader() as repo:
+        rx = current_prescription(repo, pid)
+    assert rx is not None
+    plan = rx.plan()
+    assert plan.catheter is not None and plan.catheter.volume == "0.2 mL"
+    assert [s.dose for s in plan.schedule.steps] == ["2 mg/d", "4 mg/d"]
+    assert plan.patient_bolus is not None and plan.patient_bolus.dose == "0.1 mg"
+
+
+def test_without_a_pump_the_page_says_record_the_implant_first(client: TestClient) -> None:
+    login(client, "physician")
+    token = csrf_of(client, "/patients/new")
+    r = client.post("/patients/new", data={
+        "csrf": token, "mrn": "FIRST-3", "name": "Synthetic Nopump",
+        "date_of_birth": "1960-01-02", "sex": "male", "contact": ""},
+        follow_redirects=False)  # fmt: skip
+    pid = r.headers["location"].split("/")[2]
+    assert "record the implant" in client.get(f"/patients/{pid}/program").text
+    r = client.post(f"/patients/{pid}/program", data={"csrf": token, **FORM, "step": "preview"})
+    assert r.status_code == 422 and "no pump is in place" in r.text

@@ -142,7 +142,7 @@ def first_plan(values: Mapping[str, str], library: DrugLibrary, catalog: DeviceC
     admixture = _admixture(values, library)
     data: dict[str, Any] = {"title": "first prescription", "at": at.isoformat(),
                             "pump": {"model": pump.model}, "admixture": admixture}  # fmt: skip
-    mode = values.get("mode", "")
+    mode = _required(values, "mode", "schedule.mode", "continuous or flex")
     sched: dict[str, Any] = {"mode": "continuous", "drug": admixture[0]["drug"]}
     if mode == "continuous":
         dose, rate = values.get("dose", "").strip(), values.get("rate", "").strip()
