@@ -203,8 +203,7 @@ def program_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         try:
             if current is None:
                 assert pump is not None and first is not None  # checked above
-                proposed = first_plan(values, svc.library, svc.catalog, pump, first.catheter,
-                                      svc.clock())  # fmt: skip
+                proposed = first_plan(values, svc.library, pump, first.catheter, svc.clock())
             else:
                 proposed = _proposed(current, values)
             # The clinic decides who may change what.
