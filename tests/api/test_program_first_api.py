@@ -29,13 +29,13 @@ def _login(client: TestClient, who: str) -> dict[str, str]:
     return {"X-CSRF-Token": str(r.json()["csrf"])}
 
 
-def _implanted(client: TestClient) -> tuple[str, dict[str, str]]:
+def _implanted(client: TestClient, mrn: str = "API-FIRST-1") -> tuple[str, dict[str, str]]:
     h = _login(client, "physician")
     made = client.post("/api/v1/patients", headers=h, json={
-        "mrn": "API-FIRST-1", "name": "Synthetic Apifirst", "date_of_birth": "1962-03-04",
+        "mrn": mrn, "name": "Synthetic Apifirst", "date_of_birth": "1962-03-04",
         "sex": "female"}).json()  # fmt: skip
     implant = {"kind": "implant", "performed_on": "2026-11-23", "patient_version": made["version"],
-               "placed": [{"kind": "pump", "model": PUMP, "serial": "API-FIRST-P",
+               "placed": [{"kind": "pump", "model": PUMP, "serial": f"{mrn}-P",
                            "pocket_side": "right"}]}  # fmt: skip
     r = client.post(f"/api/v1/patients/{made['id']}/procedures", json=implant, headers=h)
     assert r.status_code == 201, r.text
