@@ -7,13 +7,23 @@ viewer and a nurse are refused."""
 
 import html
 import re
+import threading
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import csrf_of, login, version_of
+from thecal.adapters.implant_server import DeviceInputs, implant_from_plan, make_server
 from thecal.api.context import AppContext
+from thecal.clinic.implant_link_model import DeliveryOutcome
 from thecal.clinic.workflows import current_prescription
+from thecal.link.keystore import provision_implant, role_credential
+from thecal.link.roles import Role
+from thecal.link.transport import TcpListener
+from thecal.therapy.plan_file import PlanFile
+from thecal.units import Q_
+from thecal.web.app import create_app
 
 PUMP = "Prometra II 20 mL"
 
@@ -219,3 +229,56 @@ def test_without_a_pump_the_page_says_record_the_implant_first(client: TestClien
     assert "record the implant" in client.get(f"/patients/{pid}/program").text
     r = client.post(f"/patients/{pid}/program", data={"csrf": token, **FORM, "step": "preview"})
     assert r.status_code == 422 and "no pump is in place" in r.text
+
+
+def test_first_prescription_goes_to_the_pump_over_its_link(ctx: AppContext, tmp_path: Path) -> None:
+    """With a registered link the first prescription is written to the pump (stage, read
+    back, verify, commit) and recorded only then, as a program change is."""
+    client = TestClient(create_app(ctx))  # the links come from the database
+    pid = implanted_patient(client, "FIRST-LINK")
+    serial = "FIRST-LINK-P"
+    # The virtual implant starts on an illustrative program (morphine 10 mg/mL at 2.5 mg/d):
+    # the pump checks a new program against the one it runs, so 3 mg/d is a +20 % step there
+    # (within its 30 % titration limit; from 1 mg/d the pump refuses it: a reason it asks for
+    # that the clinic's first-prescription check does not).
+    factory = PlanFile.model_validate({
+        "at": "2026-11-23T08:00:00", "pump": {"model": PUMP},
+        "admixture": [{"drug": "morphine", "concentration": "10 mg/mL"}],
+        "schedule": {"mode": "continuous", "dose": "2.5 mg/d"},
+        "fill": {"volume": "20 mL", "at": "2026-11-23T08:00:00", "first_fill": True}})  # fmt: skip
+    secret = provision_implant(tmp_path / "implant.key", serial)
+    # Test inputs (not public): the alarm repeats of the Prometra II.
+    inputs = DeviceInputs(serial, Q_(10, "min"), None, Q_(60, "min"))
+    implant = implant_from_plan(factory.to_typed(), ctx.library, ctx.catalog, inputs)
+    server = make_server(implant, ctx.library, secret.key, Q_(60, "s"))
+    listener = TcpListener(0)
+    thread = threading.Thread(target=server.serve_tcp, args=(listener,), daemon=True)
+    thread.start()
+    try:
+        with ctx.uow.reader() as repo:
+            physician = repo.user_by_name("physician")
+        assert physician is not None
+        clinician = role_credential(secret, Role.CLINICIAN)
+        ctx.services.implant_links.register(
+            actor=physician, serial=serial, address=f"127.0.0.1:{listener.port}",
+            key=clinician.key, key_id="sha256:test", key_serial=clinician.serial,
+            reason="virtual implant (test)")  # fmt: skip
+        page = client.get(f"/patients/{pid}/program").text
+        assert "First prescription" in page and "is reachable over its link" in page
+        token = csrf_of(client, f"/patients/{pid}/program")
+        form = {"csrf": token, **FORM}
+        r = client.post(f"/patients/{pid}/program", data={**form, "step": "preview"})
+        assert r.status_code == 200 and "Confirm: write to the pump, then record" in r.text
+        confirm = {**form, **_reasons(r.text), **version_of(r.text), "step": "confirm"}
+        r = client.post(f"/patients/{pid}/program", data=confirm, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        assert r.headers["location"] == f"/patients/{pid}/program?saved=pump"
+    finally:
+        server.stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    with ctx.uow.reader() as repo:
+        rx = current_prescription(repo, pid)
+        (delivery,) = repo.link_deliveries_for(pid)
+    assert rx is not None and rx.version == 1 and rx.plan().schedule.dose == "3 mg/d"
+    assert delivery.outcome is DeliveryOutcome.CONFIRMED and delivery.prescription_version == 1
