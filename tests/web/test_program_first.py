@@ -131,6 +131,7 @@ def test_each_required_field_missing_is_named_and_the_form_kept(
     [({"fill_volume": "20"}, "fill.volume", "unit"),
      ({"fill_at": "2026-11-22T23:59"}, "fill.at", "before the pump was implanted"),
      ({"fill_at": "2026-11-23T10:01"}, "fill.at", "after the program starts"),  # clock 10:00
+     ({"fill_at": "tomorrow"}, "fill.at", "not a date and time"),
      ({"rate": "0.3 mL/d"}, "schedule.dose", "not both"),
      ({"dose": "3 mg"}, "schedule.dose", ""),  # no time base
      ({"drug_0": "aspirin"}, "admixture[0].drug", "unknown drug"),
@@ -149,6 +150,16 @@ def test_refused_values_name_the_field(
     assert r.status_code == 422, r.text
     assert field in html.unescape(r.text) and says in html.unescape(r.text)
     assert _stored(ctx, pid) == 0
+
+
+@pytest.mark.parametrize("fill_at", ["2026-11-23T00:00", "2026-11-23T10:00"])
+def test_fill_at_edges_are_allowed(client: TestClient, fill_at: str) -> None:
+    # The implant day's first minute and the program's start (the test clock, 10:00) are in.
+    pid = implanted_patient(client)
+    token = csrf_of(client, f"/patients/{pid}/program")
+    form = {"csrf": token, **FORM, "fill_at": fill_at, "step": "preview"}
+    r = client.post(f"/patients/{pid}/program", data=form)
+    assert r.status_code == 200 and "Findings" in r.text, r.text
 
 
 @pytest.mark.parametrize(
@@ -197,6 +208,11 @@ def test_no_catheter_recorded_asks_its_volume_and_flex_with_a_bolus(
     page = client.get(f"/patients/{pid}/program").text
     assert "No catheter is recorded" in page and 'name="catheter_volume"' in page
     token = csrf_of(client, f"/patients/{pid}/program")
+    r = client.post(
+        f"/patients/{pid}/program",
+        data={"csrf": token, **FORM, "catheter_volume": "0 mL", "step": "preview"},
+    )
+    assert r.status_code == 422 and "catheter.volume" in r.text and "not above 0 mL" in r.text
     # Illustrative flex day: 2 mg/d from 00:00, 4 mg/d from 08:00 (of 10 mg/mL); a 0.1 mg
     # bolus over 10 min, 4 h lockout, at most 3 a day.
     form = {"csrf": token, **FORM, "dose": "", "mode": "flex", "catheter_volume": "0.2 mL",

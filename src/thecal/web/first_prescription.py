@@ -17,9 +17,10 @@ from typing import Any
 from thecal.adapters.plan_files import parse_plan
 from thecal.clinic.model import Device, DeviceKind
 from thecal.devices.catalog import DeviceCatalog
+from thecal.therapy.compare import above
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan_file import PlanFile
-from thecal.units import Dimension, InputError, fmt, parse_quantity
+from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
 from thecal.units.format import exact
 from thecal.web.program_editor import apply_patient_bolus, apply_schedule, blank_editor
 
@@ -147,7 +148,10 @@ def first_plan(values: Mapping[str, str], library: DrugLibrary, pump: Device,
         data["catheter"] = dict(catheter.entry or {})
         volume = values.get("catheter_volume", "").strip() if catheter.ask else ""
         if volume:
-            parse_quantity(volume, "catheter.volume", Dimension.VOLUME)
+            q = parse_quantity(volume, "catheter.volume", Dimension.VOLUME)
+            if not above(q, Q_(0.0, "mL")):  # a catheter holds some fluid (NaN is refused)
+                raise InputError("catheter.volume", f"{volume!r} is not above 0 mL",
+                                 "the labelled volume, e.g. '0.2 mL', or empty")  # fmt: skip
             data["catheter"]["volume"] = volume
     # Its range (above 0 mL, within the reservoir) is the safety gate's (a hard finding).
     fill = _required(values, "fill_volume", "fill.volume", "the volume filled, e.g. '20 mL'")
