@@ -135,3 +135,83 @@ def test_program(client: TestClient, ctx: AppContext) -> None:
         _stored_is_finite(client, p["id"])
 
     fuzz()
+
+
+def test_procedure_catheter_length(client: TestClient) -> None:
+    """The registration API's catheter length ({value, unit}): 201 or 422 naming
+    ``placed[0].length`` (or ``body`` for a non-finite literal); stored lengths are finite."""
+    token = _login(client, "physician")
+    made = client.post("/api/v1/patients", headers={"X-CSRF-Token": token}, json={
+        "mrn": "FUZZ-API-CATH", "name": "Fuzz", "date_of_birth": "1960-01-01",
+        "sex": "male"}).json()  # fmt: skip
+    url = f"/api/v1/patients/{made['id']}"
+
+    @FUZZ
+    @given(st.one_of(numbers, st.sampled_from(["nan", "45", "1e999"])), units)
+    @example(float("nan"), "cm")
+    @example(float("inf"), "cm")
+    @example(110.0001, "cm")
+    @example(45, "mL")
+    @example(-45, "cm")
+    def fuzz(value: Any, unit: str) -> None:
+        body = {"kind": "implant", "performed_on": "2026-11-20",
+                "patient_version": _version(client, made["id"]),
+                "placed": [{"kind": "catheter", "model": "Prometra catheter", "tip_level": "T10",
+                            "length": {"value": value, "unit": unit}}]}  # fmt: skip
+        r = _post(client, f"{url}/procedures", token, body)
+        assert r.status_code in (201, 422), r.text
+        if r.status_code == 422:
+            field = r.json()["detail"][0]["field"]
+            # "placed[0].length" (the service), "placed.0.length.value" (the request model)
+            assert field == "body" or field.replace(".0.", "[0].").startswith("placed[0].length"), (
+                r.text
+            )
+        reg = client.get(f"{url}/registration")
+        assert reg.status_code == 200 and all_finite(strict_loads(reg.text))
+
+    fuzz()
+
+
+def test_first_prescription(client: TestClient, ctx: AppContext) -> None:
+    """The first prescription's concentration, fill volume and catheter volume in the plan
+    (a new patient with a pump after each stored one): 201, 409 or 422 naming the field."""
+    from tests.api.test_program_first_api import PLAN, _implanted
+
+    pid, headers = _implanted(client)
+    token = headers["X-CSRF-Token"]
+    made = iter(range(1, 1000))
+
+    @FUZZ
+    @given(st.one_of(quantity_text(["mg/mL", "mcg/mL"]), numbers), quantity_text(["mL"]),
+           st.one_of(quantity_text(["mL"]), numbers))  # fmt: skip
+    @example("nan mg/mL", "20 mL", "0.1 mL")
+    @example("10 mg/mL", "inf mL", "0.1 mL")
+    @example("10 mg/mL", "20 mL", float("nan"))
+    @example("10 mg/mL", "-20 mL", "0.1 mL")
+    @example(10, "20 mL", "0.1 mL")
+    def fuzz(conc: Any, fill: str, catheter: Any) -> None:
+        nonlocal pid, token
+        plan = {**PLAN, "admixture": [{"drug": "morphine", "concentration": conc}],
+                "fill": {**PLAN["fill"], "volume": fill},
+                "catheter": {"model": "Prometra catheter", "volume": catheter}}  # fmt: skip
+        body = {"plan": plan, "reason": "fuzz", "patient_version": _version(client, pid)}
+        r = _post(client, f"/api/v1/patients/{pid}/program", token, body)
+        assert r.status_code in (201, 409, 422), r.text
+        if r.status_code == 422:
+            field = r.json()["detail"][0]["field"]
+            assert field == "body" or field.startswith("plan."), r.text
+            # A value the parser refuses (or a number where text belongs) is named.
+            bad = [f"plan.{f}" for f, v, dim in (
+                ("admixture[0].concentration", conc, Dimension.CONCENTRATION),
+                ("fill.volume", fill, Dimension.VOLUME),
+                ("catheter.volume", catheter, Dimension.VOLUME),
+            ) if not isinstance(v, str) or refused(v, dim)]  # fmt: skip
+            if bad:
+                assert field == "body" or field.startswith(tuple(bad)), r.text
+        _stored_is_finite(client, pid)
+        if r.status_code == 201:  # the next example needs a patient without a prescription
+            client.post("/api/v1/logout", headers={"X-CSRF-Token": token})
+            pid, headers = _implanted(client, f"API-FIRST-F{next(made)}")
+            token = headers["X-CSRF-Token"]
+
+    fuzz()

@@ -2,12 +2,11 @@
 ``thecal serve``, the fixtures of test_refill_browser), on a patient registered in the test:
 
 as the physician: register the patient -> implant a pump, then a catheter -> the first
-prescription (through the JSON API from the browser's own session: the program page changes a
-prescription, it does not write the first one) -> start the patient's pump as a virtual
-implant on 127.0.0.1 running that prescription -> register its link on /implants (the
-clinician key file uploaded) -> change the program on the program page (written to the pump,
-read back, verified, then recorded) -> interrogate and read the reconciliation -> refill
-through the wizard -> the session record; then as a viewer: no write form or button on these
+prescription on the program page (checked, findings reasoned, stored) -> start the patient's
+pump as a virtual implant on 127.0.0.1 running that prescription -> register its link on
+/implants (the clinician key file uploaded) -> change the program on the program page (written
+to the pump, read back, verified, then recorded) -> interrogate and read the reconciliation ->
+refill through the wizard -> the session record; then as a viewer: no write form or button on these
 pages, and a direct POST refused (403).
 
 Screenshots go to ``tmp_path`` (and to ``$THECAL_SCREENSHOTS`` when set, to look at them)."""
@@ -15,7 +14,7 @@ Screenshots go to ``tmp_path`` (and to ``$THECAL_SCREENSHOTS`` when set, to look
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -75,32 +74,6 @@ def _virtual_pump(url: str, pid: str, tmp_path: Path) -> Iterator[tuple[int, Pat
         listener.close()
 
 
-def _first_prescription(page: Any, base: str, pid: str) -> None:
-    """The first prescription through the API, in the browser's own session (its cookie and
-    the CSRF token the pages carry)."""
-    page.goto(f"{base}/patients/{pid}/registration")
-    token = page.locator("input[name=csrf]").first.get_attribute("value")
-    version = page.request.get(f"{base}/api/v1/patients/{pid}").json()["version"]
-    now = datetime.now().replace(microsecond=0).isoformat()
-    # Illustrative: morphine 10 mg/mL at 3 mg/d = 0.3 mL/d, the demo's regimen; 20 mL filled.
-    plan = {
-        "title": "e2e first prescription", "at": now, "patient": {"opioid_naive": False},
-        "pump": {"model": PUMP}, "admixture": [{"drug": "morphine", "concentration": "10 mg/mL"}],
-        "schedule": {"mode": "continuous", "dose": "3 mg/d", "drug": "morphine"},
-        "fill": {"volume": "20 mL", "at": now, "first_fill": True},
-    }  # fmt: skip
-    body = {"plan": plan, "reason": "first prescription (e2e)", "patient_version": version}
-    r = page.request.post(f"{base}/api/v1/patients/{pid}/program", data=body,
-                          headers={"X-CSRF-Token": token})  # fmt: skip
-    if r.status == 409:  # soft findings of a start need their reasons: give each one
-        codes = [w.strip(":,.;()") for w in r.json()["detail"].split() if w.isupper()]
-        body["overrides"] = {c: "decided in clinic (e2e)" for c in codes if "-" in c}
-        r = page.request.post(f"{base}/api/v1/patients/{pid}/program", data=body,
-                              headers={"X-CSRF-Token": token})  # fmt: skip
-    assert r.status == 201, r.text()
-    assert r.json()["delivery"] == "not-programmed"  # no link yet: the record only
-
-
 def test_clinic_workflow_in_chromium(server: Server, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
@@ -141,9 +114,25 @@ def test_clinic_workflow_in_chromium(server: Server, tmp_path: Path) -> None:
         expect(page.locator("main")).to_contain_text(SERIAL)
         _shot(page, tmp_path, "wf-03-devices.png")
 
-        # 3. The first prescription.
-        _first_prescription(page, base, pid)
+        # 3. The first prescription on the program page: checked, then stored (record only:
+        # no link yet). Illustrative: morphine 10 mg/mL at 3 mg/d = 0.3 mL/d; 20 mL filled.
         page.goto(f"{base}/patients/{pid}/program")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("First prescription")
+        expect(page.locator("main")).to_contain_text("volume 0.117 mL")  # 45 cm x 0.0026 mL/cm
+        page.get_by_label("Drug 1", exact=True).select_option("morphine")
+        page.get_by_label("Drug 1 concentration").fill("10 mg/mL")
+        page.get_by_label("Continuous: daily dose of drug 1").fill("3 mg/d")
+        page.get_by_label("Volume filled into the new pump").fill("20 mL")
+        page.get_by_label("Reason for the prescription").fill("first prescription (e2e)")
+        _shot(page, tmp_path, "wf-04a-first-prescription.png")
+        page.get_by_role("button", name="Check").click()
+        expect(page.get_by_role("heading", name="Findings")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("20 mL at ")  # the initial fill
+        for box in page.locator("input[name^='reason:']").all():
+            box.fill("decided in clinic (e2e)")
+        _shot(page, tmp_path, "wf-04b-first-prescription-check.png")
+        page.get_by_role("button", name="Confirm and store the program (record only)").click()
+        expect(page.get_by_role("status")).to_contain_text("the pump was NOT programmed")
         expect(page.locator("main")).to_contain_text("has no registered link")
         _shot(page, tmp_path, "wf-04-program-no-link.png")
 

@@ -32,6 +32,7 @@ from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.program_history import programs_since_fill
 from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.admixture import Admixture, make_admixture
+from thecal.therapy.compare import above
 from thecal.therapy.findings import Code, Finding, Level, needs_reason
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import ResolvedPlan, resolve
@@ -40,7 +41,7 @@ from thecal.therapy.proposal import ProgramProposal
 from thecal.therapy.refill_dates import RefillForecast, forecast
 from thecal.therapy.reservoir import Fill
 from thecal.therapy.safety_gate import check
-from thecal.units import Dimension, InputError, parse_quantity
+from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
 
 
 @dataclass(frozen=True)
@@ -161,10 +162,31 @@ def preview_program_change(
         repo, library, catalog, patient_id=patient_id, resolved=resolved, at=at
     )
     program = _with_pump_state(repo, library, patient_id, new_plan, resolved, revision, at)
-    findings = tuple(resolved.rounding) + check(program, library).findings
+    findings = (
+        tuple(resolved.rounding) + check(program, library).findings + _fill_findings(resolved)
+    )
     if revision is not None:
         findings += revision.findings
     return ProgramPreview(new_plan, findings, current, revision)
+
+
+def _fill_findings(resolved: ResolvedPlan) -> tuple[Finding, ...]:
+    """A hard finding when the plan's fill (a first prescription's initial fill) is not above
+    0 mL or is more than the pump's reservoir holds (a full reservoir is allowed)."""
+    fill, capacity = resolved.plan.fill, resolved.pump.reservoir
+    if fill is None or capacity is None:
+        return ()
+    volume = fill.volume.to("mL")
+    empty = not above(volume, Q_(0.0, "mL"))  # NaN is not above 0: refused, never filled
+    if not empty and not above(volume, capacity):
+        return ()
+    return (Finding(
+        Level.HARD, Code.FILL_EMPTY if empty else Code.FILL_EXCEEDS_RESERVOIR,
+        f"A fill of {fmt(volume)} is not possible: " + ("nothing would be filled." if empty
+        else f"the reservoir of {resolved.pump.model} holds {fmt(capacity)}. Check the pump "
+        "model and the volume in the syringe."),
+        resolved.pump.source("reservoir"), limit=capacity, value=volume,
+    ),)  # fmt: skip
 
 
 def _with_pump_state(

@@ -1,5 +1,7 @@
 """The program change form: current vs proposed program side by side, the findings to
-override with a reason, and the confirmed change.
+override with a reason, and the confirmed change. A patient with a pump in place and no
+prescription gets the first prescription form instead (:mod:`thecal.web.first_prescription`),
+through the same preview, findings, reasons, confirmation, safety gate and implant link.
 
 When the patient's pump has a registered link, the confirmed change is written to the pump
 first (stage -> read back -> verify -> commit) and recorded only when the pump confirmed it
@@ -9,6 +11,7 @@ the record changes and the page says the pump was not programmed."""
 
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -20,10 +23,12 @@ from thecal.clinic.errors import PermissionDenied
 from thecal.clinic.implant_link_model import DeliveryOutcome
 from thecal.clinic.model import Device, User
 from thecal.clinic.program_delivery import PumpWrite
+from thecal.clinic.services import PatientRecord
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
 from thecal.therapy.plan_file import PlanFile
 from thecal.units import InputError, fmt
+from thecal.web.first_prescription import CatheterFacts, blank_values, catheter_facts, first_plan
 from thecal.web.implants import ImplantLink, reachable, write_program
 from thecal.web.pages_common import (
     form_version,
@@ -68,6 +73,14 @@ def program_rows(ctx: AppContext, current: PlanFile | None,
             out[f"{drug} daily dose (nominal)"] = fmt(q)
         for drug, q in d.worst_case.items():
             out[f"{drug} daily dose (worst case)"] = fmt(q)
+        if current is None:  # a first prescription: what it starts with
+            if plan.fill is not None:
+                out["initial fill"] = f"{plan.fill.volume} at {plan.fill.at:%Y-%m-%d %H:%M}"
+            try:
+                volume = r.catheter_volume()
+            except InputError:  # a length whose volume per cm is not public
+                volume = None
+            out["catheter volume"] = fmt(volume) if volume is not None else "not known"
         return out
 
     c, n = describe(current), describe(proposed)
@@ -95,6 +108,25 @@ def _proposed(current: PlanFile, form: dict[str, str]) -> PlanFile:
         apply_schedule(data, form)
         apply_patient_bolus(data, form)
     return parse_plan(data)
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    """What the first prescription form shows beside its fields: the drug library's names,
+    one admixture row per drug it allows, the catheter as recorded and the patient's opioid
+    status from the registration (None: not recorded)."""
+
+    drugs: tuple[str, ...]
+    slots: range
+    catheter: CatheterFacts
+    opioid_naive: bool | None
+
+
+def _first(ctx: AppContext, record: PatientRecord, pump: Device) -> FirstPage:
+    lib = ctx.library
+    return FirstPage(tuple(d.name for d in lib.drugs), range(lib.settings.max_admixture_drugs),
+                     catheter_facts(record.devices, ctx.catalog),
+                     record.patient.opioid_naive)  # fmt: skip
 
 
 def _program_values(plan: PlanFile | None) -> dict[str, str]:
@@ -133,11 +165,13 @@ def program_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         p, rx = record.patient, record.prescription
         plan = rx.plan() if rx else None
         rows = program_rows(ctx, plan, plan) if plan else []
+        first = _first(ctx, record, pump) if plan is None and pump is not None else None
+        form = blank_values(ctx.library, ctx.services.clock()) if first else _program_values(plan)
         return render(request, ctx, "program.html", user=user, p=p, rx=rx, plan=plan,
-                      rows=rows, error=None, findings=None, form=_program_values(plan),
+                      rows=rows, error=None, findings=None, form=form, first=first,
                       reasons={}, Level=Level, pump=pump, link=link_of(pump),
                       saved=SAVED.get(saved), pumped=None,
-                      steps=step_rows(_program_values(plan)), weekdays=WEEKDAYS)  # fmt: skip
+                      steps=step_rows(form), weekdays=WEEKDAYS)  # fmt: skip
 
     @router.post("/patients/{patient_id}/program", response_class=HTMLResponse)
     async def program_post(patient_id: str, request: Request, user: User = Depends(page_user),
@@ -152,19 +186,26 @@ def program_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         p, rx = record.patient, record.prescription
         current = rx.plan() if rx else None
         link = link_of(pump)
-        values = {k: form.get(k, "") for k in _program_values(None)}
+        first = _first(ctx, record, pump) if current is None and pump is not None else None
+        fields = blank_values(svc.library, svc.clock()) if first else _program_values(None)
+        values = {k: form.get(k, "") for k in fields}
         values.update({k: v for k, v in form.items() if k.startswith(EDITOR_PREFIXES)})
         reasons = {k[len("reason:"):]: v.strip() for k, v in form.items()
                    if k.startswith("reason:") and v.strip()}  # fmt: skip
         page: dict[str, Any] = {"user": user, "p": p, "rx": rx, "plan": current, "form": values,
                 "reasons": reasons, "Level": Level, "pump": pump, "link": link,
                 "saved": None, "pumped": None, "steps": step_rows(values),
-                "weekdays": WEEKDAYS}  # fmt: skip
-        if current is None:
+                "weekdays": WEEKDAYS, "first": first}  # fmt: skip
+        if current is None and (pump is None or first is None):
             return render(request, ctx, "program.html", 422, rows=[], findings=None,
-                          error="the patient has no prescription to change", **page)  # fmt: skip
+                          error="no pump is in place: record the implant first",
+                          **page)  # fmt: skip
         try:
-            proposed = _proposed(current, values)
+            if current is None:
+                assert pump is not None and first is not None  # checked above
+                proposed = first_plan(values, svc.library, pump, first.catheter, svc.clock())
+            else:
+                proposed = _proposed(current, values)
             # The clinic decides who may change what.
             preview = svc.preview_program_change(actor=user, patient_id=patient_id,
                                                  plan=proposed)  # fmt: skip

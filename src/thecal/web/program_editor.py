@@ -37,6 +37,14 @@ def editor_values(plan: PlanFile | None) -> dict[str, str]:
     return {k: str(v) for k, v in out.items()}
 
 
+def blank_editor() -> dict[str, str]:
+    """The editors' fields with nothing in them: continuous, empty flex rows, no bolus."""
+    out = {"mode": "continuous"}
+    for i in range(EXTRA_ROWS):
+        out.update({f"step_start_{i}": "", f"step_days_{i}": "", f"step_amount_{i}": ""})
+    return out | dict.fromkeys(PB_FIELDS, "")
+
+
 def step_rows(values: Mapping[str, str]) -> list[int]:
     """The row numbers present in ``values`` (the form posts every row, empty ones too)."""
     rows = sorted({int(k.rsplit("_", 1)[1]) for k in values if k.startswith("step_start_")
