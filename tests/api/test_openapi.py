@@ -30,6 +30,7 @@ EXPECTED_ERRORS = {
     ("post", "/api/v1/patients/{patient_id}/procedures"): {401, 403, 404, 409, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/complications"): {401, 403, 404, 409, 413, 422},
     ("get", "/api/v1/implant-links"): {401},
+    ("get", "/api/v1/fhir/Patient/{patient_id}/$everything"): {401, 404},
     ("put", "/api/v1/implant-links/{serial}"): {401, 403, 404, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/stimulators/{device_id}/impedances"): {
         401,

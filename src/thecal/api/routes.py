@@ -25,6 +25,7 @@ from thecal.api.routers import (
     audit,
     auth,
     calendar,
+    fhir,
     implant_links,
     interrogations,
     patients,
@@ -37,7 +38,7 @@ from thecal.api.routers import (
 router = APIRouter(prefix="/api/v1")
 for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
                   registration, alarms, audit,
-                  implant_links):  # fmt: skip
+                  implant_links, fhir):  # fmt: skip
     router.include_router(_resource.router)
 
 __all__ = [

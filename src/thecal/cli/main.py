@@ -134,6 +134,9 @@ app = typer.Typer(
             "db": Lazy("thecal.cli.clinic:db_app", "The clinic database."),
             "audit": Lazy("thecal.cli.clinic:audit_app", "The audit log of every write."),
             "clinic": Lazy("thecal.cli.clinic:clinic_app", "Clinic registry and refill calendar."),
+            "export": Lazy(
+                "thecal.cli.export:export_app", "Export the clinic record in standard formats."
+            ),
         }
     ),
 )
