@@ -4,6 +4,7 @@
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -67,3 +68,46 @@ def test_api_everything_for_a_viewer(client: TestClient, ctx: AppContext) -> Non
     assert {"Patient", "Device", "DeviceUseStatement", "Observation"} <= kinds
     missing = client.get("/api/v1/fhir/Patient/no-such-patient/$everything")
     assert missing.status_code == 404
+
+
+def test_cli_import_round_trip_into_a_fresh_clinic(template_db: Path, tmp_path: Path) -> None:
+    from tests.interop.test_fhir_import import imported_kinds
+    from thecal.clinic.model import Role, User
+    from thecal.store.database import make_engine
+    from thecal.store.migrate import upgrade
+    from thecal.store.uow import SqlUnitOfWork
+
+    source = f"sqlite:///{template_db}"
+    target = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    engine = make_engine(target)
+    upgrade(engine)
+    with SqlUnitOfWork(engine).transaction("setup", datetime(2026, 1, 1), "users") as repo:
+        repo.add_user(User("paul", "Dr Paul (synthetic)", Role.PHYSICIAN))
+        repo.add_user(User("nina", "Nina Nurse (synthetic)", Role.NURSE))
+    engine.dispose()
+    run = CliRunner().invoke
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    zone = ["--zone", "Europe/Berlin"]
+    r = run(app, ["export", "fhir", "SEED-000", "--out", str(first), *zone,
+                  "--database-url", source])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    base = ["import", "fhir", str(first), "--database-url", target, *zone]
+    r = run(app, [*base, "--user", "paul"])
+    assert r.exit_code == 2 and "--without-history" in r.output  # history refused
+    r = run(app, [*base, "--user", "nina", "--without-history"])
+    assert r.exit_code == 2  # a nurse may not import
+    r = run(app, [*base, "--user", "paul", "--without-history", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["patient"]["mrn"] == "SEED-000" and out["taken"]["Patient"] == 1
+    assert out["left_out"]["Observation"] > 0
+    r = run(app, ["export", "fhir", "SEED-000", "--out", str(second), *zone,
+                  "--database-url", target])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert imported_kinds(json.loads(second.read_text())) == imported_kinds(
+        json.loads(first.read_text())
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = run(app, ["import", "fhir", str(bad), "--user", "paul", "--database-url", target])
+    assert r.exit_code == 2 and "FILE" in r.output

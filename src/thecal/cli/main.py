@@ -137,6 +137,9 @@ app = typer.Typer(
             "export": Lazy(
                 "thecal.cli.export:export_app", "Export the clinic record in standard formats."
             ),
+            "import": Lazy(
+                "thecal.cli.import_fhir:import_app", "Import records in standard formats."
+            ),
         }
     ),
 )
