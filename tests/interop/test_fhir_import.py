@@ -180,3 +180,16 @@ def test_the_record_number_must_be_new(clinic: Clinic) -> None:
         load(clinic, uow, bundle)
     assert e.value.field.endswith("identifier(mrn)")
     assert patient_count(uow) == 1
+
+
+def test_a_plan_the_safety_gate_refuses_is_not_imported(clinic: Clinic) -> None:
+    import json
+
+    def overdose(r: dict[str, Any]) -> None:
+        plan = json.loads(r["extension"][0]["valueString"])
+        plan["schedule"]["dose"] = "1000 mg/d"  # morphine: far above the library's ceiling
+        r["extension"][0]["valueString"] = json.dumps(plan)
+
+    err = _refused(clinic, _edited(clinic, "DEMO-0001", "MedicationRequest", overdose))
+    assert err.field.endswith(".extension(plan-json)")
+    assert "DOSE-ENTRY-CEILING" in err.message

@@ -7,7 +7,8 @@ followed by an export gives the same resources back.
 
 Checks before anything is written: each resource's structure (fhir.resources R4B), each taken
 element with the clinic's registration checks, each device model in the catalogs, each plan
-through the therapy core (:func:`thecal.therapy.plan.resolve`), the device history with the
+through the therapy core (:func:`thecal.therapy.plan.resolve`) and its safety gate (no hard
+finding), the device history with the
 lifecycle rules, and a record number not yet in the clinic. The clinical history (refills,
 fills, interrogations, readings, findings, alarms) is not imported: a Bundle holding it is
 refused unless ``without_history`` says to leave it out, and the result says how much was left.
@@ -41,9 +42,11 @@ from thecal.clinic.stimulator_workflow import StimulatorContext
 from thecal.devices.catalog import DeviceCatalog
 from thecal.interop import fhir_codes as c
 from thecal.interop import fhir_read as rd
+from thecal.therapy.findings import Level
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import resolve
 from thecal.therapy.plan_file import PlanFile
+from thecal.therapy.safety_gate import check
 from thecal.units import InputError
 
 Resource = Mapping[str, Any]
@@ -115,10 +118,18 @@ def _prescription(r: Resource, patient_id: str, cats: Catalogs, zone: tzinfo | N
         raise InputError(rd.where(r, f"extension(plan-json).{path}"), str(first["msg"]),
                          "a valid plan") from None  # fmt: skip
     try:
-        resolve(plan.to_typed(), cats.library, cats.catalog)
+        resolved = resolve(plan.to_typed(), cats.library, cats.catalog)
     except InputError as exc:
         raise InputError(rd.where(r, f"extension(plan-json).{exc.field}"), exc.message,
                          exc.expected) from None  # fmt: skip
+    # The safety gate again, on the plan as stored: a hard finding means the gate would have
+    # refused it when it was written (the file was changed, or this clinic's library is
+    # stricter), so it is not taken.
+    hard = [f for f in check(resolved.program, cats.library).findings if f.level is Level.HARD]
+    if hard:
+        raise InputError(rd.where(r, "extension(plan-json)"),
+                         f"the safety gate refuses this plan: {hard[0].code.value}: "
+                         f"{hard[0].message}", "a plan without hard findings")  # fmt: skip
     version = next((i.get("value") for i in r.get("identifier", [])
                     if i.get("system") == c.PRESCRIPTION_VERSION), None)  # fmt: skip
     if not isinstance(version, str) or not version.isdigit() or int(version) < 1:
