@@ -20,7 +20,7 @@ from thecal.interop import fhir_codes as c
 from thecal.interop import fhir_events
 from thecal.interop.fhir_record import PatientData, Stamp, day, fid, quantity, read_patient, ref
 from thecal.interop.fhir_record import stamp_in as stamp_in
-from thecal.interop.fhir_therapy import medication_requests
+from thecal.interop.fhir_therapy import Therapy, medication_requests
 from thecal.therapy.library import DrugLibrary
 
 Resource = dict[str, Any]
@@ -59,15 +59,17 @@ def bundle(items: Iterator[Resource] | list[Resource]) -> Resource:
 
 
 def resources(
-    data: PatientData, library: DrugLibrary, catalog: DeviceCatalog, stamp: Stamp
-) -> Iterator[Resource]:
-    """Every resource of one patient, patient first then by kind (a stable order)."""
+    data: PatientData, library: DrugLibrary, catalog: DeviceCatalog, stamp: Stamp,
+    cache: dict[str, Therapy] | None = None,
+) -> Iterator[Resource]:  # fmt: skip
+    """Every resource of one patient, patient first then by kind (a stable order); ``cache``
+    as :func:`~thecal.interop.fhir_therapy.medication_requests`."""
     yield patient_resource(data)
     yield from conditions(data, stamp)
     yield from devices(data)
     yield from device_uses(data)
     yield from procedures(data)
-    yield from medication_requests(data, library, catalog, stamp)
+    yield from medication_requests(data, library, catalog, stamp, cache)
     yield from fhir_events.resources(data, stamp)
 
 

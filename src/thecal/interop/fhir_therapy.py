@@ -7,6 +7,7 @@ in the denominator, where an ``mg/d`` rateQuantity would hide it in a unit code.
 itself rides along in the ``plan-json`` extension so an import rebuilds the exact prescription.
 """
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,16 +57,35 @@ def _dosages(plan: ResolvedPlan | None) -> list[Resource]:
             for n, (drug, dose) in enumerate(doses.items(), start=1)]  # fmt: skip
 
 
+Therapy = tuple[Resource, list[Resource]]
+"""The contained Medication and the dosages of one plan."""
+
+
+def _therapy(plan_json: str, library: DrugLibrary, catalog: DeviceCatalog) -> Therapy:
+    from thecal.therapy.plan_file import PlanFile
+
+    fallback = [(i.drug, str(i.concentration))
+                for i in PlanFile.model_validate_json(plan_json).admixture]  # fmt: skip
+    plan = _resolved(plan_json, library, catalog)
+    return _medication(plan, fallback), _dosages(plan)
+
+
 def medication_requests(
-    data: PatientData, library: DrugLibrary, catalog: DeviceCatalog, stamp: Stamp
-) -> Iterator[Resource]:
+    data: PatientData, library: DrugLibrary, catalog: DeviceCatalog, stamp: Stamp,
+    cache: dict[str, Therapy] | None = None,
+) -> Iterator[Resource]:  # fmt: skip
     """One MedicationRequest per prescription version; the latest is ``active``, each earlier
-    one ``completed`` (replaced by the next: ``priorPrescription`` links them)."""
+    one ``completed`` (replaced by the next: ``priorPrescription`` links them). ``cache``: the
+    medication and dosages by plan JSON, kept by a caller exporting many patients (the same
+    library and catalog throughout) so each distinct plan is resolved once."""
     versions = sorted(data.prescriptions, key=lambda rx: rx.version)
     for n, rx in enumerate(versions):
-        plan_file = rx.plan()
-        fallback = [(i.drug, str(i.concentration)) for i in plan_file.admixture]
-        plan = _resolved(rx.plan_json, library, catalog)
+        found = cache.get(rx.plan_json) if cache is not None else None
+        if found is None:
+            found = _therapy(rx.plan_json, library, catalog)
+            if cache is not None:
+                cache[rx.plan_json] = found
+        medication, dosages = copy.deepcopy(found)
         out: Resource = {
             "resourceType": "MedicationRequest",
             "id": fid(rx.id),
@@ -73,13 +93,13 @@ def medication_requests(
             "identifier": [{"system": c.PRESCRIPTION_VERSION, "value": str(rx.version)}],
             "status": "active" if n == len(versions) - 1 else "completed",
             "intent": "order",
-            "contained": [_medication(plan, fallback)],
+            "contained": [medication],
             "medicationReference": {"reference": "#admixture"},
             "subject": ref("Patient", rx.patient_id),
             "authoredOn": stamp(rx.created_at),
             "requester": {"display": rx.author},
             "note": [{"text": rx.reason}],
-            "dosageInstruction": _dosages(plan),
+            "dosageInstruction": dosages,
         }
         if n > 0:
             out["priorPrescription"] = ref("MedicationRequest", versions[n - 1].id)
