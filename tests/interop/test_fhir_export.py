@@ -75,7 +75,7 @@ def test_only_sourced_public_codes_and_parsable_ucum_units(clinic: Clinic, mrn: 
     for node in walk(export(clinic, mrn)):
         system = node.get("system")
         if system == c.SNOMED:
-            # interop.md §3: 72607000 "Intrathecal route" (FHIR SNOMED route value set)
+            # 72607000 "Intrathecal route": https://build.fhir.org/valueset-route-codes.html
             assert node["code"] == "72607000"
         elif system == c.UCUM:
             assert unit_from_ucum(node["code"]) is not None, node
