@@ -16,6 +16,13 @@ from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.library import DrugLibrary
 
 TODAY = date(2026, 11, 23)
+# The implant's log as the programmer stores it: one completed bolus of 0.25 mL, one refused.
+LOG = [
+    {"seq": 41, "at": "2026-11-22T20:15:00", "kind": "bolus end",
+     "message": "patient bolus complete", "values": [["volume", 0.25, "mL"]]},
+    {"seq": 42, "at": "2026-11-22T20:20:00", "kind": "bolus refused",
+     "message": "lockout", "values": []},
+]  # fmt: skip
 
 
 class Clinic:
@@ -39,7 +46,7 @@ class Clinic:
             "eri_at": "2031-05-01T00:00:00", "alarms": [],
         }  # fmt: skip
         record_interrogation(self.uow, lambda: datetime(2026, 11, 23, 10, 30), nurse,
-                             self.ids["DEMO-0002"], pump.serial, status, [])  # fmt: skip
+                             self.ids["DEMO-0002"], pump.serial, status, LOG)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -205,3 +205,15 @@ def test_alarms_are_flags(clinic: Clinic) -> None:
     for f in flags:
         assert f["code"]["coding"][0]["system"] == c.ALARM_CODES
         assert f["status"] in {"active", "inactive"}
+
+
+def test_logged_boluses_are_medication_administrations(clinic: Clinic) -> None:
+    bundle = export(clinic, "DEMO-0002")
+    (report,) = resources(bundle, "DiagnosticReport")
+    logged = [m for m in resources(bundle, "MedicationAdministration")
+              if m.get("supportingInformation")]  # fmt: skip
+    (bolus,) = logged  # the refused one is not an administration
+    assert bolus["dosage"]["dose"] == {"value": 0.25, "unit": "mL", "system": c.UCUM, "code": "mL"}
+    assert bolus["dosage"]["route"]["coding"][0]["code"] == "72607000"
+    assert bolus["effectiveDateTime"] == "2026-11-22T20:15:00+00:00"
+    assert bolus["supportingInformation"] == [{"reference": f"DiagnosticReport/{report['id']}"}]

@@ -1,10 +1,13 @@
 """FHIR resources of what happened to a patient's devices (docs/fhir.md): each refill as a
 Procedure with the fill as a MedicationAdministration and its volumes as Observations; each
-interrogation as a DiagnosticReport over its Observations; stimulator impedance sets and
+interrogation as a DiagnosticReport over its Observations, and each bolus the implant logged as
+a MedicationAdministration; stimulator impedance sets and
 battery readings as Observations with components; every recorded safety finding as a
 DetectedIssue (Thecal finding-code system) and every alarm as a Flag."""
 
+import math
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import pint
@@ -12,8 +15,10 @@ import pint
 from thecal.clinic.interrogation import read_snapshot
 from thecal.clinic.model import Interrogation, RefillRecord, StoredFinding
 from thecal.clinic.stimulator_model import BatteryReading, ImpedanceSet
+from thecal.devices.log import EventKind
 from thecal.interop import fhir_codes as c
 from thecal.interop.fhir_record import PatientData, Stamp, fid, quantity, ref
+from thecal.units import Q_, known_unit
 
 Resource = dict[str, Any]
 
@@ -27,8 +32,10 @@ def resources(data: PatientData, stamp: Stamp) -> Iterator[Resource]:
         implicated = ref("MedicationRequest", target) if target else None
         yield from findings(change.id, change.patient_id, change.findings, change.overrides,
                             stamp(change.at), implicated)  # fmt: skip
+    seen: set[str] = set()
     for i in data.interrogations:
         yield from interrogation(i, stamp)
+        yield from boluses(i, stamp, seen)
     for s in data.impedance_sets:
         yield impedances(s, stamp)
     for b in data.battery_readings:
@@ -133,6 +140,48 @@ def interrogation(i: Interrogation, stamp: Stamp) -> Iterator[Resource]:
     yield report
     yield from findings(i.id, i.patient_id, i.findings, (), at,
                         ref("DiagnosticReport", i.id))  # fmt: skip
+
+
+def _logged_volume(values: Any) -> pint.Quantity | None:
+    """The ``["volume", magnitude, unit]`` of a logged event, None when absent or unreadable
+    (a unit from the allow-list only, a finite number)."""
+    for v in values if isinstance(values, list) else ():
+        if isinstance(v, list) and len(v) == 3 and v[0] == "volume":
+            unit = known_unit(v[2]) if isinstance(v[2], str) else None
+            number = isinstance(v[1], int | float) and not isinstance(v[1], bool)
+            if unit is not None and number and math.isfinite(v[1]):
+                return Q_(float(v[1]), unit)
+    return None
+
+
+def boluses(i: Interrogation, stamp: Stamp, seen: set[str]) -> Iterator[Resource]:
+    """Each completed bolus the implant logged (``bolus end`` with its volume) as a
+    MedicationAdministration; the time is the implant's clock. A log event read again by a
+    later interrogation is written once (``seen``: the ids so far)."""
+    for e in i.log:
+        if not isinstance(e, dict) or e.get("kind") != EventKind.BOLUS_END.value:
+            continue
+        volume, at = _logged_volume(e.get("values")), e.get("at")
+        seq = e.get("seq")
+        if volume is None or not isinstance(at, str) or not isinstance(seq, int):
+            continue
+        try:
+            when = stamp(datetime.fromisoformat(at))
+        except ValueError:
+            continue
+        bid = fid(i.device_id, "bolus", str(seq))
+        if bid in seen:
+            continue
+        seen.add(bid)
+        yield {
+            "resourceType": "MedicationAdministration", "id": bid, "status": "completed",
+            "medicationCodeableConcept": {"text": "the pump reservoir's admixture"},
+            "subject": ref("Patient", i.patient_id), "effectiveDateTime": when,
+            "device": [ref("Device", i.device_id)],
+            "supportingInformation": [ref("DiagnosticReport", i.id)],
+            "note": [{"text": f"{e.get('message', 'bolus')} (logged by the implant, its clock)"}],
+            "dosage": {"route": c.intrathecal_route(), "dose": quantity(volume, "mL")},
+        }  # fmt: skip
 
 
 def impedances(s: ImpedanceSet, stamp: Stamp) -> Resource:
