@@ -35,6 +35,7 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/reports/summary/{patient_id}"): {401, 404},
     ("get", "/api/v1/reports/worksheet/{day}"): {401, 422},
     ("get", "/api/v1/reports/csv/{table}"): {401, 403, 422},
+    ("get", "/api/v1/fhir/Patient/{patient_id}/$everything"): {401, 404},
     ("put", "/api/v1/implant-links/{serial}"): {401, 403, 404, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/stimulators/{device_id}/impedances"): {
         401,

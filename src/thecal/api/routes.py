@@ -25,6 +25,7 @@ from thecal.api.routers import (
     audit,
     auth,
     calendar,
+    fhir,
     implant_links,
     interrogations,
     patients,
@@ -38,7 +39,7 @@ from thecal.api.routers import (
 router = APIRouter(prefix="/api/v1")
 for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
                   registration, alarms, audit,
-                  implant_links, reports):  # fmt: skip
+                  implant_links, reports, fhir):  # fmt: skip
     router.include_router(_resource.router)
 
 __all__ = [

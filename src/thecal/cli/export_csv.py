@@ -45,9 +45,3 @@ def csv_cmd(out: Path = OUT_DIR, table: list[str] = TABLE, user: str = USER,
         rows = sum(1 for _ in csv.reader(io.StringIO(text))) - 1  # a cell may hold a newline
         typer.echo(f"wrote {out / name} ({rows:,} rows)")
 
-
-# Until the `export` group (cli/export.py) is on main: a group of its own. With that group,
-# this is one line there: "csv": Lazy("thecal.cli.export_csv:csv_cmd", <the docstring line>).
-export_app = typer.Typer(help="Export the clinic record in standard formats.",
-                         no_args_is_help=True)  # fmt: skip
-export_app.command("csv")(csv_cmd)

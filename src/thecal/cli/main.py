@@ -139,7 +139,10 @@ app = typer.Typer(
             "audit": Lazy("thecal.cli.clinic:audit_app", "The audit log of every write."),
             "clinic": Lazy("thecal.cli.clinic:clinic_app", "Clinic registry and refill calendar."),
             "export": Lazy(
-                "thecal.cli.export_csv:export_app", "Export the clinic record in standard formats."
+                "thecal.cli.export:export_app", "Export the clinic record in standard formats."
+            ),
+            "import": Lazy(
+                "thecal.cli.import_fhir:import_app", "Import records in standard formats."
             ),
             "report": Lazy(
                 "thecal.cli.report:report_app", "PDF reports (not a certified medical device)."

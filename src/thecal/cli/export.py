@@ -1,0 +1,90 @@
+"""``thecal export fhir PATIENT --out FILE.json``: one patient's record as a FHIR R4 Bundle
+(docs/fhir.md). The ``export`` group lists each format's command lazily (one line each), so
+another format's module plugs in beside ``fhir`` without touching this one's code.
+
+Exit codes: 0 written; 2 invalid input (unknown patient, bad zone, unwritable file).
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+
+from thecal.cli.clinic import DB_OPTION
+from thecal.cli.errors import handles_errors
+from thecal.cli.lazy import Lazy, lazy_group
+from thecal.store.database import database_url
+from thecal.units import InputError
+
+export_app = typer.Typer(
+    help="Export the clinic record in standard formats.",
+    no_args_is_help=True,
+    cls=lazy_group(
+        {
+            "fhir": Lazy(
+                "thecal.cli.export:fhir_cmd",
+                "Write one patient's record as a FHIR R4 Bundle (JSON).",
+            ),
+            "csv": Lazy(
+                "thecal.cli.export_csv:csv_cmd",
+                "Write the registry tables and the audit log as CSV files (one per table).",
+            ),
+        }
+    ),
+)
+
+ZONE_OPTION = typer.Option(
+    None,
+    "--zone",
+    metavar="IANA",
+    help="time zone of the clinic's local times, e.g. Europe/Berlin (default: this machine's)",
+)
+
+
+def zone_of(name: str | None) -> ZoneInfo | None:
+    """The IANA zone ``name`` (None: the machine's zone); InputError naming ``--zone``."""
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError("--zone", f"unknown time zone {name!r}", "an IANA name") from None
+
+
+def write_json_atomically(path: Path, document: object) -> None:
+    """Write ``document`` to ``path`` whole or not at all (a temporary file renamed)."""
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise InputError("--out", f"no folder {str(folder)!r}", "a file in an existing folder")
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, ensure_ascii=False, indent=1)
+            handle.write("\n")
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+@handles_errors
+def fhir_cmd(
+    patient: str = typer.Argument(..., help="the patient's record number (MRN) or id"),
+    out: Path = typer.Option(..., "--out", help="the Bundle's JSON file (replaced if present)"),
+    zone: str | None = ZONE_OPTION,
+    database: str | None = DB_OPTION,
+) -> None:
+    """Write one patient's record as a FHIR R4 Bundle (JSON)."""
+    from thecal.adapters import composition
+    from thecal.interop.fhir_export import export_patient
+
+    tz = zone_of(zone)
+    with composition.open_services(database_url(database)) as services:
+        found = services.registration.find(key=patient)
+        bundle = export_patient(services.uow, patient_id=found.id, library=services.library,
+                                catalog=services.catalog, zone=tz)  # fmt: skip
+    write_json_atomically(out, bundle)
+    typer.echo(f"{found.mrn}: {len(bundle['entry'])} FHIR resources written to {out}")
