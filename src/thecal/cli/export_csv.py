@@ -44,4 +44,3 @@ def csv_cmd(out: Path = OUT_DIR, table: list[str] = TABLE, user: str = USER,
     for name, text in files.items():
         rows = sum(1 for _ in csv.reader(io.StringIO(text))) - 1  # a cell may hold a newline
         typer.echo(f"wrote {out / name} ({rows:,} rows)")
-
