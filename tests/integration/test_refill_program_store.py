@@ -7,7 +7,9 @@ from datetime import datetime
 import pytest
 
 from tests.unit.clinic import test_refill_program as scenario
+from tests.unit.clinic import test_refill_program_delivery as over_link
 from tests.unit.clinic.conftest import FakeClock
+from thecal.clinic.implant_link_model import DeliveryOutcome
 from thecal.devices.catalog import DeviceCatalog
 from thecal.store.uow import SqlUnitOfWork
 from thecal.therapy.library import DrugLibrary
@@ -47,3 +49,28 @@ def test_all_or_nothing(
     spoil: str,
 ) -> None:  # fmt: skip
     scenario.test_all_or_nothing(uow, clock, library, catalog, spoil)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("program", [DeliveryOutcome.REFUSED, DeliveryOutcome.UNCERTAIN])
+def test_program_not_confirmed_records_the_refill_only(
+    uow: SqlUnitOfWork, clock: FakeClock, library: DrugLibrary, catalog: DeviceCatalog,
+    program: DeliveryOutcome,
+) -> None:  # fmt: skip
+    over_link.test_program_not_confirmed_records_the_refill_only(
+        uow,
+        clock,
+        library,
+        catalog,
+        program,  # type: ignore[arg-type]
+    )
+
+
+def test_everything_confirmed_records_both_then_sends_the_bridge(
+    uow: SqlUnitOfWork, clock: FakeClock, library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    over_link.test_everything_confirmed_records_both_then_sends_the_bridge(
+        uow,
+        clock,
+        library,
+        catalog,  # type: ignore[arg-type]
+    )
