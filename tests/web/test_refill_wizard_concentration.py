@@ -41,7 +41,24 @@ def _deliveries(ctx: AppContext, pid: str) -> int:
         return len(repo.link_deliveries_for(pid))
 
 
-def test_new_concentration_shows_the_new_rate_and_bridge_not_sent(
+FIELDS = {"conc:morphine": "25 mg/mL", "catheter_volume": "0.13 mL", "internal_volume": "0.2 mL"}
+
+
+def _to_review(client: TestClient, pid: str) -> Any:
+    r = _drug(client, pid, _to_drug_step(client, pid), **FIELDS)
+    assert r.status_code == 200 and "Filled into the reservoir" in r.text, r.text
+    r = client.post(f"/patients/{pid}/refill-wizard", data={**_hidden(r.text), "filled": "20 mL"})
+    assert r.status_code == 200 and "Review and confirm" in r.text
+    return r
+
+
+def _with_reasons(text: str) -> dict[str, str]:
+    """The review's hidden fields and a reason for every required reason field."""
+    names = set(re.findall(r'name="(reason:[^"]+)"[^>]*required', text))
+    return {**_hidden(text), **dict.fromkeys(names, "checked (test)"), "step": "confirm"}
+
+
+def test_new_concentration_is_sent_refill_program_bridge_and_recorded(
     ctx: AppContext, served: Served
 ) -> None:
     client = TestClient(create_app(ctx))
@@ -49,13 +66,7 @@ def test_new_concentration_shows_the_new_rate_and_bridge_not_sent(
     pid, url = served.pid, f"/patients/{served.pid}/refill-wizard"
     before = _refills(ctx, pid)
     # DEMO-0001: morphine 10 mg/mL, continuous 3 mg/d; the new fill is 25 mg/mL.
-    fields = {"conc:morphine": "25 mg/mL", "catheter_volume": "0.13 mL",
-              "internal_volume": "0.2 mL"}  # fmt: skip
-    r = _drug(client, pid, _to_drug_step(client, pid), **fields)
-    assert r.status_code == 200 and "Filled into the reservoir" in r.text, r.text
-    r = client.post(url, data={**_hidden(r.text), "filled": "20 mL"})
-    assert r.status_code == 200 and "Review and confirm" in r.text
-    text = r.text
+    text = _to_review(client, pid).text
     # old rate = 3 mg/d ÷ 10 mg/mL = 0.3 mL/d; new rate = 3 mg/d ÷ 25 mg/mL = 0.12 mL/d
     assert "0.3 mL/d × 10 mg/mL = 3 mg/d; new rate = 3 mg/d ÷ 25 mg/mL = 0.12 mL/d" in text
     assert re.search(r'class="new-rate">0\.12 mL/d<', text)
@@ -65,11 +76,31 @@ def test_new_concentration_shows_the_new_rate_and_bridge_not_sent(
     assert re.search(r'class="bridge-rate">0\.3 mL/d<', text)
     assert re.search(r'class="bridge-duration">26\.4 h<', text)
     assert "0.33 mL" in text and "66 h" in text and "BRIDGE-BOLUS" in text
-    assert "computed, NOT sent" in text and "Confirm: send to the pump" not in text
-    # Posting the confirm anyway is refused: nothing sent, nothing recorded.
-    refused = client.post(url, data={**_hidden(text), "step": "confirm"})
-    assert refused.status_code == 422 and "not sent by the wizard" in refused.text
-    assert _refills(ctx, pid) == before and _deliveries(ctx, pid) == 0
+    # The bolus on top of the new basal: (0.3 − 0.12) mL/d × 26.4 h (1.1 d) = 0.198 mL.
+    assert "= 0.198 mL over 26.4 h" in text and "against the reservoir AFTER the refill" in text
+    assert "PROGRAM-RESERVOIR-ADMIXTURE" not in text  # judged on the new fill, not the old
+    r = client.post(url, data=_with_reasons(text), follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert "saved=pump-change" in r.headers["location"]
+    record = client.get(r.headers["location"]).text
+    with ctx.uow.reader() as repo:
+        refill = repo.refills_for(pid)[-1]
+    assert _refills(ctx, pid) == before + 1
+    assert refill.concentrations == (("morphine", "25 mg/mL"),)
+    assert "morphine 10 mg/mL → 25 mg/mL" in record
+    assert re.search(r'class="old-rate">0\.3 mL/d<', record)
+    assert re.search(r'class="new-rate">0\.12 mL/d<', record)
+    assert "0.198 mL over 26.4 h" in record
+    with ctx.uow.reader() as repo:
+        deliveries = {d.what: d for d in repo.link_deliveries_for(pid)}
+        rx = repo.prescriptions_for(pid)[-1]
+    assert {w: d.outcome.value for w, d in deliveries.items()} == dict.fromkeys(
+        ("refill", "program", "bridge"), "confirmed"), deliveries  # fmt: skip
+    assert rx.version == served.version + 1 == refill.prescription_version
+    # The pump runs the new program: 25 mg/mL at 0.12 mL/d.
+    program = served.implant.peek().program
+    assert program is not None
+    assert equal(program.admixture.ingredients[0].concentration, Q_(25, "mg/mL"))
 
 
 def test_concentration_fields_are_checked_at_the_drug_step(ctx: AppContext, served: Served) -> None:
@@ -91,7 +122,7 @@ def test_concentration_fields_are_checked_at_the_drug_step(ctx: AppContext, serv
     assert no_internal.status_code == 422 and "refill.internal_volume" in no_internal.text
     # The same concentration typed in another unit is no change (no bridge, no preview).
     same = _drug(client, pid, page, **{"conc:morphine": "10000 mcg/mL"})
-    assert same.status_code == 200 and "NOT sent" not in same.text
+    assert same.status_code == 200 and "New concentration: program and bridge" not in same.text
     assert _deliveries(ctx, pid) == 0
 
 

@@ -155,10 +155,11 @@ class _RefillFirst:
 
     def __init__(self, uow: UnitOfWork, library: DrugLibrary, catalog: DeviceCatalog, *,
                  actor: User, patient_id: str, entry: RefillInput, change: ConcentrationChange,
-                 deliveries: Sequence[LinkDelivery]) -> None:  # fmt: skip
+                 deliveries: Sequence[LinkDelivery],
+                 patient_version: int | None) -> None:  # fmt: skip
         self._uow, self._library, self._catalog = uow, library, catalog
         self._actor, self._patient_id, self._entry = actor, patient_id, entry
-        self._change = change
+        self._change, self._version = change, patient_version
         self.deliveries = tuple(deliveries)
         self.outcome: RefillOutcome | None = None
 
@@ -168,6 +169,10 @@ class _RefillFirst:
     @contextmanager
     def transaction(self, actor: str, at: datetime, reason: str) -> Iterator[ClinicRepository]:
         with self._uow.transaction(actor, at, reason) as repo:
+            if self._version is not None:
+                # First: a form built on a stale patient is rejected before anything else.
+                patient = repo.get_patient(self._patient_id)
+                repo.update_patient(with_version(patient, self._version))
             outcome = _refill(repo, self._library, self._catalog, patient_id=self._patient_id,
                               entry=self._entry, change=self._change, at=at,
                               by=self._actor.username, programmed=True)  # fmt: skip
@@ -196,11 +201,12 @@ def record_refill_program(
     if not actor.can_write:
         raise PermissionDenied(actor.username, actor.role.value, "record refills")
     first = _RefillFirst(uow, library, catalog, actor=actor, patient_id=patient_id, entry=entry,
-                         change=change, deliveries=deliveries)  # fmt: skip
+                         change=change, deliveries=deliveries,
+                         patient_version=patient_version)  # fmt: skip
+    # The patient version is checked by the refill, first in the transaction.
     program = change_program(first, clock, library, catalog, actor=actor, patient_id=patient_id,
                              plan=change.plan, reason=change_reason(change_notes(change, bridge)),
-                             overrides=entry.overrides,
-                             patient_version=patient_version)  # fmt: skip
+                             overrides=entry.overrides)  # fmt: skip
     assert first.outcome is not None  # set when the transaction committed
     return RefillProgramOutcome(first.outcome, program), first.deliveries
 
