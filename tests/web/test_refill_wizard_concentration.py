@@ -14,12 +14,15 @@ from tests.web.conftest import csrf_of, login
 from tests.web.served_implant import Served, served_fixture  # noqa: F401 (the fixture)
 from tests.web.test_refill_wizard import _hidden, _refills
 from thecal.api.context import AppContext
+from thecal.clinic.implant_link_model import DeliveryOutcome
+from thecal.clinic.program_delivery import PumpWrite
 from thecal.clinic.refill_concentration import concentration_change, entered_concentrations
 from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.compare import equal
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan_file import PlanFile
 from thecal.units import Q_, InputError
+from thecal.web import pages_refill_wizard
 from thecal.web.app import create_app
 
 
@@ -101,6 +104,58 @@ def test_new_concentration_is_sent_refill_program_bridge_and_recorded(
     program = served.implant.peek().program
     assert program is not None
     assert equal(program.admixture.ingredients[0].concentration, Q_(25, "mg/mL"))
+
+
+def test_refused_program_after_a_confirmed_refill_says_reprogram_now(
+    ctx: AppContext, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pump takes the refill (25 mg/mL) but refuses the program: the refill is recorded
+    with the new concentration, the prescription is not, no bridge is sent, and the record
+    says the pump runs the OLD program at the NEW concentration."""
+
+    def refuse(*_: Any) -> PumpWrite:
+        return PumpWrite(DeliveryOutcome.REFUSED, "refused by the pump (test)")
+
+    monkeypatch.setattr(pages_refill_wizard, "write_program", refuse)
+    client = TestClient(create_app(ctx))
+    login(client, "physician")
+    pid, url = served.pid, f"/patients/{served.pid}/refill-wizard"
+    r = client.post(url, data=_with_reasons(_to_review(client, pid).text), follow_redirects=False)
+    assert r.status_code == 303 and "saved=old-program" in r.headers["location"], r.text
+    record = client.get(r.headers["location"]).text
+    assert "The pump still runs the OLD program at the NEW concentration: reprogram now." in record
+    assert "NOT recorded: the prescription is unchanged" in record
+    with ctx.uow.reader() as repo:
+        refill = repo.refills_for(pid)[-1]
+        rx = repo.prescriptions_for(pid)[-1]
+        deliveries = {d.what: d.outcome.value for d in repo.link_deliveries_for(pid)}
+    assert refill.concentrations == (("morphine", "25 mg/mL"),) and rx.version == served.version
+    assert deliveries == {"refill": "confirmed", "program": "refused"}
+    program = served.implant.peek().program
+    assert program is not None
+    assert equal(program.admixture.ingredients[0].concentration, Q_(10, "mg/mL"))
+
+
+def test_without_a_link_both_are_recorded_and_the_pump_is_not_programmed(
+    ctx: AppContext, served: Served
+) -> None:
+    client = TestClient(create_app(ctx, {}))
+    login(client, "physician")
+    pid, url = served.pid, f"/patients/{served.pid}/refill-wizard"
+    page = client.get(url)
+    r = client.post(url, data={"csrf": csrf_of(client, url), "step": "withdraw",
+                               "withdrawn": "0 mL"})  # fmt: skip
+    r = _drug(client, pid, r, **FIELDS)
+    r = client.post(url, data={**_hidden(r.text), "filled": "20 mL"})
+    assert "the pump is NOT programmed" in r.text and page.status_code == 200
+    r = client.post(url, data=_with_reasons(r.text), follow_redirects=False)
+    assert r.status_code == 303 and "saved=record-change" in r.headers["location"], r.text
+    record = client.get(r.headers["location"]).text
+    assert "The pump was NOT programmed (no link)" in record
+    assert "bridge bolus NOT sent: give it with the clinician programmer" in record
+    with ctx.uow.reader() as repo:
+        assert repo.prescriptions_for(pid)[-1].version == served.version + 1
+        assert repo.link_deliveries_for(pid) == []
 
 
 def test_concentration_fields_are_checked_at_the_drug_step(ctx: AppContext, served: Served) -> None:
