@@ -19,6 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.e2e_browser.test_accessibility import _violations
 from tests.e2e_browser.test_refill_browser import Server, chromium_page, server
 from tests.e2e_browser.test_stimulator_browser import _shot
 from thecal.adapters.data_files import load_catalog, load_library
@@ -200,6 +201,7 @@ def test_clinic_workflow_in_chromium(server: Server, tmp_path: Path) -> None:
             for box in page.locator("input[name^='reason:']").all():
                 box.fill("decided in clinic (e2e)")
             _shot(page, tmp_path, "wf-09-refill-review.png")
+            assert _violations(page) == []  # axe-core: the review with the change
             page.get_by_role("button", name="Confirm: send the refill, the new program and the "
                              "bridge bolus, verify, record").click()  # fmt: skip
             main = page.locator("main")
@@ -223,6 +225,7 @@ def test_clinic_workflow_in_chromium(server: Server, tmp_path: Path) -> None:
                 "bridge bolus of 0.198 mL over 31.68 h started by the pump"
             )
             _shot(page, tmp_path, "wf-10-session-record.png")
+            assert _violations(page) == []  # axe-core: the record with the change
             session_url = page.url
             # The pump runs the new program: read it back, and the reconciliation agrees.
             page.goto(f"{base}/patients/{pid}/refill-wizard")
