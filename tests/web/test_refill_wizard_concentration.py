@@ -106,15 +106,16 @@ def test_new_concentration_is_sent_refill_program_bridge_and_recorded(
     assert equal(program.admixture.ingredients[0].concentration, Q_(25, "mg/mL"))
 
 
+@pytest.mark.parametrize("outcome", [DeliveryOutcome.REFUSED, DeliveryOutcome.UNCERTAIN])
 def test_refused_program_after_a_confirmed_refill_says_reprogram_now(
-    ctx: AppContext, served: Served, monkeypatch: pytest.MonkeyPatch
+    ctx: AppContext, served: Served, monkeypatch: pytest.MonkeyPatch, outcome: DeliveryOutcome
 ) -> None:
     """The pump takes the refill (25 mg/mL) but refuses the program: the refill is recorded
     with the new concentration, the prescription is not, no bridge is sent, and the record
     says the pump runs the OLD program at the NEW concentration."""
 
     def refuse(*_: Any) -> PumpWrite:
-        return PumpWrite(DeliveryOutcome.REFUSED, "refused by the pump (test)")
+        return PumpWrite(outcome, f"{outcome.value} (test)")
 
     monkeypatch.setattr(pages_refill_wizard, "write_program", refuse)
     client = TestClient(create_app(ctx))
@@ -124,13 +125,15 @@ def test_refused_program_after_a_confirmed_refill_says_reprogram_now(
     assert r.status_code == 303 and "saved=old-program" in r.headers["location"], r.text
     record = client.get(r.headers["location"]).text
     assert "The pump still runs the OLD program at the NEW concentration: reprogram now." in record
+    if outcome is DeliveryOutcome.UNCERTAIN:
+        assert "it may or may not run the new program: interrogate before anything else" in record
     assert "NOT recorded: the prescription is unchanged" in record
     with ctx.uow.reader() as repo:
         refill = repo.refills_for(pid)[-1]
         rx = repo.prescriptions_for(pid)[-1]
         deliveries = {d.what: d.outcome.value for d in repo.link_deliveries_for(pid)}
     assert refill.concentrations == (("morphine", "25 mg/mL"),) and rx.version == served.version
-    assert deliveries == {"refill": "confirmed", "program": "refused"}
+    assert deliveries == {"refill": "confirmed", "program": outcome.value}
     program = served.implant.peek().program
     assert program is not None
     assert equal(program.admixture.ingredients[0].concentration, Q_(10, "mg/mL"))
