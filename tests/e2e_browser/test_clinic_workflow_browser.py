@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tests.e2e_browser.test_accessibility import _violations
 from tests.e2e_browser.test_refill_browser import Server, chromium_page, server
 from tests.e2e_browser.test_stimulator_browser import _shot
 from thecal.adapters.data_files import load_catalog, load_library
@@ -169,7 +170,8 @@ def test_clinic_workflow_in_chromium(server: Server, tmp_path: Path) -> None:
             ).to_be_visible()
             _shot(page, tmp_path, "wf-08-interrogation.png")
 
-            # 7. Refill through the wizard; 8. the session record.
+            # 7. Refill through the wizard with a concentration change and its bridge bolus;
+            # 8. the session record, then the pump interrogated: it runs the new program.
             page.goto(f"{base}/patients/{pid}/refill-wizard")
             page.get_by_role("button", name="Interrogate").click()
             expect(page.locator("main")).to_contain_text("What the pump said")
@@ -177,6 +179,10 @@ def test_clinic_workflow_in_chromium(server: Server, tmp_path: Path) -> None:
             page.get_by_role("button", name="Next: check the residual").click()
             expect(page.locator("main")).to_contain_text("discrepancy (withdrawn − expected)")
             page.get_by_label("Drug lot (on the vial)").fill("LOT-E2E")
+            page.get_by_label("morphine concentration in the new fill").fill("25 mg/mL")
+            # Test inputs (not public: the Prometra II tubing volume; this catheter's volume).
+            page.get_by_label("Catheter volume").fill("0.13 mL")
+            page.get_by_label("Pump internal (tubing) volume").fill("0.2 mL")
             page.get_by_role("button", name="Next: fill").click()
             page.get_by_label("Filled into the reservoir").fill("20 mL")
             page.get_by_role("button", name="Next: review").click()
@@ -184,12 +190,43 @@ def test_clinic_workflow_in_chromium(server: Server, tmp_path: Path) -> None:
             for box in page.locator("input[name^='reason:']").all():
                 box.fill("decided in clinic (e2e)")
             _shot(page, tmp_path, "wf-09-refill-review.png")
-            page.get_by_role("button", name="Confirm: send to the pump, verify, record").click()
-            expect(page.locator("main")).to_contain_text("Refill sent to the pump, read back and "
-                                                         "recorded")  # fmt: skip
-            expect(page.locator("main")).to_contain_text("LOT-E2E")
+            assert _violations(page) == []  # axe-core: the review with the change
+            page.get_by_role("button", name="Confirm: send the refill, the new program and the "
+                             "bridge bolus, verify, record").click()  # fmt: skip
+            main = page.locator("main")
+            expect(main).to_contain_text("Refill and new program sent to the pump, confirmed")
+            expect(main).to_contain_text("LOT-E2E")
+            # Step 5 left 2.5 mg/d at 10 mg/mL = 0.25 mL/d. At 25 mg/mL the same 2.5 mg/d is
+            # 2.5 ÷ 25 = 0.1 mL/d. Dead volume 0.2 + 0.13 = 0.33 mL; bridge rate 2.5 mg/d ÷ OLD
+            # 10 mg/mL = 0.25 mL/d for 0.33 ÷ 0.25 = 1.32 d = 31.68 h; sent on top of the new
+            # basal: (0.25 − 0.1) mL/d × 1.32 d = 0.198 mL over 31.68 h.
+            expect(main.locator(".concentrations")).to_have_text("morphine 10 mg/mL → 25 mg/mL")
+            expect(main.locator(".old-rate")).to_have_text("0.25 mL/d")
+            expect(main.locator(".new-rate")).to_have_text("0.1 mL/d")
+            expect(main.locator(".rate-formula")).to_contain_text(
+                "0.25 mL/d × 10 mg/mL = 2.5 mg/d; new rate = 2.5 mg/d ÷ 25 mg/mL = 0.1 mL/d"
+            )
+            expect(main.locator(".bridge")).to_contain_text("0.33 mL of the old fill at 0.25 mL/d "
+                                                            "for 31.68 h")  # fmt: skip
+            expect(main.locator(".step-program")).to_contain_text("confirmed")
+            expect(main.locator(".step-program")).to_contain_text("prescription v3 (was v2)")
+            expect(main.locator(".step-bridge")).to_contain_text(
+                "bridge bolus of 0.198 mL over 31.68 h started by the pump"
+            )
             _shot(page, tmp_path, "wf-10-session-record.png")
+            assert _violations(page) == []  # axe-core: the record with the change
             session_url = page.url
+            # The pump runs the new program: read it back, and the reconciliation agrees.
+            page.goto(f"{base}/patients/{pid}/refill-wizard")
+            page.get_by_role("button", name="Interrogate").click()
+            expect(page.locator("main")).to_contain_text("morphine 25 mg/mL")
+            page.goto(f"{base}/patients/{pid}")
+            page.get_by_role("button", name=f"Interrogate {SERIAL}").click()
+            expect(
+                page.get_by_role("heading", name="Reconciliation with the record")
+            ).to_be_visible()
+            expect(page.locator("main")).not_to_contain_text("RECON-PROGRAM-UNKNOWN")
+            _shot(page, tmp_path, "wf-10b-interrogation-after-refill.png")
 
     # 9. The viewer: reads everything, writes nothing.
     with chromium_page() as page:
@@ -218,4 +255,5 @@ def test_clinic_workflow_in_chromium(server: Server, tmp_path: Path) -> None:
             "csrf": token, "step": "confirm", "dose": "10 mg/d", "reason": "viewer"})  # fmt: skip
         assert r.status == 403, r.status
         api = page.request.get(f"{base}/api/v1/patients/{pid}").json()
-        assert api["prescription"]["version"] == 2  # the physician's change only
+        # The physician's change and the concentration change at the refill only.
+        assert api["prescription"]["version"] == 3

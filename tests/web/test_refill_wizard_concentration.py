@@ -14,12 +14,15 @@ from tests.web.conftest import csrf_of, login
 from tests.web.served_implant import Served, served_fixture  # noqa: F401 (the fixture)
 from tests.web.test_refill_wizard import _hidden, _refills
 from thecal.api.context import AppContext
+from thecal.clinic.implant_link_model import DeliveryOutcome
+from thecal.clinic.program_delivery import PumpWrite
 from thecal.clinic.refill_concentration import concentration_change, entered_concentrations
 from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.compare import equal
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan_file import PlanFile
 from thecal.units import Q_, InputError
+from thecal.web import pages_refill_wizard
 from thecal.web.app import create_app
 
 
@@ -41,7 +44,24 @@ def _deliveries(ctx: AppContext, pid: str) -> int:
         return len(repo.link_deliveries_for(pid))
 
 
-def test_new_concentration_shows_the_new_rate_and_bridge_not_sent(
+FIELDS = {"conc:morphine": "25 mg/mL", "catheter_volume": "0.13 mL", "internal_volume": "0.2 mL"}
+
+
+def _to_review(client: TestClient, pid: str) -> Any:
+    r = _drug(client, pid, _to_drug_step(client, pid), **FIELDS)
+    assert r.status_code == 200 and "Filled into the reservoir" in r.text, r.text
+    r = client.post(f"/patients/{pid}/refill-wizard", data={**_hidden(r.text), "filled": "20 mL"})
+    assert r.status_code == 200 and "Review and confirm" in r.text
+    return r
+
+
+def _with_reasons(text: str) -> dict[str, str]:
+    """The review's hidden fields and a reason for every required reason field."""
+    names = set(re.findall(r'name="(reason:[^"]+)"[^>]*required', text))
+    return {**_hidden(text), **dict.fromkeys(names, "checked (test)"), "step": "confirm"}
+
+
+def test_new_concentration_is_sent_refill_program_bridge_and_recorded(
     ctx: AppContext, served: Served
 ) -> None:
     client = TestClient(create_app(ctx))
@@ -49,13 +69,7 @@ def test_new_concentration_shows_the_new_rate_and_bridge_not_sent(
     pid, url = served.pid, f"/patients/{served.pid}/refill-wizard"
     before = _refills(ctx, pid)
     # DEMO-0001: morphine 10 mg/mL, continuous 3 mg/d; the new fill is 25 mg/mL.
-    fields = {"conc:morphine": "25 mg/mL", "catheter_volume": "0.13 mL",
-              "internal_volume": "0.2 mL"}  # fmt: skip
-    r = _drug(client, pid, _to_drug_step(client, pid), **fields)
-    assert r.status_code == 200 and "Filled into the reservoir" in r.text, r.text
-    r = client.post(url, data={**_hidden(r.text), "filled": "20 mL"})
-    assert r.status_code == 200 and "Review and confirm" in r.text
-    text = r.text
+    text = _to_review(client, pid).text
     # old rate = 3 mg/d ÷ 10 mg/mL = 0.3 mL/d; new rate = 3 mg/d ÷ 25 mg/mL = 0.12 mL/d
     assert "0.3 mL/d × 10 mg/mL = 3 mg/d; new rate = 3 mg/d ÷ 25 mg/mL = 0.12 mL/d" in text
     assert re.search(r'class="new-rate">0\.12 mL/d<', text)
@@ -65,11 +79,86 @@ def test_new_concentration_shows_the_new_rate_and_bridge_not_sent(
     assert re.search(r'class="bridge-rate">0\.3 mL/d<', text)
     assert re.search(r'class="bridge-duration">26\.4 h<', text)
     assert "0.33 mL" in text and "66 h" in text and "BRIDGE-BOLUS" in text
-    assert "computed, NOT sent" in text and "Confirm: send to the pump" not in text
-    # Posting the confirm anyway is refused: nothing sent, nothing recorded.
-    refused = client.post(url, data={**_hidden(text), "step": "confirm"})
-    assert refused.status_code == 422 and "not sent by the wizard" in refused.text
-    assert _refills(ctx, pid) == before and _deliveries(ctx, pid) == 0
+    # The bolus on top of the new basal: (0.3 − 0.12) mL/d × 26.4 h (1.1 d) = 0.198 mL.
+    assert "= 0.198 mL over 26.4 h" in text and "against the reservoir AFTER the refill" in text
+    assert "PROGRAM-RESERVOIR-ADMIXTURE" not in text  # judged on the new fill, not the old
+    r = client.post(url, data=_with_reasons(text), follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert "saved=pump-change" in r.headers["location"]
+    record = client.get(r.headers["location"]).text
+    with ctx.uow.reader() as repo:
+        refill = repo.refills_for(pid)[-1]
+    assert _refills(ctx, pid) == before + 1
+    assert refill.concentrations == (("morphine", "25 mg/mL"),)
+    assert "morphine 10 mg/mL → 25 mg/mL" in record
+    assert re.search(r'class="old-rate">0\.3 mL/d<', record)
+    assert re.search(r'class="new-rate">0\.12 mL/d<', record)
+    assert "0.198 mL over 26.4 h" in record
+    with ctx.uow.reader() as repo:
+        deliveries = {d.what: d for d in repo.link_deliveries_for(pid)}
+        rx = repo.prescriptions_for(pid)[-1]
+    assert {w: d.outcome.value for w, d in deliveries.items()} == dict.fromkeys(
+        ("refill", "program", "bridge"), "confirmed"), deliveries  # fmt: skip
+    assert rx.version == served.version + 1 == refill.prescription_version
+    # The pump runs the new program: 25 mg/mL at 0.12 mL/d.
+    program = served.implant.peek().program
+    assert program is not None
+    assert equal(program.admixture.ingredients[0].concentration, Q_(25, "mg/mL"))
+
+
+@pytest.mark.parametrize("outcome", [DeliveryOutcome.REFUSED, DeliveryOutcome.UNCERTAIN])
+def test_refused_program_after_a_confirmed_refill_says_reprogram_now(
+    ctx: AppContext, served: Served, monkeypatch: pytest.MonkeyPatch, outcome: DeliveryOutcome
+) -> None:
+    """The pump takes the refill (25 mg/mL) but refuses the program: the refill is recorded
+    with the new concentration, the prescription is not, no bridge is sent, and the record
+    says the pump runs the OLD program at the NEW concentration."""
+
+    def refuse(*_: Any) -> PumpWrite:
+        return PumpWrite(outcome, f"{outcome.value} (test)")
+
+    monkeypatch.setattr(pages_refill_wizard, "write_program", refuse)
+    client = TestClient(create_app(ctx))
+    login(client, "physician")
+    pid, url = served.pid, f"/patients/{served.pid}/refill-wizard"
+    r = client.post(url, data=_with_reasons(_to_review(client, pid).text), follow_redirects=False)
+    assert r.status_code == 303 and "saved=old-program" in r.headers["location"], r.text
+    record = client.get(r.headers["location"]).text
+    assert "The pump still runs the OLD program at the NEW concentration: reprogram now." in record
+    if outcome is DeliveryOutcome.UNCERTAIN:
+        assert "it may or may not run the new program: interrogate before anything else" in record
+    assert "NOT recorded: the prescription is unchanged" in record
+    with ctx.uow.reader() as repo:
+        refill = repo.refills_for(pid)[-1]
+        rx = repo.prescriptions_for(pid)[-1]
+        deliveries = {d.what: d.outcome.value for d in repo.link_deliveries_for(pid)}
+    assert refill.concentrations == (("morphine", "25 mg/mL"),) and rx.version == served.version
+    assert deliveries == {"refill": "confirmed", "program": outcome.value}
+    program = served.implant.peek().program
+    assert program is not None
+    assert equal(program.admixture.ingredients[0].concentration, Q_(10, "mg/mL"))
+
+
+def test_without_a_link_both_are_recorded_and_the_pump_is_not_programmed(
+    ctx: AppContext, served: Served
+) -> None:
+    client = TestClient(create_app(ctx, {}))
+    login(client, "physician")
+    pid, url = served.pid, f"/patients/{served.pid}/refill-wizard"
+    page = client.get(url)
+    r = client.post(url, data={"csrf": csrf_of(client, url), "step": "withdraw",
+                               "withdrawn": "0 mL"})  # fmt: skip
+    r = _drug(client, pid, r, **FIELDS)
+    r = client.post(url, data={**_hidden(r.text), "filled": "20 mL"})
+    assert "the pump is NOT programmed" in r.text and page.status_code == 200
+    r = client.post(url, data=_with_reasons(r.text), follow_redirects=False)
+    assert r.status_code == 303 and "saved=record-change" in r.headers["location"], r.text
+    record = client.get(r.headers["location"]).text
+    assert "The pump was NOT programmed (no link)" in record
+    assert "bridge bolus NOT sent: give it with the clinician programmer" in record
+    with ctx.uow.reader() as repo:
+        assert repo.prescriptions_for(pid)[-1].version == served.version + 1
+        assert repo.link_deliveries_for(pid) == []
 
 
 def test_concentration_fields_are_checked_at_the_drug_step(ctx: AppContext, served: Served) -> None:
@@ -91,7 +180,7 @@ def test_concentration_fields_are_checked_at_the_drug_step(ctx: AppContext, serv
     assert no_internal.status_code == 422 and "refill.internal_volume" in no_internal.text
     # The same concentration typed in another unit is no change (no bridge, no preview).
     same = _drug(client, pid, page, **{"conc:morphine": "10000 mcg/mL"})
-    assert same.status_code == 200 and "NOT sent" not in same.text
+    assert same.status_code == 200 and "New concentration: program and bridge" not in same.text
     assert _deliveries(ctx, pid) == 0
 
 

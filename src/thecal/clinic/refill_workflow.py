@@ -29,6 +29,7 @@ from thecal.therapy.delivery import ReportedBolus
 from thecal.therapy.findings import Finding, Verdict, needs_reason
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import resolve
+from thecal.therapy.plan_file import PlanFile
 from thecal.therapy.plan_model import (
     FillSettings,
     RefillSettings,
@@ -83,8 +84,13 @@ def preview_refill(
     entry: RefillInput,
     at: datetime,
     by: str,
+    program: PlanFile | None = None,
 ) -> RefillOutcome:
     """Every number and finding of a refill at ``at`` without writing anything.
+
+    ``program``: the plan that runs from this fill when the refill changes the concentration
+    (:mod:`thecal.clinic.refill_program`); its admixture is the fill's. Default: the current
+    prescription.
 
     The last fill is the patient's last recorded refill (else the prescription's ``fill``);
     since then each prescription version ran from when it was written until the next
@@ -99,7 +105,7 @@ def preview_refill(
     device = pump_in_place(repo, patient_id)
     if device is None:
         raise InputError("device", "the patient has no drug pump in place", "an implanted pump")
-    plan = prescription.plan()
+    plan = program if program is not None else prescription.plan()
     typed = plan.to_typed()
     refills = repo.refills_for(patient_id)
     last_fill: FillSettings

@@ -8,6 +8,8 @@ from typing import Any
 
 from thecal.clinic.errors import NotFoundError
 from thecal.clinic.interrogation import read_snapshot
+from thecal.clinic.refill_program_delivery import NOT_PROGRAMMED, OLD_PROGRAM
+from thecal.clinic.refill_session import session_change
 from thecal.clinic.services import ClinicServices
 from thecal.interop.report_render import Printed, render_html, to_pdf
 from thecal.interop.report_therapy import header, therapy_of
@@ -55,6 +57,8 @@ def refill_report(
         session_date=f"{refill.performed_at:%Y-%m-%d %H:%M}", session_by=refill.by,
         refill=refill, device=device, delivery=delivery,
         pump_reasons={k: v for k, v in given.items() if k not in recorded},
+        changed=session_change(svc.uow, patient_id=patient_id, refill=refill),
+        OLD_PROGRAM=OLD_PROGRAM, NOT_PROGRAMMED=NOT_PROGRAMMED,
     )  # fmt: skip
     return Report(f"refill-{_safe(p.mrn)}-{refill.performed_at:%Y-%m-%d}.pdf", html)
 

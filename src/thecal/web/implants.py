@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pint
+
 from thecal.clinic.implant_link_model import DeliveryOutcome
 from thecal.clinic.implant_links import link_for_serial, link_list
 from thecal.clinic.model import Device
@@ -239,6 +241,36 @@ def write_refill(
         f"refill of {fmt(entry.filled)} sent and read "
         f"back in the pump's log; its reservoir estimate is now {fmt(estimate)}",
     )
+
+
+def write_bridge(
+    link: ImplantLink, library: DrugLibrary, catalog: DeviceCatalog, device: Device,
+    volume: pint.Quantity, duration: pint.Quantity, reasons: Mapping[str, str],
+    opioid_naive: bool | None = None,
+) -> PumpWrite:  # fmt: skip
+    """Send the bridge bolus (``volume`` mL over ``duration`` h, the programmer's bridge bolus
+    op, checked by its bolus gate) to ``device`` over ``link``. Confirmed only when the pump
+    started it; uncertain when it was sent and no answer came back; refused otherwise."""
+    client: LinkClient | None = None
+    try:
+        with _clinician(link) as client:
+            c = ClinicianProgrammer(client, library, catalog.pump, Patient(opioid_naive))
+            if c.status.serial != device.serial:
+                return PumpWrite(DeliveryOutcome.REFUSED, f"implant {c.status.serial} answered, "
+                                 f"not {device.serial}: nothing was sent")  # fmt: skip
+            given = c.bolus(volume, duration, dict(reasons), kind="bridge")
+    except (AckLost, LinkRefused, OSError, ProgrammerError, OverrideError, InputError) as exc:
+        if client is not None and any(cmd.op is Op.BRIDGE_BOLUS for cmd in client.sent):
+            return PumpWrite(DeliveryOutcome.UNCERTAIN, "The pump may or may not have "
+                             "started the bridge bolus: interrogate before anything else. "
+                             f"({exc})")  # fmt: skip
+        findings = _reply_findings(exc) if isinstance(exc, CommandRefused) else ()
+        return PumpWrite(DeliveryOutcome.REFUSED, f"bridge bolus not given: {exc}", findings)
+    if not given.delivered:
+        return PumpWrite(DeliveryOutcome.REFUSED, "bridge bolus refused by the pump: "
+                         f"{given.reply.message}", given.findings)  # fmt: skip
+    started = f"bridge bolus of {fmt(volume)} over {fmt(duration)} started by the pump"
+    return PumpWrite(DeliveryOutcome.CONFIRMED, started)
 
 
 def pump_refill_findings(

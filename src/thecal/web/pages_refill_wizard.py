@@ -8,9 +8,12 @@ to the pump over its link, is read back, and only then is recorded
 Each step validates its own fields and carries the earlier ones as hidden fields: nothing is
 recorded before the final confirm (the interrogation is read, not stored). The drug step
 accepts new concentrations of the prescribed drugs: the wizard computes the program that keeps
-the same daily dose and the bridge bolus (:mod:`thecal.clinic.refill_concentration`) and
-shows them with every finding, clearly NOT sent: such a refill is not confirmed here (the new
-program goes through the program form). A new drug is a new prescription (program form)."""
+the same daily dose and the bridge bolus (:mod:`thecal.clinic.refill_concentration`), judges
+the program against the reservoir after the refill, and the confirm sends the refill, the new
+program and the bridge bolus in that order, recording only what the pump confirmed
+(:mod:`thecal.clinic.refill_program_delivery`); without a link the refill and the program are
+recorded and the page says the pump was NOT programmed. A new drug is a new prescription
+(program form)."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -25,23 +28,33 @@ from thecal.clinic.model import Device, User
 from thecal.clinic.program_delivery import PumpWrite
 from thecal.clinic.refill_concentration import (
     CATHETER,
-    FIELD,
     INTERNAL,
     ConcentrationChange,
     concentration_change,
     entered_concentrations,
     optional_volume,
 )
+from thecal.clinic.refill_program import preview_refill_program, record_refill_program
+from thecal.clinic.refill_program_delivery import (
+    NOT_PROGRAMMED,
+    OLD_PROGRAM,
+    bridge_plan,
+    change_through_implant,
+)
+from thecal.clinic.refill_session import session_change
 from thecal.clinic.refill_workflow import RefillInput
 from thecal.programmer.clinician import InterrogationReport, ProgrammerError
 from thecal.programmer.link_client import AckLost, LinkRefused
 from thecal.therapy.findings import Level, OverrideError, OverrideNotAllowed
+from thecal.therapy.plan_file import PlanFile
 from thecal.units import Dimension, InputError, fmt, parse_quantity
 from thecal.web.implants import (
     ImplantLink,
     interrogate,
     pump_refill_findings,
     reachable,
+    write_bridge,
+    write_program,
     write_refill,
 )
 from thecal.web.pages_common import (
@@ -89,7 +102,8 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         return {"p": record.patient, "rx": record.prescription, "pump": pump, "link": link,
                 "Level": Level, "error": None, "report": None, "outcome": None,
                 "pumped": None, "form": dict.fromkeys(CARRIED, ""), "reasons": {},
-                "pump_findings": (), "change": None, "program_findings": ()}  # fmt: skip
+                "pump_findings": (), "change": None, "program_findings": (),
+                "bridge": ""}  # fmt: skip
 
     @router.get(base, response_class=HTMLResponse)
     def wizard_start(patient_id: str, request: Request, user: User = Depends(page_user),
@@ -121,7 +135,7 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                 page["outcome"] = svc.review_refill(actor=user, patient_id=patient_id,
                                                     entry=entry)  # fmt: skip
                 if done != "withdraw":
-                    _changed(ctx, user, page, form, review=order[done] == "review")
+                    _changed(ctx, user, page, form, review=order[done] == "review", entry=entry)
                 if order[done] == "review":
                     page["pump_findings"] = _pump_findings(ctx, page, entry)
                 return render(request, ctx, "refill_wizard.html", user=user, step=order[done],
@@ -129,10 +143,9 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
             if done != "confirm":
                 raise InputError("step", f"{done!r} is not a step", ", ".join(STEPS))
             entry = _entry(form, "review")
-            if _changed(ctx, user, page, form, review=False) is not None:
-                raise InputError(FIELD, "a concentration change is not sent by the wizard: the "
-                                 "new program and bridge above are a preview",
-                                 "write the new program on the program form")  # fmt: skip
+            change = _changed(ctx, user, page, form, review=False)
+            if change is not None:
+                return _confirm_change(ctx, user, page, form, entry, change, request)
             if page["link"] is None:
                 outcome = svc.record_refill(actor=user, patient_id=patient_id, entry=entry,
                                             patient_version=form_version(form))  # fmt: skip
@@ -159,7 +172,7 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                     page["outcome"] = svc.review_refill(actor=user, patient_id=patient_id,
                                                         entry=again)  # fmt: skip
                     page["pump_findings"] = _pump_findings(ctx, page, again)
-                    _changed(ctx, user, page, form, review=True)
+                    _changed(ctx, user, page, form, review=True, entry=again)
                 except (InputError, OverrideError):
                     step = "withdraw"
             return render(request, ctx, "refill_wizard.html", write_status(exc), user=user,
@@ -194,17 +207,22 @@ def refill_wizard_router(links: Mapping[str, ImplantLink]) -> APIRouter:
         given = {k.removeprefix("reason:"): v for k, v in sent if k.startswith("reason:")}
         pump_reasons = {k: v for k, v in given.items() if k not in recorded}
         device = next((d for d in record.devices if d.id == refill.device_id), None)
+        changed = session_change(ctx.services.uow, patient_id=patient_id, refill=refill)
         return render(request, ctx, "session_record.html", user=user, p=record.patient,
                       refill=refill, delivery=delivery, saved=saved, device=device,
-                      pump_reasons=pump_reasons)  # fmt: skip
+                      pump_reasons=pump_reasons, changed=changed, OLD_PROGRAM=OLD_PROGRAM,
+                      NOT_PROGRAMMED=NOT_PROGRAMMED)  # fmt: skip
 
     return router
 
 
 def _changed(ctx: AppContext, user: User, page: dict[str, Any], form: Mapping[str, str],
-             review: bool) -> ConcentrationChange | None:  # fmt: skip
+             review: bool, entry: RefillInput | None = None,
+             ) -> ConcentrationChange | None:  # fmt: skip
     """The concentration change typed at the drug step (None: the prescribed admixture), put
-    on ``page`` as ``change``; with ``review`` also the new program's findings."""
+    on ``page`` as ``change`` with what is done with its bridge; with ``review`` the refill
+    with the new program (``outcome``) and the program's findings on the reservoir AFTER the
+    refill (``program_findings``)."""
     rx = page["rx"]
     if rx is None:
         return None
@@ -215,11 +233,59 @@ def _changed(ctx: AppContext, user: User, page: dict[str, Any], form: Mapping[st
         internal_volume=optional_volume(form, "internal_volume", INTERNAL),
     )  # fmt: skip
     page["change"] = change
-    if change is not None and review:
-        preview = ctx.services.preview_program_change(actor=user, patient_id=page["p"].id,
-                                                      plan=change.plan)  # fmt: skip
-        page["program_findings"] = preview.findings
+    if change is None:
+        return None
+    page["bridge"] = bridge_plan(change, linked=page["link"] is not None)
+    if review and entry is not None:
+        svc = ctx.services
+        with svc.uow.reader() as repo:
+            preview = preview_refill_program(repo, svc.library, svc.catalog,
+                                             patient_id=page["p"].id, entry=entry, change=change,
+                                             at=svc.clock(), actor=user)  # fmt: skip
+        page["outcome"] = preview.refill
+        page["program_findings"] = preview.program.findings
     return change
+
+
+def _confirm_change(ctx: AppContext, user: User, page: dict[str, Any], form: Mapping[str, str],
+                    entry: RefillInput, change: ConcentrationChange,
+                    request: Request) -> Response:  # fmt: skip
+    """The confirm of a refill with a new concentration: over the link refill -> program ->
+    bridge (only what the pump confirmed is recorded); without a link the refill and the
+    program are recorded and the session record says the pump was NOT programmed."""
+    svc, pid = ctx.services, page["p"].id
+    session = f"/patients/{pid}/refill-wizard/session/"
+    link: ImplantLink | None = page["link"]
+    if link is None:
+        out, _ = record_refill_program(svc.uow, svc.clock, svc.library, svc.catalog, actor=user,
+                                       patient_id=pid, entry=entry, change=change,
+                                       bridge=bridge_plan(change, linked=False),
+                                       patient_version=form_version(form))  # fmt: skip
+        return RedirectResponse(f"{session}{out.refill.record.id}?saved=record-change", 303)
+    naive = page["p"].opioid_naive
+
+    def refill(device: Device, sent: RefillInput) -> PumpWrite:
+        return write_refill(link, svc.library, svc.catalog, device, sent, naive)
+
+    def program(device: Device, plan: PlanFile, reasons: Mapping[str, str]) -> PumpWrite:
+        return write_program(link, svc.library, svc.catalog, device, plan, reasons, naive)
+
+    def bridge(device: Device, volume: Any, duration: Any, reasons: Mapping[str, str]) -> PumpWrite:
+        return write_bridge(link, svc.library, svc.catalog, device, volume, duration, reasons,
+                            naive)  # fmt: skip
+
+    done = change_through_implant(svc.uow, svc.clock, svc.library, svc.catalog, actor=user,
+                                  patient_id=pid, entry=entry, change=change,
+                                  write_refill=refill, write_program=program,
+                                  write_bridge=bridge,
+                                  patient_version=form_version(form))  # fmt: skip
+    if done.refill is None:
+        page["pumped"] = done.refill_write
+        status = 409 if done.refill_write.outcome is DeliveryOutcome.REFUSED else 200
+        return render(request, ctx, "refill_wizard.html", status, user=user, step="result",
+                      **page)  # fmt: skip
+    saved = "old-program" if done.old_program_running else "pump-change"
+    return RedirectResponse(f"{session}{done.refill.record.id}?saved={saved}", 303)
 
 
 def _pump_findings(ctx: AppContext, page: dict[str, Any], entry: RefillInput) -> Any:
