@@ -10,6 +10,7 @@ from thecal.store.audit import AuditQueries
 from thecal.store.device_records import DeviceRecords
 from thecal.store.event_records import EventRecords
 from thecal.store.implant_link_records import ImplantLinkRecords
+from thecal.store.login_schema import LoginFailureRow
 from thecal.store.people_records import PeopleRecords
 from thecal.store.prescription_records import PrescriptionRecords
 from thecal.store.refill_records import RefillRecords
@@ -17,8 +18,9 @@ from thecal.store.registration_records import RegistrationRecords
 from thecal.store.session_schema import RevokedSessionRow
 from thecal.store.stimulator_records import StimulatorRecords
 
-# RevokedSessionRow: imported so its table is on the metadata wherever the store is.
-__all__ = ["RevokedSessionRow", "SqlRepository"]
+# RevokedSessionRow, LoginFailureRow: imported so their tables are on the metadata wherever
+# the store is.
+__all__ = ["LoginFailureRow", "RevokedSessionRow", "SqlRepository"]
 
 
 class SqlRepository(
