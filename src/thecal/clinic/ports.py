@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from thecal.clinic.audit_view import AuditRecords
+from thecal.clinic.delivery_settling_ports import DeliverySettling
 from thecal.clinic.implant_link_model import ImplantLinkRecords
 from thecal.clinic.model import (
     Alarm,
@@ -74,7 +75,12 @@ class DueWindow:
 
 
 class ClinicRepository(
-    StimulatorRecords, RegistrationRecords, ImplantLinkRecords, AuditRecords, Protocol
+    StimulatorRecords,
+    RegistrationRecords,
+    ImplantLinkRecords,
+    AuditRecords,
+    DeliverySettling,
+    Protocol,
 ):
     # Users
     def add_user(self, user: User) -> None: ...

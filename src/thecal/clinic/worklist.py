@@ -2,7 +2,8 @@
 each interrogation among them), the hard findings of each patient's latest interrogation
 compared with the record, the hard and soft findings of each patient's last refill, the
 stimulators' findings (impedance trend, abrupt drop, short or open contact, battery
-replacement), and overdue refills."""
+replacement), overdue refills, and the link deliveries still uncertain (a program or refill
+sent whose acknowledgement was lost: hard until the next interrogation settles it)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -10,20 +11,23 @@ from datetime import date, datetime, time
 import pint
 
 from thecal.clinic.calendar import RefillStatus, calendar_page
+from thecal.clinic.delivery_settling import SOURCE as SETTLING_SOURCE
 from thecal.clinic.model import DeviceKind
 from thecal.clinic.ports import ClinicRepository
 from thecal.clinic.settings import ClinicSettings
 from thecal.clinic.stimulator_workflow import StimulatorContext, summarise
 from thecal.therapy.findings import Code, Level
 
+UNCERTAIN_CODE = "LINK-DELIVERY-UNCERTAIN"  # as "REFILL-OVERDUE": a worklist code, not a finding's
 # Sort order: critical device alarms first, then hard findings, then the rest.
 _RANK = {"critical": 0, Level.HARD.value: 1, "overdue": 2, "non-critical": 3, Level.SOFT.value: 4}
 
 
 @dataclass(frozen=True)
 class WorkItem:
-    """``kind`` is "alarm", "reconciliation", "refill-finding", "stimulator-finding" or
-    "refill-overdue"; ``ref_id`` the alarm, interrogation, refill or device it comes from."""
+    """``kind`` is "alarm", "reconciliation", "refill-finding", "stimulator-finding",
+    "refill-overdue" or "link-delivery"; ``ref_id`` the alarm, interrogation, refill, device
+    or (for a delivery) patient it comes from."""
 
     patient_id: str
     kind: str
@@ -45,6 +49,17 @@ def _reconciliation(repo: ClinicRepository) -> list[WorkItem]:
                 items.append(WorkItem(i.patient_id, "reconciliation", f.level.value, f.code,
                                       f.message, i.at, f.source, i.id))  # fmt: skip
     return items
+
+
+def _uncertain_deliveries(repo: ClinicRepository) -> list[WorkItem]:
+    """Each delivery still uncertain, hard: the pump may run what the record does not have."""
+    return [
+        WorkItem(d.patient_id, "link-delivery", Level.HARD.value, UNCERTAIN_CODE,
+                 f"A {d.what} sent to the pump at {d.at:%Y-%m-%d %H:%M} by {d.by} got no "
+                 "acknowledgement: the pump may or may not have taken it. Interrogate the pump "
+                 "before anything else.", d.at, SETTLING_SOURCE, d.patient_id)
+        for d in repo.unsettled_link_deliveries()
+    ]  # fmt: skip
 
 
 def _stimulators(
@@ -78,6 +93,7 @@ def worklist(
             WorkItem(a.patient_id, "alarm", a.level, a.code, a.message, a.raised_at, "device", a.id)
         )
     items.extend(_reconciliation(repo))
+    items.extend(_uncertain_deliveries(repo))
     for r in repo.latest_refills():
         for f in r.findings:
             if f.level is not Level.INFO:

@@ -7,6 +7,7 @@ calendar, device events (interrogations, alarms, complications) and stimulator r
 (leads, program versions, impedances, battery readings) and implant links."""
 
 from thecal.store.audit import AuditQueries
+from thecal.store.delivery_settling_records import DeliverySettlingRecords
 from thecal.store.device_records import DeviceRecords
 from thecal.store.event_records import EventRecords
 from thecal.store.implant_link_records import ImplantLinkRecords
@@ -26,6 +27,7 @@ __all__ = ["LoginFailureRow", "RevokedSessionRow", "SqlRepository"]
 class SqlRepository(
     PeopleRecords, DeviceRecords, PrescriptionRecords, RefillRecords, EventRecords,
     StimulatorRecords, RegistrationRecords, ImplantLinkRecords, AuditQueries,
+    DeliverySettlingRecords,
 ):  # fmt: skip
     """:class:`thecal.clinic.ports.ClinicRepository` on a SQLAlchemy session. ``who`` is
     (actor, at, reason) for the audit log; None makes the repository read-only."""

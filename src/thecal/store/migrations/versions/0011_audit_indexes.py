@@ -1,4 +1,5 @@
-"""Audit log indexes for the audit viewer's filters (actor, action, entity, patient, time),
+"""Audit log indexes for the audit viewer's filters (actor, action, entity, patient, time)
+(and one on link_deliveries.outcome for the worklist's uncertain deliveries),
 and the entry's patient as a column (filled here from each row's hashed data), so that the
 patient filter is an index lookup instead of a text search through every row's JSON.
 
@@ -67,6 +68,9 @@ def _backfill() -> None:
 
 def upgrade() -> None:
     """Upgrade schema."""
+    # Not the audit log's, but the same round's read path: the worklist lists the link
+    # deliveries still uncertain on every view (thecal.clinic.delivery_settling).
+    op.create_index("ix_link_deliveries_outcome", "link_deliveries", ["outcome", "at"])
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("patient_id", sa.String(length=64), nullable=True))
     _backfill()
@@ -76,6 +80,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index("ix_link_deliveries_outcome", table_name="link_deliveries")
     for name in INDEXES:
         op.drop_index(name, table_name="audit_log")
     with op.batch_alter_table("audit_log") as batch:
