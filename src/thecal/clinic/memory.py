@@ -36,6 +36,7 @@ from thecal.clinic.stimulator_model import (
     StimLead,
     StimProgramVersion,
 )
+from thecal.clinic.worklist_memory import MemoryWorklistReads
 
 
 @dataclass
@@ -71,7 +72,11 @@ class _State:
 
 
 class MemoryRepository(
-    RegistrationMemory, MemoryImplantLinks, MemoryAuditRecords, MemoryDeliverySettling
+    RegistrationMemory,
+    MemoryImplantLinks,
+    MemoryAuditRecords,
+    MemoryDeliverySettling,
+    MemoryWorklistReads,
 ):
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state

@@ -29,6 +29,7 @@ from thecal.clinic.model import (
 )
 from thecal.clinic.registration_ports import RegistrationRecords
 from thecal.clinic.stimulator_ports import StimulatorRecords
+from thecal.clinic.worklist_ports import WorklistReads
 
 Clock = Callable[[], datetime]
 """The current local clinic time. Services never read a clock themselves."""
@@ -80,6 +81,7 @@ class ClinicRepository(
     ImplantLinkRecords,
     AuditRecords,
     DeliverySettling,
+    WorklistReads,
     Protocol,
 ):
     # Users

@@ -12,7 +12,6 @@ import pint
 
 from thecal.clinic.calendar import RefillStatus, calendar_page
 from thecal.clinic.delivery_settling import SOURCE as SETTLING_SOURCE
-from thecal.clinic.model import DeviceKind
 from thecal.clinic.ports import ClinicRepository
 from thecal.clinic.settings import ClinicSettings
 from thecal.clinic.stimulator_workflow import StimulatorContext, summarise
@@ -67,9 +66,7 @@ def _stimulators(
 ) -> list[WorkItem]:
     """Soft and hard findings of every stimulator in place, dated by its latest measurement."""
     items: list[WorkItem] = []
-    for d in repo.devices_in_place():
-        if d.kind is not DeviceKind.STIMULATOR:
-            continue
+    for d in repo.stimulators_in_place():
         s = summarise(repo, stimulation, settings, d, today)
         times = [x.at for x in s.impedances[-1:]] + [b.at for b in s.batteries[-1:]]
         since = max(times) if times else datetime.combine(d.implanted_on, time())
@@ -94,12 +91,12 @@ def worklist(
         )
     items.extend(_reconciliation(repo))
     items.extend(_uncertain_deliveries(repo))
-    for r in repo.latest_refills():
+    for r in repo.latest_refill_findings():  # only the refills with findings, light rows
         for f in r.findings:
             if f.level is not Level.INFO:
                 items.append(WorkItem(
                     r.patient_id, "refill-finding", f.level.value, f.code, f.message,
-                    r.performed_at, f.source, r.id,
+                    r.performed_at, f.source, r.refill_id,
                 ))  # fmt: skip
     if stimulation is not None and settings is not None:
         items.extend(_stimulators(repo, stimulation, settings, today))

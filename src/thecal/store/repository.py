@@ -18,6 +18,7 @@ from thecal.store.refill_records import RefillRecords
 from thecal.store.registration_records import RegistrationRecords
 from thecal.store.session_schema import RevokedSessionRow
 from thecal.store.stimulator_records import StimulatorRecords
+from thecal.store.worklist_records import WorklistRecords
 
 # RevokedSessionRow, LoginFailureRow: imported so their tables are on the metadata wherever
 # the store is.
@@ -27,7 +28,7 @@ __all__ = ["LoginFailureRow", "RevokedSessionRow", "SqlRepository"]
 class SqlRepository(
     PeopleRecords, DeviceRecords, PrescriptionRecords, RefillRecords, EventRecords,
     StimulatorRecords, RegistrationRecords, ImplantLinkRecords, AuditQueries,
-    DeliverySettlingRecords,
+    DeliverySettlingRecords, WorklistRecords,
 ):  # fmt: skip
     """:class:`thecal.clinic.ports.ClinicRepository` on a SQLAlchemy session. ``who`` is
     (actor, at, reason) for the audit log; None makes the repository read-only."""
