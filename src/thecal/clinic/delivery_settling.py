@@ -112,9 +112,12 @@ def _record_program(
                                               record.at))  # fmt: skip
     # The gate's findings and reasons were checked and given when it was sent.
     repo.add_program_change(ProgramChange(d.patient_id, record.at, old, version, d.by, reason))
-    revision = revised_refill(repo, library, catalog, patient_id=d.patient_id,
-                              resolved=resolve(plan.to_typed(), library, catalog),
-                              at=record.at)  # fmt: skip
+    try:
+        revision = revised_refill(repo, library, catalog, patient_id=d.patient_id,
+                                  resolved=resolve(plan.to_typed(), library, catalog),
+                                  at=record.at)  # fmt: skip
+    except InputError:
+        revision = None  # the forecast cannot be redone: never a reason to lose the reading
     if revision is not None and revision.moved:
         repo.revise_refill_forecast(revision.record)
     return version
