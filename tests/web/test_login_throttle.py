@@ -78,3 +78,26 @@ def test_throttle_edges_one_below_and_the_window_end(ctx: AppContext) -> None:
     # At exactly start + 15 min the oldest failure no longer counts: N - 1 left, let in.
     ctx.clock.now = start + timedelta(minutes=15)  # type: ignore[attr-defined]
     assert _web_login(attacker, "demo-nurse") == 303
+
+
+def test_memory_failures_have_the_same_edges_and_forget_old_addresses() -> None:
+    # The default store (one process): the same edges as the database's
+    # (tests/integration/test_login_limit_shared.py), bounded by max_addresses.
+    from datetime import datetime
+
+    from thecal.api.security import LoginThrottle, LoginThrottled
+
+    now = [datetime(2026, 11, 23, 10, 0)]
+    throttle = LoginThrottle(lambda: now[0], 2, timedelta(minutes=15), max_addresses=2)
+    throttle.failed("a")
+    now[0] += timedelta(minutes=1)
+    throttle.failed("a")  # 2 failures at 10:00 and 10:01: refused until 10:15
+    with pytest.raises(LoginThrottled) as refused:
+        throttle.check("a")
+    assert refused.value.retry_after == 14 * 60  # 10:15 - 10:01
+    now[0] = datetime(2026, 11, 23, 10, 15)  # the 10:00 failure is exactly window old
+    throttle.check("a")
+    throttle.failed("b")
+    throttle.failed("c")  # a third address: the least recently failing ("a") is forgotten
+    throttle.failed("a")
+    throttle.check("a")  # one failure remembered, not two

@@ -24,6 +24,7 @@ from thecal.clinic.model import User
 from thecal.clinic.services import ClinicServices
 from thecal.clinic.settings import ClinicSettings
 from thecal.devices.catalog import DeviceCatalog
+from thecal.store.login_schema import SqlLoginFailures
 from thecal.store.session_schema import SqlRevocations
 from thecal.store.uow import SqlUnitOfWork
 from thecal.therapy.library import DrugLibrary
@@ -45,9 +46,11 @@ class AppContext:
     sessions: SessionLifetime = field(init=False)
 
     def __post_init__(self) -> None:
+        # Failed logins in the database: the limit holds across every worker process.
         self.throttle = LoginThrottle(
-            self.clock, self.limits.login_failures_per_address, self.limits.login_failure_window
-        )
+            self.clock, self.limits.login_failures_per_address, self.limits.login_failure_window,
+            failures=SqlLoginFailures(self.uow.engine),
+        )  # fmt: skip
         self.signer = SessionSigner(self.secret)
         # Logouts in the database: every worker process (and a restart) refuses them.
         self.sessions = SessionLifetime(

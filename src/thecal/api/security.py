@@ -213,14 +213,56 @@ class LoginThrottled(Exception):
         )
 
 
+class LoginFailures(Protocol):
+    """Where failed logins are kept, per client address. The server keeps them in the database
+    (:class:`thecal.store.login_schema.SqlLoginFailures`), so the limit holds across every
+    worker process and a restart; :class:`MemoryLoginFailures` is one process's memory."""
+
+    def since(self, address: str, cutoff: datetime) -> list[datetime]:
+        """``address``'s failures strictly after ``cutoff``, oldest first."""
+        ...
+
+    def add(self, address: str, at: datetime, forget: datetime) -> None:
+        """A failure from ``address`` at ``at``; failures at or before ``forget`` (of any
+        address) may be forgotten."""
+        ...
+
+
+class MemoryLoginFailures:
+    """Failures in this process only. Bounded memory: beyond ``max_addresses`` the least
+    recently failing address is forgotten."""
+
+    def __init__(self, max_addresses: int = 10_000) -> None:
+        self._max_addresses = max_addresses
+        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
+
+    def _recent(self, address: str, cutoff: datetime) -> deque[datetime]:
+        q = self._failures.get(address, deque())
+        while q and q[0] <= cutoff:
+            q.popleft()
+        return q
+
+    def since(self, address: str, cutoff: datetime) -> list[datetime]:
+        return list(self._recent(address, cutoff))
+
+    def add(self, address: str, at: datetime, forget: datetime) -> None:
+        q = self._recent(address, forget)
+        q.append(at)
+        self._failures[address] = q
+        self._failures.move_to_end(address)
+        while len(self._failures) > self._max_addresses:
+            self._failures.popitem(last=False)
+
+
 class LoginThrottle:
     """Failed logins slow the client address that makes them, never the account: after
     ``max_failures`` failures from one address within ``window``, that address is refused
     (even with a correct password, or guessing would go on) until its oldest failure in the
     window is ``window`` old. The real user logging in from another address is not affected,
     so an attacker cannot lock anyone out. A success does not clear the address's failures
-    (an attacker with one valid account could otherwise reset the count). Bounded memory:
-    beyond ``max_addresses`` the least recently failing address is forgotten. ``clock``
+    (an attacker with one valid account could otherwise reset the count). The failures go to
+    ``failures`` (default: this process's memory, :class:`MemoryLoginFailures` bounded by
+    ``max_addresses``; the server passes the database's, shared by its workers). ``clock``
     returns the current time."""
 
     def __init__(
@@ -229,35 +271,28 @@ class LoginThrottle:
         max_failures: int,
         window: timedelta,
         max_addresses: int = 10_000,
+        failures: LoginFailures | None = None,
     ) -> None:
         self._clock = clock
         self._max = max_failures
         self._window = window
-        self._max_addresses = max_addresses
-        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
-
-    def _recent(self, address: str) -> deque[datetime]:
-        q = self._failures.get(address, deque())
-        cutoff = self._clock() - self._window
-        while q and q[0] <= cutoff:  # a failure exactly ``window`` old no longer counts
-            q.popleft()
-        return q
+        self._failures: LoginFailures = (
+            failures if failures is not None else MemoryLoginFailures(max_addresses)
+        )
 
     def check(self, address: str) -> None:
         """Raise :class:`LoginThrottled` when ``address`` has ``max_failures`` or more
         failures within the window."""
-        q = self._recent(address)
+        now = self._clock()
+        # A failure exactly ``window`` old no longer counts (``since`` is strictly after).
+        q = self._failures.since(address, now - self._window)
         if len(q) >= self._max:
-            wait = q[len(q) - self._max] + self._window - self._clock()
+            wait = q[len(q) - self._max] + self._window - now
             raise LoginThrottled(max(1, math.ceil(wait.total_seconds())))
 
     def failed(self, address: str) -> None:
-        q = self._recent(address)
-        q.append(self._clock())
-        self._failures[address] = q
-        self._failures.move_to_end(address)
-        while len(self._failures) > self._max_addresses:
-            self._failures.popitem(last=False)
+        now = self._clock()
+        self._failures.add(address, now, now - self._window)
 
 
 # Who may change what inside a prescription (a nurse's bounds) is the clinic's rule, checked in

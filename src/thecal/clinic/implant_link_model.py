@@ -51,12 +51,20 @@ class DeliveryOutcome(StrEnum):
     CONFIRMED = "confirmed"  # committed, read back and verified by the pump
     REFUSED = "refused"  # nothing changed on the pump
     UNCERTAIN = "uncertain"  # sent, no acknowledgement: the pump may or may not run it
+    # An uncertain delivery settled by the next interrogation (clinic.delivery_settling):
+    SETTLED_CONFIRMED = "settled-confirmed"  # the pump shows it took effect
+    SETTLED_NOT_APPLIED = "settled-not-applied"  # the pump shows it did not
+
+
+# What a write over the link itself can end in (the settled outcomes come later).
+WRITE_OUTCOMES = (DeliveryOutcome.CONFIRMED, DeliveryOutcome.REFUSED, DeliveryOutcome.UNCERTAIN)
 
 
 @dataclass(frozen=True)
 class LinkDelivery:
     """One write sent over the link (``what``: "program" or "refill") and its outcome; with
-    ``prescription_version`` the version recorded for it (confirmed deliveries only)."""
+    ``prescription_version`` the version recorded for it (confirmed and settled-confirmed
+    programs only)."""
 
     patient_id: str
     device_id: str

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from thecal.clinic.audit_memory import MemoryAuditRecords
+from thecal.clinic.delivery_settling_memory import MemoryDeliverySettling
 from thecal.clinic.errors import ConcurrentEditError, NotFoundError
 from thecal.clinic.implant_link_memory import LinkState, MemoryImplantLinks
 from thecal.clinic.model import (
@@ -35,6 +36,7 @@ from thecal.clinic.stimulator_model import (
     StimLead,
     StimProgramVersion,
 )
+from thecal.clinic.worklist_memory import MemoryWorklistReads
 
 
 @dataclass
@@ -69,7 +71,13 @@ class _State:
     links: LinkState = field(default_factory=LinkState)
 
 
-class MemoryRepository(RegistrationMemory, MemoryImplantLinks, MemoryAuditRecords):
+class MemoryRepository(
+    RegistrationMemory,
+    MemoryImplantLinks,
+    MemoryAuditRecords,
+    MemoryDeliverySettling,
+    MemoryWorklistReads,
+):
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state
         self._who = who

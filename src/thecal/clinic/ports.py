@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from thecal.clinic.audit_view import AuditRecords
+from thecal.clinic.delivery_settling_ports import DeliverySettling
 from thecal.clinic.implant_link_model import ImplantLinkRecords
 from thecal.clinic.model import (
     Alarm,
@@ -28,6 +29,7 @@ from thecal.clinic.model import (
 )
 from thecal.clinic.registration_ports import RegistrationRecords
 from thecal.clinic.stimulator_ports import StimulatorRecords
+from thecal.clinic.worklist_ports import WorklistReads
 
 Clock = Callable[[], datetime]
 """The current local clinic time. Services never read a clock themselves."""
@@ -74,7 +76,13 @@ class DueWindow:
 
 
 class ClinicRepository(
-    StimulatorRecords, RegistrationRecords, ImplantLinkRecords, AuditRecords, Protocol
+    StimulatorRecords,
+    RegistrationRecords,
+    ImplantLinkRecords,
+    AuditRecords,
+    DeliverySettling,
+    WorklistReads,
+    Protocol,
 ):
     # Users
     def add_user(self, user: User) -> None: ...

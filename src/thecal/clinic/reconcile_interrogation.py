@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from thecal.clinic.alarms import alarms_from_snapshot
+from thecal.clinic.delivery_settling import settle_deliveries
 from thecal.clinic.interrogation import read_snapshot
 from thecal.clinic.model import Device, Interrogation, StoredFinding
 from thecal.clinic.ports import ClinicRepository
@@ -90,8 +91,9 @@ def record_at_reading(
 @dataclass(frozen=True)
 class Reconcile:
     """The :data:`~thecal.clinic.interrogation.Reconciler` the services pass to
-    :func:`~thecal.clinic.interrogation.record_interrogation`: the findings, and the implant's
-    alarms added as clinic alarms."""
+    :func:`~thecal.clinic.interrogation.record_interrogation`: the uncertain link deliveries
+    to the implant settled (:mod:`thecal.clinic.delivery_settling`), the findings, and the
+    implant's alarms added as clinic alarms."""
 
     library: DrugLibrary
     catalog: DeviceCatalog
@@ -108,6 +110,10 @@ class Reconcile:
     def __call__(
         self, repo: ClinicRepository, record: Interrogation, device: Device
     ) -> Interrogation:
+        # Uncertain deliveries first: a program the pump shows it took becomes the prescription
+        # in force, which the findings then compare with.
+        program, unreadable = implant_program(record.status, self.library)
+        settle_deliveries(repo, self.library, self.catalog, record, device, program, unreadable)
         found = self.findings(repo, record, device)
         # The implant's alarms become clinic alarms in the same transaction (deduplicated).
         alarms_from_snapshot(repo, read_snapshot(record), device)

@@ -2,7 +2,8 @@
 each interrogation among them), the hard findings of each patient's latest interrogation
 compared with the record, the hard and soft findings of each patient's last refill, the
 stimulators' findings (impedance trend, abrupt drop, short or open contact, battery
-replacement), and overdue refills."""
+replacement), overdue refills, and the link deliveries still uncertain (a program or refill
+sent whose acknowledgement was lost: hard until the next interrogation settles it)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -10,20 +11,22 @@ from datetime import date, datetime, time
 import pint
 
 from thecal.clinic.calendar import RefillStatus, calendar_page
-from thecal.clinic.model import DeviceKind
+from thecal.clinic.delivery_settling import SOURCE as SETTLING_SOURCE
 from thecal.clinic.ports import ClinicRepository
 from thecal.clinic.settings import ClinicSettings
 from thecal.clinic.stimulator_workflow import StimulatorContext, summarise
 from thecal.therapy.findings import Code, Level
 
+UNCERTAIN_CODE = "LINK-DELIVERY-UNCERTAIN"  # as "REFILL-OVERDUE": a worklist code, not a finding's
 # Sort order: critical device alarms first, then hard findings, then the rest.
 _RANK = {"critical": 0, Level.HARD.value: 1, "overdue": 2, "non-critical": 3, Level.SOFT.value: 4}
 
 
 @dataclass(frozen=True)
 class WorkItem:
-    """``kind`` is "alarm", "reconciliation", "refill-finding", "stimulator-finding" or
-    "refill-overdue"; ``ref_id`` the alarm, interrogation, refill or device it comes from."""
+    """``kind`` is "alarm", "reconciliation", "refill-finding", "stimulator-finding",
+    "refill-overdue" or "link-delivery"; ``ref_id`` the alarm, interrogation, refill, device
+    or (for a delivery) patient it comes from."""
 
     patient_id: str
     kind: str
@@ -47,14 +50,23 @@ def _reconciliation(repo: ClinicRepository) -> list[WorkItem]:
     return items
 
 
+def _uncertain_deliveries(repo: ClinicRepository) -> list[WorkItem]:
+    """Each delivery still uncertain, hard: the pump may run what the record does not have."""
+    return [
+        WorkItem(d.patient_id, "link-delivery", Level.HARD.value, UNCERTAIN_CODE,
+                 f"A {d.what} sent to the pump at {d.at:%Y-%m-%d %H:%M} by {d.by} got no "
+                 "acknowledgement: the pump may or may not have taken it. Interrogate the pump "
+                 "before anything else.", d.at, SETTLING_SOURCE, d.patient_id)
+        for d in repo.unsettled_link_deliveries()
+    ]  # fmt: skip
+
+
 def _stimulators(
     repo: ClinicRepository, stimulation: StimulatorContext, settings: ClinicSettings, today: date
 ) -> list[WorkItem]:
     """Soft and hard findings of every stimulator in place, dated by its latest measurement."""
     items: list[WorkItem] = []
-    for d in repo.devices_in_place():
-        if d.kind is not DeviceKind.STIMULATOR:
-            continue
+    for d in repo.stimulators_in_place():
         s = summarise(repo, stimulation, settings, d, today)
         times = [x.at for x in s.impedances[-1:]] + [b.at for b in s.batteries[-1:]]
         since = max(times) if times else datetime.combine(d.implanted_on, time())
@@ -78,12 +90,13 @@ def worklist(
             WorkItem(a.patient_id, "alarm", a.level, a.code, a.message, a.raised_at, "device", a.id)
         )
     items.extend(_reconciliation(repo))
-    for r in repo.latest_refills():
+    items.extend(_uncertain_deliveries(repo))
+    for r in repo.latest_refill_findings():  # only the refills with findings, light rows
         for f in r.findings:
             if f.level is not Level.INFO:
                 items.append(WorkItem(
                     r.patient_id, "refill-finding", f.level.value, f.code, f.message,
-                    r.performed_at, f.source, r.id,
+                    r.performed_at, f.source, r.refill_id,
                 ))  # fmt: skip
     if stimulation is not None and settings is not None:
         items.extend(_stimulators(repo, stimulation, settings, today))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from thecal.clinic.audit_view import AuditQuery, AuditRecord
@@ -42,6 +42,15 @@ def row_hash(
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+def patient_of(entity: str, entity_id: str, data: Any) -> str | None:
+    """The patient an entry is about: the patient itself, else the ``patient_id`` the written
+    record names (top level of ``data``); None for records of no patient (users, links)."""
+    if entity == "patient":
+        return entity_id
+    named = data.get("patient_id") if isinstance(data, dict) else None
+    return named if isinstance(named, str) else None
+
+
 def append(
     session: Session, actor: str, at: datetime, action: str, entity: str, entity_id: str,
     reason: str, data: dict[str, Any],
@@ -61,6 +70,7 @@ def append(
     row = AuditRow(
         seq=seq, at=at, actor=actor, action=action, entity=entity, entity_id=entity_id,
         reason=reason, data=text, prev_hash=head.hash, hash=digest,
+        patient_id=patient_of(entity, entity_id, json.loads(text)),
     )  # fmt: skip
     session.add(row)
     head.seq, head.hash = seq, digest
@@ -103,6 +113,9 @@ def verify(session: Session) -> AuditReport:
         )  # fmt: skip
         if digest != row.hash:
             problems.append(f"row {row.seq}: content does not match its hash (modified)")
+        elif row.patient_id != patient_of(row.entity, row.entity_id, _json(row.data)):
+            # Outside the hash: a changed patient would hide the entry from the patient filter.
+            problems.append(f"row {row.seq}: its patient does not match its content (modified)")
         prev = row.hash
         expected_seq = row.seq + 1
     head = session.get(AuditHeadRow, HEAD_ID)
@@ -117,8 +130,8 @@ def verify(session: Session) -> AuditReport:
 
 def _matching(query: AuditQuery) -> list[ColumnElement[bool]]:
     """The filters as plain column comparisons (no function on a column), so the database
-    can use an index on any of them; the patient by its own entries or the records naming it
-    (canonical JSON: ``"patient_id":"<id>"``, no spaces)."""
+    can use an index on any of them (migration 0011); the patient by the entry's patient
+    column (:func:`patient_of`: its own entries and those of the records naming it)."""
     where: list[ColumnElement[bool]] = []
     if query.who is not None:
         where.append(AuditRow.actor == query.who)
@@ -130,11 +143,7 @@ def _matching(query: AuditQuery) -> list[ColumnElement[bool]]:
     if end is not None:
         where.append(AuditRow.at < end)
     if query.patient_id is not None:
-        named = '"patient_id":' + canonical(query.patient_id)
-        where.append(or_(
-            and_(AuditRow.entity == "patient", AuditRow.entity_id == query.patient_id),
-            AuditRow.data.contains(named, autoescape=True),
-        ))  # fmt: skip
+        where.append(AuditRow.patient_id == query.patient_id)
     return where
 
 

@@ -42,4 +42,8 @@ class LinkDeliveryRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
     prescription_version: Mapped[int | None] = mapped_column(Integer)
-    __table_args__ = (Index("ix_link_deliveries_patient_at", "patient_id", "at", "id"),)
+    __table_args__ = (
+        Index("ix_link_deliveries_patient_at", "patient_id", "at", "id"),
+        # The worklist's unsettled (uncertain) deliveries (migration 0011).
+        Index("ix_link_deliveries_outcome", "outcome", "at"),
+    )

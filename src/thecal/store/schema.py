@@ -216,6 +216,17 @@ class AuditRow(Base):
     data: Mapped[str] = mapped_column(Text)  # canonical JSON of what was written
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The patient the entry is about (derived from entity/data, see store.audit.patient_of;
+    # outside the hash: verify() checks it against the hashed data). Migration 0011.
+    patient_id: Mapped[str | None] = mapped_column(String(64))
+    # The audit viewer's filters, each walked newest first by seq (migration 0011).
+    __table_args__ = (
+        Index("ix_audit_log_actor_seq", "actor", "seq"),
+        Index("ix_audit_log_action_seq", "action", "seq"),
+        Index("ix_audit_log_entity_seq", "entity", "entity_id", "seq"),
+        Index("ix_audit_log_patient_seq", "patient_id", "seq"),
+        Index("ix_audit_log_at", "at"),
+    )
 
 
 class AuditHeadRow(Base):

@@ -9,7 +9,7 @@ import pytest
 
 from tests.unit.clinic.conftest import DOCTOR, NURSE, VIEWER, FakeClock, setup_patient
 from thecal.clinic.errors import NotFoundError, PermissionDenied
-from thecal.clinic.implant_link_model import DeliveryOutcome
+from thecal.clinic.implant_link_model import WRITE_OUTCOMES, DeliveryOutcome
 from thecal.clinic.implant_links import (
     KEY_LEN,
     link_for_serial,
@@ -112,7 +112,7 @@ def _writer(outcome: DeliveryOutcome, seen: list[PlanFile]):  # type: ignore[no-
     return write
 
 
-@pytest.mark.parametrize("outcome", list(DeliveryOutcome))
+@pytest.mark.parametrize("outcome", WRITE_OUTCOMES)
 def test_the_record_changes_only_when_the_pump_confirmed(
     uow: MemoryUnitOfWork, clock: FakeClock, library: DrugLibrary, catalog: DeviceCatalog,
     outcome: DeliveryOutcome,

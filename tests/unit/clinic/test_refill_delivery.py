@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.clinic.conftest import NURSE, VIEWER, FakeClock, setup_patient
 from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
-from thecal.clinic.implant_link_model import DeliveryOutcome
+from thecal.clinic.implant_link_model import WRITE_OUTCOMES, DeliveryOutcome
 from thecal.clinic.memory import MemoryUnitOfWork
 from thecal.clinic.model import Device
 from thecal.clinic.program_delivery import PumpWrite
@@ -38,7 +38,7 @@ def _entry(uow: MemoryUnitOfWork, library: DrugLibrary, catalog: DeviceCatalog, 
     return RefillInput(entry.withdrawn, entry.filled, entry.drug_lot, overrides=reasons)
 
 
-@pytest.mark.parametrize("outcome", list(DeliveryOutcome))
+@pytest.mark.parametrize("outcome", WRITE_OUTCOMES)
 def test_recorded_only_when_confirmed(
     uow: MemoryUnitOfWork, clock: FakeClock, library: DrugLibrary, catalog: DeviceCatalog,
     outcome: DeliveryOutcome,

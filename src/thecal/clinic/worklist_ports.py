@@ -1,0 +1,29 @@
+"""What the worklist reads from storage beyond the common records (part of
+:class:`thecal.clinic.ports.ClinicRepository`): light reads that do not build every patient's
+refill or device, so that the worklist of a large clinic costs what it lists
+(benchmarks/worklist_load.py)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from thecal.clinic.model import Device, StoredFinding
+
+
+@dataclass(frozen=True)
+class RefillFindings:
+    """The findings stored with refill ``refill_id`` (a patient's latest)."""
+
+    patient_id: str
+    refill_id: str
+    performed_at: datetime
+    findings: tuple[StoredFinding, ...]
+
+
+class WorklistReads(Protocol):
+    # The findings of each patient's latest refill, for the latest refills that have any.
+    def latest_refill_findings(self) -> Sequence[RefillFindings]: ...
+
+    # The stimulators in place (kind STIMULATOR, not removed), by (implanted_on, id).
+    def stimulators_in_place(self) -> Sequence[Device]: ...
