@@ -10,7 +10,7 @@ from thecal.units.parse import (
     check_dimension,
     parse_quantity,
 )
-from thecal.units.registry import HOUR, ML, ML_PER_DAY, ML_PER_HOUR, Q_, Quantity, ureg
+from thecal.units.registry import HOUR, ML, ML_PER_DAY, ML_PER_HOUR, Q_, Quantity, mass_unit, ureg
 from thecal.units.table import Dimension
 from thecal.units.ucum import known_unit, to_ucum, ucum_json, unit_from_ucum
 
@@ -30,6 +30,7 @@ __all__ = [
     "check_dimension",
     "fmt",
     "known_unit",
+    "mass_unit",
     "parse_quantity",
     "to_ucum",
     "ucum_json",
