@@ -1,6 +1,6 @@
 """Units: one pint registry, parsing with field-named errors, and UCUM codes for output."""
 
-from thecal.units.errors import InputError
+from thecal.units.errors import InputError, field_label, field_words, in_words
 from thecal.units.format import fmt
 from thecal.units.parse import (
     MAX_EXPONENT,
@@ -28,7 +28,10 @@ __all__ = [
     "InputError",
     "Quantity",
     "check_dimension",
+    "field_label",
+    "field_words",
     "fmt",
+    "in_words",
     "known_unit",
     "mass_unit",
     "parse_quantity",
