@@ -75,6 +75,7 @@ def stimulator_row(
     on = day(raw.get("ipg_implanted_on"), "ipg_implanted_on", today)
     assert on is not None  # required above
     ipgs = tuple(i.model for i in catalog.ipgs)
+    # The registration check of a stimulator reads only the IPG models (no pump catalog).
     ipg = device_input({"kind": "stimulator", "model": raw.get("ipg_model"),
                         "serial": raw.get("ipg_serial"),
                         "pocket_side": raw.get("ipg_pocket_side")},
@@ -104,7 +105,7 @@ def _lead(raw: Mapping[str, str], n: int, catalog: StimulatorCatalog) -> LeadRow
     if spec.kind is not None and kind is not spec.kind:
         raise InputError(col["kind"], f"{spec.model} is a {spec.kind.value} lead in the "
                          f"stimulator catalog, not {kind.value}", spec.kind.value)  # fmt: skip
-    count_text = text(raw.get(col["contacts"]), col["contacts"], required=True, limit=2 + 8)
+    count_text = text(raw.get(col["contacts"]), col["contacts"], required=True, limit=10)
     if not (count_text.isascii() and count_text.isdigit()):
         raise InputError(col["contacts"], f"got {count_text!r}", "a whole number of contacts")
     contacts = int(count_text)
