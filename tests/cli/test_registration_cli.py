@@ -211,6 +211,37 @@ def test_import_csv_all_or_nothing(env: dict[str, str], tmp_path: Path) -> None:
     assert code == 2 and "csv.header" in out
 
 
+STIM_HEADER = ("mrn,name,date_of_birth,sex,ipg_model,ipg_serial,ipg_implanted_on,ipg_pocket_side,"
+               "lead1_model,lead1_serial,lead1_kind,lead1_contacts,lead2_model,lead2_kind,"
+               "lead2_contacts\n")  # fmt: skip
+
+
+def test_import_csv_stimulator_patients(env: dict[str, str], tmp_path: Path) -> None:
+    """An existing registry's stimulator patients: the IPG and its leads, all or nothing."""
+    bad = tmp_path / "stim.csv"
+    bad.write_text(
+        STIM_HEADER
+        + "S-1,Sam,1960-01-01,male,Proclaim XR,IPG-9,2024-03-04,left,Octrode,LA-1,percutaneous,8,"
+        "Penta,paddle,20\n"
+        + "S-2,Sue,1961-01-01,female,Proclaim XR,,2024-03-04,right,Octrode,,ring,8,,,\n",
+        encoding="utf-8",
+    )
+    code, out = run(env, "import-csv", str(bad), "--json")
+    assert code == 2 and json.loads(out)["errors"] == [
+        {"line": 3, "field": "lead1_kind", "message": "got 'ring' (expected one of: "
+         "percutaneous, paddle)"}
+    ]  # fmt: skip
+    assert json.loads(run(env, "patient", "list", "--json")[1])["total"] == 0  # nothing written
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join(bad.read_text().splitlines()[:2]) + "\n", encoding="utf-8")
+    code, out = run(env, "import-csv", str(good), "--json")
+    assert code == 0 and json.loads(out)["imported"] == 1, out
+    shown = json.loads(run(env, "patient", "show", "S-1", "--json")[1])
+    devices = sorted((d["kind"], d["model"], d["serial"]) for d in shown["devices"])
+    assert devices == [("lead", "Octrode", "LA-1"), ("lead", "Penta", ""),
+                       ("stimulator", "Proclaim XR", "IPG-9")]  # fmt: skip
+
+
 def test_update_keeps_what_is_not_given_and_refuses_a_stale_version(env: dict[str, str]) -> None:
     made = json.loads(add(env)[1])
     code, out = run(

@@ -49,8 +49,8 @@ def test_typing_the_withdrawn_volume_shows_the_discrepancy_live(server: Server) 
         expect(calculation).to_contain_text("Preview only")
         expect(page).to_have_url(f"{server.base}{href}/refill")  # the form was not sent
 
-        # A unit that is not a volume: the message names the field, in place.
+        # A unit that is not a volume: the message names the field in words, in place.
         page.locator("input[name=withdrawn]").fill("3 mg")
-        expect(calculation.get_by_role("alert")).to_contain_text("refill.withdrawn")
+        expect(calculation.get_by_role("alert")).to_contain_text("Refill withdrawn:")
         expect(discrepancy).to_have_count(0)
         assert _refills(server.url, patient_id) == before  # the preview recorded nothing

@@ -93,5 +93,5 @@ def test_stimulator_measurements_in_chromium(served: Server, tmp_path: Path) -> 
         form = page.locator("section.stimulator").first.locator("form.manual-battery")
         form.locator("input[name=voltage]").fill("3.1")
         form.get_by_role("button", name="Record battery reading").click()
-        expect(page.locator("body")).to_contain_text("battery.voltage")
+        expect(page.locator("body")).to_contain_text("Battery voltage:")  # the field in words
         _shot(page, tmp_path, "stim-read-bad-voltage.png")

@@ -16,7 +16,7 @@ from thecal.api.context import AppContext
 from thecal.clinic.calendar import refill_calendar
 from thecal.clinic.workflows import RefillInput, RefillOutcome, preview_refill
 from thecal.store.schema import AuditRow
-from thecal.units import Q_, fmt
+from thecal.units import Q_, field_label, fmt
 
 STATIC = Path(thecal.web.__file__).parent / "static"
 
@@ -139,10 +139,10 @@ def test_preview_bad_input_names_the_field_with_status_200(
     url = f"/patients/{pid}/refill/preview"
     r = client.post(url, data={"csrf": token, "withdrawn": "3 mg", "filled": "20 mL"})
     assert r.status_code == 200  # htmx swaps 2xx only: the message must replace the numbers
-    assert 'role="alert"' in r.text and "refill.withdrawn" in r.text
+    assert 'role="alert"' in r.text and field_label("refill.withdrawn") in r.text
     assert "calculation" not in r.text
     r = client.post(url, data={"csrf": token, "withdrawn": "3 mL", "filled": ""})
-    assert r.status_code == 200 and "refill.filled" in r.text and "empty" in r.text
+    assert r.status_code == 200 and field_label("refill.filled") in r.text and "empty" in r.text
 
 
 def test_preview_without_csrf_is_refused(client: TestClient, ctx: AppContext) -> None:

@@ -11,6 +11,7 @@ from thecal.api.context import AppContext
 from thecal.clinic.workflows import pump_in_place
 from thecal.link.keystore import export_role_credential, provision_implant
 from thecal.link.roles import Role
+from thecal.units import field_label
 
 
 def _pump_serial(ctx: AppContext) -> str:
@@ -79,5 +80,5 @@ def test_bad_inputs_refused_naming_the_field(
         ({**good, "serial": "OTHER"}, key, "implant_link.key"),
     ]:
         r = _post(client, data, upload)
-        assert r.status_code == 422 and field in r.text, (data, r.text)  # type: ignore[attr-defined]
+        assert r.status_code == 422 and field_label(field) in r.text, (data, r.text)  # type: ignore[attr-defined]
     assert ctx.services.implant_links.list() == ()

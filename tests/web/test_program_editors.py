@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from tests.web.conftest import login, refill_dry_demo_pump, version_of
 from thecal.api.context import AppContext
 from thecal.clinic.workflows import current_prescription
-from thecal.units import InputError
+from thecal.units import InputError, field_label
 from thecal.web.program_editor import apply_patient_bolus, apply_schedule
 
 
@@ -112,7 +112,7 @@ def test_a_bad_field_is_named(client: TestClient, ctx: AppContext, change: dict[
     login(client, "physician")
     form = {**_form(client, pid), "reason": "x", "step": "preview", **change}
     r = client.post(f"/patients/{pid}/program", data=form)
-    assert r.status_code == 422 and field in r.text, r.text
+    assert r.status_code == 422 and field_label(field) in r.text, r.text
 
 
 def test_editors_alone_clear_the_bolus_and_keep_continuous() -> None:

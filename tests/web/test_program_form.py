@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from tests.web.conftest import csrf_of, login, refill_dry_demo_pump, version_of
 from thecal.api.context import AppContext
 from thecal.clinic.workflows import current_prescription
+from thecal.units import field_label
 
 
 def _patient(ctx: AppContext, mrn: str = "DEMO-0001") -> tuple[str, int]:
@@ -101,4 +102,4 @@ def test_bad_dose_names_the_field(client: TestClient, ctx: AppContext) -> None:
     token = csrf_of(client, f"/patients/{pid}/program")
     form = {"csrf": token, "dose": "3 mL", "reason": "x", "step": "preview"}
     r = client.post(f"/patients/{pid}/program", data=form)
-    assert r.status_code == 422 and "schedule.dose" in r.text
+    assert r.status_code == 422 and field_label("schedule.dose") in r.text

@@ -20,7 +20,7 @@ from thecal.clinic.calendar import refill_calendar
 from thecal.clinic.workflows import current_prescription
 from thecal.therapy.delivery import daily_dose
 from thecal.therapy.plan_file import PlanFile
-from thecal.units import Dimension, InputError, parse_quantity
+from thecal.units import Dimension, InputError, field_label, parse_quantity
 
 FUZZ = settings(max_examples=20, deadline=None)
 V = Dimension.VOLUME
@@ -67,11 +67,11 @@ def test_refill_form(client: TestClient, ctx: AppContext) -> None:
         live = client.post(f"/patients/{pid}/refill/preview", data=form)
         assert live.status_code == 200
         if first_bad:
-            assert first_bad in shown(live.text)
+            assert field_label(first_bad) in shown(live.text)
         r = client.post(f"/patients/{pid}/refill", data={**form, "step": "preview"})
         assert r.status_code in (200, 422), r.text
         if first_bad:
-            assert r.status_code == 422 and first_bad in shown(r.text)
+            assert r.status_code == 422 and field_label(first_bad) in shown(r.text)
         if r.status_code == 200:
             r = client.post(f"/patients/{pid}/refill",
                             data={**form, **reasons(r.text), "step": "confirm"},
@@ -107,7 +107,7 @@ def test_program_form(client: TestClient, ctx: AppContext) -> None:
                                    ("pump.low_reservoir_alarm", alarm, V))
                if t.strip() and refused(t, dim)]  # fmt: skip
         if bad:
-            assert r.status_code == 422 and any(f in shown(r.text) for f in bad)
+            assert r.status_code == 422 and any(field_label(f) in shown(r.text) for f in bad)
         if r.status_code == 200:
             r = client.post(f"/patients/{p.id}/program",
                             data={**form, **reasons(r.text), "step": "confirm"},

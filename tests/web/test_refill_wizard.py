@@ -14,6 +14,7 @@ from thecal.api.context import AppContext
 from thecal.clinic.implant_link_model import DeliveryOutcome
 from thecal.programmer.commands import Op
 from thecal.programmer.link_client import AckLost, LinkClient
+from thecal.units import field_label
 from thecal.web.app import create_app
 
 
@@ -40,12 +41,12 @@ def _walk(client: TestClient, ctx: AppContext, pid: str) -> Any:
     )
     # A bad volume is refused at its own step, naming the field.
     bad = client.post(url, data={**_hidden(r.text), "withdrawn": "lots"})
-    assert bad.status_code == 422 and "refill.withdrawn" in bad.text
+    assert bad.status_code == 422 and field_label("refill.withdrawn") in bad.text
     r = client.post(url, data={**_hidden(r.text), "withdrawn": "0 mL"})
     assert r.status_code == 200 and "discrepancy (withdrawn − expected)" in r.text, r.text
     assert "Drug lot" in r.text
     r = client.post(url, data={**_hidden(r.text), "drug_lot": ""})
-    assert r.status_code == 422 and "refill.drug_lot" in r.text
+    assert r.status_code == 422 and field_label("refill.drug_lot") in r.text
     r = client.post(url, data={**_hidden(r.text), "drug_lot": "LOT-W1"})
     assert r.status_code == 200 and "Filled into the reservoir" in r.text
     r = client.post(url, data={**_hidden(r.text), "filled": "20 mL"})

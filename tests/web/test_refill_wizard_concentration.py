@@ -21,7 +21,7 @@ from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.compare import equal
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan_file import PlanFile
-from thecal.units import Q_, InputError
+from thecal.units import Q_, InputError, field_label
 from thecal.web import pages_refill_wizard
 from thecal.web.app import create_app
 
@@ -167,17 +167,21 @@ def test_concentration_fields_are_checked_at_the_drug_step(ctx: AppContext, serv
     pid = served.pid
     page = _to_drug_step(client, pid)
     bad = _drug(client, pid, page, **{"conc:morphine": "lots"})
-    assert bad.status_code == 422 and "refill.concentration.morphine" in bad.text
+    assert bad.status_code == 422 and field_label("refill.concentration.morphine") in bad.text
     assert "Drug lot" in bad.text  # the drug step again
     zero = _drug(client, pid, page, **{"conc:morphine": "0 mg/mL"})
     assert zero.status_code == 422 and "greater than zero" in zero.text
     # DEMO-0001's prescription has no catheter volume: the bridge needs it (edge: required).
     no_catheter = _drug(client, pid, page, **{"conc:morphine": "25 mg/mL"})
-    assert no_catheter.status_code == 422 and "refill.catheter_volume" in no_catheter.text
+    assert (
+        no_catheter.status_code == 422 and field_label("refill.catheter_volume") in no_catheter.text
+    )
     # Prometra II's internal volume is not public: required too.
     no_internal = _drug(client, pid, page, **{"conc:morphine": "25 mg/mL",
                                                "catheter_volume": "0.13 mL"})  # fmt: skip
-    assert no_internal.status_code == 422 and "refill.internal_volume" in no_internal.text
+    assert (
+        no_internal.status_code == 422 and field_label("refill.internal_volume") in no_internal.text
+    )
     # The same concentration typed in another unit is no change (no bridge, no preview).
     same = _drug(client, pid, page, **{"conc:morphine": "10000 mcg/mL"})
     assert same.status_code == 200 and "New concentration: program and bridge" not in same.text

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.web.conftest import csrf_of, login
 from thecal.api.context import AppContext
+from thecal.units import field_label
 
 NEW = {
     "mrn": "WEB-1",
@@ -48,10 +49,14 @@ def test_refused_input_is_422_naming_the_field_and_keeps_the_form(client: TestCl
     login(client, "nurse")
     token = csrf_of(client, "/patients/new")
     r = client.post("/patients/new", data={**NEW, "date_of_birth": "2999-01-01", "csrf": token})
-    assert r.status_code == 422 and "patient.date_of_birth" in r.text
+    assert r.status_code == 422 and field_label("patient.date_of_birth") in r.text
     assert 'value="Synthetic Webb"' in r.text  # what was typed is kept
     r = client.post("/patients/new", data={**NEW, "mrn": "SEED-000", "csrf": token})
-    assert r.status_code == 422 and "patient.mrn" in r.text and "already registered" in r.text
+    assert (
+        r.status_code == 422
+        and field_label("patient.mrn") in r.text
+        and "already registered" in r.text
+    )
     r = client.post("/patients/new", data={**NEW, "csrf": "wrong"})
     assert r.status_code == 403
     assert "0 patient(s)" in client.get("/patients", params={"q": "WEB-1"}).text
@@ -75,7 +80,7 @@ def test_procedure_and_complication_forms(client: TestClient, ctx: AppContext) -
         "tip_level": "T10",
     }
     r = client.post(form_url, data={**base, "length": "120"})  # longer than the 110 cm catheter
-    assert r.status_code == 422 and "device.length" in r.text
+    assert r.status_code == 422 and field_label("device.length") in r.text
     r = client.post(form_url, data={**base, "length": "45"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].endswith("?saved=procedure")
     shown = client.get(r.headers["location"]).text
@@ -86,7 +91,7 @@ def test_procedure_and_complication_forms(client: TestClient, ctx: AppContext) -
     version = re.search(r'name="version" value="(\d+)"', client.get(comp_url).text).group(1)  # type: ignore[union-attr]
     data = {"csrf": token, "version": version, "code": "other", "occurred_on": "2026-11-22"}
     r = client.post(comp_url, data=data)
-    assert r.status_code == 422 and "complication.notes" in r.text
+    assert r.status_code == 422 and field_label("complication.notes") in r.text
     r = client.post(comp_url, data={**data, "notes": "wound check"}, follow_redirects=False)
     assert r.status_code == 303
     assert "wound check" in client.get(r.headers["location"]).text
@@ -119,7 +124,7 @@ def test_edit_registration(client: TestClient) -> None:
     token = csrf_of(client, url)
     data = {**NEW, "csrf": token, "version": version, "name": "Webb Renamed", "dx:ckd": ""}
     r = client.post(url, data={**data, "sex": "x"})
-    assert r.status_code == 422 and "patient.sex" in r.text
+    assert r.status_code == 422 and field_label("patient.sex") in r.text
     r = client.post(url, data=data, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].endswith("?saved=updated")
     shown = client.get(r.headers["location"]).text

@@ -18,7 +18,7 @@ from thecal.clinic.stimulator_workflow import StimulatorSummary
 from thecal.link.keystore import export_role_credential, provision_implant
 from thecal.link.roles import Role
 from thecal.link.transport import TcpListener
-from thecal.units import Q_
+from thecal.units import Q_, field_label
 from thecal.web.app import create_app
 from thecal.web.implants import ImplantLink
 
@@ -184,7 +184,7 @@ def test_bad_value_names_its_field(
     r = client.post(f"/patients/{pid}/stimulators/{s.device.id}{path}",
                     data={"csrf": token, **data})  # fmt: skip
     assert r.status_code == 422 and "text/html" in r.headers["content-type"]
-    assert field in r.text
+    assert field_label(field) in r.text
     assert _counts(ctx, pid, s.device.id) == before
 
 
@@ -260,7 +260,7 @@ def test_manual_open_circuit(client: TestClient, ctx: AppContext) -> None:
     assert page.count('<span class="status status-hard">open circuit</span>') == 2
     # "opened" is neither a number with a unit nor the word open: refused, naming the contact.
     r = client.post(base + "/impedances", data={"csrf": token, "impedances": "L1:0 = opened"})
-    assert r.status_code == 422 and "impedances.L1:0" in r.text
+    assert r.status_code == 422 and field_label("impedances.L1:0") in r.text
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ def test_battery_percent_needs_its_unit_and_is_within_0_to_100(
     r = client.post(f"/patients/{pid}/stimulators/{s.device.id}/battery",
                     data={"csrf": token, "percent": percent}, follow_redirects=False)  # fmt: skip
     if stored is None:
-        assert r.status_code == 422 and "battery.percent" in r.text
+        assert r.status_code == 422 and field_label("battery.percent") in r.text
         assert _counts(ctx, pid, s.device.id) == before
         return
     assert r.status_code == 303, r.text
@@ -303,12 +303,12 @@ def test_refused_entry_shows_the_form_again_with_what_was_typed(
     typed = "L1:0 = 850 ohm\nL1:1 = 9x0 ohm"
     data = {"csrf": token, "impedances": typed, "at": "2025-01-06T09:30"}
     r = client.post(base + "/impedances", data=data)
-    assert r.status_code == 422 and "impedances.L1:1" in r.text
+    assert r.status_code == 422 and field_label("impedances.L1:1") in r.text
     assert 'role="alert">Not saved' in r.text
     assert f">{typed}</textarea>" in r.text and 'value="2025-01-06T09:30"' in r.text
     assert f'action="{base}/impedances"' in r.text and 'name="csrf"' in r.text
     r = client.post(base + "/battery", data={"csrf": token, "voltage": "3.1", "percent": "80 %"})
-    assert r.status_code == 422 and "battery.voltage" in r.text
+    assert r.status_code == 422 and field_label("battery.voltage") in r.text
     assert 'name="voltage" value="3.1"' in r.text and 'name="percent" value="80 %"' in r.text
     assert '<span class="unit">V, typed with the unit' in r.text
     assert _counts(ctx, pid, s.device.id) == before

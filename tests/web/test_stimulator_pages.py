@@ -31,7 +31,7 @@ def test_pump_and_stimulator_on_one_page(client: TestClient, ctx: AppContext) ->
     # (k = log10 8.57 + log10 1.05 = 0.933 + 0.021 = 0.95).
     assert "8.57" in html and "0.95" in html
     assert "STIM-IMPEDANCE-RISING" in html  # the removed generator's slow rise
-    assert "registry median" in html and "ipg.eos_voltage" in html
+    assert "registry median" in html and "end-of-service voltage" in html
     s = _in_place(ctx, pid)
     svg = client.get(f"/patients/{pid}/stimulators/{s.device.id}/impedance.svg")
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
@@ -110,6 +110,6 @@ def test_roles_on_the_program_page(client: TestClient, ctx: AppContext) -> None:
     login(client, "nurse")
     program["areas"][0]["patient_max"] = "4 mA"  # above the current 3.5 mA: a physician's
     r = _propose(client, url, program)
-    assert r.status_code == 403 and "patient_max" in r.text
+    assert r.status_code == 403 and "top of the patient&#39;s range" in r.text
     r = _propose(client, url, {"ipg": {}})
-    assert r.status_code == 422 and "program.ipg.model" in r.text
+    assert r.status_code == 422 and "Program IPG model" in r.text

@@ -161,10 +161,11 @@ def _schedule(current: PlanFile, new: PlanFile) -> str | None:
     for attr in ("dose", "rate"):
         old, value = getattr(cs, attr), getattr(ns, attr)
         if (old is None) != (value is None):
-            return f"changing between dose and rate needs a physician (schedule.{attr})"
+            return "changing between a daily dose and a rate needs a physician"
         dim = Dimension.DOSE_RATE if attr == "dose" else Dimension.FLOW_RATE
         if old is not None and value is not None and above(_q(value, dim), _q(old, dim)):
-            return f"schedule.{attr} {value} is above the prescribed {old}"
+            what = "daily dose" if attr == "dose" else "rate"
+            return f"the {what} {value} is above the prescribed {old}"
     return None
 
 
@@ -184,16 +185,19 @@ def _bolus_larger(old: PatientBolusEntry, now: PatientBolusEntry) -> str | None:
     amount, prescribed = getattr(now, kind), getattr(old, kind)
     dim = Dimension.VOLUME if kind == "volume" else Dimension.MASS
     if above(_q(amount, dim), _q(prescribed, dim)):
-        return f"patient_bolus.{kind} {amount} is above the prescribed {prescribed}"
+        return f"the patient bolus {kind} {amount} is above the prescribed {prescribed}"
     if above_count(now.max_per_day, old.max_per_day):
         return (
-            f"patient_bolus.max_per_day {now.max_per_day} is above the prescribed {old.max_per_day}"
+            f"the patient boluses a day ({now.max_per_day}) are more than the prescribed "
+            f"{old.max_per_day}"
         )
     if below(_q(now.lockout, T), _q(old.lockout, T)):
-        return f"patient_bolus.lockout {now.lockout} is shorter than the prescribed {old.lockout}"
+        return (
+            f"the patient bolus lockout {now.lockout} is shorter than the prescribed {old.lockout}"
+        )
     if below(_q(now.duration, T), _q(old.duration, T)):
         return (
-            f"patient_bolus.duration {now.duration} is shorter than the prescribed "
+            f"the patient bolus duration {now.duration} is shorter than the prescribed "
             f"{old.duration} (a faster bolus)"
         )
     return None

@@ -257,8 +257,8 @@ def contact_trends(
         extra.append(Finding(
             Level.INFO, Code.STIM_INPUT_MISSING,
             f"Open-circuit and short thresholds for {model} are not public: those checks were "
-            "not made. Enter short_below and open_above for this model (from its labelling) in "
-            "the clinic's stimulator settings.",
+            "not made. Enter this model's short and open-circuit impedance thresholds (from its "
+            "labelling) in the clinic's stimulator settings.",
             "Numeric open/short impedance thresholds of SCS programmers are not public (the "
             "Axium manual MN0700 p.10 turns a low-impedance lead off without a number); "
             "known: OpenNerve firmware app_func_parameter.c",

@@ -14,13 +14,13 @@ from dataclasses import dataclass, replace
 import pint
 
 from thecal.devices.catalog import DeviceCatalog
-from thecal.therapy.bridge_bolus import BridgeBolus, _mass_unit, bridge_bolus
+from thecal.therapy.bridge_bolus import BridgeBolus, bridge_bolus
 from thecal.therapy.compare import equal
 from thecal.therapy.delivery import DeliveryModel, hours
 from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import resolve
 from thecal.therapy.plan_file import PlanFile
-from thecal.units import Q_, Dimension, InputError, fmt, parse_quantity
+from thecal.units import Q_, Dimension, InputError, fmt, mass_unit, parse_quantity
 
 FIELD = "refill.concentration"
 CATHETER = "refill.catheter_volume"
@@ -106,7 +106,7 @@ def concentration_change(
     start = hours(plan.at)
     old_rate = Q_(DeliveryModel(before.schedule).rate_at(start), "mL/h").to("mL/d")
     new_rate = Q_(DeliveryModel(after.schedule).rate_at(start), "mL/h").to("mL/d")
-    dose = (old_c * old_rate).to(f"{_mass_unit(old_c)}/d")
+    dose = (old_c * old_rate).to(f"{mass_unit(old_c)}/d")
     formula = (
         f"daily dose of {drug} = {fmt(old_rate)} × {fmt(old_c)} = {fmt(dose)}; new rate = "
         f"{fmt(dose)} ÷ {fmt(new_c)} = {fmt(new_rate)}"

@@ -135,7 +135,8 @@ class Registration:
         self, rows: Sequence[tuple[int, Mapping[str, str]]]
     ) -> tuple[list[ImportRow], list[RowError]]:
         """Check registry rows (see :mod:`~thecal.clinic.registration_import`)."""
-        return check_rows(rows, self.clock().date(), self.catalog)
+        stimulators = self.stimulation.catalog if self.stimulation else None
+        return check_rows(rows, self.clock().date(), self.catalog, stimulators)
 
     def import_rows(self, *, actor: User, rows: Sequence[ImportRow]) -> tuple[Patient, ...]:
         """Register checked rows in one transaction (ImportRefused: nothing written)."""

@@ -9,6 +9,9 @@ Columns (header row; names as below, any order; empty cells are "not given"):
 - implant (all or none of the first three): ``implanted_on``, ``pump_model``,
   ``pocket_side``, ``pump_serial``, ``pump_udi``; a catheter with ``catheter_model``,
   ``catheter_length`` (with its unit, e.g. ``45 cm``) and ``tip_level`` (e.g. ``T10``)
+- stimulator: ``ipg_model``, ``ipg_serial``, ``ipg_implanted_on``, ``ipg_pocket_side`` and
+  its leads ``lead1_model``, ``lead1_serial``, ``lead1_kind``, ``lead1_contacts`` … ``lead4_…``
+  (:mod:`thecal.clinic.stimulator_import`)
 """
 
 from collections.abc import Mapping, Sequence
@@ -28,13 +31,20 @@ from thecal.clinic.registration import (
     device_input,
     patient_input,
 )
+from thecal.clinic.stimulator_import import (
+    STIMULATOR_COLUMNS,
+    StimulatorRow,
+    placed_stimulator,
+    stimulator_row,
+)
 from thecal.devices.catalog import DeviceCatalog
+from thecal.stimulation.catalog import StimulatorCatalog
 from thecal.units import InputError
 
 PATIENT_COLUMNS = ("mrn", "name", "date_of_birth", "sex", "contact", "diagnoses")
 IMPLANT_COLUMNS = ("implanted_on", "pump_model", "pocket_side", "pump_serial", "pump_udi",
                    "catheter_model", "catheter_length", "tip_level")  # fmt: skip
-COLUMNS = PATIENT_COLUMNS + IMPLANT_COLUMNS
+COLUMNS = PATIENT_COLUMNS + IMPLANT_COLUMNS + STIMULATOR_COLUMNS
 ROWS_MAX = 100_000  # one import at most: a memory bound, not a clinical one
 
 
@@ -67,6 +77,7 @@ class ImportRow:
     patient: PatientInput
     implanted_on: date | None = None
     devices: tuple[DeviceInput, ...] = field(default=())
+    stimulator: StimulatorRow | None = None
 
 
 def check_columns(header: Sequence[str]) -> None:
@@ -85,12 +96,16 @@ def check_columns(header: Sequence[str]) -> None:
                          "date_of_birth, sex")  # fmt: skip
 
 
-def _row(line: int, raw: Mapping[str, str], today: date, catalog: DeviceCatalog) -> ImportRow:
+def _row(
+    line: int, raw: Mapping[str, str], today: date, catalog: DeviceCatalog,
+    stimulators: StimulatorCatalog | None,
+) -> ImportRow:  # fmt: skip
     patient = patient_input(raw, today)
+    stimulator = stimulator_row(raw, today, stimulators)
     given = [c for c in ("implanted_on", "pump_model", "pocket_side") if raw.get(c, "").strip()]
     extra = [c for c in IMPLANT_COLUMNS[3:] if raw.get(c, "").strip()]
     if not given and not extra:
-        return ImportRow(line, patient)
+        return ImportRow(line, patient, stimulator=stimulator)
     missing = [c for c in ("implanted_on", "pump_model", "pocket_side") if c not in given]
     if missing:
         raise InputError(missing[0], "is required with an implant", "the implant's value")
@@ -105,13 +120,15 @@ def _row(line: int, raw: Mapping[str, str], today: date, catalog: DeviceCatalog)
                                      "length": raw.get("catheter_length"),
                                      "tip_level": raw.get("tip_level")}, catalog,
                                     name="catheter"))  # fmt: skip
-    return ImportRow(line, patient, on, tuple(devices))
+    return ImportRow(line, patient, on, tuple(devices), stimulator)
 
 
 def check_rows(
-    rows: Sequence[tuple[int, Mapping[str, str]]], today: date, catalog: DeviceCatalog
-) -> tuple[list[ImportRow], list[RowError]]:
-    """Check every ``(line, cells)`` row; MRNs must differ within the file."""
+    rows: Sequence[tuple[int, Mapping[str, str]]], today: date, catalog: DeviceCatalog,
+    stimulators: StimulatorCatalog | None = None,
+) -> tuple[list[ImportRow], list[RowError]]:  # fmt: skip
+    """Check every ``(line, cells)`` row; MRNs must differ within the file. ``stimulators``:
+    the stimulator catalog, needed only by rows with an IPG."""
     good: list[ImportRow] = []
     bad: list[RowError] = []
     if len(rows) > ROWS_MAX:
@@ -119,7 +136,7 @@ def check_rows(
     seen: dict[str, int] = {}
     for line, raw in rows:
         try:
-            row = _row(line, raw, today, catalog)
+            row = _row(line, raw, today, catalog, stimulators)
         except InputError as e:
             bad.append(RowError(line, e.field, str(e).removeprefix(f"{e.field}: ")))
             continue
@@ -154,6 +171,8 @@ def import_rows(
                                                     p.contact, p.diagnoses))  # fmt: skip
             if r.implanted_on is not None:
                 _implant(repo, actor, now.date(), patient.id, r)
+            if r.stimulator is not None:
+                _stimulator(repo, actor, now.date(), patient.id, r)
             out.append(patient)
     return tuple(out)
 
@@ -176,4 +195,22 @@ def _implant(
         r.add_device(d)
         if entry.udi or entry.pocket_side is not None:
             r.add_device_details(DeviceDetails(d.id, patient_id, entry.udi, entry.pocket_side))
+    r.add_procedure(procedure)
+
+
+def _stimulator(
+    r: ClinicRepository, actor: User, today: date, patient_id: str, row: ImportRow
+) -> None:
+    assert row.stimulator is not None
+    procedure, devices, leads = placed_stimulator(patient_id, row.stimulator, actor)
+    try:
+        check_procedure(procedure, list(devices), [], r.devices_for(patient_id), today)
+    except InputError as e:
+        raise ImportRefused([RowError(row.line, e.field, str(e))]) from None
+    for d in devices:
+        r.add_device(d)
+    side = row.stimulator.ipg.pocket_side
+    r.add_device_details(DeviceDetails(devices[0].id, patient_id, "", side))
+    for lead in leads:
+        r.add_stim_lead(lead)
     r.add_procedure(procedure)

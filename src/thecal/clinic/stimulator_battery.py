@@ -121,9 +121,11 @@ def battery_outlook(
     if ipg is None:
         missing.append(f"the stimulator catalog entry for {model!r}")
     elif kind is None:
-        missing.append("ipg.battery (primary or rechargeable)")
+        missing.append("the IPG's battery kind (primary or rechargeable) in the stimulator catalog")
     if eos is None:
-        missing.append("ipg.eos_voltage")
+        missing.append(
+            "the IPG's end-of-service voltage (from its labelling) in the stimulator catalog"
+        )
     if drain is None:
         missing.append(f"at least {MIN_READINGS} voltage readings")
     if missing:

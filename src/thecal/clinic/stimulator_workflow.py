@@ -104,7 +104,9 @@ def nurse_stim_problem(current: StimulationFile | None, new: StimulationFile) ->
                 parse_quantity(after, f"areas[{i}].{key}", dim),
                 parse_quantity(before, f"areas[{i}].{key}", dim),
             ):
-                return f"areas[{i}].{key} {after} is above the current {before}"  # fmt: skip
+                what = "amplitude" if key == "amplitude" else "top of the patient's range"
+                return (f"area {i + 1}: the {what} {after} is above the current {before}; "
+                        "only a physician may raise it")  # fmt: skip
     return None
 
 

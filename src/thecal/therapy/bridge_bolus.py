@@ -20,7 +20,7 @@ from thecal.therapy.bridge_findings import BRIDGE_SOURCE, bridge_findings
 from thecal.therapy.compare import REL_TOL, equal
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.pump import PumpSpec
-from thecal.units import Q_, Dimension, InputError, check_dimension, fmt, ureg
+from thecal.units import Q_, Dimension, InputError, check_dimension, fmt, mass_unit
 
 
 @dataclass(frozen=True)
@@ -226,15 +226,6 @@ def _changed(old: Admixture, new: Admixture) -> bool:
     return any(not equal(o[k].concentration, n[k].concentration) for k in o)
 
 
-def _mass_unit(conc: pint.Quantity) -> str:
-    """The mass unit a concentration is written in (mg for '10 mg/mL', mcg for '25 mcg/mL')."""
-    mass = ureg.get_dimensionality("[mass]")
-    for name, _ in conc.unit_items():
-        if ureg.get_dimensionality(name) == mass:  # a concentration has one mass unit
-            return str(name)
-    return "mg"
-
-
 def _clearing(
     old: Admixture, new: Admixture, dead: pint.Quantity, rate: pint.Quantity
 ) -> tuple[DrugDuringClearing, ...]:
@@ -245,7 +236,7 @@ def _clearing(
     for name in names:
         old_c = o[name].concentration if name in o else None
         new_c = n[name].concentration if name in n else None
-        unit = _mass_unit(new_c if new_c is not None else o[name].concentration)
+        unit = mass_unit(new_c if new_c is not None else o[name].concentration)
         zero_conc = Q_(0.0, f"{unit}/mL")
         oc = old_c if old_c is not None else zero_conc
         nc = new_c if new_c is not None else zero_conc
@@ -296,7 +287,7 @@ def _program(
 ) -> BridgeProgram:
     o, n = _by_name(old), _by_name(new)
     old_c = o[target].concentration
-    unit = _mass_unit(n[target].concentration)
+    unit = mass_unit(n[target].concentration)
     intended = (n[target].concentration * rate).to(f"{unit}/d")
     # Old concentration, intended dose rate: rate = dose rate ÷ old concentration.
     bridge_rate = (intended / old_c).to("mL/d")
@@ -305,14 +296,14 @@ def _program(
     dose_rates: dict[str, pint.Quantity] = {}
     intended_rates: dict[str, pint.Quantity] = {}
     for name, ing in o.items():
-        u = _mass_unit(ing.concentration)
+        u = mass_unit(ing.concentration)
         doses[name] = (ing.concentration * dead).to(u)
         dose_rates[name] = (ing.concentration * bridge_rate).to(f"{u}/d")
     for name in [*n, *o]:
         if name in intended_rates:
             continue
         conc = n[name].concentration if name in n else o[name].concentration * 0
-        intended_rates[name] = (conc * rate).to(f"{_mass_unit(conc)}/d")
+        intended_rates[name] = (conc * rate).to(f"{mass_unit(conc)}/d")
     formula = (
         f"bridge rate = intended {target} dose {fmt(intended)} ÷ old concentration {fmt(old_c)} "
         f"= {fmt(bridge_rate)}; duration = dead volume {fmt(dead)} ÷ {fmt(bridge_rate)} "

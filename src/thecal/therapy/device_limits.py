@@ -91,7 +91,8 @@ def capability_findings(basal: BasalProgram, pump: PumpSpec) -> list[Finding]:
                 Level.INFO,
                 Code.RATE_RANGE_UNKNOWN,
                 f"The highest rate {pump.model} can deliver is not public, so Thecal cannot "
-                "check this rate against it. Enter pump.max_rate from the pump's labelling.",
+                "check this rate against it. Enter the pump's maximum rate, from its labelling, in "
+                "the device catalog.",
                 "Device catalog: the maximum flow rate of this pump is not public (no value is "
                 "guessed)",
                 value=max(rates.values(), key=lambda q: q.to(ML_PER_DAY).magnitude),

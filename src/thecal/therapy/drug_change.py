@@ -18,7 +18,6 @@ from thecal.therapy.admixture import Admixture, Ingredient
 from thecal.therapy.bridge_bolus import (
     _by_name,
     _dead_formula,
-    _mass_unit,
     _non_negative_volume,
 )
 from thecal.therapy.bridge_findings import BRIDGE_SOURCE
@@ -28,7 +27,7 @@ from thecal.therapy.drugs import Bound
 from thecal.therapy.findings import Code, Finding, Level
 from thecal.therapy.proposal import ProgramProposal
 from thecal.therapy.pump import PumpSpec
-from thecal.units import Dimension, check_dimension, fmt
+from thecal.units import Dimension, check_dimension, fmt, mass_unit
 
 RESERVOIR_NOTE = (
     "The reservoir drains at the program's rate from the fill: the new fluid leaving it pushes "
@@ -110,7 +109,7 @@ def drug_change(
     for name, ing in _by_name(old).items():
         if name in n and equal(n[name].concentration, ing.concentration):
             continue  # the same fluid for this drug: nothing changes for it
-        unit = _mass_unit(ing.concentration)
+        unit = mass_unit(ing.concentration)
         rates[name] = (ing.concentration * rate).to(f"{unit}/d")
         if dead is not None:
             doses[name] = (ing.concentration * dead).to(unit)

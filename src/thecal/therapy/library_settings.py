@@ -53,6 +53,11 @@ class Settings:
     # refused as physically impossible (None: no allowance, the capacity itself is the limit).
     withdrawn_tolerance: pint.Quantity | None = None
     withdrawn_tolerance_source: str = ""
+    # The least volume expected to have been delivered since the last fill for the pump's
+    # accuracy band (a percentage of it) to be assessed; below it the refill reports volumes
+    # only. None: no minimum (the percentage is assessed on any volume above zero).
+    accuracy_min_delivered: pint.Quantity | None = None
+    accuracy_min_delivered_source: str = ""
     # Plan-format limits (product choices, shipped in drugs.toml with their reasons): the most
     # drugs in one admixture and the most flex steps in one day program; at the limit is
     # accepted, one more refused. Defaults equal the shipped values for callers without a library.
@@ -81,6 +86,8 @@ _SETTINGS_KEYS = {
     "slip_source",
     "withdrawn_tolerance",
     "withdrawn_tolerance_source",
+    "accuracy_min_delivered",
+    "accuracy_min_delivered_source",
     "max_admixture_drugs",
     "max_admixture_drugs_source",
     "max_flex_steps_per_day",
@@ -108,6 +115,7 @@ def read_settings(c: Collector, raw: Any, base: Settings) -> Settings:
         ("restart_min_interruption", Dimension.TIME),
         ("tolerance_loss_after", Dimension.TIME),
         ("withdrawn_tolerance", Dimension.VOLUME),
+        ("accuracy_min_delivered", Dimension.VOLUME),
     ):
         if key in raw:
             q = c.quantity(f"settings.{key}", raw[key], dim)
@@ -126,6 +134,7 @@ def read_settings(c: Collector, raw: Any, base: Settings) -> Settings:
         "tolerance_loss_after_source",
         "slip_source",
         "withdrawn_tolerance_source",
+        "accuracy_min_delivered_source",
         "max_admixture_drugs_source",
         "max_flex_steps_per_day_source",
     ):
@@ -151,6 +160,9 @@ def read_settings(c: Collector, raw: Any, base: Settings) -> Settings:
             c.error(f"settings.{key}_source", f"is required with {key}")
     if out.withdrawn_tolerance is not None and not out.withdrawn_tolerance_source:
         c.error("settings.withdrawn_tolerance_source", "is required with a tolerance")
+    if "accuracy_min_delivered" in raw and "accuracy_min_delivered_source" not in raw:
+        # A layer that sets the minimum states its own source (never inherits one).
+        c.error("settings.accuracy_min_delivered_source", "is required with the minimum")
     for key in ("max_admixture_drugs", "max_flex_steps_per_day"):
         if key in raw:
             value = raw[key]

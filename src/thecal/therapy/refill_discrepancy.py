@@ -7,7 +7,11 @@ Sign conventions (all volumes in mL):
   (the pump delivered less: under-delivery), negative means less was left (over-delivery).
 - ``actual_delivered = delivered_expected + expected_remaining - withdrawn``.
 - ``delivery_error = (actual_delivered - delivered_expected) / delivered_expected``: positive is
-  over-delivery, compared with the pump's labelled accuracy band.
+  over-delivery, compared with the pump's labelled accuracy band. It is a percentage of the
+  delivered volume, so it is computed only when at least the library's
+  ``accuracy_min_delivered`` was expected to be delivered (that volume itself included): a refill
+  minutes after the first fill would otherwise report a meaningless "+608520.8 %". Below it
+  the refill reports the volumes (info) and the absolute discrepancy threshold still applies.
 
 Levels:
 
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 
 import pint
 
-from thecal.therapy.compare import above, above_count
+from thecal.therapy.compare import above, above_count, below
 from thecal.therapy.findings import Code, Finding, Level, ordered
 from thecal.therapy.library import Settings
 from thecal.therapy.pump import PumpSpec
@@ -90,7 +94,10 @@ def assess_refill(
     findings: list[Finding] = []
 
     error: float | None = None
-    if planned.magnitude > 0:
+    minimum = settings.accuracy_min_delivered
+    if minimum is not None and below(planned, minimum):
+        findings.extend(_too_little_delivered(expected, out, planned, pump, settings))
+    elif planned.magnitude > 0:
         error = float((actual - planned).magnitude / planned.magnitude)
         findings.extend(_accuracy_findings(error, expected, out, actual, planned, pump))
 
@@ -169,6 +176,28 @@ def _accuracy_findings(
             limit=Q_(-pump.accuracy_under * 100.0, "percent"), value=Q_(pct, "percent"),
         ))  # fmt: skip
     return found
+
+
+def _too_little_delivered(
+    expected: pint.Quantity, out: pint.Quantity, planned: pint.Quantity, pump: PumpSpec,
+    settings: Settings,
+) -> list[Finding]:  # fmt: skip
+    """The band not assessed: too little was expected to be delivered for a percentage."""
+    if pump.accuracy_over is None and pump.accuracy_under is None:
+        return []  # no band to assess in any case
+    minimum = settings.accuracy_min_delivered
+    assert minimum is not None  # only called below a minimum
+    left = out - expected
+    return [Finding(
+        Level.INFO, Code.ACCURACY_NOT_ASSESSED,
+        f"The pump's accuracy was not assessed: only {fmt(planned)} was expected to be "
+        f"delivered since the last fill, less than {fmt(minimum.to('mL'))}. The accuracy band "
+        "is a percentage of the delivered volume, and on so little a syringe reading error "
+        f"alone would be a large percentage. The volumes: {fmt(out)} withdrawn, {fmt(expected)} "
+        f"expected, {fmt(abs(left))} {'more' if left.magnitude >= 0 else 'less'} than expected; "
+        "the refill discrepancy check in millilitres still applies.",
+        settings.accuracy_min_delivered_source, limit=minimum.to("mL"), value=planned,
+    )]  # fmt: skip
 
 
 def _threshold_findings(

@@ -81,7 +81,7 @@ def restart_proposal(
         previous_daily,
         None,
         f"the interruption is {shorter}and the institution has not set the minimum "
-        "interruption after which tolerance counts as lost (settings.restart_min_interruption): "
+        "interruption after which tolerance counts as lost (a drug library setting): "
         "a clinician decides whether to restart at the previous dose; no dose cut is proposed",
         settings.tolerance_loss_after_source,
         decision_only=True,

@@ -1,6 +1,6 @@
 """Units: one pint registry, parsing with field-named errors, and UCUM codes for output."""
 
-from thecal.units.errors import InputError
+from thecal.units.errors import InputError, field_label, field_words, in_words
 from thecal.units.format import fmt
 from thecal.units.parse import (
     MAX_EXPONENT,
@@ -10,7 +10,7 @@ from thecal.units.parse import (
     check_dimension,
     parse_quantity,
 )
-from thecal.units.registry import HOUR, ML, ML_PER_DAY, ML_PER_HOUR, Q_, Quantity, ureg
+from thecal.units.registry import HOUR, ML, ML_PER_DAY, ML_PER_HOUR, Q_, Quantity, mass_unit, ureg
 from thecal.units.table import Dimension
 from thecal.units.ucum import known_unit, to_ucum, ucum_json, unit_from_ucum
 
@@ -28,8 +28,12 @@ __all__ = [
     "InputError",
     "Quantity",
     "check_dimension",
+    "field_label",
+    "field_words",
     "fmt",
+    "in_words",
     "known_unit",
+    "mass_unit",
     "parse_quantity",
     "to_ucum",
     "ucum_json",

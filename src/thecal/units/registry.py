@@ -55,3 +55,16 @@ ML = ureg.Unit("mL")
 HOUR = ureg.Unit("h")
 ML_PER_HOUR = ureg.Unit("mL/h")
 ML_PER_DAY = ureg.Unit("mL/d")
+
+
+def mass_unit(quantity: pint.Quantity) -> str:
+    """The mass unit a quantity is written in: "mg" for 10 mg/mL, "mcg" for 25 mcg/mL.
+
+    Doses derived from a concentration are shown in the unit the clinic wrote it in. A quantity
+    without a mass unit (a volume) gives "mg", the usual unit of intrathecal doses.
+    """
+    mass = ureg.get_dimensionality("[mass]")
+    for name, _ in quantity.unit_items():
+        if ureg.get_dimensionality(name) == mass:  # a concentration has one mass unit
+            return str(name)
+    return "mg"

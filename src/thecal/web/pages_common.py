@@ -20,7 +20,7 @@ from thecal.clinic.calendar import RefillStatus
 from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
 from thecal.clinic.model import User
 from thecal.therapy.findings import Level, OverrideNotAllowed
-from thecal.units import InputError, fmt
+from thecal.units import InputError, fmt, in_words
 from thecal.web.patient_header import PatientHeader, header_for, years
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -177,6 +177,8 @@ def render(request: Request, ctx: AppContext, name: str, status: int = 200,
     """Render ``name``; an anonymous visitor gets a session holding a CSRF token."""
     session = ctx.session_of(request) or Session(None, new_csrf())
     values.setdefault("user", ctx.user_of(request))
+    if isinstance(values.get("error"), str):  # pages pass str(InputError): the field in words
+        values["error"] = in_words(values["error"])
     response = TEMPLATES.TemplateResponse(
         request, name, {"csrf": session.csrf, **values}, status_code=status
     )
@@ -220,6 +222,7 @@ def error_page(request: Request, status: int, message: str,
     """A web route's error as an HTML page (with the banner every page has), never raw JSON."""
     if message == HTTPStatus(status).phrase:  # the framework's bare "Not Found": say what it means
         message = _PLAIN.get(status, message)
+    message = in_words(message)  # an InputError's field path reads as words
     ctx: AppContext = request.app.state.ctx
     session = ctx.session_of(request)
     user = ctx.user_of(request) if session is not None else None

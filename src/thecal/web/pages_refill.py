@@ -71,7 +71,7 @@ async def refill_preview(patient_id: str, request: Request, user: User = Depends
                               form.get("drug_lot", ""), form, lot_required=False)  # fmt: skip
         outcome = ctx.services.preview_refill(actor=user, patient_id=patient_id, entry=entry)
     except InputError as exc:
-        error = str(exc)
+        error = exc.in_words()  # a fragment, not through render(): the field in words here
     values = {"outcome": outcome, "error": error, "live": True}
     return TEMPLATES.TemplateResponse(request, "_refill_calculation.html", values,
                                       headers={"Cache-Control": "no-store"})  # fmt: skip

@@ -93,7 +93,7 @@ def test_model_without_thresholds_says_the_check_was_not_made() -> None:
     trends, extra = contact_trends({"c": [_r(0, 100.0)]}, _settings(), "Proclaim XR")
     assert not [f for f in trends[0].findings if f.level is Level.HARD]
     assert [f.code for f in extra] == [Code.STIM_INPUT_MISSING]
-    assert "short_below" in extra[0].message
+    assert "short and open-circuit impedance thresholds" in extra[0].message
 
 
 def test_an_open_circuit_is_a_fracture_finding_not_a_number() -> None:

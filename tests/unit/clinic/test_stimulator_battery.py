@@ -59,7 +59,7 @@ def test_without_eos_voltage_or_readings_it_names_the_inputs() -> None:
                        {"longevity_typical": "RAPM 2019"}, BatteryKind.PRIMARY)  # fmt: skip
     out = _outlook([_reading(0, 3.6)], date(2021, 1, 1), registry, "Registry")
     (f,) = out.findings
-    assert f.code is Code.STIM_INPUT_MISSING and "ipg.eos_voltage" in f.message
+    assert f.code is Code.STIM_INPUT_MISSING and "end-of-service voltage" in f.message
     assert "at least 3 voltage readings" in f.message and out.typical_end is not None
     assert "RAPM 2019" in f.source
     unknown = _outlook([], date(2021, 1, 1), None, "Mystery IPG")

@@ -106,7 +106,7 @@ def test_roles(svc, uow, clock) -> None:
         reason="lower",
     )
     # ... but not raise the top of the patient's range, nor change anything else.
-    with pytest.raises(OutsidePrescription, match="patient_max"):
+    with pytest.raises(OutsidePrescription, match="top of the patient's range"):
         svc.add_stimulator_program(
             actor=NURSE,
             patient_id=p.id,

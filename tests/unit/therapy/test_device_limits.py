@@ -52,7 +52,7 @@ def test_rate_range_edges_and_the_unknown_maximum(catalog: DeviceCatalog) -> Non
     # SynchroMed II: the maximum is not public; the calculation says so and asks for it.
     basal = weekly({}, day_program([(time(0), Q_("0.5 mL/d"))]))
     (f,) = capability_findings(basal, catalog.pump("SynchroMed II 8637-20"))
-    assert f.code is Code.RATE_RANGE_UNKNOWN and "pump.max_rate" in f.message
+    assert f.code is Code.RATE_RANGE_UNKNOWN and "pump's maximum rate" in f.message
     entered = replace(catalog.pump("SynchroMed II 8637-20"), max_rate=Q_("0.4 mL/d"))
     (f,) = capability_findings(basal, entered)
     assert f.code is Code.RATE_ABOVE_PUMP_MAXIMUM

@@ -182,9 +182,11 @@ def test_less_than_one_ml_planned_still_gets_the_band_check(
     catalog: DeviceCatalog, library: DrugLibrary
 ) -> None:
     # kills `planned.magnitude > 0` -> `> 1`: 0.5 mL planned, 10 expected, 9.8 withdrawn:
-    # delivered 0.5 + 0.2 = 0.7 mL = +40 % > 14.5 % (0.2 mL is under the 2 mL threshold)
+    # delivered 0.5 + 0.2 = 0.7 mL = +40 % > 14.5 % (0.2 mL is under the 2 mL threshold).
+    # A library without a minimum expected delivery (the shipped 1 mL would skip the band).
     pump = catalog.pump(SYNCHRO_20)
-    result = assess_refill(Q_(10, "mL"), Q_(9.8, "mL"), Q_(0.5, "mL"), pump, library.settings)
+    settings = replace(library.settings, accuracy_min_delivered=None)
+    result = assess_refill(Q_(10, "mL"), Q_(9.8, "mL"), Q_(0.5, "mL"), pump, settings)
     assert result.delivery_error == pytest.approx(0.4)
     assert [f.code for f in result.findings] == [Code.DISCREPANCY_OUTSIDE_ACCURACY]
 

@@ -105,7 +105,14 @@ def test_nothing_expected_delivered_skips_the_band(
         Q_(20, "mL"), Q_(19, "mL"), Q_(0, "mL"), catalog.pump(PROMETRA_20), library.settings
     )
     assert result.delivery_error is None and result.delivery_error_percent is None
-    assert result.findings == ()
+    # 0 mL is below the 1 mL minimum: the volumes are reported, not a percentage.
+    assert [f.code for f in result.findings] == [Code.ACCURACY_NOT_ASSESSED]
+    # Without a minimum, nothing expected delivered still skips the band (no division by 0).
+    settings = replace(library.settings, accuracy_min_delivered=None)
+    result = assess_refill(
+        Q_(20, "mL"), Q_(19, "mL"), Q_(0, "mL"), catalog.pump(PROMETRA_20), settings
+    )
+    assert result.delivery_error is None and result.findings == ()
 
 
 def test_pocket_fill_20_ml_pump_is_hard_and_first(
