@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from thecal.clinic.assessment_memory import MemoryAssessments
+from thecal.clinic.assessment_ports import AssessmentRecord
 from thecal.clinic.audit_memory import MemoryAuditRecords
 from thecal.clinic.errors import ConcurrentEditError, NotFoundError
 from thecal.clinic.implant_link_memory import LinkState, MemoryImplantLinks
@@ -67,9 +69,12 @@ class _State:
     registrations: dict[str, PatientDetails] = field(default_factory=dict)
     device_details: dict[str, DeviceDetails] = field(default_factory=dict)
     links: LinkState = field(default_factory=LinkState)
+    assessments: dict[str, AssessmentRecord] = field(default_factory=dict)
 
 
-class MemoryRepository(RegistrationMemory, MemoryImplantLinks, MemoryAuditRecords):
+class MemoryRepository(
+    RegistrationMemory, MemoryImplantLinks, MemoryAuditRecords, MemoryAssessments
+):
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state
         self._who = who

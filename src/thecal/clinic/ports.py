@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from thecal.clinic.assessment_ports import AssessmentRecords
 from thecal.clinic.audit_view import AuditRecords
 from thecal.clinic.implant_link_model import ImplantLinkRecords
 from thecal.clinic.model import (
@@ -74,8 +75,9 @@ class DueWindow:
 
 
 class ClinicRepository(
-    StimulatorRecords, RegistrationRecords, ImplantLinkRecords, AuditRecords, Protocol
-):
+    StimulatorRecords, RegistrationRecords, ImplantLinkRecords, AuditRecords, AssessmentRecords,
+    Protocol,
+):  # fmt: skip
     # Users
     def add_user(self, user: User) -> None: ...
     def user_by_name(self, username: str) -> User | None: ...
