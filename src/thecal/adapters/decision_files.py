@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from thecal.adapters.data_files import packaged, read_toml
+from thecal.clinic.assessment_workflow import AssessmentServices
+from thecal.clinic.services import ClinicServices
 from thecal.decision import Rule, build_rules
 
 RULES_ENV = "THECAL_DECISION_RULES"
@@ -22,3 +24,9 @@ def clinic_rules() -> tuple[Rule, ...]:
     if extra:
         layers.append((extra, read_toml(Path(extra), "rules")))
     return build_rules(layers)
+
+
+def assessment_services(services: ClinicServices[Any]) -> AssessmentServices:
+    """Recorded assessments on ``services``' unit of work with :func:`clinic_rules`."""
+    return AssessmentServices(services.uow, services.clock, services.catalog, services.settings,
+                              services.stimulation, clinic_rules())  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Any
 
 from thecal.clinic.assessment_ports import AssessmentKind, AssessmentRecord
 from thecal.clinic.assessment_registry import assessed_device, registry_presentation
-from thecal.clinic.errors import NotFoundError, PermissionDenied
+from thecal.clinic.errors import ConcurrentEditError, NotFoundError, PermissionDenied
 from thecal.clinic.model import User
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.settings import ClinicSettings
@@ -99,16 +99,22 @@ class AssessmentServices:
     def record(
         self, *, actor: User, patient_id: str, entry: Mapping[str, Any],
         device_id: str | None = None, kind: AssessmentKind = AssessmentKind.CLINICIAN,
-        note: str = "",
+        note: str = "", patient_version: int | None = None,
     ) -> AssessmentRecord:  # fmt: skip
         """Run the rules and store input, output, ``actor`` and now (audited).
         PermissionDenied for a viewer (before anything is read); InputError naming the field
-        of a bad entry; NotFoundError for an unknown patient."""
+        of a bad entry; NotFoundError for an unknown patient; ConcurrentEditError when the
+        patient is no longer at ``patient_version`` (None: not checked)."""
         if not actor.can_write:
             raise PermissionDenied(actor.username, actor.role.value, "record assessments")
         text = _note(note)
         at = self.clock()
         with self.uow.transaction(actor.username, at, f"assessment ({kind.value})") as repo:
+            stale = patient_version is not None and (
+                repo.get_patient(patient_id).version != patient_version
+            )
+            if stale and patient_version is not None:
+                raise ConcurrentEditError("patient", patient_id, patient_version)
             device, presentation, result = self._run(repo, patient_id, entry, device_id)
             record = AssessmentRecord(
                 patient_id, at, actor.username, kind, result.urgency,
