@@ -16,7 +16,7 @@ router = APIRouter()
 KINDS = {
     "alarm": "implant alarm", "reconciliation": "interrogation vs record",
     "refill-finding": "last refill", "stimulator-finding": "stimulator",
-    "refill-overdue": "refill overdue",
+    "refill-overdue": "refill overdue", "assessment": "open assessment",
 }  # fmt: skip
 
 
