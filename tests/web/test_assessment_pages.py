@@ -53,6 +53,7 @@ def test_record_seed_003_case_2_through_the_form(client: TestClient, ctx: AppCon
     assert "within 24 h" in patient and "No assessment recorded" not in patient
     worklist = client.get("/worklist").text
     assert "ASSESSMENT-WITHIN-24H" in worklist and "urgency within 24 h" in worklist
+    assert "Automatic prompts from the record alone" in worklist
     aid = re.search(r"/assessments/([0-9a-f]{32})", url)
     assert aid is not None
     close = client.post(f"/patients/{pid}/assessments/{aid.group(1)}/close",

@@ -96,6 +96,23 @@ class AssessmentServices:
         """The rules on the registry's facts alone (the automatic prompts; nothing written)."""
         return self.preview(patient_id=patient_id, entry={}, device_id=device_id)
 
+    def automatic(self) -> tuple[tuple[str, str, Assessment], ...]:
+        """The rules on the registry's facts alone for every pump and stimulator in place,
+        one read: (patient id, device id, assessment) for each where a rule fires (repeated
+        low residuals, an empty reservoir on a baclofen pump, a rising impedance trend...).
+        Computed, never stored; a device whose record cannot be read as a presentation is
+        left out (its own pages show why)."""
+        out: list[tuple[str, str, Assessment]] = []
+        with self.uow.reader() as repo:
+            for d in repo.devices_in_place():
+                try:
+                    _, _, result = self._run(repo, d.patient_id, {}, d.id)
+                except InputError:
+                    continue  # not a pump or stimulator, or no usable record
+                if result.fired:
+                    out.append((d.patient_id, d.id, result))
+        return tuple(out)
+
     def record(
         self, *, actor: User, patient_id: str, entry: Mapping[str, Any],
         device_id: str | None = None, kind: AssessmentKind = AssessmentKind.CLINICIAN,

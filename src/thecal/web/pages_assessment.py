@@ -66,7 +66,18 @@ def latest_assessments(request: Request, patient_id: str) -> list[AssessmentReco
         return []
 
 
+def automatic_prompts(request: Request) -> list[tuple[str, str, Any]]:
+    """(patient id, patient name, assessment) for each device in place where a rule fires on
+    the record alone (for worklist.html)."""
+    ctx: AppContext = request.app.state.ctx
+    found = assessment_services(ctx.services).automatic()
+    with ctx.uow.reader() as repo:
+        names = {pid: repo.get_patient(pid).display_name for pid, _, _ in found}
+    return [(pid, names[pid], a) for pid, _, a in found]
+
+
 TEMPLATES.env.globals["latest_assessments"] = latest_assessments
+TEMPLATES.env.globals["automatic_prompts"] = automatic_prompts
 TEMPLATES.env.globals["urgency_status"] = urgency_status
 
 
@@ -130,7 +141,11 @@ def _form_page(request: Request, ctx: AppContext, user: User, patient_id: str,
     svc = assessment_services(ctx.services)
     try:
         patient = ctx.services.patient(patient_id=patient_id)
-        registry, automatic = svc.registry_only(patient_id=patient_id)
+        occasion = form.get("occasion", "visit")
+        registry, automatic = svc.preview(
+            patient_id=patient_id,
+            entry={"occasion": occasion if occasion in OCCASIONS else "visit"},
+        )
         reg_error = None
     except InputError as exc:
         if exc.field != "assessment.device":

@@ -3,19 +3,20 @@ clinician's entry is laid over them, the result is stored with who and when (aud
 viewer is refused, a bad entry is refused naming its field, and closing takes an assessment
 off the open list."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
 from tests.unit.clinic.assessment_fixtures import SEED_003_CASE_2, assessments, cancer_patient
 from tests.unit.clinic.conftest import DOCTOR, NURSE, VIEWER, FakeClock
+from thecal.clinic.assessment_ports import AssessmentKind
 from thecal.clinic.assessment_workflow import URGENT, stored_result
 from thecal.clinic.errors import NotFoundError, PermissionDenied
 from thecal.clinic.memory import MemoryUnitOfWork
-from thecal.clinic.model import Alarm
+from thecal.clinic.model import Alarm, RefillRecord
 from thecal.devices.catalog import DeviceCatalog
 from thecal.therapy.library import DrugLibrary
-from thecal.units import InputError
+from thecal.units import Q_, InputError
 
 
 def test_seed_003_case_2_recorded_within_24h_with_registry_facts(
@@ -127,3 +128,49 @@ def test_close_takes_it_off_the_open_list_and_viewer_cannot(
     assert svc.assessments(patient_id=patient.id)[0].id == record.id
     with pytest.raises(NotFoundError):
         svc.assessment(patient_id="nobody", assessment_id=record.id)
+
+
+def test_replacement_checklist_then_findings_at_surgery(
+    uow: MemoryUnitOfWork, clock: FakeClock, library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    patient, _ = cancer_patient(uow, clock, library, catalog)
+    # Implanted 2024-01-02; on 2034-01-03 it has dwelt 3654 d, above 10 a (3652.5 d).
+    clock.now = datetime(2034, 1, 3, 9, 0)
+    svc = assessments(uow, clock, catalog)
+    presentation, plan = svc.preview(patient_id=patient.id,
+                                     entry={"occasion": "replacement_planning"})  # fmt: skip
+    assert presentation.dwell_time is not None and presentation.dwell_time.magnitude == 3654
+    assert [f.id for f in plan.fired] == ["R8"]
+    assert {"prepare-culture-frozen-section", "prepare-catheter-splice"} <= set(
+        plan.codes("workup"))  # fmt: skip
+    found = svc.record(
+        actor=DOCTOR, patient_id=patient.id, kind=AssessmentKind.OPERATIVE,
+        entry={"occasion": "intraoperative",
+               "intraoperative_findings": ["milky_fluid", "calcification"]},
+        note="cultures sent; frozen section: no acute inflammation",
+    )  # fmt: skip
+    result = stored_result(found)
+    assert found.kind is AssessmentKind.OPERATIVE and found.urgency == "today"
+    assert "culture-frozen-section-before-deciding" in result.codes("prompts")
+
+
+def test_automatic_prompts_from_repeated_low_residuals(
+    uow: MemoryUnitOfWork, clock: FakeClock, library: DrugLibrary, catalog: DeviceCatalog
+) -> None:
+    patient, pump = cancer_patient(uow, clock, library, catalog)
+    svc = assessments(uow, clock, catalog)
+    assert svc.automatic() == ()  # no refill yet: nothing fires on the record alone
+    for day, withdrawn in ((40, 5.0), (80, 4.0)):
+        # Expected 10 mL, withdrawn 5 and 4 mL; the SynchroMed II's labelled band 14.5 %:
+        # low below 10 mL x (1 - 0.145) = 8.55 mL, so two low residuals in a row.
+        at = datetime(2024, 1, 2, 9, 0) + timedelta(days=day)
+        refill = RefillRecord(patient.id, pump.id, 1, at, Q_(10.0, "mL"), Q_(withdrawn, "mL"),
+                              Q_(withdrawn - 10.0, "mL"), Q_(20.0, "mL"), "LOT", (), "paul",
+                              None, "")  # fmt: skip
+        with uow.transaction("paul", at, "refill") as repo:
+            repo.add_refill(refill)
+    clock.now = datetime(2024, 3, 23, 9, 0)
+    ((pid, device, result),) = svc.automatic()
+    assert (pid, device) == (patient.id, pump.id)
+    assert "R6" in [f.id for f in result.fired] and result.urgency == "within_week"
+    assert not uow.state.assessments  # computed, never stored
