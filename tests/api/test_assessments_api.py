@@ -40,3 +40,17 @@ def test_record_and_read_assessments(client: TestClient, ctx: AppContext) -> Non
     assert [a["id"] for a in listed] == [out["id"]]
     assert client.get("/api/v1/patients/nope/assessments").status_code == 404
     assert ctx.uow.verify_audit().ok
+
+
+def test_body_errors_name_the_field(client: TestClient, ctx: AppContext) -> None:
+    pid = _demo(ctx)
+    csrf = _login(client, "nurse")
+    url = f"/api/v1/patients/{pid}/assessments"
+    cases = [
+        ({"entry": {}}, "assessment.patient_version"),
+        ({"patient_version": 1, "extra": 1}, "assessment.extra"),
+        ({"patient_version": 1, "note": "x" * 2001}, "assessment.note"),
+    ]
+    for body, field in cases:
+        r = client.post(url, json=body, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == field, r.text

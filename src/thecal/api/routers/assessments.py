@@ -5,8 +5,8 @@ never diagnose (``statement`` in every result)."""
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from thecal.adapters.decision_files import assessment_services
 from thecal.api.context import services
@@ -76,12 +76,18 @@ def assessments(patient_id: str, _: User = Depends(api_user),
 @router.post("/patients/{patient_id}/assessments", status_code=201,
              response_model=AssessmentOut,
              responses=responses(401, 403, 404, 409, 413, 422))  # fmt: skip
-def record(patient_id: str, body: AssessmentIn, user: User = Depends(writer),
+def record(patient_id: str, raw: dict[str, Any] = Body(), user: User = Depends(writer),
            svc: ClinicServices[Any] = Depends(services)) -> dict[str, Any]:  # fmt: skip
     """Run the decision rules on the registry and ``entry`` and record the result (audited),
     computed from ``patient_version`` (409 when the patient changed since). 403 for a
     viewer; 422 naming the field of a bad entry (e.g. ``symptoms.0.kind``)."""
-    known_patient(svc, patient_id)
+    known_patient(svc, patient_id)  # 404 before the body is looked at
+    try:
+        body = AssessmentIn.model_validate(raw)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        field = "assessment." + ".".join(str(x) for x in e["loc"])
+        raise input_error(InputError(field, str(e["msg"]))) from None
     try:
         out = assessment_services(svc).record(
             actor=user, patient_id=patient_id, entry=body.entry, device_id=body.device_id,
