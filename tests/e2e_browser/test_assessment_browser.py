@@ -1,7 +1,9 @@
 """A nurse records the seed 003 case 2 presentation (new weakness, urinary retention,
-paraesthesia and back pain days after an implant, interrogation normal) on a demo patient in
-Chromium, and sees urgent imaging within 24 h on the result page, the patient page and the
-worklist; the result page passes axe (as tests/e2e_browser/test_accessibility.py)."""
+paraesthesia and back pain days after an implant, interrogation normal; cancer ticked, as the
+demo record codes no diagnosis) on the demo patient SEED-003-2 in Chromium, and sees urgent
+imaging within 24 h, epidural metastasis and a catheter-tip mass on the result page, and
+within 24 h on the patient page and the worklist; the result page passes axe (as
+tests/e2e_browser/test_accessibility.py)."""
 
 import json
 import os
@@ -19,7 +21,7 @@ def _demo_patient(url: str) -> str:
     engine = make_engine(url)
     try:
         with SqlUnitOfWork(engine).reader() as repo:
-            return next(p.id for p in repo.list_patients() if p.mrn == "DEMO-0001")
+            return next(p.id for p in repo.list_patients() if p.mrn == "SEED-003-2")
     finally:
         engine.dispose()
 
@@ -45,11 +47,14 @@ def test_nurse_records_seed_003_case_2_and_sees_within_24h(server: Server, tmp_p
             page.get_by_label(f"{kind}: began how long ago").fill(days)
         page.get_by_label("progressive weakness").check()
         page.get_by_label("Pain: where").select_option("back")
+        page.get_by_label("cancer", exact=True).check()  # not coded in the demo record
         page.get_by_role("button", name="Run the rules and record").click()
         expect(page.locator("p.flash")).to_have_text("Assessment recorded.")
         expect(page.locator("dd.urgency .status")).to_have_text("within 24 h")
         expect(page.locator("main")).to_contain_text("never diagnoses")
         expect(page.locator("main")).to_contain_text("MRI")
+        expect(page.locator("main")).to_contain_text("Epidural metastasis")
+        expect(page.locator("main")).to_contain_text("Catheter-tip inflammatory mass")
         page.screenshot(path=str(shots / "assessment-result.png"), full_page=True)
         bad = _violations(page)
         assert not bad, json.dumps(bad, indent=1)
