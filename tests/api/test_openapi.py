@@ -18,6 +18,8 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/worklist"): {401},
     ("get", "/api/v1/audit"): {401, 403, 422},
     ("get", "/api/v1/alarms"): {401, 404},
+    ("get", "/api/v1/patients/{patient_id}/assessments"): {401, 404},
+    ("post", "/api/v1/patients/{patient_id}/assessments"): {401, 403, 404, 409, 413, 422},
     ("post", "/api/v1/alarms/{alarm_id}/acknowledge"): {401, 403, 404},
     ("post", "/api/v1/alarms/{alarm_id}/resolve"): {401, 403, 404, 413, 422},
     ("post", "/api/v1/patients/{patient_id}/refills"): {401, 403, 404, 409, 413, 422},

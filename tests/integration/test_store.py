@@ -32,7 +32,7 @@ TABLES = {
     "stim_leads", "stim_programs", "impedance_sets", "battery_readings",
     "patient_details", "device_details",
     "implant_links", "implant_link_keys", "link_deliveries",
-    "revoked_sessions", "login_failures",
+    "revoked_sessions", "login_failures", "assessments",
 }  # fmt: skip
 
 
@@ -43,7 +43,7 @@ def _count(engine: Engine, table: str) -> int:
 
 def test_migrations_create_the_schema_and_match_the_models(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == "0012"
+    assert current_revision(engine) == "0013"
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
@@ -51,7 +51,7 @@ def test_migrations_create_the_schema_and_match_the_models(engine: Engine) -> No
     assert not TABLES & set(inspect(engine).get_table_names())
     upgrade(engine)
     upgrade(engine)  # idempotent
-    assert current_revision(engine) == "0012"
+    assert current_revision(engine) == "0013"
 
 
 def _clock() -> FakeClock:

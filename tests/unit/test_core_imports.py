@@ -51,10 +51,11 @@ _ALLOWED_NAMES = {
     " thecal.units thecal.therapy thecal.stimulation thecal.devices thecal.link",
     # random: the demo clinic's seeded random.Random; sys: sys.float_info only; uuid: record ids.
     # thecal.stimulation: the stimulation gate checks stimulator program versions.
+    # thecal.decision: recorded assessments run the decision rules (issue 14).
     # The decision rules (issue 14): pydantic models for the presentation and the assessment.
     "decision": "pint pydantic thecal.units thecal.therapy",
     "clinic": "pint random sys uuid thecal.units thecal.therapy thecal.devices thecal.programmer"
-    " thecal.stimulation",
+    " thecal.stimulation thecal.decision",
 }
 ALLOWED = {package: frozenset(names.split()) for package, names in _ALLOWED_NAMES.items()}
 

@@ -22,6 +22,7 @@ from thecal.api.deps import VERSION_MAX, QuantityIn, api_user, quantity, set_ses
 from thecal.api.errors import ErrorOut, input_error, throttled
 from thecal.api.routers import (
     alarms,
+    assessments,
     audit,
     auth,
     calendar,
@@ -39,7 +40,7 @@ from thecal.api.routers import (
 router = APIRouter(prefix="/api/v1")
 for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
                   registration, alarms, audit,
-                  implant_links, reports, fhir):  # fmt: skip
+                  implant_links, reports, fhir, assessments):  # fmt: skip
     router.include_router(_resource.router)
 
 __all__ = [

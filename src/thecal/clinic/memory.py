@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from thecal.clinic.assessment_memory import MemoryAssessments
+from thecal.clinic.assessment_ports import AssessmentRecord
 from thecal.clinic.audit_memory import MemoryAuditRecords
 from thecal.clinic.delivery_settling_memory import MemoryDeliverySettling
 from thecal.clinic.errors import ConcurrentEditError, NotFoundError
@@ -69,6 +71,7 @@ class _State:
     registrations: dict[str, PatientDetails] = field(default_factory=dict)
     device_details: dict[str, DeviceDetails] = field(default_factory=dict)
     links: LinkState = field(default_factory=LinkState)
+    assessments: dict[str, AssessmentRecord] = field(default_factory=dict)
 
 
 class MemoryRepository(
@@ -77,6 +80,7 @@ class MemoryRepository(
     MemoryAuditRecords,
     MemoryDeliverySettling,
     MemoryWorklistReads,
+    MemoryAssessments,
 ):
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from thecal.clinic.assessment_ports import AssessmentRecords
 from thecal.clinic.audit_view import AuditRecords
 from thecal.clinic.delivery_settling_ports import DeliverySettling
 from thecal.clinic.implant_link_model import ImplantLinkRecords
@@ -82,6 +83,7 @@ class ClinicRepository(
     AuditRecords,
     DeliverySettling,
     WorklistReads,
+    AssessmentRecords,
     Protocol,
 ):
     # Users

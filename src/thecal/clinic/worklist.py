@@ -2,19 +2,22 @@
 each interrogation among them), the hard findings of each patient's latest interrogation
 compared with the record, the hard and soft findings of each patient's last refill, the
 stimulators' findings (impedance trend, abrupt drop, short or open contact, battery
-replacement), overdue refills, and the link deliveries still uncertain (a program or refill
-sent whose acknowledgement was lost: hard until the next interrogation settles it)."""
+replacement), open assessments of urgency emergency, today or within 24 h, overdue refills, and
+the link deliveries still uncertain (a program or refill sent whose acknowledgement was lost:
+hard until the next interrogation settles it)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import pint
 
+from thecal.clinic.assessment_workflow import URGENT
 from thecal.clinic.calendar import RefillStatus, calendar_page
 from thecal.clinic.delivery_settling import SOURCE as SETTLING_SOURCE
 from thecal.clinic.ports import ClinicRepository
 from thecal.clinic.settings import ClinicSettings
 from thecal.clinic.stimulator_workflow import StimulatorContext, summarise
+from thecal.decision import URGENCY_WORDS
 from thecal.therapy.findings import Code, Level
 
 UNCERTAIN_CODE = "LINK-DELIVERY-UNCERTAIN"  # as "REFILL-OVERDUE": a worklist code, not a finding's
@@ -77,6 +80,22 @@ def _stimulators(
     return items
 
 
+def _assessments(repo: ClinicRepository) -> list[WorkItem]:
+    """Open assessments whose urgency is emergency, today or within 24 h: hard, with the
+    urgency in words and the first prompt (the record's result, as stored)."""
+    items: list[WorkItem] = []
+    for a in repo.open_assessments(URGENT):
+        prompts = a.result.get("prompts") or [{"text": "see the assessment", "source": ""}]
+        words = URGENCY_WORDS.get(a.urgency, a.urgency)
+        items.append(WorkItem(
+            a.patient_id, "assessment", Level.HARD.value,
+            f"ASSESSMENT-{a.urgency.upper().replace('_', '-')}",
+            f"Open assessment, urgency {words} (by {a.by}): {prompts[0]['text']}",
+            a.at, str(prompts[0].get("source", "")), a.id,
+        ))  # fmt: skip
+    return items
+
+
 def worklist(
     repo: ClinicRepository, today: date, soon: pint.Quantity, *,
     stimulation: StimulatorContext | None = None, settings: ClinicSettings | None = None,
@@ -100,6 +119,7 @@ def worklist(
                 ))  # fmt: skip
     if stimulation is not None and settings is not None:
         items.extend(_stimulators(repo, stimulation, settings, today))
+    items.extend(_assessments(repo))
     overdue = calendar_page(repo, today, soon, (RefillStatus.OVERDUE,), limit=None).entries
     for e in overdue:
         if e.due is not None:

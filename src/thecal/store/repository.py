@@ -6,6 +6,7 @@ patients), devices and procedures, prescriptions and program changes, refills an
 calendar, device events (interrogations, alarms, complications) and stimulator records
 (leads, program versions, impedances, battery readings) and implant links."""
 
+from thecal.store.assessment_records import AssessmentRecords
 from thecal.store.audit import AuditQueries
 from thecal.store.delivery_settling_records import DeliverySettlingRecords
 from thecal.store.device_records import DeviceRecords
@@ -28,7 +29,7 @@ __all__ = ["LoginFailureRow", "RevokedSessionRow", "SqlRepository"]
 class SqlRepository(
     PeopleRecords, DeviceRecords, PrescriptionRecords, RefillRecords, EventRecords,
     StimulatorRecords, RegistrationRecords, ImplantLinkRecords, AuditQueries,
-    DeliverySettlingRecords, WorklistRecords,
+    DeliverySettlingRecords, WorklistRecords, AssessmentRecords,
 ):  # fmt: skip
     """:class:`thecal.clinic.ports.ClinicRepository` on a SQLAlchemy session. ``who`` is
     (actor, at, reason) for the audit log; None makes the repository read-only."""

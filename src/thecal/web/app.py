@@ -28,6 +28,7 @@ from thecal.web import pages_auth, pages_calendar, pages_program, pages_refill, 
 from thecal.web.api_program_link import program_links
 from thecal.web.implants import DatabaseLinks, ImplantLink, implants_from_env
 from thecal.web.pages_alarms import router as alarms_router
+from thecal.web.pages_assessment import router as assessment_router
 from thecal.web.pages_audit import router as audit_router
 from thecal.web.pages_calendar import CALENDAR_ROWS, DASHBOARD_ROWS, DASHBOARD_STATUSES, OFFSET_MAX
 from thecal.web.pages_common import (
@@ -127,7 +128,8 @@ def create_app(ctx: AppContext, implants: Mapping[str, ImplantLink] | None = Non
              patients_router(links),
              pages_program.program_router(links), interrogate_router(links), pages_refill.router,
              stimulators_router, stim_read_router(links), alarms_router, implant_links_router,
-             refill_wizard_router(links), audit_router, worklist_router)  # fmt: skip
+             refill_wizard_router(links), audit_router, worklist_router,
+             assessment_router)  # fmt: skip
     for page_router in pages:
         app.include_router(page_router, include_in_schema=False)
     return app

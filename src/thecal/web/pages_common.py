@@ -46,6 +46,8 @@ SAVED: Mapping[str, str] = {
     "impedances": "Impedance readings recorded.",
     "battery": "Battery reading recorded.",
     "stimulator-read": "Stimulator read: impedances and battery voltage stored.",
+    "assessment": "Assessment recorded.",
+    "assessment-closed": "Assessment closed.",
 }
 
 

@@ -17,6 +17,7 @@ KINDS = {
     "alarm": "implant alarm", "reconciliation": "interrogation vs record",
     "refill-finding": "last refill", "stimulator-finding": "stimulator",
     "refill-overdue": "refill overdue", "link-delivery": "unacknowledged pump write",
+    "assessment": "open assessment",
 }  # fmt: skip
 
 

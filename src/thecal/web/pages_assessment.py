@@ -1,0 +1,228 @@
+"""Decision-support pages: a new assessment on a patient (structured entry of symptoms with
+onset, pocket and operative findings over what the registry knows), the recorded result
+(urgency as a status with its text, prompts, differential, work-up and must-not-miss, each
+with its source and because, and the statement that Thecal proposes and never diagnoses),
+the pre-replacement checklist, and the latest assessments for the patient page.
+
+Writes: CSRF, the clinic decides the role (a viewer is refused), 303 to the result with a
+success message; a bad entry shows the form again (422) with what was typed."""
+
+import math
+from collections.abc import Mapping
+from typing import Any, get_args
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from thecal.adapters.decision_files import assessment_services
+from thecal.api.context import AppContext, context
+from thecal.clinic.assessment_ports import AssessmentKind, AssessmentRecord
+from thecal.clinic.assessment_workflow import MAX_NOTE, stored_result
+from thecal.clinic.errors import PermissionDenied
+from thecal.clinic.model import User
+from thecal.decision import CATEGORIES, URGENCY_WORDS
+from thecal.decision.presentation import (
+    IntraoperativeFinding,
+    PainPlace,
+    PocketFinding,
+    SymptomKind,
+)
+from thecal.units import InputError
+from thecal.web.pages_common import TEMPLATES, page_user, render, saved_url, write_form
+
+router = APIRouter()
+
+SYMPTOMS: tuple[str, ...] = get_args(SymptomKind)
+POCKET: tuple[str, ...] = get_args(PocketFinding)
+OPERATIVE: tuple[str, ...] = get_args(IntraoperativeFinding)
+PLACES: tuple[str, ...] = get_args(PainPlace)
+ONSET_UNITS = ("h", "d", "wk", "mo")
+OCCASIONS = {"visit": "a visit", "replacement_planning": "planning a replacement",
+             "intraoperative": "at surgery"}  # fmt: skip
+HEADINGS = {
+    "prompts": "Prompts", "differential": "Differential (to consider, not a diagnosis)",
+    "workup": "Suggested work-up", "must_not_miss": "Must not be missed",
+}  # fmt: skip
+_URGENCY_CLASS = {"emergency": "status-hard", "today": "status-hard",
+                  "within_24h": "status-hard", "within_week": "status-soft",
+                  "routine": "status-info"}  # fmt: skip
+
+
+def urgency_status(urgency: str) -> tuple[str, str]:
+    """The shared status class and the words of an urgency ("within 24 h")."""
+    return _URGENCY_CLASS.get(urgency, "status-info"), URGENCY_WORDS.get(urgency, urgency)
+
+
+def _words(code: str) -> str:
+    return code.replace("_", " ")
+
+
+def latest_assessments(request: Request, patient_id: str) -> list[AssessmentRecord]:
+    """The patient's three newest assessments (for patient.html)."""
+    ctx: AppContext = request.app.state.ctx
+    try:
+        return list(assessment_services(ctx.services).assessments(patient_id=patient_id)[:3])
+    except InputError:
+        return []
+
+
+def automatic_prompts(request: Request) -> list[tuple[str, str, Any]]:
+    """(patient id, patient name, assessment) for each device in place where a rule fires on
+    the record alone (for worklist.html)."""
+    ctx: AppContext = request.app.state.ctx
+    found = assessment_services(ctx.services).automatic()
+    with ctx.uow.reader() as repo:
+        names = {pid: repo.get_patient(pid).display_name for pid, _, _ in found}
+    return [(pid, names[pid], a) for pid, _, a in found]
+
+
+TEMPLATES.env.globals["latest_assessments"] = latest_assessments
+TEMPLATES.env.globals["automatic_prompts"] = automatic_prompts
+TEMPLATES.env.globals["urgency_status"] = urgency_status
+
+
+def _onset(form: Mapping[str, str], kind: str) -> str | None:
+    text = form.get(f"onset_{kind}", "").strip()
+    if not text:
+        return None
+    unit = form.get(f"onset_unit_{kind}", "d")
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"onset of {_words(kind)}", f"{text!r} is not a number",
+                         "a number of hours, days, weeks or months") from None  # fmt: skip
+    if not math.isfinite(value) or value < 0 or unit not in ONSET_UNITS:
+        raise InputError(f"onset of {_words(kind)}", f"{text} {unit} is not a time ago",
+                         "0 or more, in h, d, wk or mo")  # fmt: skip
+    return f"{value:g} {unit}"
+
+
+def entry_of(form: Mapping[str, str]) -> dict[str, Any]:
+    """The clinician's entry from the form's fields (validated by the clinic: InputError)."""
+    symptoms: list[dict[str, Any]] = []
+    for kind in SYMPTOMS:
+        if form.get(f"symptom_{kind}") != "on":
+            continue
+        s: dict[str, Any] = {"kind": kind, "progressive": form.get(f"progressive_{kind}") == "on"}
+        onset = _onset(form, kind)
+        if onset is not None:
+            s["onset"] = onset
+        if kind == "pain":
+            if form.get("pain_place"):
+                s["place"] = form["pain_place"]
+            if form.get("pain_quality", "").strip():
+                s["quality"] = form["pain_quality"].strip()
+        if kind == "pruritus" and form.get("pruritus_rash") in ("yes", "no"):
+            s["rash"] = form["pruritus_rash"] == "yes"
+        symptoms.append(s)
+    entry: dict[str, Any] = {
+        "occasion": form.get("occasion", "visit"),
+        "symptoms": symptoms,
+        "pocket_findings": [f for f in POCKET if form.get(f"pocket_{f}") == "on"],
+        "intraoperative_findings": [f for f in OPERATIVE if form.get(f"operative_{f}") == "on"],
+        "loss_of_effect": form.get("loss_of_effect") == "on",
+    }
+    if form.get("interrogation") in ("normal", "abnormal", "not_done"):
+        entry["interrogation"] = form["interrogation"]
+    comorbid: dict[str, Any] = {}
+    for key in ("cancer", "dialysis"):
+        if form.get(key) == "on":
+            comorbid[key] = True
+    if form.get("calcium_phosphate_product", "").strip():
+        comorbid["calcium_phosphate_product"] = form["calcium_phosphate_product"].strip()
+    if comorbid:
+        entry["comorbidities"] = comorbid
+    return entry
+
+
+def _form_page(request: Request, ctx: AppContext, user: User, patient_id: str,
+               form: Mapping[str, str], error: str | None = None,
+               status: int = 200) -> Response:  # fmt: skip
+    svc = assessment_services(ctx.services)
+    try:
+        patient = ctx.services.patient(patient_id=patient_id)
+        occasion = form.get("occasion", "visit")
+        registry, automatic = svc.preview(
+            patient_id=patient_id,
+            entry={"occasion": occasion if occasion in OCCASIONS else "visit"},
+        )
+        reg_error = None
+    except InputError as exc:
+        if exc.field != "assessment.device":
+            raise HTTPException(404, "no such patient") from None
+        registry, automatic, reg_error = None, None, exc.message
+    return render(request, ctx, "assessment_new.html", status, user=user, p=patient,
+                  form=form, error=error or reg_error, registry=registry, automatic=automatic,
+                  symptoms=SYMPTOMS, pocket=POCKET, operative=OPERATIVE, places=PLACES,
+                  onset_units=ONSET_UNITS, occasions=OCCASIONS, words=_words,
+                  max_note=MAX_NOTE, headings=HEADINGS)  # fmt: skip
+
+
+@router.get("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
+def new_assessment(patient_id: str, request: Request, occasion: str = "visit",
+                   user: User = Depends(page_user),
+                   ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+    """The structured entry, with what the registry already gives the rules."""
+    occasion = occasion if occasion in OCCASIONS else "visit"
+    return _form_page(request, ctx, user, patient_id, {"occasion": occasion})
+
+
+@router.post("/patients/{patient_id}/assessments", response_class=HTMLResponse)
+async def record_assessment(patient_id: str, request: Request,
+                            user: User = Depends(page_user),
+                            ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+    """Record: run the rules on the registry and the entry; 303 to the result."""
+    form = await write_form(request, ctx, user, "record assessments")
+    kind = {"replacement_planning": AssessmentKind.REPLACEMENT,
+            "intraoperative": AssessmentKind.OPERATIVE}.get(form.get("occasion", ""),
+                                                            AssessmentKind.CLINICIAN)  # fmt: skip
+    try:
+        version = int(form.get("patient_version", ""))
+    except ValueError:
+        version = 0
+    try:
+        record = assessment_services(ctx.services).record(
+            actor=user, patient_id=patient_id, entry=entry_of(form), kind=kind,
+            note=form.get("note", ""), patient_version=version or None,
+        )  # fmt: skip
+    except PermissionDenied as exc:
+        raise HTTPException(403, exc.message) from None
+    except InputError as exc:
+        ctx.services.patient(patient_id=patient_id)  # 404 first for an unknown patient
+        return _form_page(request, ctx, user, patient_id, form, str(exc), 422)
+    url = saved_url(f"/patients/{patient_id}/assessments/{record.id}", "assessment")
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/patients/{patient_id}/assessments/{assessment_id}", response_class=HTMLResponse)
+def assessment_page(patient_id: str, assessment_id: str, request: Request,
+                    user: User = Depends(page_user),
+                    ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+    """One recorded assessment: urgency, the four lists with source and because, the input."""
+    try:
+        patient = ctx.services.patient(patient_id=patient_id)
+        record = assessment_services(ctx.services).assessment(
+            patient_id=patient_id, assessment_id=assessment_id)  # fmt: skip
+    except InputError:
+        raise HTTPException(404, "no such assessment") from None
+    return render(request, ctx, "assessment.html", user=user, p=patient, a=record,
+                  result=stored_result(record), categories=CATEGORIES, headings=HEADINGS,
+                  occasions=OCCASIONS, words=_words)  # fmt: skip
+
+
+@router.post("/patients/{patient_id}/assessments/{assessment_id}/close",
+             response_class=HTMLResponse)  # fmt: skip
+async def close_assessment(patient_id: str, assessment_id: str, request: Request,
+                           user: User = Depends(page_user),
+                           ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+    """Close: the assessment leaves the worklist (nurse or physician)."""
+    await write_form(request, ctx, user, "close assessments")
+    try:
+        assessment_services(ctx.services).close(actor=user, patient_id=patient_id,
+                                                assessment_id=assessment_id)  # fmt: skip
+    except PermissionDenied as exc:
+        raise HTTPException(403, exc.message) from None
+    except InputError:
+        raise HTTPException(404, "no such assessment") from None
+    url = saved_url(f"/patients/{patient_id}/assessments/{assessment_id}", "assessment-closed")
+    return RedirectResponse(url, status_code=303)
