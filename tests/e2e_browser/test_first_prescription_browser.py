@@ -13,6 +13,7 @@ from tests.e2e_browser.test_accessibility import _violations
 from tests.e2e_browser.test_clinic_workflow_browser import _login
 from tests.e2e_browser.test_refill_browser import Server, chromium_page, server
 from tests.e2e_browser.test_stimulator_browser import _shot
+from thecal.units import field_label
 
 __all__ = ["server"]
 
@@ -52,7 +53,7 @@ def test_first_prescription_form_in_chromium(server: Server, tmp_path: Path) -> 
         page.get_by_label("Volume filled into the new pump").fill("20 mL")
         page.get_by_label("Reason for the prescription").fill("first prescription (e2e)")
         page.get_by_role("button", name="Check").click()
-        expect(page.locator("main")).to_contain_text("schedule.dose")
+        expect(page.locator("main")).to_contain_text(field_label("schedule.dose"))
         expect(page.get_by_label("Drug 1 concentration")).to_have_value("500 mcg/mL")
         found["refused"] = _violations(page)
         _shot(page, tmp_path, "fp-02-refused.png")

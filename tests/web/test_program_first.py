@@ -22,7 +22,7 @@ from thecal.link.keystore import provision_implant, role_credential
 from thecal.link.roles import Role
 from thecal.link.transport import TcpListener
 from thecal.therapy.plan_file import PlanFile
-from thecal.units import Q_
+from thecal.units import Q_, field_label
 from thecal.web.app import create_app
 
 PUMP = "Prometra II 20 mL"
@@ -116,7 +116,7 @@ def test_each_required_field_missing_is_named_and_the_form_kept(
     for step in ("preview", "confirm"):
         r = client.post(f"/patients/{pid}/program", data={**form, "step": step})
         assert r.status_code == 422, (missing, step, r.text)
-        assert field in html.unescape(r.text) and "is required" in r.text
+        assert field_label(field) in html.unescape(r.text) and "is required" in r.text
         assert "First prescription" in r.text and 'name="fill_volume"' in r.text
         for key, value in FORM.items():  # what was typed is shown again
             if key not in (missing, "drug_0", "mode"):
@@ -148,7 +148,7 @@ def test_refused_values_name_the_field(
     r = client.post(f"/patients/{pid}/program",
                     data={"csrf": token, **FORM, **change, "step": "preview"})  # fmt: skip
     assert r.status_code == 422, r.text
-    assert field in html.unescape(r.text) and says in html.unescape(r.text)
+    assert field_label(field) in html.unescape(r.text) and says in html.unescape(r.text)
     assert _stored(ctx, pid) == 0
 
 
@@ -212,7 +212,11 @@ def test_no_catheter_recorded_asks_its_volume_and_flex_with_a_bolus(
         f"/patients/{pid}/program",
         data={"csrf": token, **FORM, "catheter_volume": "0 mL", "step": "preview"},
     )
-    assert r.status_code == 422 and "catheter.volume" in r.text and "not above 0 mL" in r.text
+    assert (
+        r.status_code == 422
+        and field_label("catheter.volume") in r.text
+        and "not above 0 mL" in r.text
+    )
     # Illustrative flex day: 2 mg/d from 00:00, 4 mg/d from 08:00 (of 10 mg/mL); a 0.1 mg
     # bolus over 10 min, 4 h lockout, at most 3 a day.
     form = {"csrf": token, **FORM, "dose": "", "mode": "flex", "catheter_volume": "0.2 mL",

@@ -190,7 +190,7 @@ def test_program_editors(client: TestClient, ctx: AppContext) -> None:
         r = client.post(f"/patients/{p.id}/program", data={**form, "step": "preview"})
         assert r.status_code in (200, 422), r.text
         if refused(amount, Dimension.DOSE_RATE) and refused(amount, Dimension.FLOW_RATE):
-            assert r.status_code == 422 and "schedule.steps[0].amount" in shown(r.text)
+            assert r.status_code == 422 and field_label("schedule.steps[0].amount") in shown(r.text)
         if r.status_code == 200:
             r = client.post(f"/patients/{p.id}/program",
                             data={**form, **reasons(r.text), "step": "confirm",
@@ -245,7 +245,9 @@ def test_first_prescription_form(client: TestClient, ctx: AppContext) -> None:
                       if not (optional and not t.strip()) and refused(t, dim)), None)  # fmt: skip
         if first is not None:
             named = [f for f, *_ in order[: first + 1]]
-            assert r.status_code == 422 and any(f in shown(r.text) for f in named), r.text
+            assert r.status_code == 422 and any(field_label(f) in shown(r.text) for f in named), (
+                r.text
+            )
         if r.status_code == 200:
             r = client.post(f"/patients/{pid}/program",
                             data={**form, **reasons(r.text), "step": "confirm",
@@ -293,12 +295,16 @@ def test_refill_wizard_concentration_and_volumes(client: TestClient, ctx: AppCon
         r = client.post(url, data=form)
         assert r.status_code in (200, 422), r.text
         if conc.strip() and refused(conc, Dimension.CONCENTRATION):
-            assert r.status_code == 422 and "refill.concentration.morphine" in shown(r.text)
+            assert r.status_code == 422 and field_label("refill.concentration.morphine") in shown(
+                r.text
+            )
         if r.status_code == 200:
             r = client.post(url, data={**_hidden(r.text), "filled": filled})
             assert r.status_code in (200, 422), r.text
             if refused(filled, V):
-                assert r.status_code == 422 and "refill.filled" in shown(r.text), r.text
+                assert r.status_code == 422 and field_label("refill.filled") in shown(r.text), (
+                    r.text
+                )
         with ctx.uow.reader() as repo:
             assert len(repo.refills_for(p.id)) == before  # nothing before the confirm
 

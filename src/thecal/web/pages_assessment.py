@@ -57,6 +57,19 @@ def _words(code: str) -> str:
     return code.replace("_", " ")
 
 
+def _fact(value: object) -> str:
+    """A registry fact as a nurse reads it: codes in words, lists joined, yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return _words(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(_fact(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{_words(str(k))} {_fact(v)}" for k, v in value.items())
+    return str(value)
+
+
 def latest_assessments(request: Request, patient_id: str) -> list[AssessmentRecord]:
     """The patient's three newest assessments (for patient.html)."""
     ctx: AppContext = request.app.state.ctx
@@ -115,15 +128,23 @@ def entry_of(form: Mapping[str, str]) -> dict[str, Any]:
         if kind == "pruritus" and form.get("pruritus_rash") in ("yes", "no"):
             s["rash"] = form["pruritus_rash"] == "yes"
         symptoms.append(s)
+    occasion = form.get("occasion", "visit") or "visit"
+    if occasion not in OCCASIONS:  # the form's select offers only these (words, not codes)
+        raise InputError("occasion", "is not one of the occasions listed",
+                         ", ".join(OCCASIONS.values()))  # fmt: skip
     entry: dict[str, Any] = {
-        "occasion": form.get("occasion", "visit"),
+        "occasion": occasion,
         "symptoms": symptoms,
         "pocket_findings": [f for f in POCKET if form.get(f"pocket_{f}") == "on"],
         "intraoperative_findings": [f for f in OPERATIVE if form.get(f"operative_{f}") == "on"],
         "loss_of_effect": form.get("loss_of_effect") == "on",
     }
-    if form.get("interrogation") in ("normal", "abnormal", "not_done"):
-        entry["interrogation"] = form["interrogation"]
+    interrogation = form.get("interrogation", "")
+    if interrogation in ("normal", "abnormal", "not_done"):
+        entry["interrogation"] = interrogation
+    elif interrogation:  # blank: as the registry has it; anything else is not an answer
+        raise InputError("interrogation", "is not one of the answers listed",
+                         "normal, abnormal or not done")  # fmt: skip
     comorbid: dict[str, Any] = {}
     for key in ("cancer", "dialysis"):
         if form.get(key) == "on":
@@ -154,7 +175,7 @@ def _form_page(request: Request, ctx: AppContext, user: User, patient_id: str,
     return render(request, ctx, "assessment_new.html", status, user=user, p=patient,
                   form=form, error=error or reg_error, registry=registry, automatic=automatic,
                   symptoms=SYMPTOMS, pocket=POCKET, operative=OPERATIVE, places=PLACES,
-                  onset_units=ONSET_UNITS, occasions=OCCASIONS, words=_words,
+                  onset_units=ONSET_UNITS, occasions=OCCASIONS, words=_words, fact=_fact,
                   max_note=MAX_NOTE, headings=HEADINGS)  # fmt: skip
 
 
@@ -207,7 +228,7 @@ def assessment_page(patient_id: str, assessment_id: str, request: Request,
         raise HTTPException(404, "no such assessment") from None
     return render(request, ctx, "assessment.html", user=user, p=patient, a=record,
                   result=stored_result(record), categories=CATEGORIES, headings=HEADINGS,
-                  occasions=OCCASIONS, words=_words)  # fmt: skip
+                  occasions=OCCASIONS, words=_words, fact=_fact)  # fmt: skip
 
 
 @router.post("/patients/{patient_id}/assessments/{assessment_id}/close",
