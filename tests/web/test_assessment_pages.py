@@ -83,3 +83,25 @@ def test_replacement_checklist_shows_what_the_record_gives(
     page = client.get(f"/patients/{pid}/assessments/new?occasion=replacement_planning")
     assert page.status_code == 200 and "Pre-replacement checklist" in page.text
     assert "From the record alone" in page.text
+
+
+def test_seed_001_checklist_flags_the_calcified_pocket_and_her_dialysis(
+    client: TestClient, ctx: AppContext
+) -> None:
+    """Seed 001 (Bamps et al. 2017): the demo records her haemodialysis and CKD G5, so the
+    pre-replacement checklist on the record alone fires R8 with dialysis among its reasons:
+    her generator was relocated on 2016-05-09, more than 8 years before the demo's today, and
+    she is on dialysis (R8: dwell >= 8 a and dialysis)."""
+    with ctx.uow.reader() as repo:
+        pid = next(p.id for p in repo.list_patients() if p.mrn == "SEED-001")
+        details = repo.patient_details(pid)
+    assert details is not None
+    assert {d.label() for d in details.diagnoses} == {"dialysis", "ckd:G5"}
+    login(client, "physician")
+    page = client.get(f"/patients/{pid}/assessments/new?occasion=replacement_planning")
+    assert page.status_code == 200 and "Pre-replacement checklist" in page.text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+    assert "Calcified pocket possible" in text
+    assert "frozen section" in text and "dialysis" in text
+    # A stimulator: no catheter to splice.
+    assert "catheter splice" not in text

@@ -31,6 +31,7 @@ from thecal.clinic.model import (
 )
 from thecal.clinic.ports import UnitOfWork
 from thecal.clinic.refill_workflow import RefillOutcome
+from thecal.clinic.registration import Diagnosis, DiagnosisCode, PatientDetails, Sex
 from thecal.clinic.stimulator_workflow import StimulatorContext
 from thecal.clinic.workflows import (
     RefillInput,
@@ -282,6 +283,13 @@ def _seed_cases(c: _Ctx, example: Callable[[str], PlanFile]) -> None:
     p = Patient("SEED-001", title, 1958, notes=woman)
     implanted, relocated = date(2011, 4, 4), date(2016, 5, 9)
     _add_patient(c, p, implanted)
+    # Her coded comorbidities (the report: long-term haemodialysis for end-stage renal failure,
+    # KDIGO G5), so that the decision rules see them: the date of birth is illustrative.
+    with c.uow.transaction(c.doctor.username, c.clock(), DEMO_REASON) as repo:
+        repo.put_patient_details(PatientDetails(
+            p.id, date(1958, 1, 1), Sex.FEMALE,
+            diagnoses=(Diagnosis(DiagnosisCode.DIALYSIS), Diagnosis(DiagnosisCode.CKD, "G5")),
+        ))  # fmt: skip
     generic = "Medtronic primary-cell SCS IPG"
     ipg = Device(p.id, DeviceKind.STIMULATOR, generic, implanted, "DEMO-S2")
     lead = Device(p.id, DeviceKind.LEAD, "Vectris 977A2", implanted)

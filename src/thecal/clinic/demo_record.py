@@ -21,7 +21,7 @@ from thecal.clinic.memory import MemoryRepository, MemoryUnitOfWork
 from thecal.clinic.ports import ClinicRepository
 
 # Repository methods that write (everything else reads).
-_WRITES = ("add_", "update_", "revise_", "set_")
+_WRITES = ("add_", "update_", "revise_", "set_", "put_", "settle_")
 
 Who = tuple[str, datetime, str]
 
