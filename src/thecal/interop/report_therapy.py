@@ -77,7 +77,7 @@ def expected_at(
 
 @dataclass(frozen=True)
 class ReportHeader:
-    """What ``_patient_header.html`` shows (the fields of the web's ``PatientHeader``)."""
+    """What ``_patient_header.html`` shows, on every patient page and in the PDF reports."""
 
     patient: Patient
     age: int | None
