@@ -187,6 +187,15 @@ def test_pdf_buttons_on_pages(client: TestClient, ctx: AppContext) -> None:  # n
     page = client.get(f"/patients/{pid}/refill-wizard/session/{refill.id}").text
     assert f'href="/api/v1/reports/refill/{pid}/{refill.id}"' in page
     assert "/api/v1/reports/worksheet/" in client.get("/calendar?view=month&start=2026-10-01").text
+    # Each program change on the patient's timeline links its programming session report,
+    # and the link gives that report as a PDF to the same signed-in nurse.
+    with ctx.uow.reader() as repo:
+        change = repo.program_changes_for(pid)[-1]
+    url = f"/api/v1/reports/session/{pid}/{change.id}"
+    assert f'href="{url}"' in client.get(f"/patients/{pid}").text
+    pdf = client.get(url)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
 
 
 def test_cli_report_summary(template_db: Path, tmp_path: Path) -> None:  # noqa: F811

@@ -48,25 +48,29 @@ def patients_router(links: Mapping[str, ImplantLink]) -> APIRouter:
                 devices = repo.devices_for(patient_id)
                 rx = current_prescription(repo, patient_id)
                 refills = repo.refills_for(patient_id)
-                timeline: list[tuple[datetime, str, str]] = []
+                timeline: list[tuple[datetime, str, str, str]] = []  # (at, what, note, PDF report)
                 for pr in repo.procedures_for(patient_id):
                     timeline.append((datetime.combine(pr.performed_on, datetime.min.time()),
-                                     f"procedure: {pr.kind.value}", pr.notes))  # fmt: skip
+                                     f"procedure: {pr.kind.value}", pr.notes, ""))  # fmt: skip
                 for ch in repo.program_changes_for(patient_id):
+                    # The programming session report (PDF) of each change.
                     timeline.append((ch.at, _program_change(ch.old_version, ch.new_version,
-                                                            ch.by), ch.reason))  # fmt: skip
+                                                            ch.by), ch.reason,
+                                     f"/api/v1/reports/session/{patient_id}/{ch.id}"))  # fmt: skip
                 for a in repo.alarms_for(patient_id):
-                    timeline.append((a.raised_at, f"alarm {human(a.code)} ({a.level})", a.message))
+                    timeline.append((a.raised_at, f"alarm {human(a.code)} ({a.level})", a.message,
+                                     ""))  # fmt: skip
                 for c in repo.complications_for(patient_id):
                     timeline.append((datetime.combine(c.occurred_on, datetime.min.time()),
-                                     f"complication: {c.code.value}", c.notes))  # fmt: skip
+                                     f"complication: {c.code.value}", c.notes, ""))  # fmt: skip
                 # Newest first, like the refill history.
                 stored = reversed(repo.interrogations_for(patient_id))
                 snapshots = [read_snapshot(i) for i in stored]
                 for v in snapshots:
                     timeline.append((v.interrogation.at, f"interrogation of "
                                      f"{v.serial or 'the pump'} by {v.interrogation.by}",
-                                     v.summary))  # fmt: skip
+                                     v.summary, f"/api/v1/reports/session/{patient_id}/"
+                                     f"{v.interrogation.id}"))  # fmt: skip
                 pump = pump_in_place(repo, patient_id)
             stimulators = ctx.services.stimulator_summary(patient_id=patient_id)
         except InputError:
