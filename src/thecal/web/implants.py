@@ -163,6 +163,25 @@ def interrogate(
         return ClinicianProgrammer(client, library, catalog.pump).interrogate()
 
 
+def _other_implant(c: ClinicianProgrammer, device: Device) -> PumpWrite | None:
+    """A refusal when the implant that answered is not ``device`` (nothing is sent to it)."""
+    if c.status.serial == device.serial:
+        return None
+    return PumpWrite(DeliveryOutcome.REFUSED, f"implant {c.status.serial} answered, "
+                     f"not {device.serial}: nothing was sent")  # fmt: skip
+
+
+def _failed(exc: Exception, client: LinkClient | None, op: Op, uncertain: str, not_sent: str,
+            refused: str = "refused by the pump") -> PumpWrite:  # fmt: skip
+    """A write that raised: uncertain once ``op`` was sent (the pump may have acted on it),
+    else refused with the pump's findings (``refused``) or nothing sent (``not_sent``)."""
+    if client is not None and any(cmd.op is op for cmd in client.sent):
+        return PumpWrite(DeliveryOutcome.UNCERTAIN, f"{uncertain} ({exc})")
+    findings = _reply_findings(exc) if isinstance(exc, CommandRefused) else ()
+    what = refused if isinstance(exc, CommandRefused) else not_sent
+    return PumpWrite(DeliveryOutcome.REFUSED, f"{what}: {exc}", findings)
+
+
 def write_program(
     link: ImplantLink, library: DrugLibrary, catalog: DeviceCatalog, device: Device,
     plan: PlanFile, reasons: Mapping[str, str], opioid_naive: bool | None = None,
@@ -176,9 +195,8 @@ def write_program(
     try:
         with _clinician(link) as client:
             c = ClinicianProgrammer(client, library, catalog.pump, Patient(opioid_naive))
-            if c.status.serial != device.serial:
-                return PumpWrite(DeliveryOutcome.REFUSED, f"implant {c.status.serial} answered, "
-                                 f"not {device.serial}: nothing was sent")  # fmt: skip
+            if (other := _other_implant(c, device)) is not None:
+                return other
             current = c.status.program
             threshold = resolved.alarm_threshold or (
                 current.low_reservoir_threshold if current else c.spec.low_reservoir_alarm
@@ -193,11 +211,7 @@ def write_program(
                 return PumpWrite(DeliveryOutcome.REFUSED, f"not sent: {hard}", change.findings)
             result = c.write_program(change, reasons, confirmed=True)
     except (AckLost, LinkRefused, OSError, ProgrammerError, OverrideError, InputError) as exc:
-        if client is not None and any(cmd.op is Op.PROGRAM_COMMIT for cmd in client.sent):
-            return PumpWrite(DeliveryOutcome.UNCERTAIN, f"{UNCERTAIN_MESSAGE} ({exc})")
-        findings = _reply_findings(exc) if isinstance(exc, CommandRefused) else ()
-        what = "refused by the pump" if isinstance(exc, CommandRefused) else "not programmed"
-        return PumpWrite(DeliveryOutcome.REFUSED, f"{what}: {exc}", findings)
+        return _failed(exc, client, Op.PROGRAM_COMMIT, UNCERTAIN_MESSAGE, "not programmed")
     if not result.committed:
         return PumpWrite(DeliveryOutcome.REFUSED, f"the pump said: {result.reply.message}",
                          result.device_findings)  # fmt: skip
@@ -220,19 +234,14 @@ def write_refill(
     try:
         with _clinician(link) as client:
             c = ClinicianProgrammer(client, library, catalog.pump, Patient(opioid_naive))
-            if c.status.serial != device.serial:
-                return PumpWrite(DeliveryOutcome.REFUSED, f"implant {c.status.serial} answered, "
-                                 f"not {device.serial}: nothing was sent")  # fmt: skip
+            if (other := _other_implant(c, device)) is not None:
+                return other
             c.refill(entry.withdrawn, entry.filled, dict(entry.overrides))
             fills = [e for e in c.events if e.kind is EventKind.REFILL]
             estimate = c.status.reservoir_estimate
     except (AckLost, LinkRefused, OSError, ProgrammerError, OverrideError, InputError) as exc:
-        if client is not None and any(cmd.op is Op.REFILL for cmd in client.sent):
-            return PumpWrite(DeliveryOutcome.UNCERTAIN, "The pump may or may not have taken "
-                             f"the refill: interrogate before anything else. ({exc})")  # fmt: skip
-        findings = _reply_findings(exc) if isinstance(exc, CommandRefused) else ()
-        what = "refused by the pump" if isinstance(exc, CommandRefused) else "not sent"
-        return PumpWrite(DeliveryOutcome.REFUSED, f"{what}: {exc}", findings)
+        return _failed(exc, client, Op.REFILL, "The pump may or may not have taken the refill: "
+                       "interrogate before anything else.", "not sent")  # fmt: skip
     if not fills or not equal(fills[-1].quantity("volume"), entry.filled):
         return PumpWrite(DeliveryOutcome.UNCERTAIN, "The refill was sent but the pump's log "
                          "does not show it: interrogate before anything else.")  # fmt: skip
@@ -255,17 +264,13 @@ def write_bridge(
     try:
         with _clinician(link) as client:
             c = ClinicianProgrammer(client, library, catalog.pump, Patient(opioid_naive))
-            if c.status.serial != device.serial:
-                return PumpWrite(DeliveryOutcome.REFUSED, f"implant {c.status.serial} answered, "
-                                 f"not {device.serial}: nothing was sent")  # fmt: skip
+            if (other := _other_implant(c, device)) is not None:
+                return other
             given = c.bolus(volume, duration, dict(reasons), kind="bridge")
     except (AckLost, LinkRefused, OSError, ProgrammerError, OverrideError, InputError) as exc:
-        if client is not None and any(cmd.op is Op.BRIDGE_BOLUS for cmd in client.sent):
-            return PumpWrite(DeliveryOutcome.UNCERTAIN, "The pump may or may not have "
-                             "started the bridge bolus: interrogate before anything else. "
-                             f"({exc})")  # fmt: skip
-        findings = _reply_findings(exc) if isinstance(exc, CommandRefused) else ()
-        return PumpWrite(DeliveryOutcome.REFUSED, f"bridge bolus not given: {exc}", findings)
+        return _failed(exc, client, Op.BRIDGE_BOLUS, "The pump may or may not have started the "
+                       "bridge bolus: interrogate before anything else.",
+                       "bridge bolus not given", refused="bridge bolus not given")  # fmt: skip
     if not given.delivered:
         return PumpWrite(DeliveryOutcome.REFUSED, "bridge bolus refused by the pump: "
                          f"{given.reply.message}", given.findings)  # fmt: skip
