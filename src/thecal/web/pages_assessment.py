@@ -7,7 +7,6 @@ the pre-replacement checklist, and the latest assessments for the patient page.
 Writes: CSRF, the clinic decides the role (a viewer is refused), 303 to the result with a
 success message; a bad entry shows the form again (422) with what was typed."""
 
-import math
 from collections.abc import Mapping
 from typing import Any, get_args
 
@@ -27,7 +26,7 @@ from thecal.decision.presentation import (
     PocketFinding,
     SymptomKind,
 )
-from thecal.units import InputError
+from thecal.units import Dimension, InputError, parse_quantity
 from thecal.web.pages_common import TEMPLATES, page_user, render, saved_url, write_form
 
 router = APIRouter()
@@ -99,14 +98,14 @@ def _onset(form: Mapping[str, str], kind: str) -> str | None:
     if not text:
         return None
     unit = form.get(f"onset_unit_{kind}", "d")
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"onset of {_words(kind)}", f"{text!r} is not a number",
-                         "a number of hours, days, weeks or months") from None  # fmt: skip
-    if not math.isfinite(value) or value < 0 or unit not in ONSET_UNITS:
-        raise InputError(f"onset of {_words(kind)}", f"{text} {unit} is not a time ago",
-                         "0 or more, in h, d, wk or mo")  # fmt: skip
+    field = f"onset of {_words(kind)}"
+    if unit not in ONSET_UNITS:
+        raise InputError(field, f"{unit!r} is not a unit offered", "h, d, wk or mo")
+    # The project's strict parser: one finite decimal (no nan, inf, "2,5", exponent or
+    # expression), then the unit chosen beside it.
+    value = parse_quantity(f"{text} {unit}", field, Dimension.TIME).magnitude
+    if value < 0:
+        raise InputError(field, f"{text} {unit} is not a time ago", "0 or more, in h, d, wk or mo")
     return f"{value:g} {unit}"
 
 
