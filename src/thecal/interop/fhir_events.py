@@ -1,9 +1,9 @@
 """FHIR resources of what happened to a patient's devices (docs/fhir.md): each refill as a
 Procedure with the fill as a MedicationAdministration and its volumes as Observations; each
 interrogation as a DiagnosticReport over its Observations, and each bolus the implant logged as
-a MedicationAdministration; stimulator impedance sets and
-battery readings as Observations with components; every recorded safety finding as a
-DetectedIssue (Thecal finding-code system) and every alarm as a Flag."""
+a MedicationAdministration; every recorded safety finding as a DetectedIssue (Thecal
+finding-code system) and every alarm as a Flag. Stimulator records are in
+:mod:`thecal.interop.fhir_stimulation`, assessments in :mod:`thecal.interop.fhir_assessment`."""
 
 import math
 from collections.abc import Iterator, Sequence
@@ -14,13 +14,18 @@ import pint
 
 from thecal.clinic.interrogation import read_snapshot
 from thecal.clinic.model import Interrogation, RefillRecord, StoredFinding
-from thecal.clinic.stimulator_model import BatteryReading, ImpedanceSet
 from thecal.devices.log import EventKind
+from thecal.interop import fhir_assessment, fhir_stimulation
 from thecal.interop import fhir_codes as c
-from thecal.interop.fhir_record import PatientData, Stamp, fid, quantity, ref
+from thecal.interop.fhir_history import HistoryKind
+from thecal.interop.fhir_record import PatientData, Stamp, fid, observation, quantity, ref
 from thecal.units import Q_, known_unit
 
 Resource = dict[str, Any]
+
+KINDS: tuple[HistoryKind, ...] = ()
+"""The history kinds of this module (refills, program changes, interrogations, alarms) the
+import takes back (:mod:`thecal.interop.fhir_history`)."""
 
 
 def resources(data: PatientData, stamp: Stamp) -> Iterator[Resource]:
@@ -36,10 +41,8 @@ def resources(data: PatientData, stamp: Stamp) -> Iterator[Resource]:
     for i in data.interrogations:
         yield from interrogation(i, stamp)
         yield from boluses(i, stamp, seen)
-    for s in data.impedance_sets:
-        yield impedances(s, stamp)
-    for b in data.battery_readings:
-        yield battery(b, stamp)
+    yield from fhir_stimulation.resources(data, stamp)
+    yield from fhir_assessment.resources(data, stamp)
     for a in data.alarms:
         out: Resource = {
             "resourceType": "Flag", "id": fid(a.id),
@@ -55,25 +58,11 @@ def resources(data: PatientData, stamp: Stamp) -> Iterator[Resource]:
         yield out
 
 
-def _observation(oid: str, code: str, patient_id: str, at: str, device_id: str | None) -> Resource:
-    out: Resource = {
-        "resourceType": "Observation",
-        "id": oid,
-        "status": "final",
-        "code": c.concept(c.OBSERVATION_CODES, code, c.OBS[code]),
-        "subject": ref("Patient", patient_id),
-        "effectiveDateTime": at,
-    }
-    if device_id:
-        out["device"] = ref("Device", device_id)
-    return out
-
-
 def _volume(
     record_id: str, code: str, patient_id: str, at: str, device_id: str, q: pint.Quantity,
     part_of: Resource | None = None,
 ) -> Resource:  # fmt: skip
-    out = _observation(fid(record_id, code), code, patient_id, at, device_id)
+    out = observation(fid(record_id, code), code, patient_id, at, device_id)
     out["valueQuantity"] = quantity(q, "mL")
     if part_of is not None:
         out["partOf"] = [part_of]
@@ -124,7 +113,7 @@ def interrogation(i: Interrogation, stamp: Stamp) -> Iterator[Resource]:
             obs = _volume(i.id, code, i.patient_id, at, i.device_id, q)
             results.append(obs)
     if view.eri_at is not None:
-        obs = _observation(fid(i.id, "elective-replacement"), "elective-replacement",
+        obs = observation(fid(i.id, "elective-replacement"), "elective-replacement",
                            i.patient_id, at, i.device_id)  # fmt: skip
         obs["valueDateTime"] = stamp(view.eri_at)
         results.append(obs)
@@ -182,46 +171,6 @@ def boluses(i: Interrogation, stamp: Stamp, seen: set[str]) -> Iterator[Resource
             "note": [{"text": f"{e.get('message', 'bolus')} (logged by the implant, its clock)"}],
             "dosage": {"route": c.intrathecal_route(), "dose": quantity(volume, "mL")},
         }  # fmt: skip
-
-
-def impedances(s: ImpedanceSet, stamp: Stamp) -> Resource:
-    """A set of contact impedances (ohm). An open circuit is a Quantity with comparator ">"
-    (the path is above what the stimulator measures) or, with nothing reported, a string."""
-    out = _observation(fid(s.id), "contact-impedances", s.patient_id, stamp(s.at), s.device_id)
-    out["method"] = {"text": s.source.value}
-    components: list[Resource] = []
-    for v in s.values:
-        comp: Resource = {"code": {"coding": [c.coding(c.OBSERVATION_CODES, "contact-impedance")],
-                                   "text": v.contact}}  # fmt: skip
-        if v.impedance is not None:
-            comp["valueQuantity"] = quantity(v.impedance, "ohm")
-            if v.open_circuit:
-                comp["valueQuantity"]["comparator"] = ">"
-        else:
-            comp["valueString"] = "open circuit" if v.open_circuit else "not measured"
-        components.append(comp)
-    out["component"] = components
-    return out
-
-
-def battery(b: BatteryReading, stamp: Stamp) -> Resource:
-    out = _observation(fid(b.id), "battery", b.patient_id, stamp(b.at), b.device_id)
-    out["method"] = {"text": b.source.value}
-    comps: list[Resource] = []
-    if b.voltage is not None:
-        comps.append(_component("battery-voltage", valueQuantity=quantity(b.voltage, "V")))
-    if b.percent is not None:
-        comps.append(_component("battery-percent", valueQuantity=quantity(b.percent, "percent")))
-    comps.append(_component("recharge", valueBoolean=b.recharge))
-    if b.recharge_duration is not None:
-        comps.append(_component("recharge-duration",
-                                valueQuantity=quantity(b.recharge_duration, "min")))  # fmt: skip
-    out["component"] = comps
-    return out
-
-
-def _component(code: str, **value: Any) -> Resource:
-    return {"code": c.concept(c.OBSERVATION_CODES, code, c.OBS[code]), **value}
 
 
 def findings(

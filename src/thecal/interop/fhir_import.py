@@ -38,12 +38,12 @@ from thecal.clinic.model import (
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.registration import DeviceDetails, Diagnosis, PatientDetails, text
 from thecal.clinic.stimulator_model import StimLead
-from thecal.clinic.stimulator_workflow import StimulatorContext
-from thecal.devices.catalog import DeviceCatalog
+from thecal.interop import fhir_assessment, fhir_events, fhir_stimulation
 from thecal.interop import fhir_codes as c
 from thecal.interop import fhir_read as rd
+from thecal.interop.fhir_history import Catalogs as Catalogs
+from thecal.interop.fhir_history import HistoryKind
 from thecal.therapy.findings import Level
-from thecal.therapy.library import DrugLibrary
 from thecal.therapy.plan import resolve
 from thecal.therapy.plan_file import PlanFile
 from thecal.therapy.safety_gate import check
@@ -54,6 +54,8 @@ HISTORY = frozenset({"MedicationAdministration", "Observation", "DiagnosticRepor
                      "DetectedIssue", "Flag"})  # fmt: skip
 TAKEN = frozenset({"Patient", "Condition", "Device", "DeviceUseStatement", "Procedure",
                    "MedicationRequest"})  # fmt: skip
+KINDS: tuple[HistoryKind, ...] = (*fhir_events.KINDS, *fhir_stimulation.KINDS,
+                                  *fhir_assessment.KINDS)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,6 @@ class ImportResult:
     patient: Patient
     taken: Mapping[str, int]
     left_out: Mapping[str, int]
-
-
-@dataclass(frozen=True)
-class Catalogs:
-    library: DrugLibrary
-    catalog: DeviceCatalog
-    stimulation: StimulatorContext | None
 
 
 def _resources(bundle: Any) -> list[Resource]:

@@ -1,75 +1,22 @@
-"""One patient's clinic record as the FHIR export reads it, in one read transaction, and the
-small value helpers every FHIR builder shares (ids, references, times, UCUM quantities)."""
+"""The small value helpers every FHIR builder shares (ids, references, times, UCUM
+quantities); one patient's record (:class:`PatientData`, read in one transaction) comes from
+:mod:`thecal.clinic.patient_record`."""
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from typing import Any
 
 import pint
 
-from thecal.clinic.model import (
-    Alarm,
-    Complication,
-    Device,
-    Interrogation,
-    Patient,
-    PrescriptionVersion,
-    Procedure,
-    ProgramChange,
-    RefillRecord,
-)
-from thecal.clinic.ports import ClinicRepository
-from thecal.clinic.registration import DeviceDetails, PatientDetails
-from thecal.clinic.stimulator_model import BatteryReading, ImpedanceSet, StimLead
+from thecal.clinic.patient_record import PatientData as PatientData
+from thecal.clinic.patient_record import read_patient as read_patient
+from thecal.interop import fhir_codes as c
 from thecal.interop.fhir_codes import UCUM
 from thecal.units import to_ucum
 
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id datatype
-
-
-@dataclass(frozen=True)
-class PatientData:
-    """Everything the export writes of one patient, read in one transaction."""
-
-    patient: Patient
-    details: PatientDetails | None
-    devices: tuple[Device, ...]
-    device_details: Mapping[str, DeviceDetails]
-    leads: tuple[StimLead, ...]
-    procedures: tuple[Procedure, ...]
-    prescriptions: tuple[PrescriptionVersion, ...]
-    refills: tuple[RefillRecord, ...]
-    program_changes: tuple[ProgramChange, ...]
-    interrogations: tuple[Interrogation, ...]
-    alarms: tuple[Alarm, ...]
-    complications: tuple[Complication, ...]
-    impedance_sets: tuple[ImpedanceSet, ...]
-    battery_readings: tuple[BatteryReading, ...]
-
-
-def read_patient(repo: ClinicRepository, patient_id: str) -> PatientData:
-    """The record of ``patient_id`` (NotFoundError when there is no such patient)."""
-    patient = repo.get_patient(patient_id)
-    devices = tuple(repo.devices_for(patient_id))
-    details = {d.id: x for d in devices if (x := repo.device_details(d.id)) is not None}
-    stimulators = [d for d in devices if d.kind.value == "stimulator"]
-    leads: list[StimLead] = []
-    impedances: list[ImpedanceSet] = []
-    batteries: list[BatteryReading] = []
-    for s in stimulators:
-        leads += repo.stim_leads_for(s.id)
-        impedances += repo.impedance_sets_for(s.id)
-        batteries += repo.battery_readings_for(s.id)
-    return PatientData(
-        patient, repo.patient_details(patient_id), devices, details, tuple(leads),
-        tuple(repo.procedures_for(patient_id)), tuple(repo.prescriptions_for(patient_id)),
-        tuple(repo.refills_for(patient_id)), tuple(repo.program_changes_for(patient_id)),
-        tuple(repo.interrogations_for(patient_id)), tuple(repo.alarms_for(patient_id)),
-        tuple(repo.complications_for(patient_id)), tuple(impedances), tuple(batteries),
-    )  # fmt: skip
 
 
 def fid(*parts: str) -> str:
@@ -128,3 +75,20 @@ def per(q: pint.Quantity) -> dict[str, Any]:
         "numerator": {"value": value, "unit": top, "system": UCUM, "code": top},
         "denominator": {"value": 1, "unit": bottom, "system": UCUM, "code": bottom},
     }
+
+
+def observation(
+    oid: str, code: str, patient_id: str, at: str, device_id: str | None
+) -> dict[str, Any]:
+    """An Observation of a Thecal ``code`` (:data:`~thecal.interop.fhir_codes.OBS`) at ``at``."""
+    out: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": c.concept(c.OBSERVATION_CODES, code, c.OBS[code]),
+        "subject": ref("Patient", patient_id),
+        "effectiveDateTime": at,
+    }
+    if device_id:
+        out["device"] = ref("Device", device_id)
+    return out
