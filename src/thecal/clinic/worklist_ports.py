@@ -3,7 +3,7 @@
 refill or device, so that the worklist of a large clinic costs what it lists
 (benchmarks/worklist_load.py)."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -27,3 +27,6 @@ class WorklistReads(Protocol):
 
     # The stimulators in place (kind STIMULATOR, not removed), by (implanted_on, id).
     def stimulators_in_place(self) -> Sequence[Device]: ...
+
+    # Display names of the patients ``patient_ids`` in one read (an unknown id is left out).
+    def patient_names(self, patient_ids: Collection[str]) -> dict[str, str]: ...

@@ -3,7 +3,7 @@ the latest refills' findings as four columns, only where there are findings (no 
 built per patient), and the stimulators in place through ``ix_devices_in_place`` (kind first)
 instead of every device in place."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import func, select
 
@@ -12,9 +12,10 @@ from thecal.clinic.worklist_ports import RefillFindings
 from thecal.store.device_records import DeviceRecords
 from thecal.store.repository_base import RepositoryBase
 from thecal.store.rows import findings_from_json
-from thecal.store.schema import DeviceRow, RefillRow
+from thecal.store.schema import DeviceRow, PatientRow, RefillRow
 
 NO_FINDINGS = "[]"  # what rows.json_text writes for no findings (compact JSON)
+CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
 class WorklistRecords(RepositoryBase):
@@ -43,3 +44,15 @@ class WorklistRecords(RepositoryBase):
             .order_by(DeviceRow.implanted_on, DeviceRow.id)
         ).scalars()
         return [DeviceRecords._device(r) for r in rows]
+
+    def patient_names(self, patient_ids: Collection[str]) -> dict[str, str]:
+        ids = sorted(set(patient_ids))
+        names: dict[str, str] = {}
+        for at in range(0, len(ids), CHUNK):
+            rows = self.session.execute(
+                select(PatientRow.id, PatientRow.display_name).where(
+                    PatientRow.id.in_(ids[at : at + CHUNK])
+                )
+            ).all()
+            names.update({pid: name for pid, name in rows})
+        return names
