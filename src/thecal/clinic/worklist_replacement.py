@@ -19,10 +19,11 @@ How the clinic knows:
 EOS is hard (the device stops: the pump within ``eri_to_eos`` of ERI, the IPG shuts down);
 ERI is soft (a replacement to plan within that time)."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from thecal.clinic.assessment_ports import AssessmentKind, AssessmentRecord
 from thecal.clinic.model import Device, DeviceKind, Interrogation
@@ -34,14 +35,16 @@ from thecal.therapy.compare import above
 from thecal.therapy.findings import Level
 from thecal.units import InputError, fmt
 
+R = TypeVar("R")
 CODE = {"ERI": "REPLACEMENT-ERI", "EOS": "REPLACEMENT-EOS"}  # worklist codes, as REFILL-OVERDUE
 IMPLANT_SOURCE = "the implant's own indicator, read at the interrogation"
 
 
 @dataclass(frozen=True)
 class ReplacementDue:
-    """``device`` reached ``state`` ("ERI" or "EOS") as its reading at ``reading_at`` says
-    (``what``: that reading in words); ``source``: where the threshold comes from."""
+    """``device`` reached ``state`` ("ERI" or "EOS"): ``reading_at`` is when a reading first
+    showed it (:func:`onset`), ``what`` the latest reading in words; ``source``: where the
+    threshold comes from."""
 
     device: Device
     state: str
@@ -116,6 +119,30 @@ def stimulator_state(
     return None
 
 
+_RANK = {"ERI": 1, "EOS": 2}
+
+
+def onset(
+    readings: Sequence[R], state_of: Callable[[R], ReplacementDue | None]
+) -> ReplacementDue | None:
+    """The state of the latest of ``readings`` (oldest first), dated by the first reading of
+    the unbroken run before it at that state or worse (an EOS run for EOS, an ERI or EOS run
+    for ERI): a checklist recorded once the indicator showed is not asked for again at every
+    later reading, but a move from ERI to EOS asks again."""
+    if not readings:
+        return None
+    due = state_of(readings[-1])
+    if due is None:
+        return None
+    first = due.reading_at
+    for r in reversed(readings[:-1]):
+        earlier = state_of(r)
+        if earlier is None or _RANK[earlier.state] < _RANK[due.state]:
+            break
+        first = earlier.reading_at
+    return replace(due, reading_at=first)
+
+
 def checklist_done(due: ReplacementDue, assessments: Sequence[AssessmentRecord]) -> bool:
     """A replacement assessment of this device (or of no named device) recorded strictly
     after the reading: one at the reading's own instant does not clear it."""
@@ -131,19 +158,23 @@ def replacements_due(
     latest: Sequence[Interrogation], stimulators: Sequence[Device],
 ) -> list[ReplacementDue]:  # fmt: skip
     """Every pump (from ``latest``: each patient's latest interrogation) and stimulator in
-    place (``stimulators``) at ERI or EOS whose checklist was not recorded since."""
+    place (``stimulators``) at ERI or EOS whose checklist was not recorded since the reading
+    that first showed it (:func:`onset`)."""
     found: list[ReplacementDue] = []
     for i in latest:
         if i.status.get("eri_at") is None and i.status.get("eos_at") is None:
-            continue  # the common case: no device read for it
+            continue  # the common case: nothing more is read for this patient
         device = repo.get_device(i.device_id)
-        due = pump_state(i, device, catalog) if device.in_place else None
+        if not device.in_place:
+            continue  # replaced since
+        mine = [x for x in repo.interrogations_for(i.patient_id) if x.device_id == device.id]
+        due = onset(mine, partial(pump_state, device=device, catalog=catalog))
         if due is not None:
             found.append(due)
     if stimulation is not None:
         for d in stimulators:
             readings = repo.battery_readings_for(d.id)
-            due = stimulator_state(readings[-1], d, stimulation) if readings else None
+            due = onset(readings, partial(stimulator_state, device=d, stimulation=stimulation))
             if due is not None:
                 found.append(due)
     return [d for d in found if not checklist_done(d, repo.assessments_for(d.device.patient_id))]
