@@ -4,8 +4,8 @@
 from collections.abc import Collection, Sequence
 
 from thecal.clinic.errors import NotFoundError
-from thecal.clinic.model import Device, DeviceKind, Patient, RefillRecord
-from thecal.clinic.worklist_ports import RefillFindings
+from thecal.clinic.model import Device, DeviceKind, Interrogation, Patient, RefillRecord
+from thecal.clinic.worklist_ports import RefillFindings, RefillVolumes
 
 
 class MemoryWorklistReads:
@@ -18,6 +18,15 @@ class MemoryWorklistReads:
         raise NotImplementedError  # the repository's
 
     def get_patient(self, patient_id: str) -> Patient:
+        raise NotImplementedError  # the repository's
+
+    def refills_for(self, patient_id: str) -> Sequence[RefillRecord]:
+        raise NotImplementedError  # the repository's
+
+    def latest_interrogations(self) -> Sequence[Interrogation]:
+        raise NotImplementedError  # the repository's
+
+    def interrogations_for(self, patient_id: str) -> Sequence[Interrogation]:
         raise NotImplementedError  # the repository's
 
     def latest_refill_findings(self) -> Sequence[RefillFindings]:
@@ -35,3 +44,19 @@ class MemoryWorklistReads:
             except NotFoundError:
                 continue
         return names
+
+    def latest_refill_volumes(self) -> Sequence[RefillVolumes]:
+        out: list[RefillVolumes] = []
+        for d in self.devices_in_place():
+            if d.kind not in (DeviceKind.PUMP, DeviceKind.TRIAL_PUMP):
+                continue
+            mine = [r for r in self.refills_for(d.patient_id) if r.device_id == d.id]
+            if mine:
+                last = mine[-1]
+                out.append(RefillVolumes(d.patient_id, d.id, d.model, last.expected_remaining,
+                                         last.withdrawn))  # fmt: skip
+        return out
+
+    def patients_with_interrogation_findings(self) -> Collection[str]:
+        patients = {i.patient_id for i in self.latest_interrogations()}
+        return {p for p in patients if any(i.findings for i in self.interrogations_for(p))}

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+import pint
+
 from thecal.clinic.model import Device, StoredFinding
 
 
@@ -21,6 +23,17 @@ class RefillFindings:
     findings: tuple[StoredFinding, ...]
 
 
+@dataclass(frozen=True)
+class RefillVolumes:
+    """The volumes of the latest refill of pump ``device_id`` (model ``model``) in place."""
+
+    patient_id: str
+    device_id: str
+    model: str
+    expected: pint.Quantity
+    withdrawn: pint.Quantity
+
+
 class WorklistReads(Protocol):
     # The findings of each patient's latest refill, for the latest refills that have any.
     def latest_refill_findings(self) -> Sequence[RefillFindings]: ...
@@ -30,3 +43,9 @@ class WorklistReads(Protocol):
 
     # Display names of the patients ``patient_ids`` in one read (an unknown id is left out).
     def patient_names(self, patient_ids: Collection[str]) -> dict[str, str]: ...
+
+    # The latest refill's volumes of each drug pump (or trial pump) in place that has one.
+    def latest_refill_volumes(self) -> Sequence[RefillVolumes]: ...
+
+    # The patients with an interrogation whose stored findings are not empty.
+    def patients_with_interrogation_findings(self) -> Collection[str]: ...
