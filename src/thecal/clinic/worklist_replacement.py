@@ -7,8 +7,10 @@ that reading.
 
 How the clinic knows:
 
-- a pump: its latest interrogation's status carries ``eri_at`` / ``eos_at`` (the implant's own
-  indicator, device clock; null until reached). The reading is the interrogation.
+- a pump: its latest interrogation's status carries ``eri_at`` (when the implant reached its
+  replacement indicator, device clock; null before) and ``eos_at`` (set at ERI: when it will
+  stop); EOS is reached once the device time is at or after ``eos_at`` or the pump holds for
+  end of service. The reading is the interrogation.
 - a stimulator: its latest battery reading's voltage at or below the catalog's
   ``eri_voltage`` / ``eos_voltage`` (OpenNerve firmware: "<= 3.3 V" and "<= 3.2 V": the
   voltage itself counts). The firmware declares ERI after 3 consecutive low readings; the
@@ -31,6 +33,7 @@ from thecal.clinic.ports import ClinicRepository
 from thecal.clinic.stimulator_model import BatteryReading
 from thecal.clinic.stimulator_workflow import StimulatorContext
 from thecal.devices.catalog import DeviceCatalog
+from thecal.devices.states import Hold
 from thecal.therapy.compare import above
 from thecal.therapy.findings import Level
 from thecal.units import InputError, fmt
@@ -75,11 +78,17 @@ def _stamp(value: Any) -> datetime | None:
 def pump_state(
     interrogation: Interrogation, device: Device, catalog: DeviceCatalog | None
 ) -> ReplacementDue | None:
-    """ERI or EOS of the pump as ``interrogation`` (its latest) reports it, else None
-    (``catalog``: for the source of the time from ERI to EOS; None: the implant's alone)."""
+    """ERI or EOS of the pump as ``interrogation`` reports it, else None (``catalog``: for the
+    source of the time from ERI to EOS; None: the implant's alone). ``eri_at`` is when the
+    pump reached ERI; ``eos_at`` is set with it, as when the pump will stop (ERI + the time
+    to EOS), so EOS is reached only at a device time at or after it, or with the pump's
+    end-of-service hold."""
     s = interrogation.status
-    eri, eos = _stamp(s.get("eri_at")), _stamp(s.get("eos_at"))
-    if eri is None and eos is None:
+    eri, eos, now = _stamp(s.get("eri_at")), _stamp(s.get("eos_at")), _stamp(s.get("device_time"))
+    holds = s.get("holds")
+    stopped = isinstance(holds, list) and Hold.EOS.value in holds
+    reached_eos = stopped or (eos is not None and now is not None and now >= eos)
+    if eri is None and not reached_eos:
         return None
     stop = ""
     try:
@@ -88,13 +97,14 @@ def pump_state(
     except InputError:
         pass  # a model not in the catalog: the implant's indicator alone
     source = "; ".join(x for x in (IMPLANT_SOURCE, stop) if x)
-    if eos is not None:
-        return ReplacementDue(device, "EOS", interrogation.at,
-                              f"end of service reported, device time {eos:%Y-%m-%d %H:%M}",
-                              source)  # fmt: skip
+    if reached_eos:
+        when = f", device time {eos:%Y-%m-%d %H:%M}" if eos is not None else ""
+        what = f"end of service reached{when}: the pump has stopped"
+        return ReplacementDue(device, "EOS", interrogation.at, what, source)
     assert eri is not None
+    until = f", stops by {eos:%Y-%m-%d %H:%M} device time" if eos is not None else ""
     return ReplacementDue(device, "ERI", interrogation.at,
-                          f"replacement indicator reported, device time {eri:%Y-%m-%d %H:%M}",
+                          f"replacement indicator since {eri:%Y-%m-%d %H:%M} device time{until}",
                           source)  # fmt: skip
 
 
@@ -163,7 +173,7 @@ def replacements_due(
     found: list[ReplacementDue] = []
     for i in latest:
         if i.status.get("eri_at") is None and i.status.get("eos_at") is None:
-            continue  # the common case: nothing more is read for this patient
+            continue  # the common case (neither set before ERI): nothing more is read
         device = repo.get_device(i.device_id)
         if not device.in_place:
             continue  # replaced since

@@ -4,7 +4,8 @@ link deliveries, findings of the latest refills and of the stimulators, urgent o
 assessments, batteries at ERI or EOS, and the overdue refills as one counted line linking to
 the calendar's overdue list), most urgent first, each with its level as text and a link to the
 patient; the patients' names in one read. Paged by ``offset`` (``ROWS`` a page) with counts
-per kind for the whole list. Any signed-in user may read it.
+per kind for the whole list. Any signed-in user may read it. The automatic prompts (the
+decision rules on the registry) load after it from GET /worklist/automatic.
 
 Also the patient page's hook: :func:`replacement_due` (the batteries at ERI or EOS awaiting
 their pre-replacement checklist, for ``_replacement_due.html``)."""
@@ -66,3 +67,13 @@ def worklist_page(request: Request, offset: int = Query(0, ge=0, le=10**9),
     return render(request, ctx, "worklist.html", user=user, page=page, items=page.items,
                   names=names, kinds=KINDS, urgency_class=urgency_class,
                   checklist_url=checklist_url, rows=ROWS)  # fmt: skip
+
+
+@router.get("/worklist/automatic", response_class=HTMLResponse)
+def automatic_page(request: Request, user: User = Depends(page_user),
+                   ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
+    """The automatic prompts (the decision rules on the registry alone): the section alone for
+    the worklist page's htmx load, else a page of its own."""
+    fragment = request.headers.get("HX-Request") == "true"
+    template = "_automatic_prompts.html" if fragment else "worklist_automatic.html"
+    return render(request, ctx, template, user=user)

@@ -90,8 +90,17 @@ def test_pump_reporting_eri_then_the_checklist(svc, uow, clock, library, catalog
     _checklist(uow, pump, READ_AT + 2 * DAY)
     assert _replacements(svc) == []
     clock.now = READ_AT + 3 * DAY
-    eos = {**eri, "device_time": clock.now.isoformat(), "eos_at": "2024-02-01T00:00:00"}
+    # eos_at is set at ERI (when the pump will stop): not EOS while the device time is before.
+    stops = {**eri, "device_time": clock.now.isoformat(), "eos_at": clock.now.isoformat()}
+    ahead = {**stops, "device_time": (clock.now - timedelta(minutes=1)).isoformat()}
+    svc.import_interrogation(actor=NURSE, patient_id=patient.id, serial="SN1", status=ahead,
+                             log=[])  # fmt: skip
+    assert _replacements(svc) == []  # still ERI, checklist done
+    clock.now += timedelta(minutes=1)
+    eos = stops  # the device time reached eos_at exactly: EOS
     svc.import_interrogation(actor=NURSE, patient_id=patient.id, serial="SN1", status=eos,
                              log=[])  # fmt: skip
     (item,) = _replacements(svc)
-    assert (item.level, item.code, item.since) == ("hard", "REPLACEMENT-EOS", READ_AT + 3 * DAY)
+    at = READ_AT + 3 * DAY + timedelta(minutes=1)
+    assert (item.level, item.code, item.since) == ("hard", "REPLACEMENT-EOS", at)
+    assert "the pump has stopped" in item.message
