@@ -45,7 +45,7 @@ def test_worklist_lines_counts_and_names_in_one_read(client: TestClient, ctx: Ap
     overdue = [i for i in ctx.services.worklist() if i.kind == "refill-overdue"]
     if overdue:  # the demo's dry pumps: one counted line, the calendar's list linked
         assert html.count('href="/calendar?status=overdue"') >= 1
-        assert f"{overdue[0].count:,} patients" in html
+        assert f"{overdue[0].count:,} patient" in html
     # The automatic prompts load after the list: a placeholder here, the section with htmx.
     assert 'hx-get="/worklist/automatic"' in html
     part = client.get("/worklist/automatic", headers={"HX-Request": "true"}).text
