@@ -27,7 +27,11 @@ def test_openapi_and_lists(client: TestClient) -> None:
     assert client.get("/api/v1/patients").status_code == 401
     _login(client, "viewer")
     assert any(p["mrn"] == "SEED-000" for p in client.get("/api/v1/patients").json())
-    assert isinstance(client.get("/api/v1/worklist").json(), list)
+    # One page with counts (issue 15: was the whole list); a bad limit is a 422.
+    work = client.get("/api/v1/worklist").json()
+    assert set(work) == {"today", "total", "limit", "offset", "counts", "levels", "items"}
+    assert work["limit"] == 100 and len(work["items"]) == min(work["total"], 100)
+    assert client.get("/api/v1/worklist", params={"limit": "-1"}).status_code == 422
 
 
 def test_refill_422_names_the_field(client: TestClient) -> None:

@@ -15,7 +15,7 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/patients/{patient_id}/interrogations"): {401, 404},
     ("get", "/api/v1/patients/{patient_id}/interrogations/{interrogation_id}"): {401, 404},
     ("get", "/api/v1/calendar"): {401, 422},
-    ("get", "/api/v1/worklist"): {401},
+    ("get", "/api/v1/worklist"): {401, 422},
     ("get", "/api/v1/audit"): {401, 403, 422},
     ("get", "/api/v1/alarms"): {401, 404},
     ("get", "/api/v1/patients/{patient_id}/assessments"): {401, 404},

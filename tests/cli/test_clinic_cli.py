@@ -28,7 +28,7 @@ def test_upgrade_calendar_and_audit(tmp_path: Path, library, catalog) -> None:
     env = {"THECAL_DATABASE_URL": url}
     runner = CliRunner()
     result = runner.invoke(app, ["db", "upgrade"], env=env)
-    assert result.exit_code == 0 and "revision 0013" in result.output
+    assert result.exit_code == 0 and "revision 0014" in result.output
     engine = make_engine(url)
     uow = SqlUnitOfWork(engine)
     clock = FakeClock(datetime(2024, 1, 2, 9, 0))

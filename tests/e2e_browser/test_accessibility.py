@@ -67,7 +67,7 @@ def test_no_serious_or_critical_axe_violation(server: Server) -> None:
         nav = _links(page, "header nav a")
         assert {"/", "/calendar", "/worklist", "/audit"} <= set(nav)
         pages = [*nav, "/calendar?view=month", "/calendar?view=week", "/calendar?view=table",
-                 "/audit?page=2&what=insert"]  # fmt: skip
+                 "/audit?page=2&what=insert", "/worklist/automatic"]  # fmt: skip
         for path in pages:
             check(page, path)
         page.goto(f"{server.base}/")

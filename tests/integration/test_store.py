@@ -43,7 +43,7 @@ def _count(engine: Engine, table: str) -> int:
 
 def test_migrations_create_the_schema_and_match_the_models(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == "0013"
+    assert current_revision(engine) == "0014"
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
@@ -51,7 +51,7 @@ def test_migrations_create_the_schema_and_match_the_models(engine: Engine) -> No
     assert not TABLES & set(inspect(engine).get_table_names())
     upgrade(engine)
     upgrade(engine)  # idempotent
-    assert current_revision(engine) == "0013"
+    assert current_revision(engine) == "0014"
 
 
 def _clock() -> FakeClock:

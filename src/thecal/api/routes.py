@@ -35,12 +35,13 @@ from thecal.api.routers import (
     registration,
     reports,
     stimulators,
+    worklist,
 )
 
 router = APIRouter(prefix="/api/v1")
 for _resource in (auth, patients, interrogations, calendar, refills, programs, stimulators,
                   registration, alarms, audit,
-                  implant_links, reports, fhir, assessments):  # fmt: skip
+                  implant_links, reports, fhir, assessments, worklist):  # fmt: skip
     router.include_router(_resource.router)
 
 __all__ = [

@@ -123,16 +123,6 @@ class CalendarOut(BaseModel):
     entries: list[CalendarEntryOut]
 
 
-class WorkItemOut(BaseModel):
-    patient_id: str
-    kind: str
-    level: str
-    code: str
-    message: str
-    since: str
-    source: str
-
-
 class ProgramOut(BaseModel):
     """``version``: the prescription version in force after the call (None: none yet);
     ``delivery``: what the implant's link did (not-programmed: no registered link, the record

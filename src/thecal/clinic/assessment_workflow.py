@@ -16,6 +16,7 @@ from thecal.clinic.model import User
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.settings import ClinicSettings
 from thecal.clinic.stimulator_workflow import StimulatorContext
+from thecal.clinic.worklist_prompts import candidates
 from thecal.decision import Assessment, Presentation, Rule, assess, presentation_from_mapping
 from thecal.devices.catalog import DeviceCatalog
 from thecal.units import InputError
@@ -104,13 +105,17 @@ class AssessmentServices:
         left out (its own pages show why)."""
         out: list[tuple[str, str, Assessment]] = []
         with self.uow.reader() as repo:
-            for d in repo.devices_in_place():
+            # Only the devices with a signal a rule needs (thecal.clinic.worklist_prompts).
+            found = candidates(repo, self.catalog, self.rules)
+            run = ([(c.patient_id, c.device_id) for c in found] if found is not None
+                   else [(d.patient_id, d.id) for d in repo.devices_in_place()])  # fmt: skip
+            for patient_id, device_id in run:
                 try:
-                    _, _, result = self._run(repo, d.patient_id, {}, d.id)
+                    _, _, result = self._run(repo, patient_id, {}, device_id)
                 except InputError:
                     continue  # not a pump or stimulator, or no usable record
                 if result.fired:
-                    out.append((d.patient_id, d.id, result))
+                    out.append((patient_id, device_id, result))
         return tuple(out)
 
     def record(

@@ -210,7 +210,7 @@ class ClinicServices(Generic[U]):
         stimulators, and overdue refills, most severe first."""
         with self.uow.reader() as repo:
             return worklist(repo, self.today(), self.due_soon, stimulation=self.stimulation,
-                            settings=self.settings)  # fmt: skip
+                            settings=self.settings, catalog=self.catalog)  # fmt: skip
 
     # Refills -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -132,7 +133,11 @@ class RefillRow(Base):
     candidates: Mapped[str] = mapped_column(Text)  # JSON
     findings: Mapped[str] = mapped_column(Text)  # JSON
     overrides: Mapped[str] = mapped_column(Text)  # JSON [[code, reason], ...]
-    __table_args__ = (Index("ix_refills_patient_performed", "patient_id", "performed_at"),)
+    __table_args__ = (
+        Index("ix_refills_patient_performed", "patient_id", "performed_at"),
+        Index("ix_refills_with_findings", "patient_id", "performed_at",  # migration 0014
+              sqlite_where=text("findings != '[]'"), postgresql_where=text("findings != '[]'")),
+    )  # fmt: skip
 
 
 class RefillScheduleRow(Base):
@@ -173,6 +178,10 @@ class InterrogationRow(Base):
     by: Mapped[str] = mapped_column(String(80))
     # The reconciliation's findings (JSON list); "[]" for snapshots stored before migration 0007.
     findings: Mapped[str] = mapped_column(Text, server_default="[]")
+    __table_args__ = (
+        Index("ix_interrogations_with_findings", "patient_id",  # migration 0014
+              sqlite_where=text("findings != '[]'"), postgresql_where=text("findings != '[]'")),
+    )  # fmt: skip
 
 
 class AlarmRow(Base):

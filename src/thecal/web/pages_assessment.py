@@ -84,8 +84,8 @@ def automatic_prompts(request: Request) -> list[tuple[str, str, Any]]:
     ctx: AppContext = request.app.state.ctx
     found = assessment_services(ctx.services).automatic()
     with ctx.uow.reader() as repo:
-        names = {pid: repo.get_patient(pid).display_name for pid, _, _ in found}
-    return [(pid, names[pid], a) for pid, _, a in found]
+        names = repo.patient_names({pid for pid, _, _ in found})  # one read, not one a patient
+    return [(pid, names.get(pid, pid), a) for pid, _, a in found]
 
 
 TEMPLATES.env.globals["latest_assessments"] = latest_assessments

@@ -1,4 +1,4 @@
-"""``/api/v1/calendar`` and ``/api/v1/worklist``: what is due and what needs attention."""
+"""``/api/v1/calendar``: what is due (the worklist is :mod:`thecal.api.routers.worklist`)."""
 
 from typing import Any
 
@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from thecal.api.context import services
 from thecal.api.deps import api_user
 from thecal.api.errors import responses
-from thecal.api.schemas import CalendarOut, WorkItemOut
+from thecal.api.schemas import CalendarOut
 from thecal.clinic.calendar import CalendarEntry, RefillStatus
 from thecal.clinic.model import User
 from thecal.clinic.services import ClinicServices
@@ -44,12 +44,3 @@ def calendar(
         "limit": page.limit, "offset": page.offset,
         "entries": [calendar_json(e) for e in page.entries],
     }  # fmt: skip
-
-
-@router.get("/worklist", response_model=list[WorkItemOut], responses=responses(401))
-def work(_: User = Depends(api_user),
-         svc: ClinicServices[Any] = Depends(services)) -> list[dict[str, Any]]:  # fmt: skip
-    """Open alarms, findings of each patient's latest refill and overdue refills."""
-    return [{"patient_id": i.patient_id, "kind": i.kind, "level": i.level, "code": i.code,
-             "message": i.message, "since": i.since.isoformat(), "source": i.source}
-            for i in svc.worklist()]  # fmt: skip
