@@ -5,8 +5,10 @@ extra or different is refused with the first differing element, e.g.
 
 DateTimes are compared as instants: a Bundle exported in UTC and imported in another zone is
 the same record (every aware timestamp inside a string, the record-json payload and
-narratives included, is read in UTC). The record-json payload is compared field by field, so an
-error names the payload's field (``Flag/x.extension(record-json).resolution``).
+narratives included, is read in UTC). The one exception is a bolus the implant logged: its
+time is the implant's wall clock and is compared as such. The record-json payload is compared
+field by field, so an error names the payload's field
+(``Flag/x.extension(record-json).resolution``).
 """
 
 import json
@@ -39,6 +41,24 @@ def _instants(value: Any) -> Any:
     if isinstance(value, list):
         return [_instants(v) for v in value]
     return value
+
+
+def _wall_clock(r: Resource) -> Resource:
+    """A bolus the implant logged is on the implant's clock, a wall-clock time the export
+    stamps in the clinic's zone (docs/fhir.md): compared as that wall-clock time, so a Bundle
+    exported in one zone imports in another."""
+    logged = r.get("resourceType") == "MedicationAdministration" and any(
+        isinstance(x, Mapping) and str(x.get("reference", "")).startswith("DiagnosticReport/")
+        for x in r.get("supportingInformation", []) or []
+    )
+    at = r.get("effectiveDateTime")
+    if not logged or not isinstance(at, str):
+        return r
+    try:
+        wall = datetime.fromisoformat(at).replace(tzinfo=None).isoformat()
+    except ValueError:
+        return r
+    return {**r, "effectiveDateTime": f"{wall} (implant clock)"}
 
 
 def _key(r: Resource) -> str:
@@ -100,7 +120,7 @@ def check_same(bundle: Iterable[Resource], again: Iterable[Resource]) -> None:
                              "history of a kind this clinic does not import (--without-history "
                              "imports the rest without the history), or a resource edited or "
                              "added by hand", "the resources Thecal exports")  # fmt: skip
-        found = _first_difference(_instants(r), _instants(other), "")
+        found = _first_difference(_instants(_wall_clock(r)), _instants(_wall_clock(other)), "")
         if found is not None:
             path, a, b = found
             raise InputError(f"{key}.{path}", f"{_shown(a)} in the Bundle, {_shown(b)} from "
