@@ -176,7 +176,7 @@ BAD: list[tuple[str, Edit, str]] = [
 
 
 def _record_id(clinic: HistoryClinic, name: str) -> str:
-    record = {"refill": clinic.refill, "change": clinic.change, "resolved": clinic.resolved,
+    record: dict[str, Any] = {"refill": clinic.refill, "change": clinic.change, "resolved": clinic.resolved,
               "open": clinic.open, "interrogation": clinic.interrogation,
               "uncertain": clinic.uncertain, "confirmed": clinic.confirmed}[name]  # fmt: skip
     return str(record.id)
