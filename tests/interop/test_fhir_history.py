@@ -176,10 +176,12 @@ BAD: list[tuple[str, Edit, str]] = [
 
 
 def _record_id(clinic: HistoryClinic, name: str) -> str:
-    record: dict[str, Any] = {"refill": clinic.refill, "change": clinic.change, "resolved": clinic.resolved,
-              "open": clinic.open, "interrogation": clinic.interrogation,
-              "uncertain": clinic.uncertain, "confirmed": clinic.confirmed}[name]  # fmt: skip
-    return str(record.id)
+    records: dict[str, Any] = {
+        "refill": clinic.refill, "change": clinic.change, "resolved": clinic.resolved,
+        "open": clinic.open, "interrogation": clinic.interrogation,
+        "uncertain": clinic.uncertain, "confirmed": clinic.confirmed,
+    }  # fmt: skip
+    return str(records[name].id)
 
 
 @pytest.mark.parametrize(("record", "edit", "field"), BAD,
