@@ -1,23 +1,17 @@
 """The record-json payload of each pump-history record (docs/fhir.md, "History"): what the
 export writes on a refill, program change, interrogation, alarm and link delivery, and the
-strict decoders the import reads it back with.
-
-A decoder checks every field: unknown fields are refused; text has a length limit (the
-database column's, or a storage bound on free text) and no control characters (free text may
-hold line breaks); enumerations are checked; quantities are read with
-:func:`~thecal.interop.fhir_history.q_in` (finite, a unit of the right dimension, negative
-only for the refill discrepancy); times with :func:`~thecal.interop.fhir_history.t_in`; a
-device must be a device of the Bundle of the right kind and a prescription version one of the
-Bundle's. Every error names ``Type/id.extension(record-json).field``.
+strict decoders the import reads it back with (field readers in
+:mod:`thecal.interop.fhir_payload`): every field checked, unknown ones refused; quantities
+with :func:`~thecal.interop.fhir_history.q_in` (finite, a unit of the right dimension,
+negative only for the refill discrepancy); times with
+:func:`~thecal.interop.fhir_history.t_in`; a device must be a device of the Bundle of the right
+kind and a prescription version one of the Bundle's. Every error names
+``Type/id.extension(record-json).field``.
 """
 
 import json
-import re
-from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any, Final
-
-import pint
 
 from thecal.clinic.implant_link_model import DeliveryOutcome, LinkDelivery
 from thecal.clinic.model import (
@@ -27,193 +21,52 @@ from thecal.clinic.model import (
     ProgramChange,
     RefillCandidateRecord,
     RefillRecord,
-    StoredFinding,
 )
 from thecal.interop.fhir_history import Context, q_in, q_out, t_in
+from thecal.interop.fhir_payload import (
+    ANY_DEVICE,
+    BY_MAX,
+    CODE_MAX,
+    FREE_MAX,
+    LEVEL_MAX,
+    SHORT_MAX,
+    Payload,
+    device_in,
+    fields,
+    findings_in,
+    findings_out,
+    items,
+    obj,
+    overrides_in,
+    pairs,
+    record_id,
+    req,
+    s_in,
+    t_out,
+    version_in,
+    volume,
+    when,
+)
 from thecal.interop.fhir_record import Stamp
-from thecal.therapy.findings import Level
 from thecal.units import Dimension, InputError
 
-Payload = Mapping[str, Any]
-
-# Column widths of the clinic database (thecal.store.schema); free text (Text columns) gets a
-# storage bound against a runaway file, not a clinical limit.
-ID_MAX: Final = 32
-BY_MAX: Final = 80
-LOT_MAX: Final = 64
-CODE_MAX: Final = 64
-LEVEL_MAX: Final = 20
+LOT_MAX: Final = 64  # thecal.store.schema column widths
 WHAT_MAX: Final = 20
-SHORT_MAX: Final = 200
-FREE_MAX: Final = 4000
-JSON_MAX: Final = 1_000_000  # a snapshot's status or log, as JSON characters
-
+JSON_MAX: Final = 1_000_000  # a snapshot's status or log, as JSON characters (storage bound)
 PUMPS: Final = frozenset({DeviceKind.PUMP.value, DeviceKind.TRIAL_PUMP.value})
-ANY_DEVICE: Final = frozenset(k.value for k in DeviceKind)
-_ID = re.compile(r"^[A-Za-z0-9\-.]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 
-# --- field readers ---------------------------------------------------------------------
-
-
-def fields(data: Payload, where: str, required: Collection[str], optional: Collection[str] = ()
-           ) -> None:  # fmt: skip
-    """Refuse a payload with an unknown field or without a required one."""
-    known = {"kind", "v", *required, *optional}
-    for key in sorted(set(data) - known):
-        raise InputError(f"{where}.{key}", "unknown field", ", ".join(sorted(known)))
-    for key in required:
-        if data.get(key) is None:
-            raise InputError(f"{where}.{key}", "missing", "a value")
-
-
-def s_in(data: Payload, key: str, where: str, limit: int, *, required: bool = True,
-         multiline: bool = False) -> str | None:  # fmt: skip
-    """Text as it is (not stripped: the record is kept exactly), at most ``limit`` characters,
-    no control characters (``multiline``: line breaks allowed)."""
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise InputError(f"{where}.{key}", "missing", "text")
-        return None
-    if not isinstance(value, str):
-        raise InputError(f"{where}.{key}", f"got {type(value).__name__}", "text")
-    if len(value) > limit:
-        raise InputError(f"{where}.{key}", f"is {len(value)} characters long",
-                         f"at most {limit}")  # fmt: skip
-    if (_CONTROL_BUT_NEWLINE if multiline else _CONTROL).search(value):
-        raise InputError(f"{where}.{key}", "contains a control character",
-                         "text with line breaks only" if multiline else "one line")  # fmt: skip
-    return value
-
-
-def req(data: Payload, key: str, where: str, limit: int, *, multiline: bool = False) -> str:
-    out = s_in(data, key, where, limit, multiline=multiline)
+def pump(data: Payload, where: str, ctx: Context) -> str:
+    """The payload's ``device``: a drug pump (implanted or trial) of the Bundle."""
+    out = device_in(data, "device", where, ctx, PUMPS)
     assert out is not None  # required
     return out
 
 
-def record_id(data: Payload, where: str) -> str:
-    """The record's id (kept: the FHIR ids derive from it)."""
-    value = req(data, "id", where, ID_MAX)
-    if not _ID.match(value):
-        raise InputError(f"{where}.id", f"got {value!r}", "letters, digits, '-' or '.'")
-    return value
-
-
-def i_in(data: Payload, key: str, where: str, *, required: bool = True) -> int | None:
-    """A whole number ≥ 1 (prescription versions); not a bool or a float."""
-    value = data.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InputError(f"{where}.{key}", f"got {value!r}", "a whole number 1, 2, …")
-    return value
-
-
-def version_in(data: Payload, key: str, where: str, ctx: Context, *, required: bool = True
-               ) -> int | None:  # fmt: skip
-    """A prescription version of the Bundle."""
-    value = i_in(data, key, where, required=required)
-    if value is not None and value not in ctx.prescription_versions:
-        raise InputError(f"{where}.{key}", f"no prescription version {value} in the Bundle",
-                         "a version of the Bundle's MedicationRequests")  # fmt: skip
-    return value
-
-
-def device_in(data: Payload, key: str, where: str, ctx: Context, kinds: frozenset[str], *,
-              required: bool = True) -> str | None:  # fmt: skip
-    """The id of a Device of the Bundle whose kind is one of ``kinds``."""
-    value = s_in(data, key, where, ID_MAX, required=required)
-    if value is None:
-        return None
-    kind = ctx.devices.get(value)
-    if kind is None:
-        raise InputError(f"{where}.{key}", f"no Device/{value} in the Bundle",
-                         "a device of the Bundle")  # fmt: skip
-    if kind not in kinds:
-        raise InputError(f"{where}.{key}", f"Device/{value} is a {kind}",
-                         " or ".join(sorted(kinds)))  # fmt: skip
-    return value
-
-
-def when(data: Payload, key: str, where: str, ctx: Context) -> datetime:
-    out = t_in(data, key, where, ctx)
+def version(data: Payload, key: str, where: str, ctx: Context) -> int:
+    out = version_in(data, key, where, ctx)
     assert out is not None  # required
     return out
-
-
-def volume(data: Payload, key: str, where: str, *, allow_negative: bool = False
-           ) -> pint.Quantity:  # fmt: skip
-    out = q_in(data, key, where, Dimension.VOLUME, allow_negative=allow_negative)
-    assert out is not None  # required
-    return out
-
-
-def items(data: Payload, key: str, where: str) -> list[tuple[str, Any]]:
-    """The list ``key`` as (``where.key[i]``, item) pairs (an absent list is empty)."""
-    value = data.get(key, [])
-    if not isinstance(value, list):
-        raise InputError(f"{where}.{key}", f"got {type(value).__name__}", "a list")
-    return [(f"{where}.{key}[{i}]", x) for i, x in enumerate(value)]
-
-
-def obj(value: Any, where: str) -> Payload:
-    if not isinstance(value, dict):
-        raise InputError(where, f"got {type(value).__name__}", "an object")
-    return value
-
-
-def pairs(data: Payload, key: str, where: str, limits: tuple[int, int]
-          ) -> tuple[tuple[str, str], ...]:  # fmt: skip
-    """A list of ``[text, text]`` pairs (override reasons, what a delivery sent)."""
-    out = []
-    for at, x in items(data, key, where):
-        if not isinstance(x, list) or len(x) != 2:
-            raise InputError(at, f"got {x!r}", "a pair [text, text]")
-        pair = {"0": x[0], "1": x[1]}
-        out.append((req(pair, "0", at, limits[0]), req(pair, "1", at, limits[1], multiline=True)))
-    return tuple(out)
-
-
-def findings_out(found: Sequence[StoredFinding]) -> list[dict[str, Any]]:
-    return [f.to_json() for f in found]
-
-
-def findings_in(data: Payload, where: str) -> tuple[StoredFinding, ...]:
-    """The stored findings (level, stable code, message, source, drug, limit, value and for a
-    soft one who may give its reason)."""
-    out = []
-    for at, x in items(data, "findings", where):
-        f = obj(x, at)
-        fields(f, at, ("level", "code", "message", "source"),
-               ("drug", "limit", "value", "override_by"))  # fmt: skip
-        level = req(f, "level", at, LEVEL_MAX)
-        if level not in {x.value for x in Level}:
-            raise InputError(f"{at}.level", f"got {level!r}", "hard, soft or info")
-        override_by = s_in(f, "override_by", at, LEVEL_MAX, required=False)
-        if override_by not in (None, "physician", "clinician"):
-            raise InputError(f"{at}.override_by", f"got {override_by!r}",
-                             "physician or clinician")  # fmt: skip
-        out.append(StoredFinding(
-            Level(level), req(f, "code", at, CODE_MAX),
-            req(f, "message", at, FREE_MAX, multiline=True),
-            req(f, "source", at, FREE_MAX, multiline=True),
-            s_in(f, "drug", at, SHORT_MAX, required=False),
-            s_in(f, "limit", at, SHORT_MAX, required=False),
-            s_in(f, "value", at, SHORT_MAX, required=False), override_by,
-        ))  # fmt: skip
-    return tuple(out)
-
-
-def overrides_in(data: Payload, where: str) -> tuple[tuple[str, str], ...]:
-    return pairs(data, "overrides", where, (CODE_MAX, FREE_MAX))
-
-
-def t_out(stamp: Stamp, at: datetime | None) -> str | None:
-    return None if at is None else stamp(at)
 
 
 # --- refill ----------------------------------------------------------------------------
@@ -250,8 +103,8 @@ def refill_in(data: Payload, where: str, ctx: Context) -> RefillRecord:
             req(c, "reason", at, FREE_MAX, multiline=True),
             req(c, "source", at, FREE_MAX, multiline=True)))  # fmt: skip
     return RefillRecord(
-        ctx.patient_id, device_in(data, "device", where, ctx, PUMPS) or "",
-        version_in(data, "prescription_version", where, ctx) or 0,
+        ctx.patient_id, pump(data, where, ctx),
+        version(data, "prescription_version", where, ctx),
         when(data, "performed_at", where, ctx),
         volume(data, "expected_remaining", where), volume(data, "withdrawn", where),
         # withdrawn − expected: negative when less came back than expected
@@ -284,7 +137,7 @@ def program_change_in(data: Payload, where: str, ctx: Context) -> ProgramChange:
     return ProgramChange(
         ctx.patient_id, when(data, "at", where, ctx),
         version_in(data, "old_version", where, ctx, required=False),
-        version_in(data, "new_version", where, ctx) or 0, req(data, "by", where, BY_MAX),
+        version(data, "new_version", where, ctx), req(data, "by", where, BY_MAX),
         req(data, "reason", where, FREE_MAX, multiline=True), findings_in(data, where),
         overrides_in(data, where), record_id(data, where),
     )  # fmt: skip
@@ -312,7 +165,7 @@ def interrogation_in(data: Payload, where: str, ctx: Context) -> Interrogation:
         if _json_size(value) > JSON_MAX:
             raise InputError(f"{where}.{key}", "is too large", f"at most {JSON_MAX} characters")
     return Interrogation(
-        ctx.patient_id, device_in(data, "device", where, ctx, PUMPS) or "",
+        ctx.patient_id, pump(data, where, ctx),
         when(data, "at", where, ctx), status, tuple(log),
         s_in(data, "by", where, BY_MAX, required=False) or "", record_id(data, where),
         findings_in(data, where),
@@ -377,7 +230,7 @@ def delivery_in(data: Payload, where: str, ctx: Context) -> LinkDelivery:
         raise InputError(f"{where}.outcome", f"got {outcome!r}",
                          ", ".join(o.value for o in DeliveryOutcome))  # fmt: skip
     return LinkDelivery(
-        ctx.patient_id, device_in(data, "device", where, ctx, PUMPS) or "",
+        ctx.patient_id, pump(data, where, ctx),
         when(data, "at", where, ctx), req(data, "by", where, BY_MAX),
         req(data, "what", where, WHAT_MAX), DeliveryOutcome(outcome),
         req(data, "detail", where, FREE_MAX, multiline=True),

@@ -110,11 +110,17 @@ def _resources(bundle: Any) -> list[Resource]:
     if not isinstance(entries, list):
         raise InputError("Bundle.entry", "has no entries", "a list of entries")
     out = []
+    seen: set[tuple[Any, str]] = set()
     for i, e in enumerate(entries):
         r = e.get("resource") if isinstance(e, Mapping) else None
         if not isinstance(r, Mapping) or not isinstance(r.get("id"), str):
             raise InputError(f"Bundle.entry[{i}].resource", "missing or without an id",
                              "a resource with an id")  # fmt: skip
+        key = (r.get("resourceType"), r["id"])
+        if key in seen:
+            raise InputError(f"Bundle.entry[{i}].resource", f"{rd.where(r)} is there twice",
+                             "each resource once")  # fmt: skip
+        seen.add(key)
         out.append(r)
     return out
 
