@@ -1,9 +1,13 @@
 """FHIR resources of what happened to a patient's devices (docs/fhir.md): each refill as a
 Procedure with the fill as a MedicationAdministration and its volumes as Observations; each
-interrogation as a DiagnosticReport over its Observations, and each bolus the implant logged as
-a MedicationAdministration; every recorded safety finding as a DetectedIssue (Thecal
-finding-code system) and every alarm as a Flag. Stimulator records are in
-:mod:`thecal.interop.fhir_stimulation`, assessments in :mod:`thecal.interop.fhir_assessment`."""
+program change as a Procedure; each interrogation as a DiagnosticReport over its Observations,
+and each bolus the implant logged as a MedicationAdministration; every recorded safety finding
+as a DetectedIssue (Thecal finding-code system), every alarm as a Flag and every write over an
+implant link as a Task. The refill and program-change Procedures, the DiagnosticReport, the Flag
+and the Task are *anchors*: each carries its record as record-json
+(:mod:`thecal.interop.fhir_event_records`), which the import decodes with :data:`KINDS`.
+Stimulator records are in :mod:`thecal.interop.fhir_stimulation`, assessments in
+:mod:`thecal.interop.fhir_assessment`."""
 
 import html
 import math
