@@ -210,7 +210,8 @@ def import_bundle(
     today = now.date()
     resources = _resources(bundle)
     left: Counter[str] = Counter()
-    taken: list[Resource] = []
+    taken: list[Resource] = []  # everything the import reads or checks, in Bundle order
+    core: list[Resource] = []  # the patient, devices, procedures, prescriptions
     anchors: list[tuple[Resource, HistoryKind, dict[str, Any]]] = []
     for r in resources:
         kind = r.get("resourceType")
@@ -229,10 +230,10 @@ def import_bundle(
                              ", ".join(sorted(TAKEN | HISTORY)))  # fmt: skip
         rd.validate(r)
         taken.append(r)
+        core.append(r)
     by_type: dict[str, list[Resource]] = {}
-    for r in taken:
-        if payload_of(r) is None and not _is_history(r):
-            by_type.setdefault(str(r["resourceType"]), []).append(r)
+    for r in core:
+        by_type.setdefault(str(r["resourceType"]), []).append(r)
     patients = by_type.get("Patient", [])
     if len(patients) != 1:
         raise InputError("Bundle.entry", f"{len(patients)} Patient resources", "exactly one")
