@@ -48,7 +48,10 @@ def imported_kinds(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     for e in bundle["entry"]:
         r = e["resource"]
         kind = r["resourceType"]
-        refill = kind == "Procedure" and r["code"]["coding"][0]["code"] == "refill"
+        refill = kind == "Procedure" and r["code"]["coding"][0]["code"] in {
+            "refill",
+            "program-change",
+        }
         if kind in {"Patient", "Condition", "Device", "DeviceUseStatement", "Procedure",
                     "MedicationRequest"} and not refill:  # fmt: skip
             out.append(r)
@@ -84,14 +87,18 @@ def test_one_audited_transaction_as_the_physician(clinic: Clinic) -> None:
     assert result.taken["Device"] == 7
 
 
-def test_history_is_refused_unless_left_out_and_nothing_is_written(clinic: Clinic) -> None:
+def test_history_of_an_unknown_kind_is_refused_unless_left_out(clinic: Clinic) -> None:
+    bundle = export(clinic, clinic.uow, clinic.ids["DEMO-0001"])
+    flag = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Flag")
+    ext = flag["extension"][0]
+    ext["valueString"] = ext["valueString"].replace('"kind":"alarm"', '"kind":"future-kind"')
     uow = fresh()
     with pytest.raises(InputError) as e:
-        load(clinic, uow, export(clinic, clinic.uow, clinic.ids["DEMO-0001"]),
-             without_history=False)  # fmt: skip
-    assert e.value.field.startswith("Procedure/")  # the first refill
-    assert "--without-history" in e.value.expected
+        load(clinic, uow, bundle, without_history=False)
+    assert e.value.field == f"Flag/{flag['id']}.extension(record-json).kind"
+    assert "--without-history" in (e.value.expected or "")
     assert patient_count(uow) == 0
+    assert load(clinic, uow, bundle).left_out["Flag"] == 1
 
 
 @pytest.mark.parametrize("role", [Role.NURSE, Role.VIEWER])

@@ -1,7 +1,9 @@
 """``thecal import fhir FILE.json --user PHYSICIAN``: import one patient's FHIR R4 Bundle (as
 ``thecal export fhir`` writes it) into the clinic database: one transaction, audited as the
 physician with the file named; nothing is written when anything is refused
-(:mod:`thecal.interop.fhir_import`, docs/fhir.md).
+(:mod:`thecal.interop.fhir_import`, docs/fhir.md). The clinical history comes with it (each
+record from its anchor's record-json, checked against every standard element); with
+``--without-history`` it is left out and counted.
 
 Exit codes: 0 imported; 2 refused (one line naming the resource and element, e.g.
 ``Device/abc.modelNumber``) or not allowed.
@@ -54,8 +56,10 @@ def fhir_cmd(
     user: str = USER,
     without_history: bool = typer.Option(
         False, "--without-history",
-        help="leave out refills, fills, interrogations, readings, findings and alarms "
-        "(they are not imported; without this flag a Bundle holding them is refused)",
+        help="leave out the clinical history (refills, program changes, interrogations, "
+        "alarms, link deliveries, stimulator readings and everything derived from them) and "
+        "count it; without this flag the history is imported, and a Bundle holding history "
+        "this clinic cannot import is refused",
     ),
     zone: str | None = ZONE_OPTION,
     database: str | None = DB,
@@ -81,4 +85,4 @@ def fhir_cmd(
     typer.echo(f"imported {p.mrn} (id {p.id}): {taken}")
     if result.left_out:
         left = ", ".join(f"{n} {k}" for k, n in sorted(result.left_out.items()))
-        typer.echo(f"left out (history, not imported): {left}")
+        typer.echo(f"left out (history, --without-history): {left}")

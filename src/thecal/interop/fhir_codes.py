@@ -25,12 +25,20 @@ FINDING_CODES: Final = f"{BASE}/CodeSystem/finding-code"  # thecal.therapy.findi
 OBSERVATION_CODES: Final = f"{BASE}/CodeSystem/observation"
 DEVICE_KINDS: Final = f"{BASE}/CodeSystem/device-kind"  # thecal.clinic.model.DeviceKind
 PROCEDURE_KINDS: Final = f"{BASE}/CodeSystem/procedure-kind"  # ProcedureKind + "refill"
-DEVICE_ACTIONS: Final = f"{BASE}/CodeSystem/device-action"  # implanted | removed
+# + "program-change"
+DEVICE_ACTIONS: Final = f"{BASE}/CodeSystem/device-action"  # implanted | removed | refilled
+# | reprogrammed
 DEVICE_PROPERTIES: Final = f"{BASE}/CodeSystem/device-property"
 REPORT_CODES: Final = f"{BASE}/CodeSystem/report"
 ALARM_CODES: Final = f"{BASE}/CodeSystem/alarm"
 DIAGNOSIS_CODES: Final = f"{BASE}/CodeSystem/diagnosis"  # registration.DiagnosisCode
 COMPLICATION_CODES: Final = f"{BASE}/CodeSystem/complication"  # model.ComplicationCode
+LINK_WRITES: Final = f"{BASE}/CodeSystem/link-write"  # LinkDelivery.what: program, refill, …
+LINK_OUTCOMES: Final = f"{BASE}/CodeSystem/link-outcome"  # implant_link_model.DeliveryOutcome
+
+# Procedure codes (PROCEDURE_KINDS) of clinical-history records, besides ProcedureKind's.
+REFILL: Final = "refill"
+PROGRAM_CHANGE: Final = "program-change"
 
 # Identifier systems.
 MRN: Final = f"{BASE}/identifier/mrn"
@@ -84,3 +92,13 @@ def concept(system: str, code: str, display: str | None = None) -> dict[str, Any
 def intrathecal_route() -> dict[str, Any]:
     """The route of every Thecal drug: SNOMED CT 72607000 "Intrathecal route"."""
     return concept(SNOMED, INTRATHECAL, INTRATHECAL_DISPLAY)
+
+
+def code_of(concept: Any, system: str) -> str | None:
+    """The code of ``concept``'s first coding in ``system`` (None when it has none)."""
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    for coding in codings if isinstance(codings, list) else ():
+        if isinstance(coding, dict) and coding.get("system") == system:
+            code = coding.get("code")
+            return code if isinstance(code, str) else None
+    return None

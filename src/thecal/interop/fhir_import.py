@@ -9,9 +9,17 @@ Checks before anything is written: each resource's structure (fhir.resources R4B
 element with the clinic's registration checks, each device model in the catalogs, each plan
 through the therapy core (:func:`thecal.therapy.plan.resolve`) and its safety gate (no hard
 finding), the device history with the
-lifecycle rules, and a record number not yet in the clinic. The clinical history (refills,
-fills, interrogations, readings, findings, alarms) is not imported: a Bundle holding it is
-refused unless ``without_history`` says to leave it out, and the result says how much was left.
+lifecycle rules, and a record number not yet in the clinic.
+
+The clinical history comes back from the record-json payload of each anchor resource (the
+refill and program-change Procedures, the interrogation DiagnosticReport, the alarm Flag, the
+link-delivery Task; :mod:`thecal.interop.fhir_history`): every anchor is decoded strictly
+before anything is written, then the records are written in time order after the devices and
+prescriptions. Last, in the same transaction, the patient is read back and exported again: it
+must give exactly the Bundle's resources (:mod:`thecal.interop.fhir_compare`), so a standard
+element edited without its payload, a derived resource (volumes, findings, fills) that does not
+follow from its record, or history of a kind no one imports is refused and nothing is written.
+``without_history`` leaves all the history out, and the result says how much was left.
 """
 
 from collections import Counter
@@ -35,14 +43,17 @@ from thecal.clinic.model import (
     Role,
     User,
 )
+from thecal.clinic.patient_record import read_patient
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.registration import DeviceDetails, Diagnosis, PatientDetails, text
 from thecal.clinic.stimulator_model import StimLead
-from thecal.interop import fhir_assessment, fhir_events, fhir_stimulation
+from thecal.interop import fhir_assessment, fhir_events, fhir_export, fhir_stimulation
 from thecal.interop import fhir_codes as c
 from thecal.interop import fhir_read as rd
+from thecal.interop.fhir_compare import check_same
 from thecal.interop.fhir_history import Catalogs as Catalogs
-from thecal.interop.fhir_history import HistoryKind
+from thecal.interop.fhir_history import Context, HistoryKind, payload_of
+from thecal.interop.fhir_record import stamp_in
 from thecal.therapy.findings import Level
 from thecal.therapy.plan import resolve
 from thecal.therapy.plan_file import PlanFile
@@ -51,7 +62,8 @@ from thecal.units import InputError
 
 Resource = Mapping[str, Any]
 HISTORY = frozenset({"MedicationAdministration", "Observation", "DiagnosticReport",
-                     "DetectedIssue", "Flag"})  # fmt: skip
+                     "DetectedIssue", "Flag", "Task"})  # fmt: skip
+HISTORY_PROCEDURES = frozenset({c.REFILL, c.PROGRAM_CHANGE})
 TAKEN = frozenset({"Patient", "Condition", "Device", "DeviceUseStatement", "Procedure",
                    "MedicationRequest"})  # fmt: skip
 KINDS: tuple[HistoryKind, ...] = (*fhir_events.KINDS, *fhir_stimulation.KINDS,
@@ -60,12 +72,35 @@ KINDS: tuple[HistoryKind, ...] = (*fhir_events.KINDS, *fhir_stimulation.KINDS,
 
 @dataclass(frozen=True)
 class ImportResult:
-    """The patient written, how many resources of each type were taken, and how many history
-    resources were left out (``without_history``)."""
+    """The patient written, how many resources of each type were taken (the history's
+    included), and how many history resources were left out (``without_history``)."""
 
     patient: Patient
     taken: Mapping[str, int]
     left_out: Mapping[str, int]
+
+
+def _is_history(r: Resource) -> bool:
+    """A resource of the clinical history (an anchor or a derived resource)."""
+    kind = r.get("resourceType")
+    if kind == "Procedure":
+        return c.code_of(r.get("code"), c.PROCEDURE_KINDS) in HISTORY_PROCEDURES
+    return kind in HISTORY
+
+
+def _kind_of(r: Resource, payload: Mapping[str, Any]) -> HistoryKind:
+    """The registered kind of an anchor's payload (InputError naming its ``kind``)."""
+    name = payload["kind"]
+    where = rd.where(r, "extension(record-json).kind")
+    k = next((k for k in KINDS if k.name == name), None)
+    if k is None:
+        raise InputError(where, f"history of kind {name!r} is not imported by this clinic",
+                         f"one of {', '.join(k.name for k in KINDS)}, or --without-history "
+                         "to import the rest without the history")  # fmt: skip
+    if k.resource_type != r.get("resourceType"):
+        raise InputError(where, f"{name!r} on a {r.get('resourceType')}",
+                         f"{name!r} on a {k.resource_type}")  # fmt: skip
+    return k
 
 
 def _resources(bundle: Any) -> list[Resource]:
@@ -75,11 +110,17 @@ def _resources(bundle: Any) -> list[Resource]:
     if not isinstance(entries, list):
         raise InputError("Bundle.entry", "has no entries", "a list of entries")
     out = []
+    seen: set[tuple[Any, str]] = set()
     for i, e in enumerate(entries):
         r = e.get("resource") if isinstance(e, Mapping) else None
         if not isinstance(r, Mapping) or not isinstance(r.get("id"), str):
             raise InputError(f"Bundle.entry[{i}].resource", "missing or without an id",
                              "a resource with an id")  # fmt: skip
+        key = (r.get("resourceType"), r["id"])
+        if key in seen:
+            raise InputError(f"Bundle.entry[{i}].resource", f"{rd.where(r)} is there twice",
+                             "each resource once")  # fmt: skip
+        seen.add(key)
         out.append(r)
     return out
 
@@ -169,24 +210,29 @@ def import_bundle(
     today = now.date()
     resources = _resources(bundle)
     left: Counter[str] = Counter()
-    taken: list[Resource] = []
+    taken: list[Resource] = []  # everything the import reads or checks, in Bundle order
+    core: list[Resource] = []  # the patient, devices, procedures, prescriptions
+    anchors: list[tuple[Resource, HistoryKind, dict[str, Any]]] = []
     for r in resources:
         kind = r.get("resourceType")
-        history = kind in HISTORY or (kind == "Procedure" and rd.procedure_kind(r) == "refill")
-        if history:
-            if not without_history:
-                raise InputError(rd.where(r), "the clinical history (refills, fills, "
-                                 "interrogations, readings, findings, alarms) is not imported",
-                                 "--without-history to import the rest without it")  # fmt: skip
-            left[str(kind)] += 1
-            continue
+        payload = payload_of(r)
+        if payload is not None or _is_history(r):
+            if without_history:
+                left[str(kind)] += 1
+                continue
+            rd.validate(r)
+            taken.append(r)
+            if payload is not None:
+                anchors.append((r, _kind_of(r, payload), payload))
+            continue  # a derived resource: checked by the comparison at the end
         if kind not in TAKEN:
             raise InputError(rd.where(r, "resourceType"), f"{kind} is not imported",
                              ", ".join(sorted(TAKEN | HISTORY)))  # fmt: skip
         rd.validate(r)
         taken.append(r)
+        core.append(r)
     by_type: dict[str, list[Resource]] = {}
-    for r in taken:
+    for r in core:
         by_type.setdefault(str(r["resourceType"]), []).append(r)
     patients = by_type.get("Patient", [])
     if len(patients) != 1:
@@ -208,6 +254,11 @@ def import_bundle(
     patient = Patient(p["mrn"], p["name"], p["birth_year"], p["opioid_naive"],
                       next((d.detail for d in diagnoses if d.code.value == "spasticity"), None),
                       id=pid)  # fmt: skip
+    kinds = {d.id: d.kind.value for d in devices} | {x.id: DeviceKind.LEAD.value for x in leads}
+    ctx = Context(pid, kinds, frozenset(x.version for x in prescriptions), cats, zone, today)
+    # Every record decoded before anything is written; written oldest first.
+    history = sorted(((k, k.decode(data, rd.where(r, "extension(record-json)"), ctx))
+                      for r, k, data in anchors), key=lambda x: x[0].at(x[1]))  # fmt: skip
     with uow.transaction(actor.username, now, f"FHIR import of {source}") as repo:
         if repo.patient_by_mrn(patient.mrn) is not None:
             raise InputError(
@@ -228,6 +279,12 @@ def import_bundle(
             repo.add_prescription(rx)
         for x in complications:
             repo.add_complication(x)
+        for k, record in history:
+            k.write(repo, record)
+        # The record as written must give the Bundle back, resource by resource.
+        again = fhir_export.resources(read_patient(repo, pid), cats.library, cats.catalog,
+                                      stamp_in(zone))  # fmt: skip
+        check_same(taken, again)
         stored = repo.get_patient(pid)
     return ImportResult(stored, dict(Counter(str(r["resourceType"]) for r in taken)), dict(left))
 

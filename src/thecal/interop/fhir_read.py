@@ -7,6 +7,7 @@ types, cardinality); then each element Thecal takes is checked with the clinic's
 ``Device/abc.type``: what cannot be taken is refused, never guessed.
 """
 
+import math
 from collections.abc import Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -94,14 +95,18 @@ def a_time(r: Resource, element: str, value: Any, zone: tzinfo | None) -> dateti
 
 
 def quantity(r: Resource, element: str, value: Any, unit: str) -> pint.Quantity:
-    """A UCUM Quantity from Thecal's allow-list, converted to ``unit`` (a pint unit)."""
-    code = value.get("code") if isinstance(value, Mapping) else None
-    number = value.get("value") if isinstance(value, Mapping) else None
+    """A UCUM Quantity from Thecal's allow-list, converted to ``unit`` (a pint unit): a finite
+    number (not a bool; Python's json reads NaN and Infinity) and a known UCUM code."""
+    mapping = isinstance(value, Mapping)
+    code = value.get("code") if mapping else None
+    number = value.get("value") if mapping else None
     known = unit_from_ucum(code) if isinstance(code, str) else None
-    if value.get("system") != c.UCUM or known is None or not isinstance(number, int | float):
+    finite = (isinstance(number, int | float) and not isinstance(number, bool)
+              and math.isfinite(number))  # fmt: skip
+    if not mapping or value.get("system") != c.UCUM or known is None or not finite:
         raise InputError(where(r, element), f"got {value!r}", f"a UCUM quantity in {unit}")
     try:
-        return Q_(float(number), known).to(unit)
+        return Q_(float(number), known).to(unit)  # type: ignore[arg-type]  # checked above
     except pint.DimensionalityError:
         raise InputError(where(r, element), f"{code} is not {unit}", unit) from None
 
