@@ -84,3 +84,17 @@ def concept(system: str, code: str, display: str | None = None) -> dict[str, Any
 def intrathecal_route() -> dict[str, Any]:
     """The route of every Thecal drug: SNOMED CT 72607000 "Intrathecal route"."""
     return concept(SNOMED, INTRATHECAL, INTRATHECAL_DISPLAY)
+
+
+# h2: stimulation and assessments
+STIM_PROGRAM_VERSION: Final = f"{BASE}/identifier/stimulation-program-version"
+STIM_PARAMETERS: Final = f"{BASE}/CodeSystem/stimulation-parameter"  # DeviceRequest.parameter
+ASSESSMENT_KINDS: Final = f"{BASE}/CodeSystem/assessment-kind"  # AssessmentKind values
+ASSESSMENT_URGENCY: Final = f"{BASE}/CodeSystem/assessment-urgency"  # decision URGENCIES
+
+STIM_PARAMETER: Final = {
+    "amplitude": "Stimulation amplitude (mA in current mode, V in voltage mode)",
+    "pulse-width": "Pulse width",
+    "rate": "Pulse rate",
+}
+"""The codes of :data:`STIM_PARAMETERS`: one of each per stimulation area."""

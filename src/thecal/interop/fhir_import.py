@@ -51,7 +51,7 @@ from thecal.units import InputError
 
 Resource = Mapping[str, Any]
 HISTORY = frozenset({"MedicationAdministration", "Observation", "DiagnosticReport",
-                     "DetectedIssue", "Flag"})  # fmt: skip
+                     "DetectedIssue", "Flag", "DeviceRequest", "ClinicalImpression"})  # fmt: skip
 TAKEN = frozenset({"Patient", "Condition", "Device", "DeviceUseStatement", "Procedure",
                    "MedicationRequest"})  # fmt: skip
 KINDS: tuple[HistoryKind, ...] = (*fhir_events.KINDS, *fhir_stimulation.KINDS,
