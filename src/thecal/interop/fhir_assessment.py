@@ -3,7 +3,8 @@
 urgency emergency, today or within 24 h (those the worklist keeps) also as an active Flag.
 
 The ClinicalImpression is the anchor: its record-json holds the presentation given to the
-rules, what they proposed then, the urgency, kind, note and who closed it. The import's
+rules, what they proposed then, the urgency, the assessment's kind (``assessment_kind``: the
+payload's ``kind`` names the record kind), the note and who closed it. The import's
 decoder (:data:`KINDS`) takes them back strictly: urgency and kind from their enumerations,
 the presentation re-validated with the decision rules' own model, the result kept as recorded
 (it is what the rules proposed then, not re-run) but read with the Assessment model.
@@ -85,7 +86,7 @@ def impression(a: AssessmentRecord, stamp: Stamp) -> Resource:
         out["note"] = [{"text": a.note}]
     return attach(out, "assessment", {
         "id": a.id, "device_id": a.device_id, "at": stamp(a.at), "by": a.by,
-        "kind": a.kind.value, "urgency": a.urgency, "presentation": a.presentation,
+        "assessment_kind": a.kind.value, "urgency": a.urgency, "presentation": a.presentation,
         "result": a.result, "note": a.note,
         "closed_at": stamp(a.closed_at) if a.closed_at else None, "closed_by": a.closed_by,
     })  # fmt: skip
@@ -110,8 +111,8 @@ def flag(a: AssessmentRecord, stamp: Stamp) -> Resource:
 def decode(data: Mapping[str, Any], where: str, ctx: Context) -> AssessmentRecord:
     """An assessment record from its payload (see the module docstring); closed_at and
     closed_by come together, closed_at not before the assessment."""
-    p.only(data, where, ("id", "device_id", "at", "by", "kind", "urgency", "presentation",
-                         "result", "note", "closed_at", "closed_by"))  # fmt: skip
+    p.only(data, where, ("id", "device_id", "at", "by", "assessment_kind", "urgency",
+                         "presentation", "result", "note", "closed_at", "closed_by"))  # fmt: skip
     urgency = data.get("urgency")
     if not isinstance(urgency, str) or urgency not in URGENCIES:
         raise InputError(f"{where}.urgency", f"got {urgency!r}", ", ".join(URGENCIES))
@@ -153,7 +154,7 @@ def decode(data: Mapping[str, Any], where: str, ctx: Context) -> AssessmentRecor
                          f"at or after {at}")  # fmt: skip
     return AssessmentRecord(
         ctx.patient_id, at, p.one_line(data, "by", where, p.WHO_MAX),
-        p.choice(data, "kind", where, AssessmentKind), urgency, given, result, device,
+        p.choice(data, "assessment_kind", where, AssessmentKind), urgency, given, result, device,
         p.free_text(data, "note", where, MAX_NOTE, required=False), closed_at, closed_by,
         p.record_id(data, where),
     )  # fmt: skip
