@@ -36,14 +36,10 @@ from thecal.units import Q_
 
 __all__ = ["template_db"]
 
-# The Bundles of these demo patients hold stimulator readings and programs, whose import is
-# another change's (fhir_stimulation.KINDS): refused until then.
-STIM = pytest.mark.xfail(strict=True, reason="h2: stimulator/assessment kinds")
-
 
 def _mrns(all_mrns: tuple[str, ...]) -> list[Any]:
-    return [pytest.param(m, marks=STIM) if m in ("SEED-000", "SEED-001") else m
-            for m in all_mrns]  # fmt: skip
+    # Every demo patient, the stimulator patients of seeds 000 and 001 included.
+    return list(all_mrns)
 
 
 def export(clinic: Clinic, uow: Any, pid: str) -> dict[str, Any]:

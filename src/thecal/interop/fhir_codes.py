@@ -102,3 +102,17 @@ def code_of(concept: Any, system: str) -> str | None:
             code = coding.get("code")
             return code if isinstance(code, str) else None
     return None
+
+
+# h2: stimulation and assessments
+STIM_PROGRAM_VERSION: Final = f"{BASE}/identifier/stimulation-program-version"
+STIM_PARAMETERS: Final = f"{BASE}/CodeSystem/stimulation-parameter"  # DeviceRequest.parameter
+ASSESSMENT_KINDS: Final = f"{BASE}/CodeSystem/assessment-kind"  # AssessmentKind values
+ASSESSMENT_URGENCY: Final = f"{BASE}/CodeSystem/assessment-urgency"  # decision URGENCIES
+
+STIM_PARAMETER: Final = {
+    "amplitude": "Stimulation amplitude (mA in current mode, V in voltage mode)",
+    "pulse-width": "Pulse width",
+    "rate": "Pulse rate",
+}
+"""The codes of :data:`STIM_PARAMETERS`: one of each per stimulation area."""

@@ -62,7 +62,8 @@ from thecal.units import InputError
 
 Resource = Mapping[str, Any]
 HISTORY = frozenset({"MedicationAdministration", "Observation", "DiagnosticReport",
-                     "DetectedIssue", "Flag", "Task"})  # fmt: skip
+                     "DetectedIssue", "Flag", "Task", "DeviceRequest",
+                     "ClinicalImpression"})  # fmt: skip
 HISTORY_PROCEDURES = frozenset({c.REFILL, c.PROGRAM_CHANGE})
 TAKEN = frozenset({"Patient", "Condition", "Device", "DeviceUseStatement", "Procedure",
                    "MedicationRequest"})  # fmt: skip
