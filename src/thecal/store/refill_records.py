@@ -89,7 +89,7 @@ class RefillRecords(RepositoryBase):
         rows = self.session.execute(
             select(RefillRow)
             .where(RefillRow.patient_id == patient_id)
-            .order_by(RefillRow.performed_at)
+            .order_by(RefillRow.performed_at, RefillRow.id)
         ).scalars()
         return [self._refill(r) for r in rows]
 
