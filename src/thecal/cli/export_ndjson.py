@@ -72,8 +72,9 @@ def write_files(folder: Path, items: Iterable[dict[str, Any]], written: Written)
 
 
 def manifest(written: Written, at: datetime) -> dict[str, Any]:
-    """The Bulk Data complete-status body (FHIR Bulk Data Access IG 2.0.0, "Response - Complete
-    Status"): its ``url`` are file names relative to the manifest, not server URLs."""
+    """The Bulk Data complete-status body (HL7 FHIR Bulk Data Access IG STU 2, "Response -
+    Complete Status", https://hl7.org/fhir/uv/bulkdata/STU2/export.html); no server: ``request``
+    is the command and each ``url`` a file name relative to the manifest."""
     return {
         "transactionTime": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "request": REQUEST,
