@@ -9,6 +9,7 @@ import pytest
 from tests.demo_records import fill_demo
 from thecal.clinic.errors import NotFoundError
 from thecal.clinic.memory import MemoryUnitOfWork
+from thecal.clinic.model import new_id
 from thecal.clinic.patient_record import read_patient
 from thecal.store import patient_record_records
 from thecal.store.uow import SqlUnitOfWork
@@ -63,3 +64,22 @@ def test_an_unknown_id_is_not_found_naming_it(uow: SqlUnitOfWork) -> None:
 def test_memory_unknown_id_is_not_found_too() -> None:
     with MemoryUnitOfWork().reader() as repo, pytest.raises(NotFoundError, match="nobody"):
         repo.patient_records(["nobody"])
+
+
+def test_same_instant_refills_and_program_changes_come_as_read_patient_gives_them(
+    uow: SqlUnitOfWork,
+) -> None:
+    # Refills and program changes keep no tie-breaker (a workflow takes the last one read as
+    # the latest): records at the same instant come in the database's order, in both reads.
+    ids = list(fill_demo(uow).values())
+    with uow.reader() as repo:
+        pid = next(i for i in ids if repo.refills_for(i) and repo.program_changes_for(i))
+        refill, change = repo.refills_for(pid)[-1], repo.program_changes_for(pid)[-1]
+    with uow.transaction("nurse", refill.performed_at, "same-instant copies") as repo:
+        for _ in range(3):
+            repo.add_refill(dataclasses.replace(refill, id=new_id()))
+            repo.add_program_change(dataclasses.replace(change, id=new_id()))
+    with uow.reader() as repo:
+        (bulk,) = repo.patient_records([pid])
+        assert bulk == read_patient(repo, pid)
+    assert [r.performed_at for r in bulk.refills].count(refill.performed_at) == 4

@@ -211,7 +211,7 @@ class MemoryRepository(
     def refills_for(self, patient_id: str) -> Sequence[RefillRecord]:
         return sorted(
             (r for r in self._s.refills if r.patient_id == patient_id),
-            key=lambda r: (r.performed_at, r.id),
+            key=lambda r: r.performed_at,
         )
 
     def latest_refills(self) -> Sequence[RefillRecord]:
@@ -272,7 +272,7 @@ class MemoryRepository(
 
     def program_changes_for(self, patient_id: str) -> Sequence[ProgramChange]:
         return sorted(
-            (c for c in self._s.changes if c.patient_id == patient_id), key=lambda c: (c.at, c.id)
+            (c for c in self._s.changes if c.patient_id == patient_id), key=lambda c: c.at
         )
 
     def add_interrogation(self, interrogation: Interrogation) -> None:

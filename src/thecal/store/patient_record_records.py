@@ -129,8 +129,8 @@ class PatientRecordRecords(RepositoryBase):
         pr, rx, rf, pc = ProcedureRow, PrescriptionRow, RefillRow, ProgramChangeRow
         procedures = self._by_patient(pr, ids, (pr.performed_on, pr.id), procedure_of)
         prescriptions = self._by_patient(rx, ids, (rx.version,), prescription_of)
-        refills = self._by_patient(rf, ids, (rf.performed_at, rf.id), RefillRecords._refill)
-        changes = self._by_patient(pc, ids, (pc.at, pc.id), program_change_of)
+        refills = self._by_patient(rf, ids, (rf.performed_at,), RefillRecords._refill)
+        changes = self._by_patient(pc, ids, (pc.at,), program_change_of)
         it, al, co = InterrogationRow, AlarmRow, ComplicationRow
         interrogations = self._by_patient(it, ids, (it.at, it.id), EventRecords._interrogation)
         alarms = self._by_patient(al, ids, (al.raised_at, al.id), EventRecords._alarm)

@@ -57,6 +57,6 @@ class PrescriptionRecords(RepositoryBase):
         rows = self.session.execute(
             select(ProgramChangeRow)
             .where(ProgramChangeRow.patient_id == patient_id)
-            .order_by(ProgramChangeRow.at, ProgramChangeRow.id)
+            .order_by(ProgramChangeRow.at)
         ).scalars()
         return [program_change_of(r) for r in rows]

@@ -89,7 +89,7 @@ class RefillRecords(RepositoryBase):
         rows = self.session.execute(
             select(RefillRow)
             .where(RefillRow.patient_id == patient_id)
-            .order_by(RefillRow.performed_at, RefillRow.id)
+            .order_by(RefillRow.performed_at)
         ).scalars()
         return [self._refill(r) for r in rows]
 
