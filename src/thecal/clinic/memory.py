@@ -29,6 +29,7 @@ from thecal.clinic.model import (
     RefillRecord,
     User,
 )
+from thecal.clinic.patient_record_memory import MemoryPatientRecords
 from thecal.clinic.ports import ClinicRepository, DueRefill, DueWindow
 from thecal.clinic.registration import DeviceDetails, PatientDetails
 from thecal.clinic.registration_memory import RegistrationMemory
@@ -81,6 +82,7 @@ class MemoryRepository(
     MemoryDeliverySettling,
     MemoryWorklistReads,
     MemoryAssessments,
+    MemoryPatientRecords,
 ):
     def __init__(self, state: _State, who: tuple[str, datetime, str] | None) -> None:
         self._s = state
@@ -175,7 +177,7 @@ class MemoryRepository(
     def procedures_for(self, patient_id: str) -> Sequence[Procedure]:
         return sorted(
             (p for p in self._s.procedures if p.patient_id == patient_id),
-            key=lambda p: p.performed_on,
+            key=lambda p: (p.performed_on, p.id),
         )
 
     def add_prescription(self, prescription: PrescriptionVersion) -> None:
@@ -321,7 +323,7 @@ class MemoryRepository(
     def alarms_for(self, patient_id: str) -> Sequence[Alarm]:
         return sorted(
             (a for a in self._s.alarms.values() if a.patient_id == patient_id),
-            key=lambda a: a.raised_at,
+            key=lambda a: (a.raised_at, a.id),
         )
 
     def add_complication(self, complication: Complication) -> None:
@@ -332,7 +334,7 @@ class MemoryRepository(
     def complications_for(self, patient_id: str) -> Sequence[Complication]:
         return sorted(
             (c for c in self._s.complications if c.patient_id == patient_id),
-            key=lambda c: c.occurred_on,
+            key=lambda c: (c.occurred_on, c.id),
         )
 
     # Stimulators -----------------------------------------------------------------------------
@@ -344,7 +346,7 @@ class MemoryRepository(
 
     def stim_leads_for(self, device_id: str) -> Sequence[StimLead]:
         return sorted((x for x in self._s.stim_leads if x.device_id == device_id),
-                      key=lambda x: (x.implanted_on, x.name))  # fmt: skip
+                      key=lambda x: (x.implanted_on, x.name, x.id))  # fmt: skip
 
     def add_stim_program(self, program: StimProgramVersion) -> None:
         self._touch(program.patient_id)

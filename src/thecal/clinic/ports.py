@@ -28,6 +28,7 @@ from thecal.clinic.model import (
     RefillRecord,
     User,
 )
+from thecal.clinic.patient_record_ports import PatientRecords
 from thecal.clinic.registration_ports import RegistrationRecords
 from thecal.clinic.stimulator_ports import StimulatorRecords
 from thecal.clinic.worklist_ports import WorklistReads
@@ -84,6 +85,7 @@ class ClinicRepository(
     DeliverySettling,
     WorklistReads,
     AssessmentRecords,
+    PatientRecords,
     Protocol,
 ):
     # Users

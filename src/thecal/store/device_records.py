@@ -16,6 +16,12 @@ from thecal.store.schema import DeviceRow, ProcedureRow
 from thecal.units import Dimension
 
 
+def procedure_of(r: ProcedureRow) -> Procedure:
+    return Procedure(r.patient_id, ProcedureKind(r.kind), r.performed_on,
+                     tuple(json.loads(r.placed)), tuple(json.loads(r.removed)), r.notes, r.by,
+                     r.id)  # fmt: skip
+
+
 class DeviceRecords(RepositoryBase):
     """Devices and the procedures that place and remove them."""
 
@@ -107,18 +113,6 @@ class DeviceRecords(RepositoryBase):
         rows = self.session.execute(
             select(ProcedureRow)
             .where(ProcedureRow.patient_id == patient_id)
-            .order_by(ProcedureRow.performed_on)
+            .order_by(ProcedureRow.performed_on, ProcedureRow.id)
         ).scalars()
-        return [
-            Procedure(
-                r.patient_id,
-                ProcedureKind(r.kind),
-                r.performed_on,
-                tuple(json.loads(r.placed)),
-                tuple(json.loads(r.removed)),
-                r.notes,
-                r.by,
-                r.id,
-            )
-            for r in rows
-        ]
+        return [procedure_of(r) for r in rows]

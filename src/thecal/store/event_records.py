@@ -14,6 +14,11 @@ from thecal.store.rows import findings_from_json, json_text
 from thecal.store.schema import AlarmRow, ComplicationRow, InterrogationRow
 
 
+def complication_of(r: ComplicationRow) -> Complication:
+    return Complication(r.patient_id, ComplicationCode(r.code), r.occurred_on, r.notes,
+                        r.device_id, r.by, r.id)  # fmt: skip
+
+
 class EventRecords(RepositoryBase):
     """Interrogations, alarms and complications."""
 
@@ -109,7 +114,9 @@ class EventRecords(RepositoryBase):
 
     def alarms_for(self, patient_id: str) -> Sequence[Alarm]:
         rows = self.session.execute(
-            select(AlarmRow).where(AlarmRow.patient_id == patient_id).order_by(AlarmRow.raised_at)
+            select(AlarmRow)
+            .where(AlarmRow.patient_id == patient_id)
+            .order_by(AlarmRow.raised_at, AlarmRow.id)
         ).scalars()
         return [self._alarm(r) for r in rows]
 
@@ -126,17 +133,6 @@ class EventRecords(RepositoryBase):
         rows = self.session.execute(
             select(ComplicationRow)
             .where(ComplicationRow.patient_id == patient_id)
-            .order_by(ComplicationRow.occurred_on)
+            .order_by(ComplicationRow.occurred_on, ComplicationRow.id)
         ).scalars()
-        return [
-            Complication(
-                r.patient_id,
-                ComplicationCode(r.code),
-                r.occurred_on,
-                r.notes,
-                r.device_id,
-                r.by,
-                r.id,
-            )
-            for r in rows
-        ]
+        return [complication_of(r) for r in rows]

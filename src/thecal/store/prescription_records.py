@@ -11,6 +11,17 @@ from thecal.store.rows import findings_from_json, json_text, pairs_from_json
 from thecal.store.schema import PrescriptionRow, ProgramChangeRow
 
 
+def prescription_of(r: PrescriptionRow) -> PrescriptionVersion:
+    return PrescriptionVersion(r.patient_id, r.version, r.plan_json, r.author, r.reason,
+                               r.created_at, r.id)  # fmt: skip
+
+
+def program_change_of(r: ProgramChangeRow) -> ProgramChange:
+    return ProgramChange(r.patient_id, r.at, r.old_version, r.new_version, r.by, r.reason,
+                         findings_from_json(r.findings), pairs_from_json(r.overrides),
+                         r.id)  # fmt: skip
+
+
 class PrescriptionRecords(RepositoryBase):
     """Prescription versions and program changes."""
 
@@ -29,12 +40,7 @@ class PrescriptionRecords(RepositoryBase):
             .where(PrescriptionRow.patient_id == patient_id)
             .order_by(PrescriptionRow.version)
         ).scalars()
-        return [
-            PrescriptionVersion(
-                r.patient_id, r.version, r.plan_json, r.author, r.reason, r.created_at, r.id
-            )
-            for r in rows
-        ]
+        return [prescription_of(r) for r in rows]
 
     def add_program_change(self, change: ProgramChange) -> None:
         c = change
@@ -53,17 +59,4 @@ class PrescriptionRecords(RepositoryBase):
             .where(ProgramChangeRow.patient_id == patient_id)
             .order_by(ProgramChangeRow.at)
         ).scalars()
-        return [
-            ProgramChange(
-                r.patient_id,
-                r.at,
-                r.old_version,
-                r.new_version,
-                r.by,
-                r.reason,
-                findings_from_json(r.findings),
-                pairs_from_json(r.overrides),
-                r.id,
-            )
-            for r in rows
-        ]
+        return [program_change_of(r) for r in rows]

@@ -21,6 +21,16 @@ from thecal.store.rows import PATIENT_COLUMNS, json_text
 from thecal.store.schema import PatientRow
 
 
+def patient_details_of(row: PatientDetailsRow) -> PatientDetails:
+    found = tuple(Diagnosis(DiagnosisCode(c), str(t)) for c, t in json.loads(row.diagnoses))
+    return PatientDetails(row.patient_id, row.date_of_birth, Sex(row.sex), row.contact, found)
+
+
+def device_details_of(row: DeviceDetailsRow) -> DeviceDetails:
+    side = PocketSide(row.pocket_side) if row.pocket_side is not None else None
+    return DeviceDetails(row.device_id, row.patient_id, row.udi, side)
+
+
 class RegistrationRecords(RepositoryBase):
     """Patient details, device details and patient search."""
 
@@ -38,11 +48,7 @@ class RegistrationRecords(RepositoryBase):
 
     def patient_details(self, patient_id: str) -> PatientDetails | None:
         row = self.session.get(PatientDetailsRow, patient_id, populate_existing=True)
-        if row is None:
-            return None
-        found = tuple(Diagnosis(DiagnosisCode(c), str(t)) for c, t in json.loads(row.diagnoses))
-        return PatientDetails(row.patient_id, row.date_of_birth, Sex(row.sex), row.contact,
-                              found)  # fmt: skip
+        return None if row is None else patient_details_of(row)
 
     def add_device_details(self, details: DeviceDetails) -> None:
         d = details
@@ -54,10 +60,7 @@ class RegistrationRecords(RepositoryBase):
 
     def device_details(self, device_id: str) -> DeviceDetails | None:
         row = self.session.get(DeviceDetailsRow, device_id)
-        if row is None:
-            return None
-        side = PocketSide(row.pocket_side) if row.pocket_side is not None else None
-        return DeviceDetails(row.device_id, row.patient_id, row.udi, side)
+        return None if row is None else device_details_of(row)
 
     def patient_by_mrn(self, mrn: str) -> Patient | None:
         row = self.session.execute(

@@ -13,6 +13,7 @@ from thecal.store.device_records import DeviceRecords
 from thecal.store.event_records import EventRecords
 from thecal.store.implant_link_records import ImplantLinkRecords
 from thecal.store.login_schema import LoginFailureRow
+from thecal.store.patient_record_records import PatientRecordRecords
 from thecal.store.people_records import PeopleRecords
 from thecal.store.prescription_records import PrescriptionRecords
 from thecal.store.refill_records import RefillRecords
@@ -29,7 +30,7 @@ __all__ = ["LoginFailureRow", "RevokedSessionRow", "SqlRepository"]
 class SqlRepository(
     PeopleRecords, DeviceRecords, PrescriptionRecords, RefillRecords, EventRecords,
     StimulatorRecords, RegistrationRecords, ImplantLinkRecords, AuditQueries,
-    DeliverySettlingRecords, WorklistRecords, AssessmentRecords,
+    DeliverySettlingRecords, WorklistRecords, AssessmentRecords, PatientRecordRecords,
 ):  # fmt: skip
     """:class:`thecal.clinic.ports.ClinicRepository` on a SQLAlchemy session. ``who`` is
     (actor, at, reason) for the audit log; None makes the repository read-only."""

@@ -38,6 +38,38 @@ def _in(text: str | None, field: str, dim: Dimension) -> pint.Quantity | None:
     return None if text is None else parse_quantity(text, field, dim).to(_UNITS[dim])
 
 
+def lead_of(r: StimLeadRow) -> StimLead:
+    return StimLead(r.patient_id, r.device_id, r.name, r.model, r.implanted_on, r.position,
+                    r.removed_on, r.id)  # fmt: skip
+
+
+def stim_program_of(r: StimProgramRow) -> StimProgramVersion:
+    return StimProgramVersion(r.patient_id, r.device_id, r.version, r.program_json, r.author,
+                              r.reason, r.created_at, findings_from_json(r.findings),
+                              pairs_from_json(r.overrides), r.id)  # fmt: skip
+
+
+def impedance_set_of(r: ImpedanceSetRow) -> ImpedanceSet:
+    values = []
+    for entry in json.loads(r.values):
+        # [contact, text] before migration 0005; [contact, text or null, open] since.
+        contact, text, open_circuit = (*entry, False) if len(entry) == 2 else entry
+        z = _in(text, "impedance_sets.values", Dimension.IMPEDANCE)
+        values.append(ContactImpedance(str(contact), z, bool(open_circuit)))
+    return ImpedanceSet(r.patient_id, r.device_id, r.at, MeasurementSource(r.source),
+                        tuple(values), r.by, r.id)  # fmt: skip
+
+
+def battery_reading_of(r: BatteryReadingRow) -> BatteryReading:
+    f = "battery_readings"
+    return BatteryReading(
+        r.patient_id, r.device_id, r.at, MeasurementSource(r.source),
+        _in(r.voltage, f"{f}.voltage", Dimension.VOLTAGE),
+        _in(r.percent, f"{f}.percent", Dimension.DIMENSIONLESS), r.recharge,
+        _in(r.recharge_duration, f"{f}.recharge_duration", Dimension.TIME), r.by, r.id,
+    )  # fmt: skip
+
+
 class StimulatorRecords(RepositoryBase):
     """Leads, program versions, impedance sets and battery readings of stimulators."""
 
@@ -52,10 +84,9 @@ class StimulatorRecords(RepositoryBase):
     def stim_leads_for(self, device_id: str) -> Sequence[StimLead]:
         rows = self.session.execute(
             select(StimLeadRow).where(StimLeadRow.device_id == device_id)
-            .order_by(StimLeadRow.implanted_on, StimLeadRow.name)
+            .order_by(StimLeadRow.implanted_on, StimLeadRow.name, StimLeadRow.id)
         ).scalars()  # fmt: skip
-        return [StimLead(r.patient_id, r.device_id, r.name, r.model, r.implanted_on, r.position,
-                         r.removed_on, r.id) for r in rows]  # fmt: skip
+        return [lead_of(r) for r in rows]
 
     def add_stim_program(self, program: StimProgramVersion) -> None:
         p = program
@@ -73,10 +104,7 @@ class StimulatorRecords(RepositoryBase):
             select(StimProgramRow).where(StimProgramRow.device_id == device_id)
             .order_by(StimProgramRow.version)
         ).scalars()  # fmt: skip
-        return [StimProgramVersion(r.patient_id, r.device_id, r.version, r.program_json,
-                                   r.author, r.reason, r.created_at,
-                                   findings_from_json(r.findings), pairs_from_json(r.overrides),
-                                   r.id) for r in rows]  # fmt: skip
+        return [stim_program_of(r) for r in rows]
 
     def add_impedance_set(self, measurement: ImpedanceSet) -> None:
         m = measurement
@@ -93,18 +121,7 @@ class StimulatorRecords(RepositoryBase):
             select(ImpedanceSetRow).where(ImpedanceSetRow.device_id == device_id)
             .order_by(ImpedanceSetRow.at, ImpedanceSetRow.id)
         ).scalars()  # fmt: skip
-        out = []
-        for r in rows:
-            values = []
-            for entry in json.loads(r.values):
-                # [contact, text] before migration 0005; [contact, text or null, open] since.
-                contact, text, open_circuit = (*entry, False) if len(entry) == 2 else entry
-                z = _in(text, "impedance_sets.values", Dimension.IMPEDANCE)
-                values.append(ContactImpedance(str(contact), z, bool(open_circuit)))
-            out.append(ImpedanceSet(r.patient_id, r.device_id, r.at,
-                                    MeasurementSource(r.source), tuple(values), r.by,
-                                    r.id))  # fmt: skip
-        return out
+        return [impedance_set_of(r) for r in rows]
 
     def add_battery_reading(self, reading: BatteryReading) -> None:
         b = reading
@@ -122,10 +139,4 @@ class StimulatorRecords(RepositoryBase):
             select(BatteryReadingRow).where(BatteryReadingRow.device_id == device_id)
             .order_by(BatteryReadingRow.at, BatteryReadingRow.id)
         ).scalars()  # fmt: skip
-        f = "battery_readings"
-        return [BatteryReading(
-            r.patient_id, r.device_id, r.at, MeasurementSource(r.source),
-            _in(r.voltage, f"{f}.voltage", Dimension.VOLTAGE),
-            _in(r.percent, f"{f}.percent", Dimension.DIMENSIONLESS), r.recharge,
-            _in(r.recharge_duration, f"{f}.recharge_duration", Dimension.TIME), r.by, r.id,
-        ) for r in rows]  # fmt: skip
+        return [battery_reading_of(r) for r in rows]
