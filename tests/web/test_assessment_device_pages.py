@@ -76,7 +76,8 @@ def test_each_line_links_to_its_device_and_the_form_selects_it(
     assert _selected(ipg_form) == "Pulse generator — OpenNerve IPG, serial IPG-7"
     assert f"Drug pump — {pump.model}, serial {pump.serial}</option>" in ipg_form
     # The record shown is the IPG's: no catheter to splice at its replacement.
-    assert "About the Pulse generator — OpenNerve IPG" in ipg_form
+    assert "Device shown: Pulse generator — OpenNerve IPG, serial IPG-7." in ipg_form
+    assert f"Show instead: Drug pump — {pump.model}" in ipg_form
     # No device named: the drug pump, as before.
     plain = client.get(f"/patients/{pid}{CHECKLIST}").text
     assert _selected(plain).startswith("Drug pump — ")
