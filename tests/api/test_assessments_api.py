@@ -1,12 +1,16 @@
 """``/api/v1/patients/{id}/assessments``: a nurse records the seed 003 case 2 presentation
 (CSRF header, patient version) and reads it back within 24 h; a viewer, a stale version and a
-bad entry are refused."""
+bad entry are refused; ``device_id`` must name one of the patient's devices in place."""
+
+from datetime import date
 
 from fastapi.testclient import TestClient
 
 from tests.api.test_alarms_api import _login
 from tests.unit.clinic.assessment_fixtures import SEED_003_CASE_2
+from tests.web.test_assessment_device_pages import pump_and_ipg_at_eri
 from thecal.api.context import AppContext
+from thecal.clinic.model import Device, DeviceKind
 
 
 def _demo(ctx: AppContext) -> str:
@@ -54,3 +58,32 @@ def test_body_errors_name_the_field(client: TestClient, ctx: AppContext) -> None
     for body, field in cases:
         r = client.post(url, json=body, headers={"X-CSRF-Token": csrf})
         assert r.status_code == 422 and r.json()["detail"][0]["field"] == field, r.text
+
+
+def test_device_id_names_a_device_in_place(client: TestClient, ctx: AppContext) -> None:
+    """The same device checks as the form: the IPG's checklist records the IPG (its line
+    leaves the worklist, the pump's stays); a removed device or another patient's is 422 on
+    assessment.device with nothing written."""
+    pid, pump, ipg = pump_and_ipg_at_eri(ctx)
+    old = Device(pid, DeviceKind.PUMP, pump.model, date(2010, 1, 4), "OLD-1",
+                 removed_on=date(2018, 5, 2))  # fmt: skip
+    with ctx.uow.transaction("nurse", ctx.clock(), "old pump") as repo:
+        repo.add_device(old)
+        other = next(p.id for p in repo.list_patients() if p.mrn != "DEMO-0001")
+        theirs = next(d for d in repo.devices_for(other) if d.in_place)
+    csrf = _login(client, "nurse")
+    url = f"/api/v1/patients/{pid}/assessments"
+    version = client.get(f"/api/v1/patients/{pid}").json()["version"]
+    body = {"kind": "replacement", "entry": {"occasion": "replacement_planning"},
+            "patient_version": version}  # fmt: skip
+    for bad in (old.id, theirs.id, "nope"):
+        r = client.post(url, json={**body, "device_id": bad}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "assessment.device"
+    r = client.post(url, json={**body, "device_id": "x" * 65}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "assessment.device_id"
+    assert client.get(url).json() == []  # nothing written
+    r = client.post(url, json={**body, "device_id": ipg.id}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 201, r.text
+    assert r.json()["device_id"] == ipg.id and r.json()["presentation"]["device"] == "stimulator"
+    left = {i.ref_id for i in ctx.services.worklist() if i.kind == "replacement"}
+    assert ipg.id not in left and pump.id in left

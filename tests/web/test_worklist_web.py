@@ -14,7 +14,8 @@ from thecal.clinic.workflows import pump_in_place
 CHECKLIST = "/assessments/new?occasion=replacement_planning"
 
 
-def _pump_at_eri(ctx: AppContext) -> str:
+def _pump_at_eri(ctx: AppContext) -> tuple[str, str]:
+    """DEMO-0001's pump reporting ERI: (patient id, pump id)."""
     with ctx.uow.reader() as repo:
         pid = next(p.id for p in repo.list_patients() if p.mrn == "DEMO-0001")
         pump = pump_in_place(repo, pid)
@@ -23,11 +24,16 @@ def _pump_at_eri(ctx: AppContext) -> str:
     snap = {**status(pump.serial, 3.0, []), "eri_at": "2024-03-02T08:00:00"}
     ctx.services.import_interrogation(actor=nurse, patient_id=pid, serial=pump.serial,
                                       status=snap, log=[])  # fmt: skip
-    return pid
+    return pid, pump.id
+
+
+def _link(pid: str, device_id: str) -> str:
+    """The checklist link as the HTML writes it (the device chosen; & escaped)."""
+    return f'href="/patients/{pid}{CHECKLIST}&amp;device={device_id}"'
 
 
 def test_worklist_lines_counts_and_names_in_one_read(client: TestClient, ctx: AppContext) -> None:
-    pid = _pump_at_eri(ctx)
+    pid, pump_id = _pump_at_eri(ctx)
     login(client, "nurse")
     statements: list[str] = []
     engine = ctx.uow.engine  # type: ignore[attr-defined]
@@ -41,7 +47,7 @@ def test_worklist_lines_counts_and_names_in_one_read(client: TestClient, ctx: Ap
     many = [s for s in statements if "FROM patients" in s and "patients.id IN " in s]
     assert len(many) == 1 and len(one) <= 1, (many, one)  # one read for every listed name
     assert "battery at ERI/EOS" in html and "REPLACEMENT-ERI" in html
-    assert f'href="/patients/{pid}{CHECKLIST}"' in html
+    assert _link(pid, pump_id) in html
     overdue = [i for i in ctx.services.worklist() if i.kind == "refill-overdue"]
     if overdue:  # the demo's dry pumps: one counted line, the calendar's list linked
         assert html.count('href="/calendar?status=overdue"') >= 1
@@ -57,11 +63,11 @@ def test_worklist_lines_counts_and_names_in_one_read(client: TestClient, ctx: Ap
 
 
 def test_patient_page_shows_the_replacement_to_plan(client: TestClient, ctx: AppContext) -> None:
-    pid = _pump_at_eri(ctx)
+    pid, pump_id = _pump_at_eri(ctx)
     login(client, "nurse")
     html = client.get(f"/patients/{pid}").text
     assert "Replacement to plan" in html and "Battery at ERI" in html
-    assert f'href="/patients/{pid}{CHECKLIST}"' in html
+    assert _link(pid, pump_id) in html
     login(client, "viewer")
     html = client.get(f"/patients/{pid}").text
     assert "Replacement to plan" in html and CHECKLIST not in html  # a viewer cannot record

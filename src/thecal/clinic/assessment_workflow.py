@@ -12,7 +12,7 @@ from typing import Any
 from thecal.clinic.assessment_ports import AssessmentKind, AssessmentRecord
 from thecal.clinic.assessment_registry import assessed_device, registry_presentation
 from thecal.clinic.errors import ConcurrentEditError, NotFoundError, PermissionDenied
-from thecal.clinic.model import User
+from thecal.clinic.model import Device, DeviceKind, User
 from thecal.clinic.ports import ClinicRepository, Clock, UnitOfWork
 from thecal.clinic.settings import ClinicSettings
 from thecal.clinic.stimulator_workflow import StimulatorContext
@@ -29,6 +29,8 @@ ENTRY_KEYS = frozenset({
 
 MAX_NOTE = 2000
 """Characters of an assessment's free-text note (longer is refused, not cut)."""
+
+_PUMPS = (DeviceKind.PUMP, DeviceKind.TRIAL_PUMP)  # the order assessed_device defaults in
 
 URGENT = ("emergency", "today", "within_24h")
 """Urgencies an open assessment keeps on the worklist."""
@@ -76,12 +78,28 @@ class AssessmentServices:
     ) -> tuple[str, Presentation, Assessment]:  # fmt: skip
         repo.get_patient(patient_id)
         device = assessed_device(repo, patient_id, device_id)
+        if not device.in_place:
+            # A removed device has no battery or reservoir to plan for: the checklist and
+            # the rules are about what is implanted now.
+            raise InputError("assessment.device",
+                             f"{device.model} {device.serial} was removed on {device.removed_on}",
+                             "a pump or stimulator in place")  # fmt: skip
         registry = registry_presentation(
             repo, patient_id=patient_id, device=device, now=self.clock(), catalog=self.catalog,
             settings=self.settings, stimulation=self.stimulation,
         )  # fmt: skip
         presentation = presentation_for(registry, entry)
         return device.id, presentation, assess(presentation, self.rules)
+
+    def devices(self, *, patient_id: str) -> tuple[Device, ...]:
+        """The pumps and stimulators in place that an assessment may be about, the drug pump
+        first (the default when none is named), in the record's order (NotFoundError: no
+        patient)."""
+        with self.uow.reader() as repo:
+            repo.get_patient(patient_id)
+            mine = [d for d in repo.devices_for(patient_id) if d.in_place]
+        return tuple(d for kinds in (_PUMPS, (DeviceKind.STIMULATOR,)) for d in mine
+                     if d.kind in kinds)  # fmt: skip
 
     def preview(
         self, *, patient_id: str, entry: Mapping[str, Any], device_id: str | None = None

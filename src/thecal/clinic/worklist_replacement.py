@@ -3,7 +3,7 @@ has reached its elective replacement indicator (ERI) or end of service (EOS) is 
 worklist and the patient page ("battery at ERI: plan the replacement — run the
 pre-replacement checklist") until a replacement assessment (the checklist,
 :class:`~thecal.clinic.assessment_ports.AssessmentKind` ``replacement``) is recorded after
-that reading.
+that reading for that device (the link opens the checklist with the device chosen).
 
 How the clinic knows:
 
@@ -154,13 +154,21 @@ def onset(
 
 
 def checklist_done(due: ReplacementDue, assessments: Sequence[AssessmentRecord]) -> bool:
-    """A replacement assessment of this device (or of no named device) recorded strictly
-    after the reading: one at the reading's own instant does not clear it."""
+    """A replacement assessment of THIS device recorded strictly after the reading: one at
+    the reading's own instant does not clear it, nor one of the patient's other device (a
+    pump's checklist says nothing of the stimulator's battery), nor one naming no device."""
     return any(
         a.kind is AssessmentKind.REPLACEMENT and a.at > due.reading_at
-        and a.device_id in (None, due.device.id)
+        and a.device_id == due.device.id
         for a in assessments
     )  # fmt: skip
+
+
+def checklist_path(patient_id: str, device_id: str) -> str:
+    """Where the pre-replacement checklist of ``device_id`` is run (the worklist's and the
+    patient page's link): the form opens with that device chosen."""
+    return (f"/patients/{patient_id}/assessments/new?occasion=replacement_planning"
+            f"&device={device_id}")  # fmt: skip
 
 
 def replacements_due(

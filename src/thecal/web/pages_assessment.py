@@ -2,7 +2,9 @@
 onset, pocket and operative findings over what the registry knows), the recorded result
 (urgency as a status with its text, prompts, differential, work-up and must-not-miss, each
 with its source and because, and the statement that Thecal proposes and never diagnoses),
-the pre-replacement checklist, and the latest assessments for the patient page.
+the pre-replacement checklist, and the latest assessments for the patient page. The form
+assesses one device in place, chosen in a select (``?device=ID`` from the worklist's
+ERI / EOS link; else the drug pump, else the stimulator).
 
 Writes: CSRF, the clinic decides the role (a viewer is refused), 303 to the result with a
 success message; a bad entry shows the form again (422) with what was typed."""
@@ -10,7 +12,7 @@ success message; a bad entry shows the form again (422) with what was typed."""
 from collections.abc import Mapping
 from typing import Any, get_args
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from thecal.adapters.decision_files import assessment_services
@@ -18,7 +20,7 @@ from thecal.api.context import AppContext, context
 from thecal.clinic.assessment_ports import AssessmentKind, AssessmentRecord
 from thecal.clinic.assessment_workflow import MAX_NOTE, stored_result
 from thecal.clinic.errors import PermissionDenied
-from thecal.clinic.model import User
+from thecal.clinic.model import Device, DeviceKind, User
 from thecal.decision import CATEGORIES, URGENCY_WORDS
 from thecal.decision.presentation import (
     IntraoperativeFinding,
@@ -155,24 +157,46 @@ def entry_of(form: Mapping[str, str]) -> dict[str, Any]:
     return entry
 
 
+_DEVICE_WORDS = {DeviceKind.PUMP: "Drug pump", DeviceKind.TRIAL_PUMP: "Trial pump (external)",
+                 DeviceKind.STIMULATOR: "Pulse generator"}  # fmt: skip
+
+
+def device_label(d: Device) -> str:
+    """A device as the form's select names it: "Drug pump — SynchroMed II, serial NGP123"."""
+    serial = f"serial {d.serial}" if d.serial else "no serial recorded"
+    return f"{_DEVICE_WORDS.get(d.kind, _words(d.kind.value))} — {d.model}, {serial}"
+
+
 def _form_page(request: Request, ctx: AppContext, user: User, patient_id: str,
                form: Mapping[str, str], error: str | None = None,
                status: int = 200) -> Response:  # fmt: skip
     svc = assessment_services(ctx.services)
     try:
         patient = ctx.services.patient(patient_id=patient_id)
-        occasion = form.get("occasion", "visit")
-        registry, automatic = svc.preview(
-            patient_id=patient_id,
-            entry={"occasion": occasion if occasion in OCCASIONS else "visit"},
-        )
-        reg_error = None
+        devices = svc.devices(patient_id=patient_id)
+    except InputError:
+        raise HTTPException(404, "no such patient") from None
+    occasion = form.get("occasion", "visit")
+    entry = {"occasion": occasion if occasion in OCCASIONS else "visit"}
+    chosen = form.get("device", "")
+    if chosen not in {d.id for d in devices}:
+        # Not one in place (a link to a removed device, a tampered form): say so, and show
+        # the default device's record so the clinician can choose.
+        if chosen:
+            bad = InputError("assessment.device", f"{chosen!r} is not a pump or stimulator "
+                             "in place", "one of the devices listed")  # fmt: skip
+            error = error or str(bad)
+        chosen = devices[0].id if devices else ""
+    registry, automatic, reg_error = None, None, None
+    try:
+        registry, automatic = svc.preview(patient_id=patient_id, entry=entry,
+                                          device_id=chosen or None)  # fmt: skip
     except InputError as exc:
-        if exc.field != "assessment.device":
-            raise HTTPException(404, "no such patient") from None
-        registry, automatic, reg_error = None, None, exc.message
+        reg_error = exc.message if exc.field == "assessment.device" else str(exc)
+    assessed = next((d for d in devices if d.id == chosen), None)
     return render(request, ctx, "assessment_new.html", status, user=user, p=patient,
                   form=form, error=error or reg_error, registry=registry, automatic=automatic,
+                  devices=devices, chosen=chosen, assessed=assessed, device_label=device_label,
                   symptoms=SYMPTOMS, pocket=POCKET, operative=OPERATIVE, places=PLACES,
                   onset_units=ONSET_UNITS, occasions=OCCASIONS, words=_words, fact=_fact,
                   max_note=MAX_NOTE, headings=HEADINGS)  # fmt: skip
@@ -180,11 +204,12 @@ def _form_page(request: Request, ctx: AppContext, user: User, patient_id: str,
 
 @router.get("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
 def new_assessment(patient_id: str, request: Request, occasion: str = "visit",
-                   user: User = Depends(page_user),
+                   device: str = Query("", max_length=64), user: User = Depends(page_user),
                    ctx: AppContext = Depends(context)) -> Response:  # fmt: skip
-    """The structured entry, with what the registry already gives the rules."""
+    """The structured entry, with what the registry already gives the rules about ``device``
+    (an id of the patient's devices in place; blank: the drug pump, else the stimulator)."""
     occasion = occasion if occasion in OCCASIONS else "visit"
-    return _form_page(request, ctx, user, patient_id, {"occasion": occasion})
+    return _form_page(request, ctx, user, patient_id, {"occasion": occasion, "device": device})
 
 
 @router.post("/patients/{patient_id}/assessments", response_class=HTMLResponse)
@@ -202,7 +227,8 @@ async def record_assessment(patient_id: str, request: Request,
         version = 0
     try:
         record = assessment_services(ctx.services).record(
-            actor=user, patient_id=patient_id, entry=entry_of(form), kind=kind,
+            actor=user, patient_id=patient_id, entry=entry_of(form),
+            device_id=form.get("device", "").strip() or None, kind=kind,
             note=form.get("note", ""), patient_version=version or None,
         )  # fmt: skip
     except PermissionDenied as exc:

@@ -10,13 +10,19 @@ decision rules on the registry) load after it from GET /worklist/automatic.
 Also the patient page's hook: :func:`replacement_due` (the batteries at ERI or EOS awaiting
 their pre-replacement checklist, for ``_replacement_due.html``)."""
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from thecal.api.context import AppContext, context
 from thecal.clinic.model import User
 from thecal.clinic.worklist import page_of
-from thecal.clinic.worklist_replacement import ReplacementDue, replacements_due_for
+from thecal.clinic.worklist_replacement import (
+    ReplacementDue,
+    checklist_path,
+    replacements_due_for,
+)
 from thecal.web.pages_common import TEMPLATES, level_class, page_user, render
 
 router = APIRouter()
@@ -38,9 +44,10 @@ def urgency_class(level: str) -> str:
     return "status-hard" if level == "overdue" else level_class(level)
 
 
-def checklist_url(patient_id: str) -> str:
-    """The pre-replacement checklist of ``patient_id`` (an assessment of kind replacement)."""
-    return f"/patients/{patient_id}/assessments/new?occasion=replacement_planning"
+def checklist_url(patient_id: str, device_id: str) -> str:
+    """The pre-replacement checklist of ``device_id`` of ``patient_id`` (an assessment of kind
+    replacement, that device chosen)."""
+    return checklist_path(patient_id, quote(device_id, safe=""))
 
 
 def replacement_due(request: Request, patient_id: str) -> list[ReplacementDue]:

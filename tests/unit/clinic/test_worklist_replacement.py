@@ -1,10 +1,12 @@
 """The pre-replacement checklist prompt: a pump whose latest interrogation reports ERI or EOS,
 or a stimulator whose latest battery voltage is at or below the catalog's ERI / EOS voltage
 (OpenNerve IPG: 3.3 V and 3.2 V, "<="), is a worklist item until a replacement assessment is
-recorded strictly after the reading that first showed it. Edges: a reading exactly at ERI,
-the reading before it (above), a checklist at the reading's own instant, one after."""
+recorded strictly after the reading that first showed it, about that device. Edges: a
+reading exactly at ERI, the reading before it (above), a checklist at the reading's own
+instant, one after; a pump's checklist leaves the same patient's stimulator on the list; the
+device assessed must be one of the patient's in place."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,12 +14,13 @@ import pytest
 from thecal.adapters.composition import clinic_settings
 from thecal.clinic.assessment_ports import AssessmentKind, AssessmentRecord
 from thecal.clinic.memory import MemoryUnitOfWork
-from thecal.clinic.model import Device
+from thecal.clinic.model import Device, DeviceKind
 from thecal.clinic.services import ClinicServices
 from thecal.clinic.stimulator_model import BatteryReading, MeasurementSource
 from thecal.clinic.worklist import WorkItem
-from thecal.units import Q_
+from thecal.units import Q_, InputError
 
+from .assessment_fixtures import assessments
 from .conftest import NURSE, FakeClock, morphine_plan, setup_patient
 from .stim_fixtures import CTX, stim_patient
 from .test_reconciliation import READ_AT, program_json, status
@@ -104,3 +107,69 @@ def test_pump_reporting_eri_then_the_checklist(svc, uow, clock, library, catalog
     at = READ_AT + 3 * DAY + timedelta(minutes=1)
     assert (item.level, item.code, item.since) == ("hard", "REPLACEMENT-EOS", at)
     assert "the pump has stopped" in item.message
+
+
+def _pump_and_ipg_at_eri(
+    svc: ClinicServices[Any], uow: MemoryUnitOfWork, clock: FakeClock, library, catalog
+) -> tuple[Device, Device]:
+    """One patient with a SynchroMed II reporting ERI and an OpenNerve IPG at 3.3 V (its ERI,
+    "<= 3.3 V"), both read at READ_AT; the clock then an hour later."""
+    patient, pump = setup_patient(uow, clock, library, catalog)
+    clock.now = READ_AT
+    prog = program_json(morphine_plan(), library, catalog)
+    eri = {**status(prog, 12.0, READ_AT), "eri_at": "2024-01-28T23:00:00"}
+    svc.import_interrogation(actor=NURSE, patient_id=patient.id, serial="SN1", status=eri,
+                             log=[])  # fmt: skip
+    ipg = Device(patient.id, DeviceKind.STIMULATOR, "OpenNerve IPG", date(2020, 1, 6), "IPG-1")
+    with uow.transaction("nina", READ_AT, "stimulator") as repo:
+        repo.add_device(ipg)
+    _volts(uow, ipg, READ_AT, 3.3)
+    clock.now = READ_AT + timedelta(hours=1)
+    return pump, ipg
+
+
+def test_a_pump_checklist_clears_only_the_pumps_line(svc, uow, clock, library, catalog) -> None:
+    pump, ipg = _pump_and_ipg_at_eri(svc, uow, clock, library, catalog)
+    assert {i.ref_id for i in _replacements(svc)} == {pump.id, ipg.id}
+    # A replacement assessment naming no device (an older record) clears neither line.
+    with uow.transaction("nina", clock.now, "assessment") as repo:
+        repo.add_assessment(AssessmentRecord(pump.patient_id, clock.now, "nina",
+                                             AssessmentKind.REPLACEMENT, "routine", {},
+                                             {"prompts": []}, None))  # fmt: skip
+    assert {i.ref_id for i in _replacements(svc)} == {pump.id, ipg.id}
+    checklist = assessments(uow, clock, catalog)
+    done = checklist.record(actor=NURSE, patient_id=pump.patient_id, device_id=pump.id,
+                            entry={"occasion": "replacement_planning"},
+                            kind=AssessmentKind.REPLACEMENT)  # fmt: skip
+    assert done.device_id == pump.id and done.presentation["device"] == "intrathecal_pump"
+    (left,) = _replacements(svc)
+    assert left.ref_id == ipg.id and "stimulator OpenNerve IPG IPG-1" in left.message
+    done = checklist.record(actor=NURSE, patient_id=pump.patient_id, device_id=ipg.id,
+                            entry={"occasion": "replacement_planning"},
+                            kind=AssessmentKind.REPLACEMENT)  # fmt: skip
+    # The stimulator's own record reached the rules, not the pump's.
+    assert done.device_id == ipg.id and done.presentation["device"] == "stimulator"
+    assert _replacements(svc) == []
+
+
+def test_the_assessed_device_must_be_one_in_place(svc, uow, clock, library, catalog) -> None:
+    pump, ipg = _pump_and_ipg_at_eri(svc, uow, clock, library, catalog)
+    old = Device(pump.patient_id, DeviceKind.PUMP, "SynchroMed II 8637-40", date(2015, 1, 2),
+                 "OLD1", removed_on=date(2024, 1, 2))  # fmt: skip
+    other, _ = setup_patient(uow, clock, library, catalog, mrn="P-002")
+    with uow.reader() as repo:
+        theirs = next(d for d in repo.devices_for(other.id) if d.kind is DeviceKind.PUMP)
+    with uow.transaction("nina", clock.now, "old pump") as repo:
+        repo.add_device(old)
+    checklist = assessments(uow, clock, catalog)
+    # The devices offered: those in place, the drug pump first (the default).
+    assert [d.id for d in checklist.devices(patient_id=pump.patient_id)] == [pump.id, ipg.id]
+    before = (len(uow.state.assessments), len(uow.state.audit))
+    for bad, why in ((old.id, "was removed on 2024-01-02"), (theirs.id, "no pump or stimulator"),
+                     ("nope", "no pump or stimulator")):  # fmt: skip
+        with pytest.raises(InputError) as exc:
+            checklist.record(actor=NURSE, patient_id=pump.patient_id, device_id=bad,
+                             entry={}, kind=AssessmentKind.REPLACEMENT)  # fmt: skip
+        assert exc.value.field == "assessment.device" and why in exc.value.message
+    assert (len(uow.state.assessments), len(uow.state.audit)) == before  # nothing written
+    assert {i.ref_id for i in _replacements(svc)} == {pump.id, ipg.id}

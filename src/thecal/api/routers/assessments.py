@@ -79,8 +79,11 @@ def assessments(patient_id: str, _: User = Depends(api_user),
 def record(patient_id: str, raw: dict[str, Any] = Body(), user: User = Depends(writer),
            svc: ClinicServices[Any] = Depends(services)) -> dict[str, Any]:  # fmt: skip
     """Run the decision rules on the registry and ``entry`` and record the result (audited),
-    computed from ``patient_version`` (409 when the patient changed since). 403 for a
-    viewer; 422 naming the field of a bad entry (e.g. ``symptoms.0.kind``)."""
+    computed from ``patient_version`` (409 when the patient changed since), about
+    ``device_id``: one of the patient's pumps or stimulators in place (omitted: the drug pump,
+    else the stimulator; a ``replacement`` assessment of that device clears its ERI / EOS
+    worklist line). 403 for a viewer; 422 naming the field of a bad entry (e.g.
+    ``symptoms.0.kind``, ``assessment.device`` for a device removed or not this patient's)."""
     known_patient(svc, patient_id)  # 404 before the body is looked at
     try:
         body = AssessmentIn.model_validate(raw)
