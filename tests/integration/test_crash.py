@@ -95,7 +95,10 @@ def _start_writer(url: str, pid: str, prefix: str, mode: str) -> tuple[
     def pump() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
-            lines.put(line.rstrip("\n"))
+            # Only whole lines: print("done", lot) writes its pieces one by one, so a kill
+            # can leave "done" without its lot (or without the newline) as the last line.
+            if line.endswith("\n"):
+                lines.put(line.rstrip("\n"))
 
     threading.Thread(target=pump, daemon=True).start()
     return proc, lines
