@@ -256,7 +256,10 @@ def import_bundle(
                       next((d.detail for d in diagnoses if d.code.value == "spasticity"), None),
                       id=pid)  # fmt: skip
     kinds = {d.id: d.kind.value for d in devices} | {x.id: DeviceKind.LEAD.value for x in leads}
-    ctx = Context(pid, kinds, frozenset(x.version for x in prescriptions), cats, zone, today)
+    # A removed device is history: its records are kept as recorded (as its model is).
+    removed = frozenset(d.id for d in devices if d.removed_on is not None)
+    ctx = Context(pid, kinds, frozenset(x.version for x in prescriptions), cats, zone, today,
+                  removed)  # fmt: skip
     # Every record decoded before anything is written; written oldest first.
     history = sorted(((k, k.decode(data, rd.where(r, "extension(record-json)"), ctx))
                       for r, k, data in anchors), key=lambda x: x[0].at(x[1]))  # fmt: skip
