@@ -57,7 +57,7 @@ class HistoryClinic(Clinic):
                   "reservoir_estimate": {"value": 18.5, "unit": "mL"}, "alarms": []}  # fmt: skip
         self.interrogation = Interrogation(
             pid, pump, datetime(2026, 11, 20, 8, 0), status, tuple(LOG), "nurse",
-            findings=(StoredFinding(Level.INFO, "RECONCILE-OK", "Matches.", "synthetic"),),
+            findings=(StoredFinding(Level.INFO, "RECON-CLOCK-DRIFT", "Drift.", "synthetic"),),
         )  # fmt: skip
         self.resolved = Alarm(
             pid, "LOW_RESERVOIR", "non-critical", "low reservoir (synthetic)",

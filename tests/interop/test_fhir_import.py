@@ -3,6 +3,7 @@ every demo patient (the imported types; ids are kept, so no mapping is needed), 
 transaction, and refusals that name the resource and element and write nothing."""
 
 import copy
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -200,3 +201,62 @@ def test_a_plan_the_safety_gate_refuses_is_not_imported(clinic: Clinic) -> None:
     err = _refused(clinic, _edited(clinic, "DEMO-0001", "MedicationRequest", overdose))
     assert err.field.endswith(".extension(plan-json)")
     assert "DOSE-ENTRY-CEILING" in err.message
+
+
+# --- ids the clinic already holds --------------------------------------------------------
+
+
+def _renamed(bundle: dict[str, Any], old: list[str], mrn: str) -> dict[str, Any]:
+    """``bundle`` under record number ``mrn``, each id of ``old`` replaced by a new one
+    everywhere (references and payloads too): the same record as another patient's."""
+    text = json.dumps(bundle)
+    for n, x in enumerate(old):
+        text = text.replace(x, f"renamed{n}")
+    out: dict[str, Any] = json.loads(text)
+    patient = next(e["resource"] for e in out["entry"]
+                   if e["resource"]["resourceType"] == "Patient")  # fmt: skip
+    for ident in patient["identifier"]:
+        ident["value"] = mrn
+    return out
+
+
+def _ids(bundle: dict[str, Any], kind: str) -> list[str]:
+    return [e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _sqlite(path: Any) -> Any:
+    from thecal.store.database import make_engine
+    from thecal.store.migrate import upgrade
+    from thecal.store.uow import SqlUnitOfWork
+
+    engine = make_engine(f"sqlite:///{path / 'clinic.sqlite3'}")
+    upgrade(engine)
+    uow = SqlUnitOfWork(engine)
+    with uow.transaction("setup", datetime(2026, 1, 1), "users") as repo:
+        repo.add_user(DOCTOR)
+    return uow
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_an_id_the_clinic_holds_is_refused_before_writing(clinic: Clinic, store: str,
+                                                          tmp_path: Any) -> None:  # fmt: skip
+    bundle = export(clinic, clinic.uow, clinic.ids["SEED-000"])
+    uow = fresh() if store == "memory" else _sqlite(tmp_path)
+    pid = load(clinic, uow, bundle).patient.id
+    # The same Bundle under a corrected record number: its patient id is the clinic's.
+    with pytest.raises(InputError) as e:
+        load(clinic, uow, _renamed(bundle, [], "SEED-000-B"))
+    assert e.value.field == f"Patient/{pid}.id"
+    assert e.value.message == f"Patient/{pid} is already in this clinic"
+    # A new patient id, the devices kept: the first device held is named.
+    device = _ids(bundle, "Device")[0]
+    with pytest.raises(InputError) as e:
+        load(clinic, uow, _renamed(bundle, [pid], "SEED-000-C"))
+    assert e.value.field == f"Device/{device}.id"
+    assert "is already in this clinic" in e.value.message
+    # Nothing was written by the refusals; with every id new the same record is taken.
+    with uow.reader() as repo:
+        assert [p.id for p in repo.list_patients()] == [pid]
+    every = sorted({e["resource"]["id"] for e in bundle["entry"]}, key=len, reverse=True)
+    taken = load(clinic, uow, _renamed(bundle, every, "SEED-000-D"))
+    assert taken.patient.mrn == "SEED-000-D"

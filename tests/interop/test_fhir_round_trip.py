@@ -31,7 +31,7 @@ from thecal.clinic.model import (
 )
 from thecal.interop.fhir_export import export_patient
 from thecal.interop.fhir_import import Catalogs, import_bundle
-from thecal.therapy.findings import Level
+from thecal.therapy.findings import Code, Level
 from thecal.units import Q_
 
 __all__ = ["template_db"]
@@ -124,7 +124,10 @@ def test_every_history_kind_round_trips_on_postgresql(postgres: Any) -> None:
 # --- property: generated refills and alarms --------------------------------------------
 
 _TEXT = st.from_regex(r"[A-Za-z0-9äß][A-Za-z0-9äß ,.:'()<>&-]{0,24}[A-Za-z0-9]", fullmatch=True)
-_TIMES = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 12, 31))
+# What happened is recorded on or before the import's today (NOW); a planned time (a refill-by
+# date, a candidate) may be later.
+_TIMES = st.datetimes(min_value=datetime(2000, 1, 1), max_value=NOW)
+_PLANNED = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 12, 31))
 # The project's parser refuses a magnitude below 1e-20 other than 0 (units.parse_quantity), so
 # no clinic record holds one: generated volumes are 0 or at least 1 nL.
 _VOLUMES = st.floats(min_value=0, max_value=500).filter(lambda v: v == 0 or v >= 1e-6)
@@ -136,7 +139,7 @@ _ML = _VOLUMES.map(lambda v: Q_(v, "mL"))
 def _findings(draw: st.DrawFn) -> StoredFinding:
     level = draw(st.sampled_from(list(Level)))
     return StoredFinding(
-        level, draw(st.from_regex(r"[A-Z][A-Z-]{0,20}", fullmatch=True)), draw(_TEXT),
+        level, draw(st.sampled_from(list(Code))).value, draw(_TEXT),
         draw(_TEXT), draw(st.none() | _TEXT), draw(st.none() | _TEXT), draw(st.none() | _TEXT),
         draw(st.sampled_from(["physician", "clinician"])) if level is Level.SOFT else None,
     )  # fmt: skip
@@ -148,11 +151,13 @@ def _refill(draw: st.DrawFn, pid: str, pump: str) -> RefillRecord:
     return RefillRecord(
         pid, pump, 1, draw(_TIMES), draw(_ML), draw(_ML), Q_(draw(_SIGNED), "mL"), draw(_ML),
         draw(_TEXT), tuple(draw(st.lists(st.tuples(_TEXT, _TEXT), max_size=2))), draw(_TEXT),
-        draw(st.none() | _TIMES), draw(_TEXT), draw(st.none() | _ML),
-        draw(st.none() | _TIMES),
+        draw(st.none() | _PLANNED), draw(_TEXT), draw(st.none() | _ML),
+        draw(st.none() | _PLANNED),
         tuple(RefillCandidateRecord(t, k, r, s) for t, k, r, s in
-              draw(st.lists(st.tuples(_TIMES, _TEXT, _TEXT, _TEXT), max_size=2))),
-        tuple(found), tuple((f.code, draw(_TEXT)) for f in found if f.level is Level.SOFT),
+              draw(st.lists(st.tuples(_PLANNED, _TEXT, _TEXT, _TEXT), max_size=2))),
+        # One reason per soft finding's code, as the workflows keep them.
+        tuple(found), tuple(sorted({f.code: draw(_TEXT) for f in found
+                                    if f.level is Level.SOFT}.items())),
     )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import copy
 import itertools
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -395,3 +396,33 @@ def test_a_future_time_is_refused_today_is_taken(stim: Clinic) -> None:
     today = datetime.combine(TODAY, datetime.min.time()).replace(hour=23, tzinfo=UTC)
     ok = {**payload, "created_at": today.isoformat()}
     assert decode(stim, "stim-program", ok, r).created_at == today.replace(tzinfo=None)
+
+
+def test_a_removed_generators_versions_are_kept_as_recorded(stim: Clinic) -> None:
+    """A removed generator is history (fhir_import's rule for devices): its program versions
+    keep the model recorded then and skip the catalog and the gate; one in place does not."""
+    data = record(stim.uow, stim.ids["SEED-000"])
+    removed = next(d for d in data.devices if d.kind is DeviceKind.STIMULATOR and not d.in_place)
+    r, payload = next((r, p) for r, p in anchors(exported(stim, "SEED-000"), fs.KINDS,
+                                                 "stim-program")
+                      if p["device_id"] == removed.id)  # fmt: skip
+
+    def dropped(p: dict[str, Any]) -> None:
+        p["ipg"]["model"] = "A model dropped from the catalog"
+        p["areas"][0].update(amplitude="10 mA", pulse_width="400 us", patient_max="10 mA")
+
+    old = copy.deepcopy(payload)
+    _program(dropped)(old)
+    in_place = context(stim, data)
+    kept = replace(in_place, removed=frozenset({removed.id}),
+                   cats=replace(in_place.cats, stimulation=None))  # no catalog needed  # fmt: skip
+    version = fs.decode_program(old, where(r), kept)
+    assert version.program_json == old["program_json"] and version.device_id == removed.id
+    # The same version on a generator in place goes through the catalog and is refused.
+    with pytest.raises(InputError) as exc:
+        fs.decode_program(old, where(r), in_place)
+    assert exc.value.field == f"{where(r)}.program_json.ipg.model"
+    # Kept as recorded, it is still a valid program file.
+    with pytest.raises(InputError) as exc:
+        fs.decode_program({**old, "program_json": "{}"}, where(r), kept)
+    assert exc.value.field == f"{where(r)}.program_json.ipg"

@@ -21,7 +21,7 @@ from thecal.clinic.model import DeviceKind
 from thecal.decision import Assessment, presentation_from_mapping
 from thecal.decision.assessment import URGENCIES, URGENCY_WORDS
 from thecal.interop import fhir_codes as c
-from thecal.interop import fhir_payload_stim as p
+from thecal.interop import fhir_payload as p
 from thecal.interop.fhir_history import Context, HistoryKind, attach
 from thecal.interop.fhir_record import PatientData, Stamp, fid, ref
 from thecal.units import InputError
@@ -111,12 +111,12 @@ def flag(a: AssessmentRecord, stamp: Stamp) -> Resource:
 def decode(data: Mapping[str, Any], where: str, ctx: Context) -> AssessmentRecord:
     """An assessment record from its payload (see the module docstring); closed_at and
     closed_by come together, closed_at not before the assessment."""
-    p.only(data, where, ("id", "device_id", "at", "by", "assessment_kind", "urgency",
-                         "presentation", "result", "note", "closed_at", "closed_by"))  # fmt: skip
+    p.fields(data, where, ("id", "at", "by", "assessment_kind", "urgency", "presentation",
+                           "result"), ("device_id", "note", "closed_at", "closed_by"))  # fmt: skip
     urgency = data.get("urgency")
     if not isinstance(urgency, str) or urgency not in URGENCIES:
         raise InputError(f"{where}.urgency", f"got {urgency!r}", ", ".join(URGENCIES))
-    device = p.device(data, "device_id", where, ctx, ASSESSED, required=False)
+    device = p.device_in(data, "device_id", where, ctx, ASSESSED, required=False)
     given = data.get("presentation")
     if not isinstance(given, dict):
         raise InputError(f"{where}.presentation", f"got {given!r}", "the presentation given")
@@ -144,8 +144,8 @@ def decode(data: Mapping[str, Any], where: str, ctx: Context) -> AssessmentRecor
         raise InputError(f"{where}.urgency", f"{urgency} but the result says "
                          f"{proposed.urgency}", "the result's urgency")  # fmt: skip
     at = p.when(data, "at", where, ctx)
-    closed_at = p.when_optional(data, "closed_at", where, ctx)
-    closed_by = p.one_line(data, "closed_by", where, p.WHO_MAX, required=False) or None
+    closed_at = p.when(data, "closed_at", where, ctx, required=False)
+    closed_by = p.who(data, "closed_by", where, required=False)
     if (closed_at is None) != (closed_by is None):
         raise InputError(f"{where}.closed_at", "closed_at and closed_by come together",
                          "both or neither")  # fmt: skip
@@ -153,9 +153,11 @@ def decode(data: Mapping[str, Any], where: str, ctx: Context) -> AssessmentRecor
         raise InputError(f"{where}.closed_at", f"{closed_at} is before the assessment",
                          f"at or after {at}")  # fmt: skip
     return AssessmentRecord(
-        ctx.patient_id, at, p.one_line(data, "by", where, p.WHO_MAX),
+        ctx.patient_id, at, p.who(data, "by", where),
         p.choice(data, "assessment_kind", where, AssessmentKind), urgency, given, result, device,
-        p.free_text(data, "note", where, MAX_NOTE, required=False), closed_at, closed_by,
+        # The workflow stores the note stripped; "" when none was given.
+        p.text(data, "note", where, MAX_NOTE, required=False, multiline=True, stripped=True)
+        or "", closed_at, closed_by,
         p.record_id(data, where),
     )  # fmt: skip
 

@@ -3,9 +3,9 @@ export writes on a refill, program change, interrogation, alarm and link deliver
 strict decoders the import reads it back with (field readers in
 :mod:`thecal.interop.fhir_payload`): every field checked, unknown ones refused; quantities
 with :func:`~thecal.interop.fhir_history.q_in` (finite, a unit of the right dimension,
-negative only for the refill discrepancy); times with
-:func:`~thecal.interop.fhir_history.t_in`; a device must be a device of the Bundle of the right
-kind and a prescription version one of the Bundle's. Every error names
+negative only for the refill discrepancy); recorded times not after the clinic's today (the
+refill-by dates and candidates are planned, so may be later); a device must be a device of
+the Bundle of the right kind and a prescription version one of the Bundle's. Every error names
 ``Type/id.extension(record-json).field``.
 """
 
@@ -22,15 +22,17 @@ from thecal.clinic.model import (
     RefillCandidateRecord,
     RefillRecord,
 )
-from thecal.interop.fhir_history import Context, q_in, q_out, t_in
+from thecal.interop.fhir_history import Context, q_in, q_out
 from thecal.interop.fhir_payload import (
     ANY_DEVICE,
-    BY_MAX,
     CODE_MAX,
-    FREE_MAX,
-    LEVEL_MAX,
-    SHORT_MAX,
+    JSON_MAX,
+    LOT_MAX,
+    SHORT_TEXT_MAX,
+    TEXT_MAX,
+    WORD_MAX,
     Payload,
+    choice,
     device_in,
     fields,
     findings_in,
@@ -40,33 +42,22 @@ from thecal.interop.fhir_payload import (
     overrides_in,
     pairs,
     record_id,
-    req,
-    s_in,
     t_out,
+    text,
     version_in,
     volume,
     when,
+    who,
 )
 from thecal.interop.fhir_record import Stamp
 from thecal.units import Dimension, InputError
 
-LOT_MAX: Final = 64  # thecal.store.schema column widths
-WHAT_MAX: Final = 20
-JSON_MAX: Final = 1_000_000  # a snapshot's status or log, as JSON characters (storage bound)
 PUMPS: Final = frozenset({DeviceKind.PUMP.value, DeviceKind.TRIAL_PUMP.value})
 
 
 def pump(data: Payload, where: str, ctx: Context) -> str:
     """The payload's ``device``: a drug pump (implanted or trial) of the Bundle."""
-    out = device_in(data, "device", where, ctx, PUMPS)
-    assert out is not None  # required
-    return out
-
-
-def version(data: Payload, key: str, where: str, ctx: Context) -> int:
-    out = version_in(data, key, where, ctx)
-    assert out is not None  # required
-    return out
+    return device_in(data, "device", where, ctx, PUMPS)
 
 
 # --- refill ----------------------------------------------------------------------------
@@ -99,24 +90,24 @@ def refill_in(data: Payload, where: str, ctx: Context) -> RefillRecord:
         c = obj(x, at)
         fields(c, at, ("at", "kind", "reason", "source"))
         candidates.append(RefillCandidateRecord(
-            when(c, "at", at, ctx), req(c, "kind", at, CODE_MAX),
-            req(c, "reason", at, FREE_MAX, multiline=True),
-            req(c, "source", at, FREE_MAX, multiline=True)))  # fmt: skip
+            when(c, "at", at, ctx, planned=True), text(c, "kind", at, CODE_MAX),
+            text(c, "reason", at, TEXT_MAX, multiline=True),
+            text(c, "source", at, TEXT_MAX, multiline=True)))  # fmt: skip
+    found = findings_in(data, where)
     return RefillRecord(
         ctx.patient_id, pump(data, where, ctx),
-        version(data, "prescription_version", where, ctx),
+        version_in(data, "prescription_version", where, ctx),
         when(data, "performed_at", where, ctx),
         volume(data, "expected_remaining", where), volume(data, "withdrawn", where),
         # withdrawn − expected: negative when less came back than expected
         volume(data, "discrepancy", where, allow_negative=True), volume(data, "filled", where),
-        req(data, "drug_lot", where, LOT_MAX),
-        pairs(data, "concentrations", where, (SHORT_MAX, SHORT_MAX)),
-        req(data, "by", where, BY_MAX),
-        t_in(data, "refill_by", where, ctx, required=False),
-        req(data, "decided_by", where, FREE_MAX, multiline=True),
+        text(data, "drug_lot", where, LOT_MAX),
+        pairs(data, "concentrations", where, (SHORT_TEXT_MAX, SHORT_TEXT_MAX)),
+        who(data, "by", where), when(data, "refill_by", where, ctx, required=False, planned=True),
+        text(data, "decided_by", where, TEXT_MAX, multiline=True),
         q_in(data, "confirmed_after_fill", where, Dimension.VOLUME, required=False),
-        t_in(data, "planned_refill", where, ctx, required=False), tuple(candidates),
-        findings_in(data, where), overrides_in(data, where), record_id(data, where),
+        when(data, "planned_refill", where, ctx, required=False, planned=True),
+        tuple(candidates), found, overrides_in(data, where, found), record_id(data, where),
     )  # fmt: skip
 
 
@@ -134,12 +125,14 @@ def program_change_out(p: ProgramChange, stamp: Stamp) -> dict[str, Any]:
 def program_change_in(data: Payload, where: str, ctx: Context) -> ProgramChange:
     fields(data, where, ("id", "at", "new_version", "by", "reason"),
            ("old_version", "findings", "overrides"))  # fmt: skip
+    found = findings_in(data, where)
+    # The reason exactly as stored: the program workflow keeps it as typed (not stripped).
     return ProgramChange(
         ctx.patient_id, when(data, "at", where, ctx),
         version_in(data, "old_version", where, ctx, required=False),
-        version(data, "new_version", where, ctx), req(data, "by", where, BY_MAX),
-        req(data, "reason", where, FREE_MAX, multiline=True), findings_in(data, where),
-        overrides_in(data, where), record_id(data, where),
+        version_in(data, "new_version", where, ctx), who(data, "by", where),
+        text(data, "reason", where, TEXT_MAX, multiline=True), found,
+        overrides_in(data, where, found), record_id(data, where),
     )  # fmt: skip
 
 
@@ -167,7 +160,7 @@ def interrogation_in(data: Payload, where: str, ctx: Context) -> Interrogation:
     return Interrogation(
         ctx.patient_id, pump(data, where, ctx),
         when(data, "at", where, ctx), status, tuple(log),
-        s_in(data, "by", where, BY_MAX, required=False) or "", record_id(data, where),
+        who(data, "by", where, required=False) or "", record_id(data, where),
         findings_in(data, where),
     )  # fmt: skip
 
@@ -190,15 +183,17 @@ def alarm_in(data: Payload, where: str, ctx: Context) -> Alarm:
            ("device", "cleared_at", "cleared_by", "acknowledged_at", "acknowledged_by",
             "resolution"))  # fmt: skip
     out = Alarm(
-        ctx.patient_id, req(data, "code", where, CODE_MAX), req(data, "level", where, LEVEL_MAX),
-        req(data, "message", where, FREE_MAX, multiline=True),
+        ctx.patient_id, text(data, "code", where, CODE_MAX), text(data, "level", where, WORD_MAX),
+        text(data, "message", where, TEXT_MAX, multiline=True),
         when(data, "raised_at", where, ctx),
         device_in(data, "device", where, ctx, ANY_DEVICE, required=False),
-        t_in(data, "cleared_at", where, ctx, required=False),
-        s_in(data, "cleared_by", where, BY_MAX, required=False), record_id(data, where),
-        t_in(data, "acknowledged_at", where, ctx, required=False),
-        s_in(data, "acknowledged_by", where, BY_MAX, required=False),
-        s_in(data, "resolution", where, FREE_MAX, required=False, multiline=True),
+        when(data, "cleared_at", where, ctx, required=False),
+        who(data, "cleared_by", where, required=False), record_id(data, where),
+        when(data, "acknowledged_at", where, ctx, required=False),
+        who(data, "acknowledged_by", where, required=False),
+        # The alarm workflow stores the resolution stripped.
+        text(data, "resolution", where, TEXT_MAX, required=False, multiline=True,
+             stripped=True),
     )  # fmt: skip
     # Who and when go together (the alarm workflow writes both or neither).
     for at, by in (("cleared_at", "cleared_by"), ("acknowledged_at", "acknowledged_by")):
@@ -225,16 +220,12 @@ def delivery_out(d: LinkDelivery, stamp: Stamp) -> dict[str, Any]:
 def delivery_in(data: Payload, where: str, ctx: Context) -> LinkDelivery:
     fields(data, where, ("id", "device", "at", "by", "what", "outcome", "detail"),
            ("payload", "prescription_version"))  # fmt: skip
-    outcome = req(data, "outcome", where, LEVEL_MAX)
-    if outcome not in {o.value for o in DeliveryOutcome}:
-        raise InputError(f"{where}.outcome", f"got {outcome!r}",
-                         ", ".join(o.value for o in DeliveryOutcome))  # fmt: skip
     return LinkDelivery(
         ctx.patient_id, pump(data, where, ctx),
-        when(data, "at", where, ctx), req(data, "by", where, BY_MAX),
-        req(data, "what", where, WHAT_MAX), DeliveryOutcome(outcome),
-        req(data, "detail", where, FREE_MAX, multiline=True),
-        pairs(data, "payload", where, (SHORT_MAX, FREE_MAX)),
+        when(data, "at", where, ctx), who(data, "by", where),
+        text(data, "what", where, WORD_MAX), choice(data, "outcome", where, DeliveryOutcome),
+        text(data, "detail", where, TEXT_MAX, multiline=True),
+        pairs(data, "payload", where, (SHORT_TEXT_MAX, TEXT_MAX)),
         version_in(data, "prescription_version", where, ctx, required=False),
         record_id(data, where),
     )  # fmt: skip

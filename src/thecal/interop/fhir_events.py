@@ -2,9 +2,9 @@
 Procedure with the fill as a MedicationAdministration and its volumes as Observations; each
 program change as a Procedure; each interrogation as a DiagnosticReport over its Observations,
 and each bolus the implant logged as a MedicationAdministration; every recorded safety finding
-as a DetectedIssue (Thecal finding-code system), every alarm as a Flag and every write over an
-implant link as a Task. The refill and program-change Procedures, the DiagnosticReport, the Flag
-and the Task are *anchors*: each carries its record as record-json
+as a DetectedIssue (:mod:`thecal.interop.fhir_findings`), every alarm as a Flag and every write
+over an implant link as a Task. The refill and program-change Procedures, the
+DiagnosticReport, the Flag and the Task are *anchors*: each carries its record as record-json
 (:mod:`thecal.interop.fhir_event_records`), which the import decodes with :data:`KINDS`.
 Stimulator records are in :mod:`thecal.interop.fhir_stimulation`, assessments in
 :mod:`thecal.interop.fhir_assessment`."""
@@ -26,13 +26,13 @@ from thecal.clinic.model import (
     Interrogation,
     ProgramChange,
     RefillRecord,
-    StoredFinding,
 )
 from thecal.clinic.ports import ClinicRepository
 from thecal.devices.log import EventKind
 from thecal.interop import fhir_assessment, fhir_stimulation
 from thecal.interop import fhir_codes as c
 from thecal.interop import fhir_event_records as pl
+from thecal.interop.fhir_findings import findings
 from thecal.interop.fhir_history import HistoryKind, attach
 from thecal.interop.fhir_record import PatientData, Stamp, fid, observation, quantity, ref
 from thecal.units import Q_, known_unit
@@ -289,25 +289,3 @@ def boluses(i: Interrogation, stamp: Stamp, seen: set[str]) -> Iterator[Resource
             "note": [{"text": f"{e.get('message', 'bolus')} (logged by the implant, its clock)"}],
             "dosage": {"route": c.intrathecal_route(), "dose": quantity(volume, "mL")},
         }  # fmt: skip
-
-
-def findings(
-    record_id: str, patient_id: str, found: Sequence[StoredFinding],
-    overrides: Sequence[tuple[str, str]], at: str, implicated: Resource | None,
-) -> Iterator[Resource]:  # fmt: skip
-    """Each stored finding as a DetectedIssue coded in the Thecal finding-code system; the
-    reason recorded for a soft one is its mitigation."""
-    reasons = dict(overrides)
-    for n, f in enumerate(found):
-        out: Resource = {
-            "resourceType": "DetectedIssue", "id": fid(record_id, "f", str(n)),
-            "status": "final", "code": c.concept(c.FINDING_CODES, f.code, f.code),
-            "severity": c.SEVERITY[f.level.value], "patient": ref("Patient", patient_id),
-            "identifiedDateTime": at, "detail": f.message,
-            "evidence": [{"code": [{"text": f"source: {f.source}"}]}],
-        }  # fmt: skip
-        if implicated is not None:
-            out["implicated"] = [implicated]
-        if f.code in reasons:
-            out["mitigation"] = [{"action": {"text": f"reason given: {reasons[f.code]}"}}]
-        yield out

@@ -51,7 +51,9 @@ class Catalogs:
 class Context:
     """What a history decoder may check a record against: the patient being imported, the
     devices and leads of the Bundle (id → kind value, e.g. "pump", "lead"), the prescription
-    versions of the Bundle, the catalogs, the clinic's zone and today."""
+    versions of the Bundle, the catalogs, the clinic's zone and today, and the ids of the
+    Bundle's devices that were removed (``removed``: history, kept with the model recorded
+    then; none by default)."""
 
     patient_id: str
     devices: Mapping[str, str]
@@ -59,6 +61,7 @@ class Context:
     cats: Catalogs
     zone: tzinfo | None
     today: date
+    removed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

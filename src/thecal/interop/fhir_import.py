@@ -23,14 +23,14 @@ follow from its record, or history of a kind no one imports is refused and nothi
 """
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 from typing import Any
 
 from pydantic import ValidationError
 
-from thecal.clinic.errors import PermissionDenied
+from thecal.clinic.errors import NotFoundError, PermissionDenied
 from thecal.clinic.lifecycle import check_procedure
 from thecal.clinic.model import (
     Complication,
@@ -256,7 +256,10 @@ def import_bundle(
                       next((d.detail for d in diagnoses if d.code.value == "spasticity"), None),
                       id=pid)  # fmt: skip
     kinds = {d.id: d.kind.value for d in devices} | {x.id: DeviceKind.LEAD.value for x in leads}
-    ctx = Context(pid, kinds, frozenset(x.version for x in prescriptions), cats, zone, today)
+    # A removed device is history: its records are kept as recorded (as its model is).
+    removed = frozenset(d.id for d in devices if d.removed_on is not None)
+    ctx = Context(pid, kinds, frozenset(x.version for x in prescriptions), cats, zone, today,
+                  removed)  # fmt: skip
     # Every record decoded before anything is written; written oldest first.
     history = sorted(((k, k.decode(data, rd.where(r, "extension(record-json)"), ctx))
                       for r, k, data in anchors), key=lambda x: x[0].at(x[1]))  # fmt: skip
@@ -267,6 +270,7 @@ def import_bundle(
                 f"{patient.mrn} is already in this clinic",
                 "a new patient",
             )
+        _check_new_ids(repo, core, anchors)
         repo.add_patient(patient)
         if p["sex"] is not None:
             repo.put_patient_details(PatientDetails(pid, p["date_of_birth"], p["sex"],
@@ -288,6 +292,32 @@ def import_bundle(
         check_same(taken, again)
         stored = repo.get_patient(pid)
     return ImportResult(stored, dict(Counter(str(r["resourceType"]) for r in taken)), dict(left))
+
+
+def _check_new_ids(repo: ClinicRepository, core: Sequence[Resource],
+                   anchors: Sequence[tuple[Resource, HistoryKind, Mapping[str, Any]]]
+                   ) -> None:  # fmt: skip
+    """Refuse, before anything is written, a patient, device, interrogation or assessment id
+    the clinic already holds (the ids are kept, so each is a key of the store), naming the
+    resource: e.g. the same Bundle again under a corrected record number."""
+    getters: dict[str, Callable[[str], Any]] = {
+        "Patient": repo.get_patient, "Device": repo.get_device,
+        "interrogation": repo.get_interrogation, "assessment": repo.get_assessment,
+    }  # fmt: skip
+    named = [(str(r["resourceType"]), str(r["id"]), rd.where(r, "id")) for r in core]
+    # The payload ids were checked by the decoders (record_id).
+    named += [(k.name, str(data["id"]), rd.where(r, "extension(record-json).id"))
+              for r, k, data in anchors]  # fmt: skip
+    for kind, rid, where in named:
+        get = getters.get(kind)
+        if get is None:
+            continue
+        try:
+            get(rid)
+        except NotFoundError:
+            continue
+        raise InputError(where, f"{where.split('.', 1)[0]} is already in this clinic",
+                         "a record this clinic does not hold")  # fmt: skip
 
 
 def _devices(

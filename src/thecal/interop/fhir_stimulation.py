@@ -5,8 +5,9 @@ stimulation program version as a DeviceRequest with its gate's findings as Detec
 Each anchor resource carries its record in the record-json extension
 (:mod:`thecal.interop.fhir_history`); :data:`KINDS` are the decoders and writes the import
 uses to take them back: a device of the Bundle that is a stimulator, every quantity through
-the project's strict parser, and each program version through the stimulation gate with the
-importing clinic's stimulator catalog (a hard finding refuses it, naming the resource).
+the project's strict parser, and each program version of a generator in place through the
+stimulation gate with the importing clinic's stimulator catalog (a hard finding refuses it,
+naming the resource); a removed generator's versions are kept as recorded.
 """
 
 from collections.abc import Iterator, Mapping
@@ -24,8 +25,8 @@ from thecal.clinic.stimulator_model import (
     StimProgramVersion,
 )
 from thecal.interop import fhir_codes as c
-from thecal.interop import fhir_events
-from thecal.interop import fhir_payload_stim as p
+from thecal.interop import fhir_payload as p
+from thecal.interop.fhir_findings import findings
 from thecal.interop.fhir_history import Context, HistoryKind, attach, q_in, q_out
 from thecal.interop.fhir_record import PatientData, Stamp, fid, observation, quantity, ref
 from thecal.stimulation.gate import check_program
@@ -37,11 +38,6 @@ from thecal.units import Q_, Dimension, InputError, parse_quantity
 
 Resource = dict[str, Any]
 STIMULATOR: Final = (DeviceKind.STIMULATOR.value,)
-CONTACT_MAX: Final = 48
-"""Characters of a contact label ("L1:3"): a lead name (the leads.name column, 40) and
-":index" (a storage bound, not a clinical limit)."""
-REASON_MAX: Final = 2000
-"""Characters of a program version's reason (as a prescription's; a storage bound)."""
 
 
 def resources(data: PatientData, stamp: Stamp) -> Iterator[Resource]:
@@ -57,7 +53,7 @@ def resources(data: PatientData, stamp: Stamp) -> Iterator[Resource]:
     for v in data.stim_programs:
         active = latest[v.device_id] is v and v.device_id in in_place
         yield program_version(v, previous.get(v.device_id), active, stamp)
-        yield from fhir_events.findings(
+        yield from findings(
             v.id, v.patient_id, v.findings, v.overrides, stamp(v.created_at),
             ref("DeviceRequest", v.id),
         )  # fmt: skip
@@ -95,7 +91,7 @@ def decode_impedances(data: Mapping[str, Any], where: str, ctx: Context) -> Impe
     """An impedance set with the workflow's rules (:func:`~thecal.clinic.stimulator_workflow.
     impedance_set`): at least one contact, each once; a value above zero ohm, required unless
     the contact is an open circuit (then it is what the IPG reported beside it, or absent)."""
-    p.only(data, where, ("id", "device_id", "at", "source", "by", "values"))
+    p.fields(data, where, ("id", "device_id", "at", "source", "values"), ("by",))
     items = data.get("values")
     if not isinstance(items, list) or not items:
         raise InputError(f"{where}.values", f"got {items!r}", "at least one contact")
@@ -104,8 +100,8 @@ def decode_impedances(data: Mapping[str, Any], where: str, ctx: Context) -> Impe
         at = f"{where}.values[{i}]"
         if not isinstance(v, Mapping):
             raise InputError(at, f"got {v!r}", "a contact's impedance")
-        p.only(v, at, ("contact", "impedance", "open_circuit"))
-        contact = p.one_line(v, "contact", at, CONTACT_MAX)
+        p.fields(v, at, ("contact", "open_circuit"), ("impedance",))
+        contact = p.text(v, "contact", at, p.CONTACT_MAX, stripped=True)
         if contact in {x.contact for x in values}:
             raise InputError(f"{at}.contact", f"{contact!r} is listed twice", "each contact once")
         open_circuit = p.boolean(v, "open_circuit", at)
@@ -116,7 +112,7 @@ def decode_impedances(data: Mapping[str, Any], where: str, ctx: Context) -> Impe
     return ImpedanceSet(
         ctx.patient_id, _stimulator(data, where, ctx), p.when(data, "at", where, ctx),
         p.choice(data, "source", where, MeasurementSource), tuple(values),
-        p.one_line(data, "by", where, p.WHO_MAX, required=False), p.record_id(data, where),
+        p.who(data, "by", where, required=False) or "", p.record_id(data, where),
     )  # fmt: skip
 
 
@@ -147,8 +143,8 @@ def decode_battery(data: Mapping[str, Any], where: str, ctx: Context) -> Battery
     """A battery reading with the workflow's rules (:func:`~thecal.clinic.stimulator_workflow.
     check_battery`): a voltage above zero and/or a percentage (a share) in 0..100 % (both ends
     allowed); a recharge duration of zero or more."""
-    p.only(data, where, ("id", "device_id", "at", "source", "by", "voltage", "percent",
-                         "recharge", "recharge_duration"))  # fmt: skip
+    p.fields(data, where, ("id", "device_id", "at", "source", "recharge"),
+             ("by", "voltage", "percent", "recharge_duration"))  # fmt: skip
     volts = q_in(data, "voltage", where, Dimension.VOLTAGE, required=False)
     share = q_in(data, "percent", where, Dimension.DIMENSIONLESS, required=False)
     if volts is None and share is None:
@@ -159,11 +155,11 @@ def decode_battery(data: Mapping[str, Any], where: str, ctx: Context) -> Battery
     if share is not None and (below(share, Q_(0, "")) or above(share, full)):
         raise InputError(f"{where}.percent", "is outside 0..100 %", "e.g. 80 %")
     return BatteryReading(
-        ctx.patient_id, str(_stimulator(data, where, ctx)), p.when(data, "at", where, ctx),
+        ctx.patient_id, _stimulator(data, where, ctx), p.when(data, "at", where, ctx),
         p.choice(data, "source", where, MeasurementSource), volts, share,
         p.boolean(data, "recharge", where),
         q_in(data, "recharge_duration", where, Dimension.TIME, required=False),
-        p.one_line(data, "by", where, p.WHO_MAX, required=False), p.record_id(data, where),
+        p.who(data, "by", where, required=False) or "", p.record_id(data, where),
     )  # fmt: skip
 
 
@@ -210,12 +206,15 @@ def program_version(v: StimProgramVersion, prior: StimProgramVersion | None, act
 
 
 def decode_program(data: Mapping[str, Any], where: str, ctx: Context) -> StimProgramVersion:
-    """A program version: the program file valid, resolved with the importing clinic's
-    stimulator catalog and passed through the stimulation gate without a hard finding (the
-    gate would have refused it when it was written: the file was changed, or this clinic's
-    catalog or limits are stricter); its findings and reasons kept as recorded."""
-    p.only(data, where, ("id", "device_id", "version", "program_json", "author", "reason",
-                         "created_at", "findings", "overrides"))  # fmt: skip
+    """A program version: the program file valid; for a generator in place, resolved with the
+    importing clinic's stimulator catalog and passed through the stimulation gate without a
+    hard finding (the gate would have refused it when it was written: the file was changed, or
+    this clinic's catalog or limits are stricter). A removed generator is history: its
+    versions are kept as recorded (fhir_import's rule for devices: the catalogs list current
+    models), so a model dropped from the catalog does not block the import. The findings and
+    reasons kept as recorded."""
+    p.fields(data, where, ("id", "device_id", "version", "program_json", "author", "reason",
+                           "created_at"), ("findings", "overrides"))  # fmt: skip
     text = data.get("program_json")
     if not isinstance(text, str):
         raise InputError(f"{where}.program_json", f"got {text!r}", "the program file as JSON")
@@ -226,6 +225,23 @@ def decode_program(data: Mapping[str, Any], where: str, ctx: Context) -> StimPro
         path = ".".join(str(x) for x in first["loc"])
         raise InputError(f"{where}.program_json.{path}", str(first["msg"]),
                          "a valid stimulation program") from None  # fmt: skip
+    device = _stimulator(data, where, ctx)
+    if device not in ctx.removed:
+        _gate(program, where, ctx)
+    found = p.findings_in(data, where)
+    return StimProgramVersion(
+        ctx.patient_id, device, p.whole(data, "version", where), text,
+        p.who(data, "author", where),
+        # The stimulator workflow stores the reason stripped and refuses a blank one.
+        p.text(data, "reason", where, p.TEXT_MAX, multiline=True, stripped=True),
+        p.when(data, "created_at", where, ctx), found, p.overrides_in(data, where, found),
+        p.record_id(data, where),
+    )  # fmt: skip
+
+
+def _gate(program: StimulationFile, where: str, ctx: Context) -> None:
+    """Refuse a program the importing clinic's catalog cannot resolve or its stimulation gate
+    refuses (a hard finding)."""
     stimulation = ctx.cats.stimulation
     if stimulation is None:
         raise InputError(f"{where}.program_json", "the stimulator catalog is not loaded",
@@ -242,14 +258,6 @@ def decode_program(data: Mapping[str, Any], where: str, ctx: Context) -> StimPro
         raise InputError(f"{where}.program_json", f"the stimulation gate refuses this program: "
                          f"{hard[0].code.value}: {hard[0].message}",
                          "a program without hard findings")  # fmt: skip
-    found = p.findings_in(data, "findings", where)
-    return StimProgramVersion(
-        ctx.patient_id, str(_stimulator(data, where, ctx)), p.whole(data, "version", where, 1),
-        text, p.one_line(data, "author", where, p.WHO_MAX),
-        p.free_text(data, "reason", where, REASON_MAX, required=True),
-        p.when(data, "created_at", where, ctx), found,
-        p.overrides_in(data, "overrides", where, found), p.record_id(data, where),
-    )  # fmt: skip
 
 
 def write_program(repo: ClinicRepository, v: StimProgramVersion) -> None:
@@ -272,7 +280,7 @@ def write_program(repo: ClinicRepository, v: StimProgramVersion) -> None:
 
 
 def _stimulator(data: Mapping[str, Any], where: str, ctx: Context) -> str:
-    return str(p.device(data, "device_id", where, ctx, STIMULATOR))
+    return p.device_in(data, "device_id", where, ctx, STIMULATOR)
 
 
 KINDS: tuple[HistoryKind, ...] = (
