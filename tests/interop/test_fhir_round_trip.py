@@ -32,7 +32,7 @@ from thecal.clinic.model import (
 from thecal.interop.fhir_export import export_patient
 from thecal.interop.fhir_import import Catalogs, import_bundle
 from thecal.therapy.findings import Code, Level
-from thecal.units import Q_
+from thecal.units import Q_, InputError
 
 __all__ = ["template_db"]
 
@@ -207,3 +207,31 @@ def test_generated_refills_and_alarms_round_trip(clinic: Clinic, base: dict[str,
     first = export(clinic, uow, pid)
     again = fresh()
     assert export(clinic, again, load(clinic, again, first)) == first
+
+
+def test_a_prescription_reason_comes_back_exactly_as_written(clinic: Clinic) -> None:
+    # The program workflow stores the reason as typed (a text area: line breaks, a trailing
+    # space); the import once read it as one stripped line and refused the line break.
+    first = export(clinic, clinic.uow, clinic.ids["SEED-003-2"])
+    request = next(e["resource"] for e in first["entry"]
+                   if e["resource"]["resourceType"] == "MedicationRequest")  # fmt: skip
+    request["note"] = [{"text": "Dose up after review.\nSecond line, then a space "}]
+    uow = fresh()
+    again = export(clinic, uow, load(clinic, uow, first))
+    assert again == first
+    with uow.reader() as repo:
+        reasons = [p.reason for p in repo.prescriptions_for(again["entry"][0]["resource"]["id"])]
+    assert "Dose up after review.\nSecond line, then a space " in reasons
+
+
+def test_a_prescription_reason_with_a_control_character_is_refused(clinic: Clinic) -> None:
+    first = export(clinic, clinic.uow, clinic.ids["SEED-003-2"])
+    request = next(e["resource"] for e in first["entry"]
+                   if e["resource"]["resourceType"] == "MedicationRequest")  # fmt: skip
+    request["note"] = [{"text": "bell \x07 in the reason"}]
+    uow = fresh()
+    with pytest.raises(InputError) as err:
+        load(clinic, uow, first)
+    assert err.value.field == f"MedicationRequest/{request['id']}.note.text"
+    with uow.reader() as repo:
+        assert repo.list_patients() == []  # nothing written

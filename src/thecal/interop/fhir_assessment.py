@@ -13,8 +13,6 @@ the presentation re-validated with the decision rules' own model, the result kep
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from pydantic import ValidationError
-
 from thecal.clinic.assessment_ports import AssessmentKind, AssessmentRecord
 from thecal.clinic.assessment_workflow import MAX_NOTE, URGENT, stored_result
 from thecal.clinic.model import DeviceKind
@@ -133,13 +131,8 @@ def decode(data: Mapping[str, Any], where: str, ctx: Context) -> AssessmentRecor
     result = data.get("result")
     if not isinstance(result, dict):
         raise InputError(f"{where}.result", f"got {result!r}", "what the rules proposed")
-    try:
-        proposed = Assessment.model_validate(result)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(x) for x in first["loc"])
-        raise InputError(f"{where}.result.{path}", str(first["msg"]),
-                         "an assessment as Thecal records it") from None  # fmt: skip
+    proposed = p.validated(Assessment, result, f"{where}.result",
+                           "an assessment as Thecal records it")  # fmt: skip
     if proposed.urgency != urgency:
         raise InputError(f"{where}.urgency", f"{urgency} but the result says "
                          f"{proposed.urgency}", "the result's urgency")  # fmt: skip

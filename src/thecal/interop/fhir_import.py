@@ -28,8 +28,6 @@ from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 from typing import Any
 
-from pydantic import ValidationError
-
 from thecal.clinic.errors import NotFoundError, PermissionDenied
 from thecal.clinic.lifecycle import check_procedure
 from thecal.clinic.model import (
@@ -49,6 +47,7 @@ from thecal.clinic.registration import DeviceDetails, Diagnosis, PatientDetails,
 from thecal.clinic.stimulator_model import StimLead
 from thecal.interop import fhir_assessment, fhir_events, fhir_export, fhir_stimulation
 from thecal.interop import fhir_codes as c
+from thecal.interop import fhir_payload as payload
 from thecal.interop import fhir_read as rd
 from thecal.interop.fhir_compare import check_same
 from thecal.interop.fhir_history import Catalogs as Catalogs
@@ -147,13 +146,8 @@ def _prescription(r: Resource, patient_id: str, cats: Catalogs, zone: tzinfo | N
     if not isinstance(plan_json, str):
         raise InputError(rd.where(r, "extension"), "no Thecal plan (plan-json extension)",
                          "a prescription exported by Thecal")  # fmt: skip
-    try:
-        plan = PlanFile.model_validate_json(plan_json)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"])
-        raise InputError(rd.where(r, f"extension(plan-json).{path}"), str(first["msg"]),
-                         "a valid plan") from None  # fmt: skip
+    plan = payload.validated(PlanFile, plan_json, rd.where(r, "extension(plan-json)"),
+                             "a valid plan")  # fmt: skip
     try:
         resolved = resolve(plan.to_typed(), cats.library, cats.catalog)
     except InputError as exc:
@@ -175,8 +169,9 @@ def _prescription(r: Resource, patient_id: str, cats: Catalogs, zone: tzinfo | N
         patient_id, int(version), plan_json,
         text(r.get("requester", {}).get("display"), rd.where(r, "requester"), required=True,
              limit=200),
-        text((r.get("note") or [{}])[0].get("text"), rd.where(r, "note"), required=True,
-             limit=2000),
+        # The reason exactly as the program workflow stored it (line breaks and all).
+        payload.text((r.get("note") or [{}])[0], "text", rd.where(r, "note"),
+                     payload.TEXT_MAX, multiline=True),
         rd.a_time(r, "authoredOn", r.get("authoredOn"), zone), r["id"],
     )  # fmt: skip
 

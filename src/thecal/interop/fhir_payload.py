@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, Final, Literal, TypeVar, overload
 
 import pint
+from pydantic import BaseModel, ValidationError
 
 from thecal.clinic.model import DeviceKind, StoredFinding
 from thecal.interop.fhir_history import Context, q_in, t_in
@@ -297,3 +298,20 @@ def overrides_in(data: Payload, where: str, found: Sequence[StoredFinding]
 
 def t_out(stamp: Stamp, at: datetime | None) -> str | None:
     return None if at is None else stamp(at)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], value: Any, where: str, expected: str) -> M:
+    """``value`` (a JSON text, or a decoded object) read with the pydantic ``model``; the
+    first error as an InputError naming ``where`` and the field's path."""
+    try:
+        if isinstance(value, str):
+            return model.model_validate_json(value)
+        return model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(x) for x in first["loc"])
+        raise InputError(f"{where}.{path}" if path else where, str(first["msg"]),
+                         expected) from None  # fmt: skip

@@ -13,8 +13,6 @@ naming the resource); a removed generator's versions are kept as recorded.
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from pydantic import ValidationError
-
 from thecal.clinic.model import DeviceKind
 from thecal.clinic.ports import ClinicRepository
 from thecal.clinic.stimulator_model import (
@@ -218,13 +216,8 @@ def decode_program(data: Mapping[str, Any], where: str, ctx: Context) -> StimPro
     text = data.get("program_json")
     if not isinstance(text, str):
         raise InputError(f"{where}.program_json", f"got {text!r}", "the program file as JSON")
-    try:
-        program = StimulationFile.model_validate_json(text)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(x) for x in first["loc"])
-        raise InputError(f"{where}.program_json.{path}", str(first["msg"]),
-                         "a valid stimulation program") from None  # fmt: skip
+    program = p.validated(StimulationFile, text, f"{where}.program_json",
+                          "a valid stimulation program")  # fmt: skip
     device = _stimulator(data, where, ctx)
     if device not in ctx.removed:
         _gate(program, where, ctx)
