@@ -9,6 +9,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from tests.interop.conftest import TODAY, Clinic
+from tests.interop.test_fhir_export import walk
 from thecal.adapters.composition import stimulator_context
 from thecal.clinic.memory import MemoryUnitOfWork
 from thecal.clinic.patient_record import PatientData, read_patient
@@ -92,13 +93,3 @@ def validate(resources: Sequence[dict[str, Any]]) -> None:
                 assert node["unit"] == node["code"]
             elif system is not None:
                 assert system.startswith(f"{c.BASE}/"), node
-
-
-def walk(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for v in node.values():
-            yield from walk(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from walk(v)
