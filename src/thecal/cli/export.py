@@ -9,8 +9,6 @@ new or empty, PATIENT and --ndjson both or neither).
 """
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +17,7 @@ import typer
 
 from thecal.cli.clinic import DB_OPTION
 from thecal.cli.errors import handles_errors
+from thecal.cli.files import write_whole
 from thecal.cli.lazy import Lazy, lazy_group
 from thecal.store.database import database_url
 from thecal.units import InputError
@@ -64,15 +63,8 @@ def write_json_atomically(path: Path, document: object) -> None:
     folder = path.resolve().parent
     if not folder.is_dir():
         raise InputError("--out", f"no folder {str(folder)!r}", "a file in an existing folder")
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, ensure_ascii=False, indent=1)
-            handle.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    write_whole(folder / path.name, text.encode("utf-8"))
 
 
 @handles_errors

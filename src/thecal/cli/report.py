@@ -4,8 +4,6 @@ a viewer too); the patient is an MRN or an id. The file is written whole or not 
 temporary file beside it, then renamed). Exit codes: 0 written; 2 invalid input (unknown
 patient, session or user, a malformed day, an ``--out`` that is not a .pdf)."""
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 import typer
 
 from thecal.cli.errors import handles_errors
+from thecal.cli.files import write_whole
 from thecal.cli.registration import DB, USER, services_at
 from thecal.units import InputError
 
@@ -27,18 +26,6 @@ def out_path(path: Path, suffix: str = ".pdf") -> Path:
     if not path.parent.is_dir():
         raise InputError("--out", f"no folder {path.parent}", "an existing folder")
     return path
-
-
-def write_whole(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, renamed."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _run(database: str | None, user: str, out: Path, make: Callable[[Any, Any], Any]) -> None:
