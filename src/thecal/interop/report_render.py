@@ -26,8 +26,10 @@ TEMPLATES = WEB / "templates"
 STATIC = WEB / "static"
 PDF = "application/pdf"
 
-# The shared status classes (web/pages_common.py), for the partials the reports include.
+# Level and refill status → the shared status class (thecal.css; the text always says the
+# level too): the web pages and the reports' partials use the same two functions below.
 _LEVEL_CLASS = {Level.HARD: "status-hard", Level.SOFT: "status-soft", Level.INFO: "status-info"}
+_ALARM_CLASS = {"critical": "status-hard", "non-critical": "status-soft"}
 _REFILL_CLASS = {
     RefillStatus.OVERDUE: "status-hard", RefillStatus.DUE: "status-hard",
     RefillStatus.DUE_SOON: "status-soft", RefillStatus.SCHEDULED: "status-ok",
@@ -53,13 +55,18 @@ def _dwell(q: Any) -> str:
     return f"{days:,.0f} d ({days / 365.25:.1f} years)" if days >= 365.25 else f"{days:,.0f} d"
 
 
-def _level_class(level: Level | str) -> str:
+def level_class(level: Level | str) -> str:
+    """``status-hard|soft|info`` for a finding level (its enum or its text) or an alarm
+    priority ("critical": hard, "non-critical": soft); anything else: info."""
     try:
         return _LEVEL_CLASS[Level(level)]
     except ValueError:
-        return {"critical": "status-hard", "non-critical": "status-soft"}.get(
-            str(level), "status-info"
-        )
+        return _ALARM_CLASS.get(str(level), "status-info")
+
+
+def refill_class(status: RefillStatus) -> str:
+    """The status class of a refill calendar status (overdue and due today: hard)."""
+    return _REFILL_CLASS[status]
 
 
 @functools.cache
@@ -70,11 +77,11 @@ def environment() -> jinja2.Environment:
     )
     env.globals["NOTICE"] = NOT_A_MEDICAL_DEVICE
     env.globals["RefillStatus"] = RefillStatus
-    env.globals["refill_class"] = lambda status: _REFILL_CLASS[status]
+    env.globals["refill_class"] = refill_class
     env.filters["q"] = lambda q: fmt(q) if q is not None else "—"
     env.filters["when"] = _when
     env.filters["dwell"] = _dwell
-    env.filters["level_class"] = _level_class
+    env.filters["level_class"] = level_class
     return env
 
 

@@ -19,7 +19,9 @@ from thecal.api.security import Session, csrf_ok, new_csrf
 from thecal.clinic.calendar import RefillStatus
 from thecal.clinic.errors import ConcurrentEditError, PermissionDenied
 from thecal.clinic.model import User
-from thecal.therapy.findings import Level, OverrideNotAllowed
+from thecal.interop.report_render import level_class as level_class
+from thecal.interop.report_render import refill_class as refill_class
+from thecal.therapy.findings import OverrideNotAllowed
 from thecal.units import InputError, fmt, in_words
 from thecal.web.patient_header import PatientHeader, header_for, years
 
@@ -93,32 +95,6 @@ def patient_header(request: Request, patient_id: str) -> PatientHeader | None:
 
 
 TEMPLATES.env.globals["patient_header"] = patient_header
-
-# Level and refill status → the shared status class (the text always says the level too).
-_LEVEL_CLASS = {Level.HARD: "status-hard", Level.SOFT: "status-soft", Level.INFO: "status-info"}
-_REFILL_CLASS = {
-    RefillStatus.OVERDUE: "status-hard", RefillStatus.DUE: "status-hard",
-    RefillStatus.DUE_SOON: "status-soft", RefillStatus.SCHEDULED: "status-ok",
-    RefillStatus.UNKNOWN: "status-info",
-}  # fmt: skip
-
-
-_ALARM_CLASS = {"critical": "status-hard", "non-critical": "status-soft"}
-
-
-def level_class(level: Level | str) -> str:
-    """``status-hard|soft|info`` for a finding level (its enum or its text) or an alarm
-    priority ("critical": hard, "non-critical": soft); anything else: info."""
-    try:
-        return _LEVEL_CLASS[Level(level)]
-    except ValueError:
-        return _ALARM_CLASS.get(str(level), "status-info")
-
-
-def refill_class(status: RefillStatus) -> str:
-    """The status class of a refill calendar status (overdue and due today: hard)."""
-    return _REFILL_CLASS[status]
-
 
 # Internal keys a person may see (alarm codes, snapshot fields): their words for them.
 LABELS: Mapping[str, str] = {
