@@ -34,6 +34,33 @@ def test_openapi_and_lists(client: TestClient) -> None:
     assert client.get("/api/v1/worklist", params={"limit": "-1"}).status_code == 422
 
 
+def test_worklist_paging_refuses_what_is_not_one_whole_number_in_range(
+    client: TestClient,
+) -> None:
+    _login(client, "viewer")
+    for name, bad in (
+        ("limit", "nan"),
+        ("limit", "inf"),
+        ("limit", "2,5"),
+        ("limit", "2.5"),
+        ("limit", "1e3"),
+        ("limit", "2+3"),
+        ("limit", "1001"),
+        ("limit", "9" * 400),
+        ("offset", "-1"),
+        ("offset", str(10**9 + 1)),
+    ):
+        r = client.get("/api/v1/worklist", params={name: bad})
+        assert r.status_code == 422, (name, bad)
+        assert name in r.text
+    # The edges themselves are pages: limit 0 and 1000 (MAX_LIMIT), offset 10**9.
+    for params in ({"limit": "0"}, {"limit": "1000"}, {"offset": str(10**9)}):
+        r = client.get("/api/v1/worklist", params=params)
+        assert r.status_code == 200, params
+        page = r.json()
+        assert len(page["items"]) == min(page["limit"], max(page["total"] - page["offset"], 0))
+
+
 def test_refill_422_names_the_field(client: TestClient) -> None:
     token = _login(client, "nurse")
     p = _pump_patient(client)
